@@ -1,0 +1,43 @@
+# Two commands do everything on a fresh machine:
+#   make run   - set up, migrate, seed the demo, start app + WeChat simulator + job worker
+#   make test  - set up, then ruff and the whole pytest suite (real PostgreSQL and Redis when present)
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: setup system-deps run test lint fmt migrate clean
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@bash scripts/setup_system.sh
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+migrate: setup
+	$(PY) -m flask --app wsgi db upgrade
+
+run: migrate
+	$(PY) -m flask --app wsgi demo seed
+	$(PY) -m scripts.run_demo --host $(HOST) --port $(PORT)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: setup
+	@bash scripts/ensure_services.sh
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+fmt: setup
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

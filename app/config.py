@@ -1,0 +1,63 @@
+"""Configuration read from the environment (a `.env` file works in development).
+
+The names are an interface others depend on (DESIGN.md); keep them stable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = ROOT / "instance"
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+class Config:
+    """Defaults for a newcomer's machine: SQLite, the in-process Redis stand-in, the simulator."""
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = _env("SECRET_KEY") or "dev-only-secret-change-me"
+        self.DATABASE_URL = _env("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'huiyi.sqlite3'}"
+        # Empty means the embedded in-process stand-in (fakeredis): fine for one process only.
+        self.REDIS_URL = _env("REDIS_URL")
+        self.PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+        self.STORAGE_DIR = _env("STORAGE_DIR") or str(INSTANCE_DIR / "storage")
+
+        self.WECHAT_APP_ID = _env("WECHAT_APP_ID") or "wx_huiyi_demo_oa"
+        self.WECHAT_APP_SECRET = _env("WECHAT_APP_SECRET") or "huiyi-demo-oa-secret"
+        self.WECHAT_TOKEN = _env("WECHAT_TOKEN") or "huiyidemotoken"
+        # Set -> safe mode (AES); empty -> plaintext.
+        self.WECHAT_ENCODING_AES_KEY = _env("WECHAT_ENCODING_AES_KEY")
+        self.WECHAT_API_BASE_URL = (_env("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com").rstrip("/")
+        self.MINIPROGRAM_APP_ID = _env("MINIPROGRAM_APP_ID") or "wx_huiyi_demo_mp"
+        self.MINIPROGRAM_APP_SECRET = _env("MINIPROGRAM_APP_SECRET") or "huiyi-demo-mp-secret"
+
+        # Flask / SQLAlchemy settings derived from the above.
+        self.SQLALCHEMY_DATABASE_URI = _normalize_db_url(self.DATABASE_URL)
+        self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)
+        self.MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+        self.WTF_CSRF_TIME_LIMIT = 8 * 3600
+        self.JSON_AS_ASCII = False
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: v for k, v in vars(self).items() if k.isupper()}
+
+
+def _normalize_db_url(url: str) -> str:
+    # Heroku-style and plain postgres URLs both mean psycopg 3 here.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _engine_options(url: str) -> dict[str, object]:
+    if url.startswith("sqlite"):
+        # SQLite is for a single demo process; a busy timeout lets the worker thread and the web
+        # thread share the file without "database is locked" on every overlap.
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}

@@ -1,0 +1,70 @@
+"""Extension objects, created once and bound to an app with ``init_app``."""
+
+from __future__ import annotations
+
+import threading
+
+import redis as redis_lib
+from flask import Flask
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+migrate = Migrate()
+csrf = CSRFProtect()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
+    # Foreign keys are off by default in SQLite; WAL lets readers and one writer overlap.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.close()
+
+
+class RedisExtension:
+    """One Redis client per app: the real server when REDIS_URL is set, else fakeredis.
+
+    The stand-in lives in this process only, so it is shared by every app created in the process
+    (the web app and the in-process job worker must see the same data).
+    """
+
+    _fake_server = None
+    _lock = threading.Lock()
+
+    def init_app(self, app: Flask) -> None:
+        url = app.config.get("REDIS_URL") or ""
+        if url:
+            client = redis_lib.Redis.from_url(url, socket_timeout=5, health_check_interval=30)
+            app.config["REDIS_IS_EMBEDDED"] = False
+        else:
+            import fakeredis
+
+            with self._lock:
+                if RedisExtension._fake_server is None:
+                    RedisExtension._fake_server = fakeredis.FakeServer()
+            client = fakeredis.FakeRedis(server=RedisExtension._fake_server)
+            app.config["REDIS_IS_EMBEDDED"] = True
+        app.extensions["redis"] = client
+
+
+redis_ext = RedisExtension()
+
+
+def get_redis(app: Flask | None = None) -> redis_lib.Redis:
+    from flask import current_app
+
+    return (app or current_app).extensions["redis"]

@@ -1,0 +1,75 @@
+"""The unit of work: a request (or job, or CLI command) commits once; side effects follow the commit.
+
+Services only add and flush. They register side effects (Redis publishes, jobs, WeChat messages)
+with :func:`on_commit`; those run after the boundary's commit succeeds and are dropped on rollback,
+so nobody is told about a sign-in that was never stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from flask import Flask, Response, g
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+_KEY = "huiyi_on_commit"
+
+
+def on_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` after the current transaction commits (never if it rolls back)."""
+    db.session().info.setdefault(_KEY, []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callbacks = session.info.pop(_KEY, [])
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # a failed side effect must not undo what is already committed
+            log.exception("after-commit side effect failed")
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_rollback(session: Session) -> None:
+    session.info.pop(_KEY, None)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """Commit once at the end of a job or CLI command; roll back on any error."""
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def keep_on_error() -> None:
+    """Ask the request boundary to commit even though the answer is an error.
+
+    Used where the error is itself a record worth keeping (a denied sign-in, a failed bind attempt).
+    """
+    g.huiyi_commit_on_error = True
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def _commit(response: Response) -> Response:
+        if response.status_code < 400 or g.get("huiyi_commit_on_error"):
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.teardown_request
+    def _rollback(exc: BaseException | None) -> None:
+        if exc is not None:
+            db.session.rollback()

@@ -1,0 +1,66 @@
+"""One error shape for every JSON API, a Chinese page for browsers."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template_string, request
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import db
+from app.services.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: ("bad_request", "请求格式有误"),
+    401: ("unauthorized", "请先登录"),
+    403: ("forbidden", "您没有权限访问此页面"),
+    404: ("not_found", "页面不存在"),
+    405: ("method_not_allowed", "不支持该请求方式"),
+    413: ("payload_too_large", "上传的内容太大"),
+    429: ("rate_limited", "操作过于频繁，请稍后再试"),
+    500: ("internal_error", "服务器开小差了，请稍后再试"),
+}
+
+_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1"><title>{{ title }}</title>
+<style>body{font-family:system-ui,"PingFang SC","Noto Sans CJK SC",sans-serif;margin:0;padding:3rem 1.5rem;
+color:#333;text-align:center}h1{font-size:1.3rem}p{color:#666}</style></head>
+<body><h1>{{ title }}</h1><p>{{ message }}</p></body></html>"""
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/") or request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def error_response(code: str, message: str, status: int):
+    if wants_json():
+        return jsonify(error={"code": code, "message": message}), status
+    return render_template_string(_PAGE, title=message, message=f"错误代码：{code}"), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError):
+        db.session.rollback()
+        return error_response(exc.code, exc.message, exc.status)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        db.session.rollback()
+        status = exc.code or 500
+        code, message = HTTP_CODES.get(status, ("http_error", exc.description or "请求无法完成"))
+        if status == 400 and exc.description and "CSRF" in exc.description:
+            code, message = "csrf_failed", "页面已过期，请刷新后重试"
+        return error_response(code, message, status)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        code, message = HTTP_CODES[500]
+        return error_response(code, message, 500)

@@ -1,0 +1,1 @@
+"""Front door for the mini program: JSON API under /api/mp/v1."""

@@ -1,0 +1,42 @@
+"""催签: reminders sent to those not yet signed in, one delivery per person per reminder."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Model, UTCDateTime, created_at_column
+
+
+class Reminder(Model):
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting_sessions.id", ondelete="CASCADE"))
+    created_by_contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id", ondelete="SET NULL"))
+    #: ``queued``, ``sending``, ``done``.
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")
+    created_at: Mapped[datetime] = created_at_column()
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    deliveries: Mapped[list[ReminderDelivery]] = relationship(cascade="all, delete-orphan")
+
+
+class ReminderDelivery(Model):
+    """The unique key makes "never twice to one person for one reminder" a database fact."""
+
+    __tablename__ = "reminder_deliveries"
+    __table_args__ = (sa.UniqueConstraint("reminder_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reminder_id: Mapped[int] = mapped_column(sa.ForeignKey("reminders.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contacts.id", ondelete="RESTRICT"))
+    #: ``pending``, ``sent``, ``failed``, ``skipped`` (no WeChat bound).
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    errcode: Mapped[int | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(sa.String(200))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

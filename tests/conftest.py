@@ -1,0 +1,160 @@
+"""Fixtures: the app on the real PostgreSQL and Redis, the schema built by the migrations.
+
+Backends: ``TEST_DATABASE_URL`` / ``TEST_REDIS_URL``, else PostgreSQL and Redis on 127.0.0.1. When
+they are unreachable the suite says so loudly and falls back to SQLite and the in-process stand-in;
+with ``CI=true`` that fallback is an error.
+
+Isolation: ``db`` (and everything built on ``app_ctx``/``client``) runs each test inside an outer
+transaction that is rolled back; service commits become savepoints. Tests that need real commits
+seen by other connections (threads, subprocesses, a gunicorn server) use ``committed_db``, which
+truncates every table afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis as redis_lib
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from tests.backends import Backends, choose_backends
+
+_BACKENDS: Backends | None = None
+
+
+def backends() -> Backends:
+    global _BACKENDS
+    if _BACKENDS is None:
+        _BACKENDS = choose_backends()
+    return _BACKENDS
+
+
+def pytest_report_header(config):
+    b = backends()
+    return [f"huiyi backends: database={b.database_label} redis={b.redis_label}", *b.warnings]
+
+
+def pytest_terminal_summary(terminalreporter):
+    b = backends()
+    for warning in b.warnings:
+        terminalreporter.write_line(warning, red=True, bold=True)
+
+
+def pytest_sessionfinish(session):
+    if _BACKENDS is not None:
+        _BACKENDS.cleanup()
+
+
+@pytest.fixture(scope="session")
+def app():
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    b = backends()
+    app = create_app({
+        "TESTING": True,
+        "DATABASE_URL": b.database_url,
+        "REDIS_URL": b.redis_url,
+        "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
+        "WTF_CSRF_ENABLED": False,
+        "PUBLIC_BASE_URL": "http://huiyi.test",
+        "STORAGE_DIR": b.storage_dir,
+    })
+    with app.app_context():
+        upgrade()  # the schema comes from the migrations, so they are tested on every run
+    return app
+
+
+@pytest.fixture
+def redis_client(app) -> redis_lib.Redis:
+    from app.extensions import get_redis
+
+    client = get_redis(app)
+    client.flushdb()
+    return client
+
+
+@pytest.fixture
+def app_ctx(app, redis_client) -> Iterator[None]:
+    """An app context whose session lives in an outer transaction rolled back after the test."""
+    from app.extensions import db
+
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = orm.scoped_session(
+            orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+            scopefunc=original.registry.scopefunc if hasattr(original.registry, "scopefunc") else None,
+        )
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def db(app_ctx):
+    from app.extensions import db as _db
+
+    return _db
+
+
+@pytest.fixture
+def committed_db(app, redis_client) -> Iterator[object]:
+    """Real commits, visible to other connections; every table is emptied afterwards."""
+    from app.extensions import db as _db
+
+    with app.app_context():
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            truncate_all(_db)
+
+
+def truncate_all(db) -> None:
+    tables = [t.name for t in db.metadata.sorted_tables]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in reversed(tables):
+                conn.execute(sa.text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def client(app, app_ctx):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app, app_ctx):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def factory(db):
+    from tests.factories import Factory
+
+    return Factory(db)
+
+
+def pytest_collection_modifyitems(config, items):
+    # Browser tests need Debian's chromium; say so rather than fail obscurely on a bare machine.
+    if os.path.exists("/usr/bin/chromium"):
+        return
+    skip = pytest.mark.skip(reason="/usr/bin/chromium missing: run `make test`, which installs it")
+    for item in items:
+        if "browser" in item.keywords:
+            if os.environ.get("CI") == "true":
+                raise pytest.UsageError("CI=true but /usr/bin/chromium is missing")
+            item.add_marker(skip)
