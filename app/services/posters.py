@@ -210,9 +210,13 @@ _NO_END = set("（《「『【〔〈〖“‘([{")
 _TOKEN = re.compile(r"[A-Za-z0-9@#&._/+\-]+|\s|.")
 
 
-def _wrap(text: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
+def _wrap(text: str, font: ImageFont.FreeTypeFont, width: float, limit: int | None = None) -> list[str]:
+    """Greedy wrap. With `limit`, stop as soon as more than `limit` lines are started (the caller
+    only needs to know it does not fit), which keeps shrink-to-fit cheap for very long text."""
     lines: list[list[str]] = [[]]
     for tok in _TOKEN.findall(" ".join(text.split())):
+        if limit is not None and len(lines) > limit:
+            break
         line = lines[-1]
         if font.getlength("".join(line) + tok) <= width or (not line and tok.isspace()):
             line.append(tok)
@@ -316,9 +320,9 @@ def _largest_fit(
     """Largest size (stepping down by 0.5 mm) at which `text` wraps into `max_lines` or fewer."""
     size = max_size_mm
     while size >= min_size_mm:
-        lines = _balanced_wrap(text, c.font(size, bold), width_mm * c.k)
-        if len(lines) <= max_lines:
-            return lines, size
+        font = c.font(size, bold)
+        if len(_wrap(text, font, width_mm * c.k, limit=max_lines)) <= max_lines:
+            return _balanced_wrap(text, font, width_mm * c.k), size
         size -= 0.5
     return None
 
@@ -347,7 +351,7 @@ def _fit_lines(
     if fit is not None:
         return fit
     font = c.font(min_size_mm, bold)
-    lines = _wrap(text, font, width_mm * c.k)
+    lines = _wrap(text, font, width_mm * c.k, limit=max_lines)
     rest = "".join(lines[max_lines - 1 :])
     return lines[: max_lines - 1] + [_ellipsize(rest, font, width_mm * c.k)], min_size_mm
 
@@ -439,7 +443,9 @@ _BAND_H = 32.0
 _BOTTOM_BAND_H = 8.0
 _QR_MAX = 110.0
 _QR_MIN = 90.0  # >= 9 cm printed: scans from 1-2 m with an ordinary phone camera
-_QR_PAD = 6.0  # white space between the QR image and the corner marks
+# White space between the QR image and the corner marks. With the image's own border (2 modules
+# from qr_png, more from WeChat) this keeps >= 4 modules of quiet zone even for the biggest modules.
+_QR_PAD = 9.0
 
 
 # Text scales tried in order until the QR gets at least _QR_MIN: ordinary posters use 1.0; only
