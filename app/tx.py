@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from flask import Flask, Response, g
+from flask import Flask, Response
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -47,23 +47,24 @@ def unit_of_work() -> Iterator[None]:
     try:
         yield
         db.session.commit()
-    except BaseException:
-        db.session.rollback()
+    except BaseException as exc:
+        finish_with_error(exc)
         raise
 
 
-def keep_on_error() -> None:
-    """Ask the request boundary to commit even though the answer is an error.
-
-    Used where the error is itself a record worth keeping (a denied sign-in, a failed bind attempt).
-    """
-    g.huiyi_commit_on_error = True
+def finish_with_error(exc: BaseException) -> None:
+    """End a unit of work that failed: keep it only when the error is its own record."""
+    if getattr(exc, "commit_anyway", False):
+        db.session.commit()
+    else:
+        db.session.rollback()
 
 
 def init_app(app: Flask) -> None:
     @app.after_request
     def _commit(response: Response) -> Response:
-        if response.status_code < 400 or g.get("huiyi_commit_on_error"):
+        # Error handlers already committed or rolled back what an error left behind.
+        if response.status_code < 400:
             db.session.commit()
         else:
             db.session.rollback()

@@ -38,6 +38,8 @@ class SignIn(Model):
             sqlite_where=sa.text("revoked_at IS NULL"),
         ),
         sa.Index("ix_signins_meeting_signed", "meeting_id", "signed_at"),
+        # No two sign-ins share an order number, even a revoked one's is never reused.
+        sa.UniqueConstraint("session_id", "seq"),
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True)

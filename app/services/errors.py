@@ -15,6 +15,9 @@ class DomainError(Exception):
     messages: ClassVar[dict[str, str]] = {}
     #: HTTP status per code; anything not listed is 400.
     statuses: ClassVar[dict[str, int]] = {}
+    #: Codes whose writes are the record of the refusal itself (a denied sign-in, a failed bind
+    #: attempt): the boundary commits them instead of rolling back.
+    recorded: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, code: str, message: str | None = None, /, *, status: int | None = None, **params):
         self.code = code
@@ -26,6 +29,10 @@ class DomainError(Exception):
             self.message = template
         self.status = status or self.statuses.get(code) or DEFAULT_STATUSES.get(code, 400)
         super().__init__(f"{code}: {self.message}")
+
+    @property
+    def commit_anyway(self) -> bool:
+        return self.code in self.recorded
 
     def to_dict(self) -> dict[str, dict[str, object]]:
         return {"error": {"code": self.code, "message": self.message}}

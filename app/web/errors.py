@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
 from app.services.errors import DomainError
+from app.tx import finish_with_error
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def error_response(code: str, message: str, status: int):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
-        db.session.rollback()
+        finish_with_error(exc)
         return error_response(exc.code, exc.message, exc.status)
 
     @app.errorhandler(HTTPException)

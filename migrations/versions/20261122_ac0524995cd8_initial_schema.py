@@ -254,7 +254,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['meeting_id'], ['meetings.id'], name=op.f('fk_signins_meeting_id_meetings'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['revoked_by_contact_id'], ['contacts.id'], name=op.f('fk_signins_revoked_by_contact_id_contacts'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['session_id'], ['meeting_sessions.id'], name=op.f('fk_signins_session_id_meeting_sessions'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_signins'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_signins')),
+    sa.UniqueConstraint('session_id', 'seq', name=op.f('uq_signins_session_id_seq'))
     )
     with op.batch_alter_table('signins', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_signins_contact_id'), ['contact_id'], unique=False)

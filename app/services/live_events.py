@@ -1,0 +1,63 @@
+"""Live events for screens and consoles, published to Redis after the commit.
+
+Each meeting has a Redis stream (for catch-up after a dropped connection: clients resume from the
+last id they saw) and a pub/sub channel (to wake listeners at once). Both can be lost without loss
+of truth: the database holds every sign-in, and screens re-read the numbers from the database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from app.extensions import get_redis
+from models import Meeting, MeetingSession, SignIn
+
+log = logging.getLogger(__name__)
+STREAM_MAXLEN = 2000
+
+
+def stream_key(meeting_id: int) -> str:
+    return f"huiyi:live:{meeting_id}:stream"
+
+
+def channel(meeting_id: int) -> str:
+    return f"huiyi:live:{meeting_id}"
+
+
+def signin_payload(meeting: Meeting, session: MeetingSession, record: SignIn) -> dict[str, Any]:
+    contact = record.contact
+    return {
+        "type": "signin", "meeting_id": meeting.id, "session_id": session.id, "seq": record.seq,
+        "contact_id": contact.id, "name": contact.name, "unit_id": contact.unit_id,
+        "unit": contact.unit.name, "at": record.signed_at.isoformat(), "late": record.late,
+        "method": record.method,
+    }
+
+
+def revoke_payload(meeting: Meeting, session: MeetingSession, record: SignIn) -> dict[str, Any]:
+    return {"type": "revoke", "meeting_id": meeting.id, "session_id": session.id, "seq": record.seq,
+            "contact_id": record.contact_id, "unit_id": record.contact.unit_id}
+
+
+def publish(meeting_id: int, payload: dict[str, Any]) -> None:
+    """Append to the meeting's stream and wake listeners. Failures are logged, never raised:
+    the sign-in is already committed and screens resync from the database."""
+    data = json.dumps(payload, ensure_ascii=False)
+    try:
+        r = get_redis()
+        pipe = r.pipeline(transaction=False)
+        pipe.xadd(stream_key(meeting_id), {"data": data}, maxlen=STREAM_MAXLEN, approximate=True)
+        pipe.publish(channel(meeting_id), data)
+        pipe.execute()
+    except Exception:
+        log.exception("could not publish live event for meeting %s", meeting_id)
+
+
+def publish_signin(payload: dict[str, Any]) -> None:
+    publish(payload["meeting_id"], payload)
+
+
+def publish_revoke(payload: dict[str, Any]) -> None:
+    publish(payload["meeting_id"], payload)

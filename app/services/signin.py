@@ -1,0 +1,217 @@
+"""Sign-in: the one place every channel (scan, H5, mini program, 代签, manual) signs people in.
+
+Guarantees, whatever the concurrency:
+- at most one live sign-in per (session, person): the partial unique index decides, not a
+  check-then-insert;
+- order numbers ("第 N 位") 1..N without gaps or repeats: a per-session counter row advanced in the
+  same transaction, so a rolled-back sign-in gives its number back;
+- refusals are kept with their reason code (``SignInDenial``);
+- live screens hear about a sign-in only after it is committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from app.extensions import db
+from app.services import audit
+from app.services.errors import DomainError
+from app.services.timeutil import fmt_hm
+from app.tx import on_commit
+from models import Admission, Contact, Invitee, Meeting, MeetingSession, MeetingState, MeetingUnit, SignIn
+from models.signins import SignInDenial, SignInMethod
+
+
+class SignInError(DomainError):
+    messages = {
+        "meeting_not_published": "会议尚未发布，暂不能签到",
+        "meeting_closed": "会议已结束",
+        "not_open_yet": "签到尚未开始，签到时间为 {opens} 起，请稍后再扫码",
+        "signin_closed": "签到已于 {closes} 结束，如需补签请联系会务组",
+        "not_invited": "您不在本次会议的参会名单中，如有疑问请联系会务组",
+        "pending_approval": "已提交签到申请，请等待会务组审核",
+        "approval_rejected": "会务组未通过您的签到申请，如有疑问请联系会务组",
+        "contact_inactive": "您已不在通讯录中，如有疑问请联系本单位办公室",
+        "session_not_found": "找不到该场次",
+        "not_signed_in": "该人员尚未签到",
+    }
+    statuses = {"session_not_found": 404, "not_signed_in": 409}
+    #: Every refusal of an attempt is stored as a SignInDenial (and a walk-in's pending request).
+    recorded = frozenset({"meeting_not_published", "meeting_closed", "not_open_yet", "signin_closed",
+                          "not_invited", "pending_approval", "approval_rejected", "contact_inactive"})
+
+
+@dataclass(frozen=True)
+class SignInOutcome:
+    record: SignIn
+    #: False when the person had already signed in (a retry, a second scan): nothing was written.
+    created: bool
+
+    @property
+    def seq(self) -> int:
+        return self.record.seq
+
+
+def get_session(meeting: Meeting, position: int | None = None) -> MeetingSession:
+    """The session by position, or the one whose sign-in window is current (else the first)."""
+    sessions = meeting.sessions
+    if not sessions:
+        raise SignInError("session_not_found")
+    if position is not None:
+        for s in sessions:
+            if s.position == position:
+                return s
+        raise SignInError("session_not_found")
+    now = datetime.now(UTC)
+    for s in sessions:
+        if s.signin_opens_at <= now <= s.signin_closes_at:
+            return s
+    upcoming = [s for s in sessions if s.signin_opens_at > now]
+    return upcoming[0] if upcoming else sessions[-1]
+
+
+def check_eligible(meeting: Meeting, session: MeetingSession, contact: Contact, *, now: datetime,
+                   check_window: bool = True) -> Invitee | None:
+    """Whether ``contact`` may sign in to ``session`` now; returns their invitee row if any.
+
+    :raise SignInError: with the reason code.
+    """
+    if meeting.state == MeetingState.DRAFT:
+        raise SignInError("meeting_not_published")
+    if meeting.state in (MeetingState.CLOSED, MeetingState.ARCHIVED):
+        raise SignInError("meeting_closed")
+    if not contact.active:
+        raise SignInError("contact_inactive")
+    if check_window:
+        if now < session.signin_opens_at:
+            raise SignInError("not_open_yet", opens=_when(session.signin_opens_at, now))
+        if now > session.signin_closes_at:
+            raise SignInError("signin_closed", closes=_when(session.signin_closes_at, now))
+
+    invitee = db.session.scalar(
+        select(Invitee).where(Invitee.meeting_id == meeting.id, Invitee.contact_id == contact.id)
+    )
+    if invitee is not None:
+        if invitee.status == "approved":
+            return invitee
+        raise SignInError("pending_approval" if invitee.status == "pending" else "approval_rejected")
+    if meeting.admission == Admission.UNITS:
+        listed = db.session.scalar(
+            select(MeetingUnit.unit_id).where(MeetingUnit.meeting_id == meeting.id,
+                                              MeetingUnit.unit_id == contact.unit_id)
+        )
+        if listed is not None:
+            return None
+    if meeting.admission == Admission.APPROVAL:
+        # A walk-in: held for an organizer's approval, kept even though the attempt is refused.
+        db.session.add(Invitee(meeting_id=meeting.id, contact_id=contact.id, status="pending"))
+        db.session.flush()
+        raise SignInError("pending_approval")
+    raise SignInError("not_invited")
+
+
+def _when(at: datetime, now: datetime) -> str:
+    from app.services.timeutil import local
+
+    same_day = local(at).date() == local(now).date()
+    return fmt_hm(at) if same_day else local(at).strftime("%m月%d日 %H:%M")
+
+
+def live_signin(session_id: int, contact_id: int) -> SignIn | None:
+    return db.session.scalar(
+        select(SignIn).where(SignIn.session_id == session_id, SignIn.contact_id == contact_id,
+                             SignIn.revoked_at.is_(None))
+    )
+
+
+def sign_in(meeting: Meeting, session: MeetingSession, contact: Contact, *, method: str,
+            actor: Contact | None = None, nonce: str | None = None, now: datetime | None = None,
+            check_window: bool = True) -> SignInOutcome:
+    """Sign ``contact`` in to ``session``. Idempotent: signing in twice returns the first record.
+
+    A refusal raises :class:`SignInError` after adding a ``SignInDenial`` row, which the request
+    boundary commits (the error is ``recorded``).
+
+    :param actor: the staff member for 代签 (``method="proxy"``) or manual entry.
+    :param check_window: 代签 by staff may happen outside the attendee's window.
+    """
+    now = now or datetime.now(UTC)
+    existing = live_signin(session.id, contact.id)
+    if existing is not None:
+        return SignInOutcome(existing, created=False)
+    try:
+        check_eligible(meeting, session, contact, now=now, check_window=check_window)
+    except SignInError as exc:
+        db.session.add(SignInDenial(meeting_id=meeting.id, session_id=session.id, contact_id=contact.id,
+                                    method=method, reason=exc.code, at=now))
+        db.session.flush()
+        raise
+
+    record = _insert(meeting, session, contact, method=method, actor=actor, nonce=nonce, now=now)
+    if record is None:  # someone else's identical request won the race; theirs is the record
+        return SignInOutcome(live_signin(session.id, contact.id), created=False)
+    if actor is not None:
+        audit.record(f"contact:{actor.id}", f"signin.{method}", meeting_id=meeting.id,
+                     target=f"contact:{contact.id}", session_id=session.id)
+    _announce(meeting, session, record)
+    return SignInOutcome(record, created=True)
+
+
+def _insert(meeting: Meeting, session: MeetingSession, contact: Contact, *, method: str,
+            actor: Contact | None, nonce: str | None, now: datetime) -> SignIn | None:
+    # Take the next number first: the counter row's lock orders concurrent sign-ins of the session,
+    # and if the insert turns out to be a duplicate we give the number back while still holding it.
+    seq = db.session.execute(
+        sa.update(MeetingSession).where(MeetingSession.id == session.id)
+        .values(last_seq=MeetingSession.last_seq + 1).returning(MeetingSession.last_seq)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    dialect = db.session.get_bind().dialect.name
+    insert = (sa.dialects.postgresql.insert if dialect == "postgresql" else sa.dialects.sqlite.insert)(SignIn)
+    stmt = insert.values(
+        meeting_id=meeting.id, session_id=session.id, contact_id=contact.id, seq=seq, method=method,
+        actor_contact_id=actor.id if actor else None, signed_at=now, late=now > session.starts_at, nonce=nonce,
+    ).on_conflict_do_nothing(index_elements=["session_id", "contact_id"],
+                             index_where=SignIn.revoked_at.is_(None)).returning(SignIn.id)
+    new_id = db.session.execute(stmt).scalar_one_or_none()
+    if new_id is None:
+        db.session.execute(
+            sa.update(MeetingSession).where(MeetingSession.id == session.id)
+            .values(last_seq=MeetingSession.last_seq - 1).execution_options(synchronize_session=False)
+        )
+        return None
+    return db.session.get(SignIn, new_id)
+
+
+def _announce(meeting: Meeting, session: MeetingSession, record: SignIn) -> None:
+    from app.services import live_events
+
+    payload = live_events.signin_payload(meeting, session, record)
+    on_commit(lambda: live_events.publish_signin(payload))
+
+
+def revoke(meeting: Meeting, session: MeetingSession, contact: Contact, *, actor: Contact, reason: str,
+           now: datetime | None = None) -> SignIn:
+    """Undo a mistaken sign-in: the row stays, marked revoked with who, when and why."""
+    record = live_signin(session.id, contact.id)
+    if record is None:
+        raise SignInError("not_signed_in")
+    record.revoked_at = now or datetime.now(UTC)
+    record.revoked_by_contact_id = actor.id
+    record.revoke_reason = (reason or "").strip()[:200] or "会务组撤销"
+    db.session.flush()
+    audit.record(f"contact:{actor.id}", "signin.revoke", meeting_id=meeting.id, target=f"contact:{contact.id}",
+                 session_id=session.id, seq=record.seq, reason=record.revoke_reason)
+    from app.services import live_events
+
+    payload = live_events.revoke_payload(meeting, session, record)
+    on_commit(lambda: live_events.publish_revoke(payload))
+    return record
+
+
+__all__ = ["SignInError", "SignInMethod", "SignInOutcome", "check_eligible", "get_session", "live_signin",
+           "revoke", "sign_in"]
