@@ -1,0 +1,112 @@
+"""Identity binding: matching, take-over refusal, unionid linking, attempt limits."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.services import links
+from app.services.identity import IdentityError, bind, get_or_create_identity, unbind
+from models import AuditLog, WechatIdentity
+
+
+@pytest.fixture
+def person(factory):
+    unit = factory.unit("FGJ", "区发展和改革局", aliases=["发改局"])
+    return factory.contact(unit, name="阿卜杜·热合曼", phone="13800138000")
+
+
+def test_bind_matches_unit_by_code_name_or_alias(db, person):
+    for i, unit_text in enumerate(["FGJ", "区发展和改革局", " 发改局 "]):
+        identity = get_or_create_identity(oa_openid=f"o{i}")
+        if i:
+            unbind(person, actor=person)
+        assert bind(identity, unit_text=unit_text, name="阿卜杜 · 热合曼", phone="+86 138 0013 8000",
+                    ip="1.2.3.4") == person
+
+
+def test_mismatch_does_not_say_which_field(db, person):
+    identity = get_or_create_identity(oa_openid="o1")
+    messages = set()
+    for unit, name, phone in [("财政局", "阿卜杜·热合曼", "13800138000"), ("发改局", "张三", "13800138000"),
+                              ("发改局", "阿卜杜·热合曼", "13900139000")]:
+        with pytest.raises(IdentityError) as err:
+            bind(identity, unit_text=unit, name=name, phone=phone, ip="1.2.3.4")
+        assert err.value.code == "identity_mismatch"
+        messages.add(err.value.message)
+    assert len(messages) == 1
+    failed = db.session.scalars(select(AuditLog).where(AuditLog.action == "identity.bind_failed")).all()
+    assert len(failed) == 3 and all("13800138000" not in str(f.data) for f in failed)
+
+
+def test_bad_phone_and_missing_fields(db, person):
+    identity = get_or_create_identity(oa_openid="o1")
+    with pytest.raises(IdentityError) as err:
+        bind(identity, unit_text="发改局", name="", phone="13800138000", ip=None)
+    assert err.value.code == "fields_missing"
+    with pytest.raises(IdentityError) as err:
+        bind(identity, unit_text="发改局", name="张三", phone="12345", ip=None)
+    assert err.value.code == "phone_invalid"
+
+
+def test_no_take_over(db, person):
+    mine = get_or_create_identity(oa_openid="o-mine")
+    bind(mine, unit_text="发改局", name="阿卜杜·热合曼", phone="13800138000", ip=None)
+    thief = get_or_create_identity(oa_openid="o-thief")
+    with pytest.raises(IdentityError) as err:
+        bind(thief, unit_text="发改局", name="阿卜杜·热合曼", phone="13800138000", ip=None)
+    assert err.value.code == "contact_bound_elsewhere" and "会务组" in err.value.message
+    # Binding again from the right WeChat is a no-op.
+    assert bind(mine, unit_text="发改局", name="阿卜杜·热合曼", phone="13800138000", ip=None) == person
+
+
+def test_attempts_are_limited_per_openid_and_per_ip(db, person, redis_client):
+    identity = get_or_create_identity(oa_openid="o-guess")
+    for _ in range(5):
+        with pytest.raises(IdentityError):
+            bind(identity, unit_text="发改局", name="猜一猜", phone="13800138000", ip="9.9.9.9")
+    with pytest.raises(IdentityError) as err:  # even the right answer is refused now
+        bind(identity, unit_text="发改局", name="阿卜杜·热合曼", phone="13800138000", ip="9.9.9.9")
+    assert err.value.code == "rate_limited" and err.value.status == 429
+
+    # Many openids from one address hit the per-IP limit.
+    for i in range(30):
+        other = get_or_create_identity(oa_openid=f"o-ip-{i}")
+        with pytest.raises(IdentityError):
+            bind(other, unit_text="发改局", name="猜一猜", phone="13800138000", ip="8.8.8.8")
+    fresh = get_or_create_identity(oa_openid="o-fresh")
+    with pytest.raises(IdentityError) as err:
+        bind(fresh, unit_text="发改局", name="阿卜杜·热合曼", phone="13800138000", ip="8.8.8.8")
+    assert err.value.code == "rate_limited"
+
+
+def test_unionid_links_official_account_and_mini_program(db, person):
+    oa = get_or_create_identity(oa_openid="oa-1", unionid="u-1")
+    bind(oa, unit_text="发改局", name="阿卜杜·热合曼", phone="13800138000", ip=None)
+    mp = get_or_create_identity(mp_openid="mp-1", unionid="u-1")
+    assert mp.id == oa.id and mp.contact_id == person.id
+    assert db.session.scalar(select(WechatIdentity).where(WechatIdentity.mp_openid == "mp-1")).oa_openid == "oa-1"
+
+
+def test_unionid_merges_rows_created_separately(db, person):
+    mp = get_or_create_identity(mp_openid="mp-2")
+    bind(mp, unit_text="发改局", name="阿卜杜·热合曼", phone="13800138000", ip=None)
+    get_or_create_identity(mp_openid="mp-2", unionid="u-2")
+    oa = get_or_create_identity(oa_openid="oa-2", unionid="u-2")
+    assert oa.contact_id == person.id and oa.mp_openid == "mp-2"
+
+
+def test_bind_token_hides_openid_and_expires(app):
+    token = links.make_bind_token("k", oa_openid="oSECRETopenid", meeting_code="M1", session_position=1)
+    assert "oSECRETopenid" not in token
+    ticket = links.read_bind_token("k", token)
+    assert ticket.oa_openid == "oSECRETopenid" and ticket.meeting_code == "M1"
+    with pytest.raises(links.LinkError) as err:
+        links.read_bind_token("other-key", token)
+    assert err.value.code == "link_invalid"
+    import time
+
+    time.sleep(1.1)
+    with pytest.raises(links.LinkError) as err:
+        links.read_bind_token("k", token, ttl_s=0)
+    assert err.value.code == "link_expired"
