@@ -6,12 +6,12 @@ import io
 
 import qrcode
 from PIL import Image
-from qrcode.constants import ERROR_CORRECTION_M
+from qrcode import constants as qr_constants
 
 
 def qr_png(content: str, size: int = 430) -> bytes:
     """A ``size`` x ``size`` PNG QR code of ``content`` (whole-pixel modules, white margin)."""
-    code = qrcode.QRCode(error_correction=ERROR_CORRECTION_M, border=4, box_size=1)
+    code = qrcode.QRCode(error_correction=qr_constants.ERROR_CORRECT_M, border=4, box_size=1)
     code.add_data(content)
     code.make(fit=True)
     modules = code.modules_count + 2 * code.border

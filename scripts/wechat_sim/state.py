@@ -6,6 +6,7 @@ operation (``with state.lock:``) so concurrent requests see WeChat-like atomicit
 
 from __future__ import annotations
 
+import base64
 import secrets
 import string
 import threading
@@ -53,7 +54,7 @@ class SimUser:
     tags: list[int] = field(default_factory=list)  # in the order they were applied
     risky: bool = False  # jscode2session answers 40226
     platform: str = "2"  # client_platform_type: 1 iOS, 2 Android, 3 others
-    session_key: str = field(default_factory=lambda: secrets.token_urlsafe(16)[:22] + "==")
+    session_key: str = field(default_factory=lambda: base64.b64encode(secrets.token_bytes(16)).decode())
     last_interaction: float | None = None
     inbox: list[dict[str, Any]] = field(default_factory=list)
     login_calls: deque[float] = field(default_factory=deque)

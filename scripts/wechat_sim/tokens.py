@@ -46,7 +46,7 @@ def _issue(state: SimState, app_id: str, source: TokenSource) -> IssuedToken:
 
 
 def _answer(state: SimState, tok: IssuedToken) -> Response:
-    return jsonify({"access_token": tok.token, "expires_in": max(0, int(tok.expires_at - state.clock()))})
+    return jsonify({"access_token": tok.token, "expires_in": max(0, round(tok.expires_at - state.clock()))})
 
 
 def _slow_down() -> None:
