@@ -9,7 +9,6 @@ this module as an ``app.wechat.errors.WeChatError``.
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -70,7 +69,9 @@ class _SeamClient(WeChatClient):
         self.API_BASE_URL = f"{base_url}/cgi-bin/"
         # API groups such as client.wxa carry their own absolute base URL; point them
         # at the same host (wechatpy clones the groups per client, so this is per instance).
-        for _name, group in inspect.getmembers(self, lambda o: isinstance(o, BaseWeChatAPI)):
+        # (wechatpy's __new__ stored the clones in the instance dict; inspect.getmembers would
+        # evaluate the access_token property and fetch a token.)
+        for group in [v for v in vars(self).values() if isinstance(v, BaseWeChatAPI)]:
             own = getattr(group, "API_BASE_URL", None)
             if own and own.startswith(_WECHATPY_API_HOST):
                 group.API_BASE_URL = f"{base_url}/{own[len(_WECHATPY_API_HOST):]}"
@@ -99,9 +100,10 @@ class _SeamClient(WeChatClient):
 
 def _copy_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     # wechatpy mutates params (adds access_token), so each attempt gets its own copy.
+    # Always pass a params dict of our own so we can see which token was used.
     copied = dict(kwargs)
-    if isinstance(copied.get("params"), dict):
-        copied["params"] = dict(copied["params"])
+    if copied.get("params") is None or isinstance(copied["params"], dict):
+        copied["params"] = dict(copied.get("params") or {})
     for value in (copied.get("files") or {}).values():
         fileobj = value[1] if isinstance(value, tuple) and len(value) > 1 else value
         if hasattr(fileobj, "seek"):
