@@ -52,7 +52,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.cli import register_cli
     from app.web.errors import register_error_handlers
     from app.web.health import bp as health_bp
+    from wechat_handlers import bp as wechat_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(wechat_bp)
     register_error_handlers(app)
     register_cli(app)

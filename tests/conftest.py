@@ -158,3 +158,25 @@ def pytest_collection_modifyitems(config, items):
             if os.environ.get("CI") == "true":
                 raise pytest.UsageError("CI=true but /usr/bin/chromium is missing")
             item.add_marker(skip)
+
+
+@pytest.fixture
+def sim(app, app_ctx):
+    """The WeChat simulator, its phone posting callbacks straight into the app under test."""
+    from scripts.wechat_sim import SimConfig, Simulator
+    from scripts.wechat_sim.transport import WsgiTransport
+
+    config = SimConfig(app_id=app.config["WECHAT_APP_ID"], token=app.config["WECHAT_TOKEN"],
+                       callback_url="http://huiyi.test/wechat/callback",
+                       mp_app_id=app.config["MINIPROGRAM_APP_ID"])
+    return Simulator(config, transport=WsgiTransport(app))
+
+
+@pytest.fixture
+def safe_mode(app, sim, monkeypatch):
+    """Switch both sides to safe mode (AES) for one test."""
+    key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+    monkeypatch.setitem(app.config, "WECHAT_ENCODING_AES_KEY", key)
+    sim.config.aes_key = key
+    sim.config.mode = "safe"
+    return key

@@ -1,0 +1,115 @@
+"""The official-account callback, end to end through the simulator's phone."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from app.services import links
+from app.services.identity import bind, get_or_create_identity
+from app.services.scenes import make_scene
+from models import SignIn, SignInDenial
+
+
+@pytest.fixture
+def meeting(factory):
+    unit = factory.unit("FGJ", "区发展和改革局", aliases=["发改局"])
+    m = factory.meeting("CBTEST", title="全区经济工作会议")
+    zhang = factory.contact(unit, name="张三", phone="13800138000")
+    li = factory.contact(unit, name="李四", phone="13900139000")
+    factory.invitee(m, zhang)
+    factory.invitee(m, li)
+    return m
+
+
+def scan(sim, openid, meeting, position=1):
+    return sim.phone.post_event(openid, [("Event", "SCAN"), ("EventKey", make_scene(meeting.code, position))])
+
+
+def bind_openid(openid, unit, name, phone):
+    identity = get_or_create_identity(oa_openid=openid)
+    bind(identity, unit_text=unit, name=name, phone=phone, ip=None)
+
+
+def test_bound_attendee_is_signed_in_at_once(db, sim, meeting):
+    bind_openid("o-zhang", "发改局", "张三", "13800138000")
+    reply = scan(sim, "o-zhang", meeting)
+    assert reply.delivered and reply.attempts == 1
+    assert reply.text.startswith("签到成功！张三（区发展和改革局），您是第 1 位签到")
+    assert "http://huiyi.test/m/CBTEST" in reply.text
+    sim.clock.advance(2)  # a real second scan, not a retry of the first (same CreateTime)
+    again = scan(sim, "o-zhang", meeting)
+    assert again.text.startswith("您已签到，无需重复扫码") and "第 1 位" in again.text
+    assert db.session.scalar(select(func.count()).select_from(SignIn)) == 1
+
+
+def test_subscribe_with_qrscene_signs_in(db, sim, meeting):
+    bind_openid("o-li", "FGJ", "李四", "13900139000")
+    reply = sim.phone.post_event("o-li", [("Event", "subscribe"),
+                                          ("EventKey", "qrscene_" + make_scene(meeting.code))])
+    assert reply.text.startswith("签到成功！李四")
+
+
+def test_unbound_user_gets_bind_link_without_openid(app, db, sim, meeting):
+    reply = scan(sim, "oUNBOUNDopenid123", meeting)
+    assert "首次签到需核对身份" in reply.text
+    assert "oUNBOUNDopenid123" not in reply.text
+    href = reply.text.split('href="')[1].split('"')[0]
+    token = parse_qs(urlsplit(href.replace("&amp;", "&")).query)["t"][0]
+    ticket = links.read_bind_token(app.config["SECRET_KEY"], token)
+    assert (ticket.oa_openid, ticket.meeting_code, ticket.session_position) == ("oUNBOUNDopenid123", "CBTEST", 1)
+    assert db.session.scalar(select(func.count()).select_from(SignIn)) == 0
+
+
+def test_not_invited_gets_clear_message_and_denial_is_kept(db, sim, meeting, factory):
+    outsider = factory.contact(factory.unit("CZJ", "区财政局"), name="王五", phone="13700137000")
+    bind_openid("o-wang", "CZJ", "王五", outsider.phone)
+    reply = scan(sim, "o-wang", meeting)
+    assert "不在本次会议的参会名单中" in reply.text and "会务组" in reply.text
+    assert db.session.scalar(select(SignInDenial.reason)) == "not_invited"
+
+
+def test_unknown_scene_and_meeting(db, sim, meeting):
+    assert "不是会议签到码" in sim.phone.post_event("o-x", [("Event", "SCAN"), ("EventKey", "123")]).text
+    assert "找不到该会议" in sim.phone.post_event(
+        "o-x", [("Event", "SCAN"), ("EventKey", make_scene("NOSUCH"))]).text
+
+
+def test_text_and_click_get_a_polite_default(db, sim, meeting):
+    assert "扫描会场" in sim.phone.send_text("o-x", "你好").text
+    assert "扫描会场" in sim.phone.click_menu("o-x", "MY_MEETINGS").text
+
+
+def test_safe_mode_round_trip(db, sim, meeting, safe_mode):
+    bind_openid("o-zhang", "发改局", "张三", "13800138000")
+    reply = scan(sim, "o-zhang", meeting)
+    assert "<Encrypt>" in reply.request_body and "o-zhang" not in reply.request_body
+    assert reply.text.startswith("签到成功！张三")
+
+
+def test_retry_does_no_double_work(db, sim, meeting, monkeypatch):
+    """WeChat resends when the first answer is late; the copy gets the same reply, no second run."""
+    import time
+
+    import wechat_handlers.views as views
+
+    bind_openid("o-zhang", "发改局", "张三", "13800138000")
+    calls = []
+    original = views.dispatch
+
+    def slow_dispatch(envelope):
+        calls.append(envelope.get("CreateTime"))
+        if len(calls) == 1:
+            time.sleep(0.6)
+        return original(envelope)
+
+    monkeypatch.setattr(views, "dispatch", slow_dispatch)
+    sim.config.callback_timeout = 0.3
+    reply = scan(sim, "o-zhang", meeting)
+    sim.phone.wait_idle()
+    assert reply.attempts >= 2
+    assert len(calls) == 1
+    assert db.session.scalar(select(func.count()).select_from(SignIn)) == 1
+    assert reply.text and reply.text.startswith("签到成功")

@@ -1,0 +1,78 @@
+"""Recognise WeChat's retries and replayed requests.
+
+WeChat resends a callback it got no answer to within 5 s (three tries in all). A retry must get
+the same answer without doing the work twice: the first request claims the message's key and stores
+its reply; later copies wait briefly for that reply. Separately, a (timestamp, nonce) pair seen with
+a *different* body is a replay and is refused.
+
+Redis holds these keys. If Redis is down we process anyway: the database's unique guards make the
+work itself idempotent, so the worst case is a second identical reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from app.extensions import get_redis
+from wechat_handlers.envelope import TIMESTAMP_WINDOW_S, Envelope, EnvelopeError
+
+log = logging.getLogger(__name__)
+CLAIM_TTL_S = 30
+REPLY_TTL_S = 120
+WAIT_FOR_FIRST_S = 4.0
+
+
+def message_key(envelope: Envelope) -> str:
+    msg_id = envelope.get("MsgId") or envelope.get("MsgID")
+    if msg_id and envelope.get("MsgType") != "event":
+        return f"msg:{msg_id}"
+    # Events have no id; CreateTime is in whole seconds, so the event and its key are added.
+    return ":".join(["evt", envelope.get("FromUserName"), envelope.get("CreateTime"),
+                     envelope.get("Event"), envelope.get("EventKey")])
+
+
+def check_replay(envelope: Envelope) -> None:
+    key = f"huiyi:wx:nonce:{envelope.timestamp}:{envelope.nonce}"
+    try:
+        r = get_redis()
+        if r.set(key, envelope.body_sha256, nx=True, ex=2 * TIMESTAMP_WINDOW_S):
+            return
+        seen = r.get(key)
+    except Exception:
+        log.warning("replay check skipped: Redis unavailable")
+        return
+    if seen is not None and seen.decode() != envelope.body_sha256:
+        raise EnvelopeError(403, "nonce reused with another body")
+
+
+def claim(key: str) -> bool:
+    """True if this request is the first with this message key and should do the work."""
+    try:
+        return bool(get_redis().set(f"huiyi:wx:claim:{key}", "1", nx=True, ex=CLAIM_TTL_S))
+    except Exception:
+        log.warning("retry detection skipped: Redis unavailable")
+        return True
+
+
+def remember_reply(key: str, reply: str) -> None:
+    try:
+        get_redis().set(f"huiyi:wx:reply:{key}", reply, ex=REPLY_TTL_S)
+    except Exception:
+        log.warning("could not store reply for %s", key)
+
+
+def wait_for_reply(key: str, timeout_s: float = WAIT_FOR_FIRST_S) -> str | None:
+    """The first request's reply, if it arrives within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    try:
+        r = get_redis()
+        while True:
+            value = r.get(f"huiyi:wx:reply:{key}")
+            if value is not None:
+                return value.decode()
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+    except Exception:
+        return None

@@ -1,0 +1,41 @@
+"""Route a checked message to what answers it. Returns reply text, or "" for no reply."""
+
+from __future__ import annotations
+
+from wechat_handlers.envelope import Envelope
+from wechat_handlers.scan import handle_scan
+
+HELP = ("您好，这里是会易会议签到。\n"
+        "· 参会签到：请用微信扫描会场大屏或海报上的签到二维码\n"
+        "· 会议资料、我的会议：请点击下方菜单")
+WELCOME = "感谢关注！参会时扫描会场签到二维码即可签到。\n" + HELP
+
+
+def dispatch(envelope: Envelope) -> str:
+    openid = envelope.get("FromUserName")
+    msg_type = envelope.get("MsgType")
+    if msg_type == "event":
+        event = envelope.get("Event").lower()
+        key = envelope.get("EventKey")
+        if event == "subscribe":
+            # Following through a parametric QR carries the scene behind "qrscene_".
+            if key.startswith("qrscene_"):
+                return handle_scan(openid, key[len("qrscene_"):])
+            return WELCOME
+        if event == "scan":
+            return handle_scan(openid, key)
+        if event == "click":
+            return _organizer_answer(openid, click_key=key) or HELP
+        return ""  # unsubscribe, VIEW, TEMPLATESENDJOBFINISH…: nothing to say
+    if msg_type == "text":
+        return _organizer_answer(openid, text=envelope.get("Content")) or HELP
+    return HELP
+
+
+def _organizer_answer(openid: str, *, click_key: str | None = None, text: str | None = None) -> str | None:
+    """Organizer commands (人数, 未到, 催签 and the organizer menu). None for everyone else."""
+    try:
+        from wechat_handlers.organizer import answer
+    except ImportError:  # pragma: no cover - the organizer commands ship with live headcount
+        return None
+    return answer(openid, click_key=click_key, text=text)

@@ -1,0 +1,28 @@
+"""Passive replies in WeChat's XML."""
+
+from __future__ import annotations
+
+import time
+from xml.sax.saxutils import escape
+
+
+def _cdata(text: str) -> str:
+    # "]]>" cannot appear inside CDATA; split it so user-supplied text cannot break out.
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def text_reply(to_user: str, from_user: str, content: str) -> str:
+    return (
+        "<xml>"
+        f"<ToUserName>{_cdata(to_user)}</ToUserName>"
+        f"<FromUserName>{_cdata(from_user)}</FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime>"
+        "<MsgType><![CDATA[text]]></MsgType>"
+        f"<Content>{_cdata(content)}</Content>"
+        "</xml>"
+    )
+
+
+def link(url: str, label: str) -> str:
+    """A tappable link inside a text reply (WeChat renders <a href> in text messages)."""
+    return f'<a href="{escape(url, {chr(34): "&quot;"})}">{escape(label)}</a>'

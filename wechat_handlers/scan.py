@@ -1,0 +1,56 @@
+"""A scan of a meeting's QR code: sign a bound attendee in, or send a newcomer to the binding page."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from app.services import links
+from app.services.errors import DomainError
+from app.services.identity import bound_contact
+from app.services.meetings import MeetingError, get_meeting
+from app.services.scenes import parse_scene
+from app.services.signin import SignInError, get_session, sign_in
+from app.services.timeutil import fmt_hm
+from models import SignInMethod
+from wechat_handlers.replies import link
+
+
+def _url(path: str) -> str:
+    return current_app.config["PUBLIC_BASE_URL"] + path
+
+
+def handle_scan(openid: str, scene_text: str) -> str:
+    """The text to reply to ``openid`` who scanned a code carrying ``scene_text``."""
+    scene = parse_scene(scene_text)
+    if scene is None:
+        return "这个二维码不是会议签到码。请扫描会场大屏或海报上的签到二维码。"
+    try:
+        meeting = get_meeting(scene.meeting_code)
+        session = get_session(meeting, scene.session_position)
+    except (MeetingError, SignInError):
+        return "找不到该会议，二维码可能已失效。请扫描会场大屏上的最新签到二维码。"
+
+    meeting_link = link(_url(f"/m/{meeting.code}"), "查看会议详情")
+    contact = bound_contact(oa_openid=openid)
+    if contact is None:
+        token = links.make_bind_token(current_app.config["SECRET_KEY"], oa_openid=openid,
+                                      meeting_code=meeting.code, session_position=session.position)
+        bind_link = link(_url(f"/m/bind?t={token}"), "点此填写信息完成签到")
+        return (f"欢迎参加《{meeting.title}》。\n首次签到需核对身份：{bind_link}\n"
+                "（填写单位、姓名和手机号，只需一次，以后扫码即可直接签到）")
+    try:
+        outcome = sign_in(meeting, session, contact, method=SignInMethod.SCAN)
+    except SignInError as exc:
+        return f"{contact.name}，{exc.message}\n{meeting_link}"
+    except DomainError as exc:  # any other rule: say it plainly
+        return f"{exc.message}\n{meeting_link}"
+    return signed_in_text(contact, meeting, outcome) + f"\n{meeting_link}"
+
+
+def signed_in_text(contact, meeting, outcome) -> str:
+    record = outcome.record
+    who = f"{contact.name}（{contact.unit.name}）"
+    if not outcome.created:
+        return f"您已签到，无需重复扫码。{who}，签到时间 {fmt_hm(record.signed_at)}，第 {record.seq} 位。"
+    late = "（迟到）" if record.late else ""
+    return f"签到成功！{who}，您是第 {record.seq} 位签到，{fmt_hm(record.signed_at)}{late}"

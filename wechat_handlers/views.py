@@ -1,0 +1,72 @@
+"""``GET|POST /wechat/callback``: WeChat's URL verification and every message and event."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Response, current_app, request
+
+from app.extensions import csrf, db
+from wechat_handlers import bp
+from wechat_handlers.dedupe import check_replay, claim, message_key, remember_reply, wait_for_reply
+from wechat_handlers.dispatch import dispatch
+from wechat_handlers.envelope import MAX_BODY_BYTES, EnvelopeError, check_query, open_envelope, seal_reply
+from wechat_handlers.replies import text_reply
+
+log = logging.getLogger(__name__)
+BUSY = "系统繁忙，请稍后重新扫码。如急需签到，请联系现场会务人员。"
+
+
+def _keys() -> dict[str, str]:
+    c = current_app.config
+    return {"token": c["WECHAT_TOKEN"], "aes_key": c["WECHAT_ENCODING_AES_KEY"], "app_id": c["WECHAT_APP_ID"]}
+
+
+@bp.get("/callback")
+@csrf.exempt
+def verify():
+    try:
+        check_query(current_app.config["WECHAT_TOKEN"], request.args)
+    except EnvelopeError as exc:
+        return Response("forbidden", status=exc.status, mimetype="text/plain")
+    return Response(request.args.get("echostr", ""), mimetype="text/plain")
+
+
+@bp.post("/callback")
+@csrf.exempt
+def receive():
+    started = time.monotonic()
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return Response("too large", status=413, mimetype="text/plain")
+    try:
+        body = request.stream.read(MAX_BODY_BYTES + 1)
+        envelope = open_envelope(body, request.args, **_keys())
+        check_replay(envelope)
+    except EnvelopeError as exc:
+        log.warning("refused WeChat callback from %s: %s", request.remote_addr, exc.reason)
+        return Response(exc.reason, status=exc.status, mimetype="text/plain")
+
+    key = message_key(envelope)
+    if not claim(key):
+        # A retry of a message we are handling or have handled: same answer, no second run.
+        return _xml(wait_for_reply(key) or "")
+
+    try:
+        text = dispatch(envelope)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("callback failed for %s", key)
+        text = BUSY
+    reply = seal_reply(text_reply(envelope.get("FromUserName"), envelope.get("ToUserName"), text), envelope,
+                       **_keys()) if text else ""
+    remember_reply(key, reply)
+    if time.monotonic() - started > 4.5:
+        log.warning("callback %s took %.1fs; WeChat may have given up on it", key, time.monotonic() - started)
+    return _xml(reply)
+
+
+def _xml(reply: str) -> Response:
+    # An empty body (or "success") tells WeChat "received, nothing to say"; never an error page.
+    return Response(reply or "success", mimetype="application/xml" if reply else "text/plain")
