@@ -314,9 +314,13 @@ class Phone:
                 return
             try:
                 reply.plaintext = signing.decrypt(cfg.aes_key, cfg.app_id, str(fields["Encrypt"]))
-                fields = parse_xml(reply.plaintext)
             except Exception:
                 reply.error = "回复无法解密或 AppID 不符"
+                return
+            try:
+                fields = parse_xml(reply.plaintext)
+            except ValueError:
+                reply.error = "解密后的回复不是 XML"
                 return
         elif cfg.mode == "safe":
             reply.error = "安全模式下回复必须加密"
