@@ -44,17 +44,27 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
                      render_as_batch=True, compare_type=True)
     redis_ext.init_app(app)
+    from app import wechat
+
+    wechat.init_app(app, app.extensions["redis"])
     csrf.init_app(app)
     tx.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
     from app.cli import register_cli
+    from app.web.auth import bp as h5_auth_bp
     from app.web.errors import register_error_handlers
     from app.web.health import bp as health_bp
     from wechat_handlers import bp as wechat_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(wechat_bp)
+    app.register_blueprint(h5_auth_bp)
+    # One blueprint per audience; each module owns its routes.
+    from app.web import attendee, console, screen, units_office
+
+    for module in (attendee, units_office, screen, console):
+        app.register_blueprint(module.bp)
     register_error_handlers(app)
     register_cli(app)
