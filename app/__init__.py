@@ -53,6 +53,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.cli import register_cli
+    from app.extensions import csrf
     from app.web.auth import bp as h5_auth_bp
     from app.web.errors import register_error_handlers
     from app.web.health import bp as health_bp
@@ -66,5 +67,10 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (attendee, units_office, screen, console):
         app.register_blueprint(module.bp)
+    from miniprogram_api import bp as mp_bp
+
+    # The mini program authenticates with its own bearer token, not a cookie: no CSRF there.
+    csrf.exempt(mp_bp)
+    app.register_blueprint(mp_bp)
     register_error_handlers(app)
     register_cli(app)
