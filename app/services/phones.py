@@ -79,7 +79,9 @@ _MOBILE_RE = re.compile(r"1[3-9]\d{9}")
 _EXT_RE = re.compile(r"(?:转|分机|ext\.?|x|#)\s*(\d{1,6})$", re.IGNORECASE)
 _SCI_RE = re.compile(r"[+]?(\d+)(?:\.(\d*))?[eE][+]?(\d+)")
 # Placeholders offices type into an empty phone cell; they mean "no number", not "bad number".
-_PLACEHOLDERS = frozenset({"无", "暂无", "没有", "空", "/", "\\", "-", "--", "—", "——", "null", "none", "n/a", "na"})
+_PLACEHOLDERS = frozenset(
+    {"无", "暂无", "没有", "空", "/", "\\", "-", "--", "—", "——", "null", "none", "n/a", "na"}
+)
 # Excel's General format shows at most 6 significant digits in scientific notation in a default
 # column (1.38001E+10); anything that short lost digits and must not be guessed back.
 _SCI_MIN_DIGITS = 7
@@ -137,7 +139,9 @@ def normalize_phone(raw: object) -> PhoneResult:
         except InvalidOperation:
             return _invalid(shown, f"无法识别“{shown}”")
         if value != value.to_integral_value() or digits_written < _SCI_MIN_DIGITS:
-            return _invalid(shown, f"“{shown}”是科学计数法显示，号码可能已丢失位数，请将该列设为文本后重新填写")
+            return _invalid(
+                shown, f"“{shown}”是科学计数法显示，号码可能已丢失位数，请将该列设为文本后重新填写"
+            )
         s = str(int(value))
 
     extension: str | None = None
@@ -172,7 +176,12 @@ def normalize_phone(raw: object) -> PhoneResult:
     if _MOBILE_RE.fullmatch(digits) and extension is None:
         return PhoneResult(raw=shown, number=digits, kind=PhoneKind.MOBILE)
     # A leading trunk '0' before a mobile (old habit for out-of-town mobiles).
-    if len(digits) == 12 and digits.startswith("01") and _MOBILE_RE.fullmatch(digits[1:]) and not international:
+    if (
+        len(digits) == 12
+        and digits.startswith("01")
+        and _MOBILE_RE.fullmatch(digits[1:])
+        and not international
+    ):
         return PhoneResult(raw=shown, number=digits[1:], kind=PhoneKind.MOBILE)
     if len(digits) == 11 and digits.startswith("1"):
         return _invalid(shown, f"“{shown}”不是有效的手机号")
@@ -254,7 +263,8 @@ def _fold_fullwidth_ascii(text: str) -> str:
     # Only U+FF01..U+FF5E and the ideographic space: NFKC would also rewrite rare CJK
     # compatibility ideographs that people really use in names.
     return "".join(
-        chr(ord(ch) - 0xFEE0) if "\uff01" <= ch <= "\uff5e" else (" " if ch == "\u3000" else ch) for ch in text
+        chr(ord(ch) - 0xFEE0) if "\uff01" <= ch <= "\uff5e" else (" " if ch == "\u3000" else ch)
+        for ch in text
     )
 
 
@@ -278,7 +288,13 @@ def normalize_name(raw: object) -> str:
             out.append(part)
             continue
         left, right = parts[i - 1][-1:], parts[i + 1][:1]
-        if left and right and _is_latin(left) and _is_latin(right) and not (left == "." and not right.isalpha()):
+        if (
+            left
+            and right
+            and _is_latin(left)
+            and _is_latin(right)
+            and not (left == "." and not right.isalpha())
+        ):
             out.append(" ")
     name = "".join(out)
     return re.sub(r"\s*·\s*", _MIDDLE_DOT, name).strip(_MIDDLE_DOT + " ")
