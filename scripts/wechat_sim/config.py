@@ -44,9 +44,14 @@ class SimConfig:
     token_latency: float = 0.0  # seconds each token endpoint sleeps (to make races visible)
     callback_timeout: float = 5.0  # WeChat waits 5 s for an answer...
     callback_attempts: int = 3  # ...and sends the same request three times in all
+    # False: call the transport in the caller's thread (no timeout, so no retries). Handy when the
+    # app under test keeps per-thread state, e.g. a test-scoped database transaction.
+    callback_in_thread: bool = True
     template_job_finish_events: bool = False  # post TEMPLATESENDJOBFINISH after template sends
     template_job_finish_delay: float = 0.0
     unionid_by_default: bool = True  # new users get a unionid (OA and MP bound to one open platform)
     oauth_redirect_domains: list[str] | None = None  # None: any redirect_uri host is accepted
-    external_base_url: str | None = None  # absolute URL of the simulator when outside a request
+    # Public URL of the simulator (including any mount prefix) for links it hands out, when the
+    # request's own host/SCRIPT_NAME is not what browsers use (e.g. behind a proxy).
+    external_base_url: str | None = None
     secret_key: str = "wechat-sim-not-secret"

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from flask import current_app, g, request
+from flask import current_app, g, request, url_for
 
 from scripts.wechat_sim.errors import SimError
 from scripts.wechat_sim.state import AppKind, SimState
@@ -71,3 +71,14 @@ def requires_token(kind: AppKind | None) -> Callable[[F], F]:
         return cast(F, wrapper)
 
     return decorate
+
+
+def sim_url(endpoint: str, **values: Any) -> str:
+    """A link to one of the simulator's pages: relative to the request (so it respects the mount
+    prefix, SCRIPT_NAME), or absolute under ``external_base_url`` when that is configured."""
+    path = url_for(endpoint, **values)
+    base = current_sim().config.external_base_url
+    if not base:
+        return path
+    root = request.script_root or ""
+    return base.rstrip("/") + (path[len(root):] if root and path.startswith(root) else path)

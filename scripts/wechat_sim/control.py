@@ -6,9 +6,9 @@ import base64
 import binascii
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, abort, jsonify, render_template, request
 
-from scripts.wechat_sim.context import current_sim
+from scripts.wechat_sim.context import current_sim, sim_url
 from scripts.wechat_sim.menus import match_menu
 from scripts.wechat_sim.state import SimUser
 
@@ -88,7 +88,7 @@ def list_qrcodes() -> Response:
         return jsonify([{
             "ticket": c.ticket, "url": c.url, "scene": c.scene, "action_name": c.action_name,
             "expire_at": c.expire_at, "expired": c.expired(now),
-            "image_url": url_for("sim_qrcodes.showqrcode", ticket=c.ticket),
+            "image_url": sim_url("sim_qrcodes.showqrcode", ticket=c.ticket),
         } for c in codes])
 
 

@@ -265,8 +265,11 @@ class Phone:
         for attempt in range(1, max(1, self.config.callback_attempts) + 1):
             reply.attempts = attempt
             # Same url, headers and body each time: WeChat resends the identical request.
-            future = self._pool.submit(self.sim.transport, "POST", env.url, env.headers, env.body, timeout)
             try:
+                if not self.config.callback_in_thread:
+                    answer = self.sim.transport("POST", env.url, env.headers, env.body, timeout)
+                    break
+                future = self._pool.submit(self.sim.transport, "POST", env.url, env.headers, env.body, timeout)
                 answer = future.result(timeout=timeout)
                 break
             except FutureTimeout:

@@ -203,3 +203,19 @@ def test_mini_program(mp: WeChatApi, sim: Simulator) -> None:
     mp.send_subscribe_message(user.mp_openid, "SUB", {"thing1": "会议提醒"}, page="pages/index/index")
     with pytest.raises(WeChatRecipientError):
         mp.send_subscribe_message(user.mp_openid, "SUB", {"thing1": "会议提醒"})
+
+
+def test_init_app_builds_both_clients(fake_redis: fakeredis.FakeRedis) -> None:
+    from flask import Flask
+
+    from app.wechat import init_app, mp_api, oa_api
+
+    flask_app = Flask("t")
+    flask_app.config.update(WECHAT_APP_ID="wxoa", WECHAT_APP_SECRET="s1", MINIPROGRAM_APP_ID="wxmp",
+                            MINIPROGRAM_APP_SECRET="s2", WECHAT_API_BASE_URL="http://127.0.0.1:8900/_wechat/")
+    init_app(flask_app, fake_redis)
+    with flask_app.app_context():
+        assert (oa_api().app_id, oa_api().kind, mp_api().app_id, mp_api().kind) == ("wxoa", "oa", "wxmp", "mp")
+        assert oa_api().base_url == "http://127.0.0.1:8900/_wechat"
+        assert oa_api().oauth_authorize_url("http://x/cb", "s").startswith(
+            "http://127.0.0.1:8900/_wechat/connect/oauth2/authorize?appid=wxoa&")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 from wechatpy.events import ScanEvent, SubscribeScanEvent
@@ -33,6 +34,11 @@ def make(receiver: Receiver, clock: SimClock | None = None, **config: object) ->
 def qr(sim: Simulator, scene: str, expire: int = 3600) -> str:
     body = {"expire_seconds": expire, "action_name": "QR_STR_SCENE", "action_info": {"scene": {"scene_str": scene}}}
     return create_qrcode(sim.state, body).ticket
+
+
+def not_found(environ: dict, start_response: Callable[..., object]) -> list[bytes]:
+    start_response("404 Not Found", [("Content-Type", "text/plain")])
+    return [b"not found"]
 
 
 @pytest.fixture
@@ -172,7 +178,7 @@ def test_http_endpoints(receiver: Receiver) -> None:
 def test_mounted_under_a_prefix(receiver: Receiver) -> None:
     sim = make(receiver)
     qr(sim, "m:mounted")
-    host = DispatcherMiddleware(lambda env, start: start("404 Not Found", []) or [b""], {"/_wechat": sim.app})
+    host = DispatcherMiddleware(not_found, {"/_wechat": sim.app})
     client = Client(host)
     page = client.get("/_wechat/_sim/phone").get_data(as_text=True)
     assert 'const BASE = "/_wechat";' in page and "扫一扫" in page
@@ -191,3 +197,13 @@ def test_mounted_under_a_prefix(receiver: Receiver) -> None:
     assert first.status_code == 302 and "Path=/_wechat/" in first.headers["Set-Cookie"]
     again = client.get(authorize)  # the cookie now says who is browsing
     assert again.status_code == 302 and again.headers["Location"].startswith("https://h.example/m/bind?code=")
+
+
+def test_inline_callbacks_and_external_base_url(receiver: Receiver) -> None:
+    sim = make(receiver, callback_in_thread=False, external_base_url="https://demo.example/_wechat")
+    openid = sim.state.create_user(subscribed=True).oa_openid
+    assert sim.phone.send_text(openid, "hi").text == "收到"
+    qr(sim, "m:ext")
+    host = DispatcherMiddleware(not_found, {"/_wechat": sim.app})
+    codes = Client(host).get("/_wechat/_sim/qrcodes").json
+    assert codes[0]["image_url"].startswith("https://demo.example/_wechat/cgi-bin/showqrcode?ticket=")
