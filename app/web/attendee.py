@@ -1,7 +1,182 @@
-"""Attendee H5 pages opened in WeChat: meeting page, identity binding, results."""
+"""Attendee H5 pages opened in WeChat: meeting page, identity binding, sign-in and its result.
+
+Two ways in: the link in our reply to a scan (``/m/bind?t=…``, whose sealed token names the openid,
+meeting and session), or directly (``/m/<code>``, ``/m/<code>/signin``), where web OAuth tells us
+who the visitor is. Both end in the same service calls and the same result page.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
 
-bp = Blueprint("attendee", __name__, url_prefix="/m")
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from markupsafe import Markup
+from sqlalchemy import select
+
+from app.extensions import db
+from app.services import checkin, links
+from app.services.identity import IdentityError, get_or_create_identity
+from app.services.meetings import get_meeting
+from app.services.signin import SignInError, get_session, live_signin, sign_in
+from app.services.timeutil import fmt_date_cn, fmt_hm, fmt_range_cn
+from app.tx import finish_with_error
+from app.web.auth import current_identity, log_in, wechat_login_required
+from models import Document, Meeting, MeetingSession, SignInMethod, WechatIdentity
+
+bp = Blueprint("attendee", __name__, url_prefix="/m", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+
+#: Session key holding the id of a sign-in made by this browser's last POST, so the result page
+#: can say "签到成功" for that one and "您已签到" on any later visit.
+JUST_SIGNED_KEY = "just_signed_in"
+FIELDS = ("unit_text", "name", "phone")
+
+
+@cache
+def _h5_css() -> Markup:
+    # Inlined into every page: one round trip on a weak connection instead of two. It is our own
+    # file, never user data, so marking it safe is sound.
+    return Markup((Path(__file__).parent / "static" / "h5.css").read_text(encoding="utf-8"))
+
+
+@bp.context_processor
+def _page_globals():
+    return {"h5_css": _h5_css(), "fmt_hm": fmt_hm}
+
+
+@bp.errorhandler(links.LinkError)
+def _link_error(exc: links.LinkError):
+    return render_template("attendee/message.html", title="链接已失效", message=exc.message,
+                           icon="!"), exc.status
+
+
+def client_ip() -> str | None:
+    """The visitor's address. X-Forwarded-For is trusted only behind our own proxy (TRUST_PROXY),
+    and then only its last hop, the one that proxy appended: earlier hops are client-supplied."""
+    if current_app.config.get("TRUST_PROXY"):
+        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+        if hops:
+            return hops[-1]
+    return request.remote_addr
+
+
+def _position() -> int | None:
+    raw = request.values.get("s", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _meeting_session(meeting_code: str, position: int | None) -> tuple[Meeting, MeetingSession]:
+    meeting = get_meeting(meeting_code)
+    return meeting, get_session(meeting, position)
+
+
+def _bind_page(meeting: Meeting, meeting_session: MeetingSession, *, action: str, token: str | None = None,
+               error: str | None = None, status: int = 200):
+    typed = {f: request.form.get(f, "") for f in FIELDS} if request.method == "POST" else {}
+    return render_template("attendee/bind.html", meeting=meeting, meeting_session=meeting_session,
+                           action=action, token=token, typed=typed, error=error), status
+
+
+def _finish(identity: WechatIdentity, meeting: Meeting, meeting_session: MeetingSession, *, action: str,
+            token: str | None, bind: bool):
+    """Sign in (binding first if asked), then PRG to the result page; errors re-render in place."""
+    try:
+        if bind:
+            outcome = checkin.bind_and_sign_in(
+                identity, meeting, meeting_session, **{f: request.form.get(f, "") for f in FIELDS},
+                ip=client_ip(), method=SignInMethod.H5)
+        else:
+            outcome = sign_in(meeting, meeting_session, identity.contact, method=SignInMethod.H5)
+    except IdentityError as exc:
+        finish_with_error(exc)  # a recorded failure (audit of the attempt) is committed
+        if exc.commit_anyway and token:
+            log_in(identity)
+        return _bind_page(meeting, meeting_session, action=action, token=token, error=exc.message,
+                          status=exc.status)
+    except SignInError as exc:
+        finish_with_error(exc)  # the denial, and a binding made just before it, are kept
+        if token:
+            log_in(identity)
+        return render_template("attendee/message.html", title="暂不能签到", message=exc.message, icon="!",
+                               meeting=meeting), exc.status
+    if token:
+        log_in(identity)  # later pages (meeting page, result) know them without OAuth
+    if outcome.created:
+        session[JUST_SIGNED_KEY] = outcome.record.id
+    return redirect(url_for(".done", meeting_code=meeting.code, s=meeting_session.position))
+
+
+@bp.get("/bind")
+def bind_form():
+    token = request.args.get("t", "")
+    ticket = links.read_bind_token(current_app.config["SECRET_KEY"], token)
+    meeting, meeting_session = _meeting_session(ticket.meeting_code, ticket.session_position)
+    return _bind_page(meeting, meeting_session, action=url_for(".bind_submit"), token=token)
+
+
+@bp.post("/bind")
+def bind_submit():
+    token = request.form.get("t", "")
+    ticket = links.read_bind_token(current_app.config["SECRET_KEY"], token)
+    meeting, meeting_session = _meeting_session(ticket.meeting_code, ticket.session_position)
+    identity = get_or_create_identity(oa_openid=ticket.oa_openid)
+    return _finish(identity, meeting, meeting_session, action=url_for(".bind_submit"), token=token, bind=True)
+
+
+@bp.get("/<meeting_code>/signin")
+@wechat_login_required
+def signin_page(meeting_code: str):
+    meeting, meeting_session = _meeting_session(meeting_code, _position())
+    contact = current_identity().contact
+    action = url_for(".signin_submit", meeting_code=meeting.code, s=meeting_session.position)
+    if contact is None:
+        return _bind_page(meeting, meeting_session, action=action)
+    if live_signin(meeting_session.id, contact.id) is not None:
+        return redirect(url_for(".done", meeting_code=meeting.code, s=meeting_session.position))
+    return render_template("attendee/confirm.html", meeting=meeting, meeting_session=meeting_session,
+                           contact=contact, action=action)
+
+
+@bp.post("/<meeting_code>/signin")
+@wechat_login_required
+def signin_submit(meeting_code: str):
+    meeting, meeting_session = _meeting_session(meeting_code, _position())
+    identity = current_identity()
+    action = url_for(".signin_submit", meeting_code=meeting.code, s=meeting_session.position)
+    typed = "phone" in request.form
+    if identity.contact is None and not typed:
+        return _bind_page(meeting, meeting_session, action=action)
+    return _finish(identity, meeting, meeting_session, action=action, token=None, bind=typed)
+
+
+@bp.get("/<meeting_code>/done")
+@wechat_login_required
+def done(meeting_code: str):
+    meeting, meeting_session = _meeting_session(meeting_code, _position())
+    contact = current_identity().contact
+    record = live_signin(meeting_session.id, contact.id) if contact is not None else None
+    if record is None:
+        return redirect(url_for(".meeting_page", meeting_code=meeting.code))
+    just_now = session.pop(JUST_SIGNED_KEY, None) == record.id
+    return render_template("attendee/done.html", meeting=meeting, meeting_session=meeting_session,
+                           contact=contact, record=record, just_now=just_now,
+                           signed_date=fmt_date_cn(record.signed_at))
+
+
+@bp.get("/<meeting_code>")
+@wechat_login_required
+def meeting_page(meeting_code: str):
+    meeting, meeting_session = _meeting_session(meeting_code, _position())
+    contact = current_identity().contact
+    status = (checkin.status_for(meeting, meeting_session, contact, now=datetime.now(UTC))
+              if contact is not None else None)
+    # Materials appear only once some exist; who may open which is the documents pages' rule.
+    documents = db.session.scalars(
+        select(Document).where(Document.meeting_id == meeting.id, Document.recalled_at.is_(None),
+                               Document.access == "all").order_by(Document.number)
+    ).all() if contact is not None else []
+    return render_template("attendee/meeting.html", meeting=meeting, meeting_session=meeting_session,
+                           contact=contact, status=status, documents=documents,
+                           time_range=fmt_range_cn(meeting.starts_at, meeting.ends_at))
