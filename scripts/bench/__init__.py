@@ -1,0 +1,1 @@
+"""Benchmarks: each runs the real app on gunicorn against PostgreSQL and Redis."""
