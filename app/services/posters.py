@@ -23,12 +23,14 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+
+from app.services.timeutil import fmt_date_cn, fmt_hm, fmt_range_cn
 
 # ---------------------------------------------------------------------------------------------
 # Fonts
@@ -122,17 +124,7 @@ def _font(bold: bool, size_px: int) -> ImageFont.FreeTypeFont:
 
 
 # ---------------------------------------------------------------------------------------------
-# Dates
-
-_CN_TZ: timezone | object
-try:
-    from zoneinfo import ZoneInfo
-
-    _CN_TZ = ZoneInfo("Asia/Shanghai")
-except Exception:  # pragma: no cover - tzdata missing; China has had no DST since 1991
-    _CN_TZ = timezone(timedelta(hours=8), "CST")
-
-_WEEKDAYS = "一二三四五六日"
+# Dates: one place for the Chinese date format (app/services/timeutil), shown in Beijing time.
 
 
 def _require_aware(dt: datetime, name: str) -> None:
@@ -140,21 +132,10 @@ def _require_aware(dt: datetime, name: str) -> None:
         raise ValueError(f"{name} must be a timezone-aware datetime")
 
 
-def format_meeting_time(starts_at: datetime, ends_at: datetime | None = None) -> str:
-    """'2026年11月23日（周一）09:00–11:30', in Beijing time whatever zone the inputs are in."""
-    _require_aware(starts_at, "starts_at")
-    s = starts_at.astimezone(_CN_TZ)  # type: ignore[arg-type]
-    text = f"{s.year}年{s.month}月{s.day}日（周{_WEEKDAYS[s.weekday()]}）{s:%H:%M}"
+def _time_text(starts_at: datetime, ends_at: datetime | None) -> str:
     if ends_at is None:
-        return text
-    _require_aware(ends_at, "ends_at")
-    if ends_at < starts_at:
-        raise ValueError("ends_at is before starts_at")
-    e = ends_at.astimezone(_CN_TZ)  # type: ignore[arg-type]
-    if e.date() == s.date():
-        return f"{text}–{e:%H:%M}"
-    year = f"{e.year}年" if e.year != s.year else ""
-    return f"{text} 至 {year}{e.month}月{e.day}日（周{_WEEKDAYS[e.weekday()]}）{e:%H:%M}"
+        return f"{fmt_date_cn(starts_at)} {fmt_hm(starts_at)}"
+    return fmt_range_cn(starts_at, ends_at)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,6 +178,8 @@ class PosterSpec:
         _require_aware(self.starts_at, "starts_at")
         if self.ends_at is not None:
             _require_aware(self.ends_at, "ends_at")
+            if self.ends_at < self.starts_at:
+                raise ValueError("ends_at is before starts_at")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -504,7 +487,7 @@ def _draw_upper(c: _Canvas, spec: PosterSpec, accent, s: float) -> float:
 
     # Details: bold accent labels, regular values; continuation lines hang under the value; the
     # block as a whole is centred, which looks tidy for both short and long values.
-    rows = [("时间：", format_meeting_time(spec.starts_at, spec.ends_at))]
+    rows = [("时间：", _time_text(spec.starts_at, spec.ends_at))]
     if spec.venue.strip():
         rows.append(("地点：", spec.venue.strip()))
     rows.extend((f"{label.strip().rstrip('：:')}：", value.strip()) for label, value in spec.extra_lines)
@@ -635,7 +618,7 @@ def render_poster_pdf(spec: PosterSpec) -> bytes:
     pdf.setTitle(spec.title)
     if spec.organizer:
         pdf.setAuthor(spec.organizer)
-    pdf.setSubject(format_meeting_time(spec.starts_at, spec.ends_at))
+    pdf.setSubject(_time_text(spec.starts_at, spec.ends_at))
     pdf.setCreator("会易 Huiyi")
     pdf.drawImage(ImageReader(c.img), 0, 0, width=page_w, height=page_h)
     pdf.showPage()

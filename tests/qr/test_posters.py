@@ -16,11 +16,11 @@ from app.services.posters import (
     CjkFontNotFoundError,
     PosterSpec,
     find_cjk_font,
-    format_meeting_time,
     render_poster_pdf,
     render_poster_png,
 )
 from app.services.qr_images import qr_png
+from app.services.timeutil import fmt_range_cn
 
 CST = timezone(timedelta(hours=8))
 PAYLOAD = "https://huiyi.example.gov.cn/m/signin?c=MTG2026A&t=Ab3-_x9QzT0k"
@@ -68,37 +68,36 @@ def poster_pdf() -> bytes:
     return render_poster_pdf(make_spec())
 
 
-# --- dates -------------------------------------------------------------------------------------
+# --- dates: the poster uses timeutil's format (one place for it), in Beijing time ------------------
 
 
 def test_time_same_day() -> None:
     assert (
-        format_meeting_time(
+        posters._time_text(
             datetime(2026, 11, 23, 9, 0, tzinfo=CST), datetime(2026, 11, 23, 11, 30, tzinfo=CST)
         )
-        == "2026年11月23日（周一）09:00–11:30"
+        == fmt_range_cn(datetime(2026, 11, 23, 9, 0, tzinfo=CST), datetime(2026, 11, 23, 11, 30, tzinfo=CST))
+        == "2026年11月23日（周一） 09:00–11:30"
     )
 
 
 def test_time_is_shown_in_beijing_time() -> None:
     # 01:00 UTC is 09:00 in Beijing.
-    assert format_meeting_time(datetime(2026, 11, 23, 1, 0, tzinfo=UTC)) == "2026年11月23日（周一）09:00"
+    assert posters._time_text(datetime(2026, 11, 23, 1, 0, tzinfo=UTC), None) == "2026年11月23日（周一） 09:00"
 
 
 def test_time_spanning_days_and_years() -> None:
-    text = format_meeting_time(
+    text = posters._time_text(
         datetime(2026, 12, 31, 14, 0, tzinfo=CST), datetime(2027, 1, 1, 12, 0, tzinfo=CST)
     )
-    assert text == "2026年12月31日（周四）14:00 至 2027年1月1日（周五）12:00"
+    assert text == "2026年12月31日（周四） 14:00 至 2027年1月1日（周五） 12:00"
 
 
-def test_time_rejects_naive_and_reversed() -> None:
+def test_spec_rejects_naive_and_reversed() -> None:
     with pytest.raises(ValueError):
-        format_meeting_time(datetime(2026, 11, 23, 9, 0))
+        make_spec(starts_at=datetime(2026, 11, 23, 9, 0), ends_at=None)
     with pytest.raises(ValueError):
-        format_meeting_time(
-            datetime(2026, 11, 23, 9, 0, tzinfo=CST), datetime(2026, 11, 23, 8, 0, tzinfo=CST)
-        )
+        make_spec(ends_at=datetime(2026, 11, 23, 8, 0, tzinfo=CST))
 
 
 # --- fonts -------------------------------------------------------------------------------------
