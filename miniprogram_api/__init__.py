@@ -1,5 +1,14 @@
-"""Front door for the mini program: JSON API under /api/mp/v1."""
+"""Front door for the mini program: JSON API under /api/mp/v1, described by /api/mp/v1/openapi.json."""
 
-from flask import Blueprint
+from flask import Blueprint, jsonify
 
 bp = Blueprint("mp_api", __name__, url_prefix="/api/mp/v1")
+
+# The view modules register their routes (and their OpenAPI operations) on import.
+from miniprogram_api import views_history, views_meetings, views_session  # noqa: E402, F401
+from miniprogram_api.openapi import document  # noqa: E402
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    return jsonify(document(bp.url_prefix, title="会易小程序接口", version="1.0.0"))

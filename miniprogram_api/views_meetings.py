@@ -1,0 +1,73 @@
+"""Meetings: find by mini-program code, read, sign in, live numbers for organizers."""
+
+from __future__ import annotations
+
+from app.extensions import db
+from app.services import headcount, organizers
+from app.services.errors import DomainError
+from app.services.meetings import MeetingError, get_meeting
+from app.services.scenes import parse_mp_scene
+from app.services.signin import get_session, sign_in
+from miniprogram_api import bp, present, schemas
+from miniprogram_api.auth import bound_contact, current_identity
+from miniprogram_api.openapi import ErrorBody, api
+from models import Meeting, MeetingState, SignInMethod
+
+
+class SceneError(DomainError):
+    messages = {"scene_invalid": "这不是会议签到码，请扫描会场大屏或海报上的小程序码"}
+    statuses = {"scene_invalid": 404}
+
+
+def _visible_meeting(code: str, me) -> Meeting:
+    """A published meeting, or a draft to its organizers; anyone else gets "not found"."""
+    meeting = get_meeting(code)
+    if meeting.state == MeetingState.DRAFT and organizers.organizer_right(meeting, me.contact) is None:
+        raise MeetingError("meeting_not_found", code=code)
+    return meeting
+
+
+@api(bp, "/meetings/by-scene/<scene>", authenticate=current_identity, tags=["会议"],
+     summary="按小程序码的 scene 查找会议与场次", responses={200: schemas.SceneMeeting, 404: ErrorBody})
+def meeting_by_scene(scene: str, me):
+    """scene 为 `<会议代码>.<场次>` 或 `id:<会议编号>.<场次>`（最多 32 个字符）。"""
+    parsed = parse_mp_scene(scene)
+    if parsed is None:
+        raise SceneError("scene_invalid")
+    meeting = (get_meeting(parsed.meeting_code) if parsed.meeting_code
+               else db.session.get(Meeting, parsed.meeting_id))
+    if meeting is None:
+        raise SceneError("scene_invalid")
+    meeting = _visible_meeting(meeting.code, me)
+    session = get_session(meeting, parsed.session_position)
+    return schemas.SceneMeeting(session_position=session.position, meeting=present.detail(meeting, me.contact))
+
+
+@api(bp, "/meetings/<code>", authenticate=current_identity, tags=["会议"],
+     summary="会议简介、议程、地点、时间和我的签到状态", responses={200: schemas.MeetingDetail, 404: ErrorBody})
+def meeting_detail(code: str, me):
+    return present.detail(_visible_meeting(code, me), me.contact)
+
+
+@api(bp, "/meetings/<code>/signin", "POST", body=schemas.SignInRequest, authenticate=current_identity,
+     tags=["会议"], summary="签到（幂等：重试时使用同一个 nonce）",
+     responses={200: schemas.SignInResult, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody})
+def meeting_signin(code: str, me, body: schemas.SignInRequest):
+    """不能签到时返回原因代码：not_invited、not_open_yet、signin_closed、pending_approval…"""
+    contact = bound_contact(me)
+    meeting = _visible_meeting(code, me)
+    session = get_session(meeting, body.session)
+    outcome = sign_in(meeting, session, contact, method=SignInMethod.MINIPROGRAM, nonce=body.nonce)
+    # A retry of the request that created the record gets the answer the first one got.
+    first = outcome.created or outcome.record.nonce == body.nonce
+    return present.signin_result(meeting, session, contact, outcome.record, first=first)
+
+
+@api(bp, "/meetings/<code>/live", query=schemas.LiveQuery, authenticate=current_identity, tags=["会务"],
+     summary="实时签到人数（应到、实到、签到率，仅会务人员）",
+     responses={200: schemas.LiveNumbers, 403: ErrorBody, 404: ErrorBody})
+def meeting_live(code: str, me, query: schemas.LiveQuery):
+    meeting = get_meeting(code)
+    organizers.require_right(meeting, me.contact, "view")
+    session = get_session(meeting, query.session)
+    return present.live(meeting, session, headcount.numbers(meeting, session, recent=False))

@@ -1,0 +1,37 @@
+"""Log in, bind, who am I."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+from app.services import identity as identity_service
+from app.services import mp_sessions
+from miniprogram_api import bp, present, schemas
+from miniprogram_api.auth import current_identity
+from miniprogram_api.openapi import ErrorBody, api
+
+
+@api(bp, "/session", "POST", auth=False, body=schemas.SessionRequest, tags=["登录与身份"],
+     summary="用 wx.login 的 code 换取登录令牌",
+     responses={200: schemas.SessionToken, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody, 503: ErrorBody})
+def create_session(body: schemas.SessionRequest):
+    """401 code_invalid, 429 rate_limited, 403 risky_user, 503 wechat_unavailable."""
+    session = mp_sessions.log_in(current_app.config["SECRET_KEY"], body.code)
+    return schemas.SessionToken(token=session.token, expires_at=session.expires_at,
+                                expires_in=mp_sessions.TOKEN_TTL_S, bound=session.identity.contact_id is not None)
+
+
+@api(bp, "/identity/bind", "POST", body=schemas.BindRequest, authenticate=current_identity, tags=["登录与身份"],
+     summary="绑定通讯录身份（单位、姓名、手机号）",
+     responses={200: schemas.Me, 400: ErrorBody, 409: ErrorBody, 429: ErrorBody})
+def bind_identity(me, body: schemas.BindRequest):
+    """与 H5 绑定页相同的规则、次数限制和提示。"""
+    contact = identity_service.bind(me, unit_text=body.unit, name=body.name, phone=body.phone,
+                                    ip=request.remote_addr)
+    return present.me(contact)
+
+
+@api(bp, "/me", authenticate=current_identity, tags=["登录与身份"], summary="我的身份",
+     responses={200: schemas.Me})
+def get_me(me):
+    return present.me(me.contact)
