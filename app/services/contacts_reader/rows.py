@@ -44,10 +44,15 @@ class DirectoryRow:
         return normalize_unit_name(self.unit)
 
 
-def _is_footer(texts: list[str]) -> bool:
-    first = next((t for t in texts if t.strip()), "")
-    if not first:
-        return False
+def _is_footer_row(cells: list[Cell]) -> bool:
+    for cell in cells:
+        if cell is not None and cell != "":
+            return isinstance(cell, str) and _is_footer(cell)
+    return False
+
+
+def _is_footer(first: str) -> bool:
+    """Is this cell (a row's first non-empty one) a footer such as "制表人：李雷"?"""
     match = _FOOTER_RE.match(first)
     if match is None:
         return False
@@ -56,42 +61,56 @@ def _is_footer(texts: list[str]) -> bool:
     return rest[:1] in (":", "：") or _FOOTER_BARE_RE.match(first) is not None or not rest
 
 
+def _text(value: Cell) -> str:
+    # Most cells are already str; skip the call for them (this runs ~10 times per row).
+    return value if type(value) is str else cell_text(value)
+
+
+def _collapse(value: Cell) -> str:
+    text = value if type(value) is str else cell_text(value)
+    return " ".join(text.split())
+
+
+def _skippable(cells: list[Cell], raw_name: Cell) -> bool:
+    """A footer ("制表人：…") or the header printed again on the next page."""
+    return _is_footer_row(cells) or header_key(raw_name) in SYNONYMS["name"]
+
+
 def build_rows(grid: list[list[Cell]], columns: Columns, *, allow_landline: bool) -> list[DirectoryRow]:
     out: list[DirectoryRow] = []
     seen: dict[str, int] = {}
     idx = columns.index
     name_col, phone_col = idx["name"], idx["phone"]
-    unit_col, title_col, dept_col = idx.get("unit"), idx.get("title"), idx.get("department")
-
-    def at(cells: list[Cell], col: int | None) -> Cell:
-        return cells[col] if col is not None and col < len(cells) else None
+    unit_col = idx.get("unit", -1)
+    title_col = idx.get("title", -1)
+    dept_col = idx.get("department", -1)
+    extras = list(columns.extras.items())
 
     for offset, cells in enumerate(grid[columns.header_row :]):
         row_number = columns.header_row + offset + 1
-        raw_name, raw_phone = at(cells, name_col), at(cells, phone_col)
-        name_text, phone_text = cell_text(raw_name).strip(), cell_text(raw_phone).strip()
+        n = len(cells)
+        raw_name = cells[name_col] if name_col < n else None
+        raw_phone = cells[phone_col] if phone_col < n else None
         # Blank rows, and template rows where only 序号 was pre-filled, are skipped silently.
-        if not name_text and not phone_text:
+        if not _text(raw_name).strip() and not _text(raw_phone).strip():
             continue
-        texts = [cell_text(c) for c in cells]
-        if _is_footer(texts):
-            continue
-        if header_key(raw_name) in SYNONYMS["name"]:
-            continue  # the header repeated (a list printed over several pages)
         phone = normalize_phone(raw_phone)
+        # Neither a footer nor a repeated header carries a mobile: the common row skips the check.
+        if not phone.is_mobile and _skippable(cells, raw_name):
+            continue
         row = DirectoryRow(
             row=row_number,
             name=normalize_name(raw_name),
             phone=phone.number,
             phone_kind=phone.kind,
             phone_raw=phone.raw,
-            unit=" ".join(cell_text(at(cells, unit_col)).split()),
-            title=" ".join(cell_text(at(cells, title_col)).split()),
-            department=" ".join(cell_text(at(cells, dept_col)).split()),
+            unit=_collapse(cells[unit_col]) if 0 <= unit_col < n else "",
+            title=_collapse(cells[title_col]) if 0 <= title_col < n else "",
+            department=_collapse(cells[dept_col]) if 0 <= dept_col < n else "",
             extras={
                 label: text.strip()
-                for col, label in columns.extras.items()
-                if col < len(texts) and (text := texts[col]).strip()
+                for col, label in extras
+                if col < n and (text := _text(cells[col])) and not text.isspace()
             },
         )
         if not row.name:
