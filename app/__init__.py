@@ -63,9 +63,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(wechat_bp)
     app.register_blueprint(h5_auth_bp)
     # One blueprint per audience; each module owns its routes.
-    from app.web import attendee, console, screen, units_office
+    from app.web import attendee, codes, console, screen, units_office
 
-    for module in (attendee, units_office, screen, console):
+    for module in (attendee, units_office, screen, console, codes):
         app.register_blueprint(module.bp)
     from miniprogram_api import bp as mp_bp
 

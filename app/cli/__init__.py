@@ -6,9 +6,10 @@ from flask import Flask
 
 
 def register_cli(app: Flask) -> None:
-    from app.cli import demo, meetings, units
+    from app.cli import demo, meetings, units, wechat
 
-    for group in (units.units_cli, meetings.meetings_cli, meetings.organizers_cli, demo.demo_cli):
+    for group in (units.units_cli, meetings.meetings_cli, meetings.organizers_cli, demo.demo_cli,
+                  wechat.wechat_cli):
         app.cli.add_command(group)
     try:
         from app.cli import contacts

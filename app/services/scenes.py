@@ -27,3 +27,38 @@ def parse_scene(text: str) -> Scene | None:
     if not match:
         return None
     return Scene(match.group(1), int(match.group(2)))
+
+
+# Mini-program codes (getwxacodeunlimit) carry at most 32 visible characters, so the scene is
+# "<code>.<position>" when that fits and "id:<meeting id>.<position>" otherwise. ':' never occurs in
+# a meeting code, so the two forms cannot be confused.
+MP_SCENE_MAX = 32
+_MP_CODE_RE = re.compile(r"^([A-Za-z0-9_-]{3,32})\.(\d{1,3})$")
+_MP_ID_RE = re.compile(r"^id:(\d{1,20})\.(\d{1,3})$")
+
+
+@dataclass(frozen=True)
+class MpScene:
+    meeting_code: str | None  # set for the "<code>.<position>" form
+    meeting_id: int | None  # set for the "id:<id>.<position>" form
+    session_position: int
+
+
+def make_mp_scene(meeting_code: str, meeting_id: int, session_position: int = 1) -> str:
+    scene = f"{meeting_code}.{session_position}"
+    if len(scene) <= MP_SCENE_MAX:
+        return scene
+    scene = f"id:{meeting_id}.{session_position}"
+    if len(scene) > MP_SCENE_MAX:  # pragma: no cover - needs a 20-digit id
+        raise ValueError("mini-program scene longer than 32 characters")
+    return scene
+
+
+def parse_mp_scene(text: str) -> MpScene | None:
+    """Read a mini-program scene (the mini program passes ``decodeURIComponent(query.scene)``)."""
+    text = (text or "").strip()
+    if match := _MP_ID_RE.match(text):
+        return MpScene(None, int(match.group(1)), int(match.group(2)))
+    if match := _MP_CODE_RE.match(text):
+        return MpScene(match.group(1), None, int(match.group(2)))
+    return None

@@ -265,6 +265,18 @@ class WeChatApi:
         for chunk in _chunks(openids, 50):
             self._post("tags/members/batchuntagging", {"openid_list": chunk, "tagid": int(tag_id)})
 
+    def tag_members(self, tag_id: int) -> list[str]:
+        """Every openid carrying the tag (WeChat pages by 10,000 with next_openid)."""
+        openids: list[str] = []
+        next_openid = ""
+        while True:
+            res = self._post("user/tag/get", {"tagid": int(tag_id), "next_openid": next_openid})
+            page = list((res.get("data") or {}).get("openid") or [])
+            openids.extend(page)
+            next_openid = str(res.get("next_openid") or "")
+            if not page or not next_openid:
+                return openids
+
     def get_user_tags(self, openid: str) -> list[int]:
         return [int(t) for t in self._post("tags/getidlist", {"openid": openid})["tagid_list"]]
 
