@@ -56,8 +56,21 @@ def publish(meeting_id: int, payload: dict[str, Any]) -> None:
 
 
 def publish_signin(payload: dict[str, Any]) -> None:
+    _count("record_signin", payload)
     publish(payload["meeting_id"], payload)
 
 
 def publish_revoke(payload: dict[str, Any]) -> None:
+    _count("record_revoke", payload)
     publish(payload["meeting_id"], payload)
+
+
+def _count(func_name: str, payload: dict[str, Any]) -> None:
+    """Update the live headcount counters before the event goes out, so a screen woken by the event
+    reads numbers that already include it. Failures only log: counters are rebuilt from the database."""
+    try:
+        from app.services import headcount
+
+        getattr(headcount, func_name)(payload)
+    except Exception:
+        log.exception("could not update headcount counters for meeting %s", payload.get("meeting_id"))
