@@ -97,6 +97,6 @@ def read_directory(
             columns=dict(columns.labels),
             extra_columns=list(columns.extras.values()),
             rows=build_rows(grid.rows, columns, allow_landline=allow_landline),
-            encoding=workbook.encoding,
+            encoding=grid.encoding,
         )
     raise DirectoryFileError("no_header" if any_cells else "empty_file")

@@ -60,13 +60,13 @@ class Grid:
 
     sheet_name: str
     rows: list[list[Cell]]
+    encoding: str | None = None  # csv only
 
 
 @dataclass(slots=True)
 class Workbook:
     format: Format
     grids: Iterator[Grid]
-    encoding: str | None = None
 
 
 def sniff_format(data: bytes, filename: str) -> Format:
@@ -91,9 +91,14 @@ def open_workbook(data: bytes, filename: str, *, max_rows: int) -> Workbook:
     if fmt == "xls":
         _check_ole2(data)
         return Workbook("xls", _calamine_grids(data, max_rows=max_rows))
-    text, encoding = decode_text(data)
-    _refuse_markup(text)
-    return Workbook("csv", iter([Grid("", parse_csv(text, max_rows=max_rows))]), encoding=encoding)
+    return Workbook("csv", _csv_grids(data, max_rows=max_rows))
+
+
+def _csv_grids(data: bytes, *, max_rows: int) -> Iterator[Grid]:
+    """One grid per plausible decoding; the reader takes the first one with a header."""
+    for text, encoding in decode_candidates(data):
+        _refuse_markup(text)
+        yield Grid("", parse_csv(text, max_rows=max_rows), encoding=encoding)
 
 
 # --- xlsx -------------------------------------------------------------------------------------
@@ -240,36 +245,47 @@ def _iter_sheets(wb: python_calamine.CalamineWorkbook, *, max_rows: int) -> Iter
 # --- csv --------------------------------------------------------------------------------------
 
 
-def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode a text file without ever guessing silently.
+def decode_candidates(data: bytes) -> Iterator[tuple[str, str]]:
+    """Decodings of a text file, most likely first, each one strict: never a lossy guess.
 
     Strict UTF-8 (BOM or not) first, then strict GB18030 (a superset of GBK and GB2312, what
-    Excel's "CSV" writes on Chinese Windows), then charset-normalizer as the last resort.
+    Excel's "CSV" writes on Chinese Windows), then charset-normalizer's guess as the last resort
+    (say, Big5, which often decodes as GB18030 too but into nonsense: the caller moves on to the
+    next candidate when a decoding yields no header). Raises ``encoding_unknown`` when nothing
+    decodes cleanly.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         # Excel's "Unicode text" export: UTF-16 with a BOM, tab-separated.
         try:
-            return data.decode("utf-16"), "utf-16"
+            yield data.decode("utf-16"), "utf-16"
+            return
         except UnicodeDecodeError:
             raise DirectoryFileError("encoding_unknown") from None
     if b"\x00" in data[:65536]:
         raise DirectoryFileError("not_a_spreadsheet")
+    decoded = False
+    tried: set[str] = set()
     for encoding in ("utf-8-sig", "gb18030"):
+        tried.add(encoding)
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
         _refuse_binary_text(text)
-        return text, "utf-8" if encoding == "utf-8-sig" else encoding
+        decoded = True
+        yield text, "utf-8" if encoding == "utf-8-sig" else encoding
     best = from_bytes(data[: 1024 * 1024]).best()
-    if best is None or best.encoding is None:
+    if best is not None and best.encoding and best.encoding.replace("_", "-") not in tried | {"utf-8"}:
+        try:
+            text = data.decode(best.encoding)
+        except (UnicodeDecodeError, LookupError):
+            pass
+        else:
+            _refuse_binary_text(text)
+            decoded = True
+            yield text, best.encoding
+    if not decoded:
         raise DirectoryFileError("encoding_unknown")
-    try:
-        text = data.decode(best.encoding)
-    except (UnicodeDecodeError, LookupError):
-        raise DirectoryFileError("encoding_unknown") from None
-    _refuse_binary_text(text)
-    return text, best.encoding
 
 
 def _refuse_binary_text(text: str) -> None:

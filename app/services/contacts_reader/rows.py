@@ -11,10 +11,12 @@ from app.services.contacts_reader.table import SYNONYMS, Columns, cell_text, hea
 from app.services.phones import PhoneKind, normalize_name, normalize_phone, normalize_unit_name
 
 # A footer row starts with one of these ("制表人：李雷", "填表日期：2026年11月5日", "注：…").
-_FOOTER_RE = re.compile(
-    r"^\s*(制表人|制表|填表人|填报人|填表|审核人|审核|审批人|负责人|经办人|联系人|"
-    r"填表日期|填报日期|制表日期|日期|注|备注|说明|合计|总计|共计)\s*[:：]?"
-)
+_FOOTER_WORDS = (
+    "制表人 制表 填表人 填报人 填表 审核人 审核 审批人 负责人 经办人 联系人 "
+    "填表日期 填报日期 制表日期 日期 注 备注 说明 合计 总计 共计"
+).split()
+# Longest first, so that "填表日期" is not read as "填表" followed by "日期".
+_FOOTER_RE = re.compile(r"^\s*(" + "|".join(sorted(_FOOTER_WORDS, key=len, reverse=True)) + r")")
 _FOOTER_BARE_RE = re.compile(r"^\s*(合计|总计|共计)")
 
 

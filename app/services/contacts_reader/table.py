@@ -48,6 +48,8 @@ PHONE_SYNONYMS: tuple[frozenset[str], ...] = (
     frozenset({"办公电话", "座机", "固定电话", "办公室电话", "单位电话"}),
 )
 
+# Traditional forms of the characters in header synonyms (Big5 files from Hong Kong/Taiwan units).
+_TRADITIONAL = str.maketrans("機號碼電話聯繫係單職務門動稱屬處構絡", "机号码电话联系系单职务门动称属处构络")
 _ANNOTATION_RE = re.compile(r"\([^)]*\)|\[[^\]]*\]|[*★☆※:：]")
 
 
@@ -73,7 +75,7 @@ def cell_text(value: Cell) -> str:
 def header_key(value: Cell) -> str:
     """'手机号码\\n（必填）' -> '手机号码'; '姓　名' -> '姓名'."""
     text = unicodedata.normalize("NFKC", cell_text(value))
-    text = _ANNOTATION_RE.sub("", text)
+    text = _ANNOTATION_RE.sub("", text).translate(_TRADITIONAL)
     return "".join(text.split())
 
 
