@@ -64,6 +64,7 @@ def app():
         "WTF_CSRF_ENABLED": False,
         "PUBLIC_BASE_URL": "http://huiyi.test",
         "STORAGE_DIR": b.storage_dir,
+        "WECHAT_API_BASE_URL": "http://wechat.sim",
     })
     with app.app_context():
         upgrade()  # the schema comes from the migrations, so they are tested on every run
@@ -164,12 +165,18 @@ def pytest_collection_modifyitems(config, items):
 def sim(app, app_ctx):
     """The WeChat simulator, its phone posting callbacks straight into the app under test."""
     from scripts.wechat_sim import SimConfig, Simulator
-    from scripts.wechat_sim.transport import WsgiTransport
+    from scripts.wechat_sim.transport import WsgiAdapter, WsgiTransport
 
-    config = SimConfig(app_id=app.config["WECHAT_APP_ID"], token=app.config["WECHAT_TOKEN"],
-                       callback_url="http://huiyi.test/wechat/callback",
-                       mp_app_id=app.config["MINIPROGRAM_APP_ID"])
-    return Simulator(config, transport=WsgiTransport(app))
+    config = SimConfig(app_id=app.config["WECHAT_APP_ID"], app_secret=app.config["WECHAT_APP_SECRET"],
+                       token=app.config["WECHAT_TOKEN"], callback_url="http://huiyi.test/wechat/callback",
+                       mp_app_id=app.config["MINIPROGRAM_APP_ID"],
+                       mp_app_secret=app.config["MINIPROGRAM_APP_SECRET"],
+                       external_base_url="http://wechat.sim")
+    simulator = Simulator(config, transport=WsgiTransport(app))
+    # The app's WeChat clients reach this simulator in-process, without a socket.
+    for name in ("wechat_oa", "wechat_mp"):
+        app.extensions[name].http.mount("http://wechat.sim/", WsgiAdapter(simulator.app))
+    return simulator
 
 
 @pytest.fixture
