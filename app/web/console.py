@@ -1,7 +1,109 @@
-"""The organizer console (H5 in WeChat and desktop): live headcount, 代签, 催签, votes, documents."""
+"""The organizer console (H5 in WeChat and desktop): live headcount, 代签, undo, 催签.
+
+Every route loads the meeting and checks the visitor's organizer right for what it does; the page
+and its JSON are refused (403) to attendees and anyone else.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 
-bp = Blueprint("console", __name__, url_prefix="/admin")
+from app.extensions import db
+from app.services import headcount, organizers, reminders
+from app.services.errors import DomainError
+from app.services.meetings import get_meeting
+from app.services.signin import get_session, revoke, sign_in
+from app.web.auth import current_contact, wechat_login_required
+from app.web.screen import TEMPLATES, event_stream, last_stream_id
+from models import Contact, Meeting, MeetingSession, SignInMethod
+
+bp = Blueprint("console", __name__, url_prefix="/admin", template_folder=TEMPLATES)
+
+
+class ConsoleError(DomainError):
+    messages = {"contact_missing": "请选择人员"}
+    statuses = {"contact_missing": 404}
+
+
+def _load(code: str, action: str) -> tuple[Meeting, MeetingSession, Contact, str]:
+    meeting = get_meeting(code)
+    me = current_contact()
+    right = organizers.require_right(meeting, me, action)
+    session = get_session(meeting, request.values.get("s", type=int))
+    return meeting, session, me, right
+
+
+def _person() -> Contact:
+    payload = request.get_json(silent=True) or request.form
+    contact = db.session.get(Contact, _int(payload.get("contact_id")))
+    if contact is None:
+        raise ConsoleError("contact_missing")
+    return contact
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+@bp.get("/<code>")
+@wechat_login_required
+def page(code: str):
+    meeting, session, me, right = _load(code, "view")
+    since = last_stream_id(meeting.id)
+    key = headcount.screen_key(current_app.config["SECRET_KEY"], meeting.code)
+    return render_template(
+        "console/live.html", meeting=meeting, session=session, me=me, right=right, since=since,
+        numbers=headcount.numbers(meeting, session).to_dict(),
+        rights=sorted(organizers.RIGHTS[right]),
+        screen_url=current_app.config["PUBLIC_BASE_URL"] + url_for("screen.page", code=meeting.code, k=key),
+        reminders=reminders.recent_reminders(session),
+    )
+
+
+@bp.get("/<code>/numbers.json")
+@wechat_login_required
+def numbers(code: str):
+    meeting, session, _me, _right = _load(code, "view")
+    return jsonify(headcount.numbers(meeting, session).to_dict())
+
+
+@bp.get("/<code>/events")
+@wechat_login_required
+def events(code: str):
+    meeting, session, _me, _right = _load(code, "view")
+    return event_stream(headcount.SessionRef.of(meeting, session), mask=False, with_missing=True)
+
+
+@bp.post("/<code>/proxy")
+@wechat_login_required
+def proxy_signin(code: str):
+    meeting, session, me, _right = _load(code, "proxy_signin")
+    outcome = sign_in(meeting, session, _person(), method=SignInMethod.PROXY, actor=me, check_window=False)
+    return jsonify(ok=True, created=outcome.created, seq=outcome.seq)
+
+
+@bp.post("/<code>/revoke")
+@wechat_login_required
+def undo_signin(code: str):
+    meeting, session, me, _right = _load(code, "proxy_signin")
+    payload = request.get_json(silent=True) or request.form
+    record = revoke(meeting, session, _person(), actor=me, reason=str(payload.get("reason") or ""))
+    return jsonify(ok=True, seq=record.seq)
+
+
+@bp.post("/<code>/remind")
+@wechat_login_required
+def remind(code: str):
+    meeting, session, me, _right = _load(code, "remind")
+    reminder = reminders.create_reminder(meeting, session, actor=me)
+    return jsonify(ok=True, reminder_id=reminder.id, recipients=len(reminder.deliveries))
+
+
+@bp.get("/<code>/reminders.json")
+@wechat_login_required
+def reminder_list(code: str):
+    _meeting, session, _me, _right = _load(code, "view")
+    return jsonify(reminders=reminders.recent_reminders(session))

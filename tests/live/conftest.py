@@ -35,6 +35,8 @@ def build_meeting(factory, code: str = "LIVE1", *, size: int = 6, mask_names: bo
     add_organizer(meeting.code, organizer.phone, actor="test", right=OrganizerRight.STAFF)
     openid = f"o_org_{code}"
     factory.identity(organizer, oa_openid=openid)
+    # Committed (to a savepoint of the test's transaction) so a refused request's rollback keeps it.
+    factory.db.session.commit()
     return LiveMeeting(meeting, people, organizer, openid, [a, b])
 
 
