@@ -26,6 +26,9 @@ class Config:
         self.REDIS_URL = _env("REDIS_URL")
         self.PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
         self.STORAGE_DIR = _env("STORAGE_DIR") or str(INSTANCE_DIR / "storage")
+        # Behind our own reverse proxy the client address is the last X-Forwarded-For hop; never
+        # trust that header when clients reach the app directly (it would defeat per-IP limits).
+        self.TRUST_PROXY = _env("TRUST_PROXY").lower() in {"1", "true", "yes"}
 
         self.WECHAT_APP_ID = _env("WECHAT_APP_ID") or "wx_huiyi_demo_oa"
         self.WECHAT_APP_SECRET = _env("WECHAT_APP_SECRET") or "huiyi-demo-oa-secret"
