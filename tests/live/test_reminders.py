@@ -1,0 +1,123 @@
+"""催签: one delivery per missing person, sent by a job on the RQ queue, never twice."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app import jobs
+from app.services import reminders
+from app.services.signin import get_session, sign_in
+from app.wechat import WeChatUnavailable
+from models import Reminder, ReminderDelivery
+from tests.live.conftest import login
+
+
+@pytest.fixture
+def wired(db, factory, live, sim):
+    """Everyone but the last two people has WeChat bound and follows the account."""
+    openids = {}
+    for i, person in enumerate(live.people[:-2]):
+        openid = f"o_att_{i}"
+        sim.state.create_user(oa_openid=openid, subscribed=True)
+        factory.identity(person, oa_openid=openid)
+        openids[person.id] = openid
+    db.session.commit()
+    return openids
+
+
+def templates(sim, openid):
+    user = sim.state.get_user(openid)
+    return [m for m in user.inbox if m["kind"] == "template"] if user else []
+
+
+def test_remind_from_console_sends_once_per_person(app, db, client, live, wired, sim):
+    session = get_session(live.meeting)
+    sign_in(live.meeting, session, live.people[0], method="scan", check_window=False)
+    db.session.commit()
+    identity_id = _organizer_identity(db, live)
+    login(client, identity_id)
+    res = client.post(f"/admin/{live.meeting.code}/remind")
+    assert res.status_code == 200 and res.get_json()["recipients"] == 5  # 6 expected, 1 arrived
+
+    assert jobs.run_pending(app) is True
+    assert jobs.run_pending(app) is False  # nothing left in the queue
+    reminder = db.session.scalar(select(Reminder))
+    # Running the send again (a retried job) finds nothing pending and sends nothing.
+    reminders.send_reminder(reminder.id)
+    db.session.commit()
+    counts = reminders.summary(reminder.id)
+    assert counts == {"pending": 0, "sent": 3, "failed": 0, "skipped": 2}
+    for person in live.people[1:-2]:
+        inbox = templates(sim, wired[person.id])
+        assert len(inbox) == 1
+        assert inbox[0]["data"]["keyword1"]["value"] == "全区经济工作会议"
+        assert inbox[0]["url"].endswith(f"/m/{live.meeting.code}")
+    assert templates(sim, wired[live.people[0].id]) == []  # already signed in: not reminded
+    listed = client.get(f"/admin/{live.meeting.code}/reminders.json").get_json()["reminders"]
+    assert listed[0]["sent"] == 3 and listed[0]["skipped"] == 2 and listed[0]["status"] == "done"
+    # An immediate second tap is refused rather than messaging everyone again.
+    again = client.post(f"/admin/{live.meeting.code}/remind", headers={"Accept": "application/json"})
+    assert again.status_code == 429 and again.get_json()["error"]["code"] == "too_soon"
+
+
+def test_failing_openid_is_recorded(app, db, live, wired, sim):
+    bad = live.people[2]
+    sim.state.fail_template_for(wired[bad.id], 43004)
+    session = get_session(live.meeting)
+    reminder = reminders.create_reminder(live.meeting, session, actor=live.organizer)
+    db.session.commit()
+    jobs.run_pending(app)
+    delivery = db.session.scalar(select(ReminderDelivery).where(ReminderDelivery.reminder_id == reminder.id,
+                                                                ReminderDelivery.contact_id == bad.id))
+    assert (delivery.status, delivery.errcode, delivery.attempts) == ("failed", 43004, 1)
+    assert reminders.summary(reminder.id) == {"pending": 0, "sent": 3, "failed": 1, "skipped": 2}
+
+
+def test_transient_errors_are_retried(app, db, live, wired, sim, monkeypatch):
+    monkeypatch.setattr(reminders, "RETRY_PAUSE_S", 0)
+    from app.wechat import oa_api
+
+    api = oa_api()
+    real = api.send_template
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise WeChatUnavailable(-1, "system busy")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "send_template", flaky)
+    session = get_session(live.meeting)
+    reminder = reminders.create_reminder(live.meeting, session, actor=live.organizer)
+    db.session.commit()
+    jobs.run_pending(app)
+    first = db.session.scalar(select(ReminderDelivery).where(ReminderDelivery.reminder_id == reminder.id,
+                                                             ReminderDelivery.status == "sent")
+                              .order_by(ReminderDelivery.id))
+    assert first.attempts == 3
+    assert reminders.summary(reminder.id)["sent"] == 4
+
+
+def test_nobody_missing(db, live):
+    session = get_session(live.meeting)
+    for p in live.people:
+        sign_in(live.meeting, session, p, method="scan", check_window=False)
+    with pytest.raises(reminders.ReminderError) as err:
+        reminders.create_reminder(live.meeting, session, actor=live.organizer)
+    assert err.value.code == "nobody_missing"
+
+
+def test_job_rolls_back_nothing_when_not_committed(app, db, live):
+    """A reminder whose transaction rolls back queues no job."""
+    session = get_session(live.meeting)
+    reminders.create_reminder(live.meeting, session, actor=live.organizer)
+    db.session.rollback()
+    assert jobs.queue(app).count == 0
+
+
+def _organizer_identity(db, live):
+    from models import WechatIdentity
+
+    return db.session.scalar(select(WechatIdentity.id).where(WechatIdentity.oa_openid == live.organizer_openid))
