@@ -1,0 +1,94 @@
+"""Organizer commands in the official account: 人数, 未到, 催签 (typed or from the organizer menu).
+
+Only a bound contact who organizes a current or upcoming meeting gets an answer; for anyone else
+:func:`answer` returns None and the dispatcher sends its usual help, so nothing here leaks.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.services import headcount, organizers, reminders
+from app.services.errors import DomainError
+from app.services.identity import bound_contact
+from app.services.signin import get_session
+from models import Contact, Meeting, MeetingState, Organizer
+from wechat_handlers.replies import link
+
+COMMANDS = {"人数": "headcount", "签到人数": "headcount", "未到": "missing", "未签到": "missing", "催签": "remind"}
+CLICK_KEYS = {"ORG_HEADCOUNT": "headcount", "ORG_MISSING": "missing", "ORG_REMIND": "remind"}
+#: Meetings that ended this long ago still count as "current" (the organizer checks the last numbers).
+RECENT_END = timedelta(hours=6)
+TOP_UNITS = 5
+NAMES_PER_UNIT = 6
+
+
+def answer(openid: str, *, click_key: str | None = None, text: str | None = None) -> str | None:
+    command = CLICK_KEYS.get(click_key or "") or COMMANDS.get((text or "").strip())
+    if command is None:
+        return None
+    contact = bound_contact(oa_openid=openid)
+    meeting = current_meeting(contact) if contact is not None else None
+    if meeting is None:
+        return None
+    session = get_session(meeting)
+    console = link(current_app.config["PUBLIC_BASE_URL"] + f"/admin/{meeting.code}", "打开会务实时页面")
+    try:
+        if command == "remind":
+            body = _remind(meeting, session, contact)
+        else:
+            organizers.require_right(meeting, contact, "view")
+            numbers = headcount.numbers(meeting, session, recent=False)
+            body = _headcount(meeting, numbers) if command == "headcount" else _missing(numbers)
+    except DomainError as exc:
+        body = exc.message
+    return f"{body}\n{console}"
+
+
+def current_meeting(contact: Contact) -> Meeting | None:
+    """The organizer's meeting happening now, else the next one, else the one that just ended."""
+    now = datetime.now(UTC)
+    meetings = db.session.scalars(
+        select(Meeting).join(Organizer, Organizer.meeting_id == Meeting.id)
+        .where(Organizer.contact_id == contact.id, Meeting.state == MeetingState.PUBLISHED,
+               Meeting.ends_at >= now - RECENT_END)
+        .order_by(Meeting.starts_at)
+    ).all()
+    for m in meetings:
+        if m.starts_at <= now <= m.ends_at:
+            return m
+    upcoming = [m for m in meetings if m.starts_at > now]
+    return upcoming[0] if upcoming else (meetings[-1] if meetings else None)
+
+
+def _headcount(meeting: Meeting, n: headcount.Headcount) -> str:
+    lines = [f"《{meeting.title}》", f"应到 {n.expected} 人，实到 {n.arrived} 人，签到率 {n.rate:.1f}%",
+             f"未到 {n.missing_count} 人，迟到 {n.late} 人"]
+    behind = [u for u in n.units if u.missing][:3]
+    if behind:
+        lines.append("未到较多：" + "、".join(f"{u.name} {len(u.missing)} 人" for u in behind))
+    return "\n".join(lines)
+
+
+def _missing(n: headcount.Headcount) -> str:
+    behind = [u for u in n.units if u.missing]
+    if not behind:
+        return f"应到 {n.expected} 人已全部签到。"
+    lines = [f"未到 {n.missing_count} 人："]
+    for u in behind[:TOP_UNITS]:
+        names = "、".join(m["name"] for m in u.missing[:NAMES_PER_UNIT])
+        more = f"等 {len(u.missing)} 人" if len(u.missing) > NAMES_PER_UNIT else ""
+        lines.append(f"· {u.name}：{names}{more}")
+    if len(behind) > TOP_UNITS:
+        lines.append(f"……另有 {len(behind) - TOP_UNITS} 个单位有人未到")
+    return "\n".join(lines)
+
+
+def _remind(meeting: Meeting, session, contact: Contact) -> str:
+    organizers.require_right(meeting, contact, "remind")
+    reminder = reminders.create_reminder(meeting, session, actor=contact)
+    return f"已提交催签：将向 {len(reminder.deliveries)} 位未到人员发送微信提醒，发送结果见会务实时页面。"
