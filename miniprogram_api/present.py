@@ -74,8 +74,13 @@ def live(meeting: Meeting, session: MeetingSession, numbers: Headcount) -> schem
         meeting_code=meeting.code, session_position=session.position, expected=data["expected"],
         arrived=data["arrived"], rate=data["rate"], late=data["late"], missing=data["missing"],
         units=[schemas.UnitNumbers(name=u["name"], expected=u["expected"], arrived=u["arrived"],
-                                   missing=u["missing"]) for u in data["units"]],
+                                   missing=[_name(m) for m in u["missing"]]) for u in data["units"]],
         groups=[schemas.GroupNumbers(**g) for g in data["groups"]])
+
+
+def _name(person) -> str:
+    # headcount lists the missing as {"id", "name"}; the mini program shows names only.
+    return person["name"] if isinstance(person, dict) else str(person)
 
 
 def history_page(page: history.HistoryPage) -> schemas.HistoryPage:

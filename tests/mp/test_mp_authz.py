@@ -1,0 +1,91 @@
+"""Authorization matrix: every endpoint × every kind of caller gives the right answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.mp.conftest import API, bearer, token_for
+
+ZHANG_BIND = {"unit": "发改局", "name": "张三", "phone": "13800138000"}
+
+ENDPOINTS = {
+    "me": ("GET", "/me", None),
+    "bind": ("POST", "/identity/bind", ZHANG_BIND),
+    "scene": ("GET", "/meetings/by-scene/MPTEST.1", None),
+    "detail": ("GET", "/meetings/MPTEST", None),
+    "signin": ("POST", "/meetings/MPTEST/signin", {"nonce": "matrix-nonce-1"}),
+    "live": ("GET", "/meetings/MPTEST/live", None),
+    "history": ("GET", "/me/history", None),
+}
+CALLERS = ["none", "expired", "another", "attendee", "organizer_elsewhere", "organizer"]
+# (status, error code or None) per endpoint per caller. "another" is a bound person with no part in
+# the meeting; the organizers are not invitees, so signing in is refused to them as to anyone.
+EXPECTED = {
+    "me": [(401, "unauthorized"), (401, "token_expired"), 200, 200, 200, 200],
+    "bind": [(401, "unauthorized"), (401, "token_expired"), (409, "identity_bound_elsewhere"), 200,
+             (409, "identity_bound_elsewhere"), (409, "identity_bound_elsewhere")],
+    "scene": [(401, "unauthorized"), (401, "token_expired"), 200, 200, 200, 200],
+    "detail": [(401, "unauthorized"), (401, "token_expired"), 200, 200, 200, 200],
+    "signin": [(401, "unauthorized"), (401, "token_expired"), (400, "not_invited"), 200,
+               (400, "not_invited"), (400, "not_invited")],
+    "live": [(401, "unauthorized"), (401, "token_expired"), (403, "not_organizer"), (403, "not_organizer"),
+             (403, "not_organizer"), 200],
+    "history": [(401, "unauthorized"), (401, "token_expired"), 200, 200, 200, 200],
+}
+
+
+@pytest.fixture
+def tokens(app, factory, people):
+    zhao = factory.contact(people["zhang"].unit, name="赵六", phone="13600136000")
+    ids = {"attendee": factory.identity(people["zhang"]), "another": factory.identity(zhao),
+           "organizer_elsewhere": factory.identity(people["li"]), "organizer": factory.identity(people["wang"])}
+    out = {role: token_for(app, identity) for role, identity in ids.items()}
+    out["expired"] = token_for(app, ids["attendee"], now=1_000_000)
+    out["none"] = None
+    return out
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+def test_matrix(client, tokens, endpoint, caller):
+    method, path, body = ENDPOINTS[endpoint]
+    token = tokens[caller]
+    res = client.open(API + path, method=method, json=body, headers=bearer(token) if token else {})
+    expected = EXPECTED[endpoint][CALLERS.index(caller)]
+    status, code = expected if isinstance(expected, tuple) else (expected, None)
+    assert res.status_code == status, res.get_data(as_text=True)
+    if code:
+        assert res.json["error"]["code"] == code and res.json["error"]["message"]
+
+
+def test_a_token_never_reads_another_persons_data(client, tokens):
+    zhang, zhao = bearer(tokens["attendee"]), bearer(tokens["another"])
+    assert client.post(f"{API}/meetings/MPTEST/signin", json={"nonce": "zhang-nonce-1"}, headers=zhang).status_code == 200
+
+    assert client.get(f"{API}/me", headers=zhao).json["contact"]["name"] == "赵六"
+    assert client.get(f"{API}/me/history", headers=zhao).json == {"items": [], "page": 1, "per_page": 20, "total": 0}
+    detail = client.get(f"{API}/meetings/MPTEST", headers=zhao).json
+    assert detail["my_status"] == "none" and detail["sessions"][0]["my_signin"] is None
+    assert detail["sessions"][0]["my_state"] == "not_invited"
+    # The attendee sees their own sign-in; nothing in another's answer mentions them.
+    mine = client.get(f"{API}/meetings/MPTEST", headers=zhang).json
+    assert mine["my_status"] == "signed_in" and mine["sessions"][0]["my_signin"]["seq"] == 1
+    for path in ("/me", "/me/history", "/meetings/MPTEST"):
+        assert "张三" not in client.get(API + path, headers=zhao).get_data(as_text=True)
+
+
+def test_live_numbers_for_the_organizer(client, tokens):
+    client.post(f"{API}/meetings/MPTEST/signin", json={"nonce": "zhang-nonce-2"}, headers=bearer(tokens["attendee"]))
+    live = client.get(f"{API}/meetings/MPTEST/live", headers=bearer(tokens["organizer"])).json
+    assert (live["expected"], live["arrived"], live["rate"]) == (1, 1, 100.0)
+    assert live["units"][0]["name"] == "区发展和改革局" and live["units"][0]["missing"] == []
+
+
+def test_drafts_are_visible_to_their_organizers_only(app, client, db, factory, tokens, people):
+    from app.services.organizers import add_organizer
+
+    factory.meeting("MPDRAFT2", publish=False)
+    add_organizer("MPDRAFT2", people["wang"].phone, actor="test", right="viewer")
+    db.session.commit()
+    assert client.get(f"{API}/meetings/MPDRAFT2", headers=bearer(tokens["organizer"])).status_code == 200
+    assert client.get(f"{API}/meetings/MPDRAFT2", headers=bearer(tokens["attendee"])).status_code == 404
