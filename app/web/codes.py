@@ -3,9 +3,9 @@ mini-program code. Each view: load the meeting, check the organizer's right, cal
 
 from __future__ import annotations
 
-import io
+from urllib.parse import quote
 
-from flask import Blueprint, request, send_file
+from flask import Blueprint, Response, request
 
 from app.services import meeting_codes, organizers
 from app.services.meetings import get_meeting
@@ -22,35 +22,37 @@ def _load(meeting_code: str):
     return meeting, get_session(meeting, request.args.get("s", type=int) or 1)
 
 
-def _png(data: bytes, name: str, *, attachment: bool = False):
-    # send_file writes filename*=UTF-8''… (RFC 5987) for the Chinese name, with an ASCII fallback.
-    response = send_file(io.BytesIO(data), mimetype="image/png", download_name=name, as_attachment=attachment)
-    response.headers["Cache-Control"] = "private, max-age=300"
-    return response
+def _file(data: bytes, mimetype: str, name: str, fallback: str, *, attachment: bool = False) -> Response:
+    # RFC 6266/5987: the Chinese name percent-encoded in filename*, a readable ASCII one for old clients.
+    disposition = "attachment" if attachment else "inline"
+    return Response(data, mimetype=mimetype, headers={
+        "Content-Disposition": f'{disposition}; filename="{fallback}"; filename*=UTF-8\'\'{quote(name, safe="")}',
+        "Cache-Control": "private, max-age=300",
+    })
 
 
 @bp.get("/<meeting_code>/qr.png")
 @wechat_login_required
 def qr_png(meeting_code: str):
     meeting, session = _load(meeting_code)
-    return _png(meeting_codes.qr_png(meeting, session), f"{meeting.title}-签到二维码.png")
+    return _file(meeting_codes.qr_png(meeting, session), "image/png", f"{meeting.title}-签到二维码.png",
+                 f"{meeting.code}-qr.png")
 
 
 @bp.get("/<meeting_code>/poster.png")
 @wechat_login_required
 def poster_png(meeting_code: str):
     meeting, session = _load(meeting_code)
-    return _png(meeting_codes.poster(meeting, session, "png"), f"{meeting.title}-签到海报.png")
+    return _file(meeting_codes.poster(meeting, session, "png"), "image/png", f"{meeting.title}-签到海报.png",
+                 f"{meeting.code}-poster.png")
 
 
 @bp.get("/<meeting_code>/poster.pdf")
 @wechat_login_required
 def poster_pdf(meeting_code: str):
     meeting, session = _load(meeting_code)
-    response = send_file(io.BytesIO(meeting_codes.poster(meeting, session, "pdf")), mimetype="application/pdf",
-                         download_name=f"{meeting.title}-签到海报.pdf", as_attachment=True)
-    response.headers["Cache-Control"] = "private, max-age=300"
-    return response
+    return _file(meeting_codes.poster(meeting, session, "pdf"), "application/pdf", f"{meeting.title}-签到海报.pdf",
+                 f"{meeting.code}-poster.pdf", attachment=True)
 
 
 @bp.get("/<meeting_code>/mp.png")
@@ -62,4 +64,4 @@ def mp_png(meeting_code: str):
     except WeChatError:
         # No mini program (or WeChat refused): the plain code still gets people signed in.
         data = meeting_codes.qr_png(meeting, session)
-    return _png(data, f"{meeting.title}-小程序码.png")
+    return _file(data, "image/png", f"{meeting.title}-小程序码.png", f"{meeting.code}-mp.png")

@@ -70,6 +70,7 @@ def test_organizer_gets_poster_png_and_pdf_with_chinese_file_names(organizer_cli
     disposition = pdf.headers["Content-Disposition"]
     assert disposition.startswith("attachment")
     assert f"filename*=UTF-8''{quote('全区安全生产会议-签到海报.pdf')}" in disposition
+    assert 'filename="ROUTES-poster.pdf"' in disposition
     # Latin-1 only in the header itself (the Chinese name travels percent-encoded).
     disposition.encode("latin-1")
 
