@@ -167,8 +167,8 @@ def url_block(app: Any, base: str, info: dict[str, Any]) -> str:
         f"会易 Huiyi 演示已启动 / demo running at {base}",
         "",
         f"  模拟手机 simulated phone   {base}{SIM_PREFIX}/_sim/phone",
-        "      选择用户（如“新用户”），点签到二维码扫码，读公众号回复，点链接完成绑定。",
-        "      Pick a user (e.g. 新用户), scan the meeting QR, read the reply, open its link to bind.",
+        "      选择用户（如“新用户”），选中签到二维码，点“扫一扫”，读公众号回复，点链接完成绑定。",
+        "      Pick a user (e.g. 新用户), select the meeting QR, press 扫一扫, read the reply, open its link to bind.",
         "      绑定示例 bind as: 区发改局 / 张伟 / 13905710101",
         f"      会务组 organizer: 区政府办公室 / 周敏 / {phone} → 菜单出现“会务管理”",
     ]
