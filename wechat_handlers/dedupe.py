@@ -32,27 +32,30 @@ def message_key(envelope: Envelope) -> str:
                      envelope.get("Event"), envelope.get("EventKey")])
 
 
-def check_replay(envelope: Envelope) -> None:
-    key = f"huiyi:wx:nonce:{envelope.timestamp}:{envelope.nonce}"
+# One round trip for both checks, atomically: refuse a (timestamp, nonce) already seen with another
+# body *before* claiming the message key, so a refused replay can never claim a key in passing.
+_ADMIT = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+end
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then return 1 end
+return 0
+"""
+
+
+def admit(envelope: Envelope, key: str) -> bool:
+    """Refuse a replay (:raise EnvelopeError: 403); True if this request is the first with this
+    message key and should do the work, False for a retry of one already claimed."""
     try:
         r = get_redis()
-        if r.set(key, envelope.body_sha256, nx=True, ex=2 * TIMESTAMP_WINDOW_S):
-            return
-        seen = r.get(key)
+        verdict = r.eval(_ADMIT, 2, f"huiyi:wx:nonce:{envelope.timestamp}:{envelope.nonce}",
+                         f"huiyi:wx:claim:{key}", envelope.body_sha256, 2 * TIMESTAMP_WINDOW_S, CLAIM_TTL_S)
     except Exception:
-        log.warning("replay check skipped: Redis unavailable")
-        return
-    if seen is not None and seen.decode() != envelope.body_sha256:
-        raise EnvelopeError(403, "nonce reused with another body")
-
-
-def claim(key: str) -> bool:
-    """True if this request is the first with this message key and should do the work."""
-    try:
-        return bool(get_redis().set(f"huiyi:wx:claim:{key}", "1", nx=True, ex=CLAIM_TTL_S))
-    except Exception:
-        log.warning("retry detection skipped: Redis unavailable")
+        log.warning("replay and retry detection skipped: Redis unavailable")
         return True
+    if verdict == -1:
+        raise EnvelopeError(403, "nonce reused with another body")
+    return verdict == 1
 
 
 def remember_reply(key: str, reply: str) -> None:

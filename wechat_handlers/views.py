@@ -9,7 +9,7 @@ from flask import Response, current_app, request
 
 from app.extensions import csrf, db
 from wechat_handlers import bp
-from wechat_handlers.dedupe import check_replay, claim, message_key, remember_reply, wait_for_reply
+from wechat_handlers.dedupe import admit, message_key, remember_reply, wait_for_reply
 from wechat_handlers.dispatch import dispatch
 from wechat_handlers.envelope import MAX_BODY_BYTES, EnvelopeError, check_query, open_envelope, seal_reply
 from wechat_handlers.replies import text_reply
@@ -42,13 +42,13 @@ def receive():
     try:
         body = request.stream.read(MAX_BODY_BYTES + 1)
         envelope = open_envelope(body, request.args, **_keys())
-        check_replay(envelope)
+        key = message_key(envelope)
+        first = admit(envelope, key)
     except EnvelopeError as exc:
         log.warning("refused WeChat callback from %s: %s", request.remote_addr, exc.reason)
         return Response(exc.reason, status=exc.status, mimetype="text/plain")
 
-    key = message_key(envelope)
-    if not claim(key):
+    if not first:
         # A retry of a message we are handling or have handled: same answer, no second run.
         return _xml(wait_for_reply(key) or "")
 

@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.services import audit
@@ -87,8 +88,13 @@ def create_meeting(code: str, title: str, *, actor: str, starts_at: datetime, en
     return meeting
 
 
-def get_meeting(code: str) -> Meeting:
-    meeting = db.session.scalar(select(Meeting).where(Meeting.code == (code or "").strip()))
+def get_meeting(code: str, *, with_sessions: bool = False) -> Meeting:
+    """The meeting by code. ``with_sessions`` loads its sessions in the same query (the scan path
+    needs them on every request)."""
+    stmt = select(Meeting).where(Meeting.code == (code or "").strip())
+    if with_sessions:
+        stmt = stmt.options(joinedload(Meeting.sessions))
+    meeting = db.session.execute(stmt).unique().scalar_one_or_none()
     if meeting is None:
         raise MeetingError("meeting_not_found", code=code)
     return meeting

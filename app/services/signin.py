@@ -176,15 +176,17 @@ def _insert(meeting: Meeting, session: MeetingSession, contact: Contact, *, meth
         meeting_id=meeting.id, session_id=session.id, contact_id=contact.id, seq=seq, method=method,
         actor_contact_id=actor.id if actor else None, signed_at=now, late=now > session.starts_at, nonce=nonce,
     ).on_conflict_do_nothing(index_elements=["session_id", "contact_id"],
-                             index_where=SignIn.revoked_at.is_(None)).returning(SignIn.id)
-    new_id = db.session.execute(stmt).scalar_one_or_none()
-    if new_id is None:
+                             index_where=SignIn.revoked_at.is_(None)).returning(SignIn)
+    # RETURNING the whole row gives us the record without a second query while the counter row is
+    # locked: everything between taking the number and the commit holds up the session's next sign-in.
+    record = db.session.scalars(stmt).one_or_none()
+    if record is None:
         db.session.execute(
             sa.update(MeetingSession).where(MeetingSession.id == session.id)
             .values(last_seq=MeetingSession.last_seq - 1).execution_options(synchronize_session=False)
         )
         return None
-    return db.session.get(SignIn, new_id)
+    return record
 
 
 def _announce(meeting: Meeting, session: MeetingSession, record: SignIn) -> None:
