@@ -163,6 +163,8 @@ def _scan_sheet(member: io.BufferedIOBase, *, max_rows: int) -> int:
         # Only complete tags are scanned; the piece after the last '<' waits for the next chunk.
         cut = buf.rfind(b"<")
         body, tail = (buf[:cut], buf[cut:]) if cut >= 0 else (buf, b"")
+        if len(tail) > _CHUNK:
+            tail = b""  # no row or cell tag is that long; don't let one giant tag grow memory
         numbered = _ROW_NUMBER_RE.findall(body)
         # Rows may omit r= (then they follow the previous one); with r= the largest one counts,
         # whatever the order, because calamine allocates up to it.
