@@ -5,7 +5,7 @@
   var el = window.HuiyiLive.el;
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var can = function (r) { return cfg.rights.indexOf(r) >= 0; };
-  var last = cfg.initial, live = null;
+  var last = cfg.initial, live = null, recentTimer = null;
 
   function status(text, bad) {
     var s = document.getElementById("status");
@@ -131,7 +131,8 @@
   showNumbers(cfg.initial);
   live = window.HuiyiLive.connect({
     events: cfg.events, numbers: cfg.numbers, onNumbers: showNumbers, resyncMs: 15000,
-    onEvent: function (e) { if (e.type === "signin" || e.type === "revoke") { /* recent list comes with resync */ } },
+    // Stream messages carry the counts; the recent list (with undo buttons) comes from a debounced re-read.
+    onEvent: function () { clearTimeout(recentTimer); recentTimer = setTimeout(function () { live.resync(); }, 250); },
     onStatus: function (ok) { document.body.classList.toggle("offline", !ok); }
   });
 })();

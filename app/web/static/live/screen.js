@@ -4,7 +4,7 @@
   var cfg = JSON.parse(document.getElementById("screen-config").textContent);
   var el = window.HuiyiLive.el;
   var ticker = document.getElementById("ticker");
-  var MAX_TICKER = 9, MAX_UNITS = 18;
+  var MAX_TICKER = 12, MAX_UNITS = 14;
 
   function showNumbers(n) {
     document.getElementById("n-expected").textContent = n.expected;
@@ -48,9 +48,10 @@
     }
   }
   function tick() {
-    var d = new Date();
+    // China time whatever the projector computer's time zone is set to.
+    var d = new Date(Date.now() + 8 * 3600 * 1000);
     document.getElementById("clock").textContent =
-      ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2) + ":" + ("0" + d.getSeconds()).slice(-2);
+      ("0" + d.getUTCHours()).slice(-2) + ":" + ("0" + d.getUTCMinutes()).slice(-2) + ":" + ("0" + d.getUTCSeconds()).slice(-2);
   }
   showNumbers(cfg.initial);
   setInterval(tick, 1000); tick();
