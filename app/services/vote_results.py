@@ -1,0 +1,305 @@
+"""Vote results: exact tallies from the database, and live counters in Redis for screens.
+
+Live counters (rebuildable, never the truth):
+- ``seen``: a Redis set of the ballot ids already counted, and ``totals``: a hash with the number of
+  ballots (``b``) and the count per option (``o:<id>``). A ballot is added to both in one optimistic
+  Redis transaction (WATCH/MULTI) only if its id is not yet in ``seen``, so adding the same ballot
+  twice counts it once;
+- that makes a rebuild a *union*: it adds every ballot found in the database that is not yet seen.
+  Ballots are never removed, so a rebuild racing with ballots being committed can neither drop one
+  nor count one twice. It runs when the ``built`` marker is missing (Redis lost or flushed) and, as
+  the marker expires, every ``RECONCILE_S`` seconds;
+- after each committed ballot the new totals are published on the meeting's live stream
+  (``{"type": "vote", ...}``) for the big screen and the organizer page.
+
+Closed votes are always counted from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis as redis_lib
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from app.extensions import db, get_redis
+from models.votes import Ballot, BallotChoice, Vote, VoteOption
+
+log = logging.getLogger(__name__)
+RECONCILE_S = 30
+ELIGIBLE_TTL_S = 5
+_MAX_RETRIES = 50
+
+
+@dataclass
+class OptionCount:
+    id: int
+    label: str
+    count: int = 0
+    percent: float = 0.0
+
+
+@dataclass
+class Results:
+    vote_id: int
+    meeting_id: int
+    title: str
+    kind: str
+    state: str
+    ballots: int
+    eligible: int
+    options: list[OptionCount] = field(default_factory=list)
+
+    @property
+    def turnout(self) -> float:
+        """Ballots against those eligible, in percent with one decimal."""
+        return round(self.ballots * 100.0 / self.eligible, 1) if self.eligible else 0.0
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {str(o.id): o.count for o in self.options}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "vote", "vote_id": self.vote_id, "meeting_id": self.meeting_id, "title": self.title,
+                "kind": self.kind, "state": self.state, "ballots": self.ballots, "eligible": self.eligible,
+                "turnout": self.turnout, "totals": self.totals,
+                "options": [{"id": o.id, "label": o.label, "count": o.count, "percent": o.percent}
+                            for o in self.options]}
+
+
+# -- keys ------------------------------------------------------------------------------------------
+def seen_key(vote_id: int) -> str:
+    return f"huiyi:vote:{vote_id}:seen"
+
+
+def totals_key(vote_id: int) -> str:
+    return f"huiyi:vote:{vote_id}:totals"
+
+
+def built_key(vote_id: int) -> str:
+    return f"huiyi:vote:{vote_id}:built"
+
+
+def eligible_key(vote_id: int) -> str:
+    return f"huiyi:vote:{vote_id}:eligible"
+
+
+# -- exact counts from the database ----------------------------------------------------------------
+def tally_from_db(vote_id: int, conn=None) -> tuple[int, dict[int, int]]:
+    """(number of ballots, {option id: count}) as stored."""
+    conn = conn if conn is not None else db.session
+    ballots = conn.execute(select(sa.func.count()).select_from(Ballot).where(Ballot.vote_id == vote_id)).scalar_one()
+    rows = conn.execute(
+        select(BallotChoice.option_id, sa.func.count()).join(Ballot, Ballot.id == BallotChoice.ballot_id)
+        .where(Ballot.vote_id == vote_id).group_by(BallotChoice.option_id)
+    ).all()
+    return ballots, {option_id: n for option_id, n in rows}
+
+
+def eligible_count(vote: Vote, conn=None) -> int:
+    from app.services.votes import eligible_ids_query
+
+    conn = conn if conn is not None else db.session
+    return conn.execute(select(sa.func.count()).select_from(eligible_ids_query(vote).subquery())).scalar_one()
+
+
+def results(vote: Vote, *, live: bool = True) -> Results:
+    """The vote's results: from the live counters while it is open, from the database otherwise."""
+    from app.services.votes import CLOSED, effective_state
+
+    state = effective_state(vote)
+    if live and state != CLOSED:
+        ballots, counts = live_totals(vote.id)
+        eligible = _cached_eligible(vote)
+    else:
+        ballots, counts = tally_from_db(vote.id)
+        eligible = eligible_count(vote)
+    return _build(vote, state, ballots, counts, eligible)
+
+
+def _build(vote: Vote, state: str, ballots: int, counts: dict[int, int], eligible: int) -> Results:
+    options = []
+    for option in vote.options:
+        n = counts.get(option.id, 0)
+        options.append(OptionCount(option.id, option.label, n, round(n * 100.0 / ballots, 1) if ballots else 0.0))
+    return Results(vote.id, vote.meeting_id, vote.title, vote.kind, state, ballots, eligible, options)
+
+
+# -- live counters ---------------------------------------------------------------------------------
+def _add_ballot(r: redis_lib.Redis, vote_id: int, ballot_id: str, option_ids: list[int],
+                *, mark_built: bool = False) -> None:
+    """Count one ballot unless already counted (idempotent)."""
+    _add_many(r, vote_id, [(ballot_id, option_ids)], mark_built=mark_built)
+
+
+def _add_many(r: redis_lib.Redis, vote_id: int, ballots: list[tuple[str, list[int]]], *,
+              mark_built: bool = False) -> None:
+    seen, totals = seen_key(vote_id), totals_key(vote_id)
+    for _ in range(_MAX_RETRIES):
+        with r.pipeline() as pipe:
+            try:
+                pipe.watch(seen)
+                if len(ballots) == 1:
+                    known = {ballots[0][0]} if pipe.sismember(seen, ballots[0][0]) else set()
+                else:
+                    known = {m.decode() if isinstance(m, bytes) else m for m in pipe.smembers(seen)}
+                fresh = [(bid, opts) for bid, opts in ballots if bid not in known]
+                pipe.multi()
+                if fresh:
+                    pipe.sadd(seen, *[bid for bid, _ in fresh])
+                    pipe.hincrby(totals, "b", len(fresh))
+                    per_option: dict[int, int] = {}
+                    for _bid, opts in fresh:
+                        for oid in opts:
+                            per_option[oid] = per_option.get(oid, 0) + 1
+                    for oid, n in per_option.items():
+                        pipe.hincrby(totals, f"o:{oid}", n)
+                if mark_built:
+                    pipe.set(built_key(vote_id), "1", ex=RECONCILE_S)
+                pipe.execute()
+                return
+            except redis_lib.WatchError:
+                continue
+    raise RuntimeError(f"live vote counters for vote {vote_id}: too much contention")
+
+
+def rebuild(vote_id: int, conn=None) -> None:
+    """Add every stored ballot not yet counted (a union: safe while ballots keep arriving)."""
+    conn = conn if conn is not None else db.session
+    rows = conn.execute(
+        select(BallotChoice.ballot_id, BallotChoice.option_id).join(Ballot, Ballot.id == BallotChoice.ballot_id)
+        .where(Ballot.vote_id == vote_id)
+    ).all()
+    by_ballot: dict[str, list[int]] = {}
+    for ballot_id, option_id in rows:
+        by_ballot.setdefault(ballot_id, []).append(option_id)
+    r = get_redis()
+    r.hsetnx(totals_key(vote_id), "b", 0)  # an empty vote is "built" with zero ballots
+    _add_many(r, vote_id, list(by_ballot.items()), mark_built=True)
+
+
+def live_totals(vote_id: int) -> tuple[int, dict[int, int]]:
+    r = get_redis()
+    try:
+        if not r.exists(built_key(vote_id)):
+            rebuild(vote_id)
+        raw = r.hgetall(totals_key(vote_id))
+    except redis_lib.RedisError:
+        log.exception("live vote counters unavailable for vote %s; counting in the database", vote_id)
+        return tally_from_db(vote_id)
+    return _parse_totals(raw)
+
+
+def _parse_totals(raw: dict) -> tuple[int, dict[int, int]]:
+    ballots, counts = 0, {}
+    for k, v in raw.items():
+        key = k.decode() if isinstance(k, bytes) else k
+        if key == "b":
+            ballots = int(v)
+        elif key.startswith("o:"):
+            counts[int(key[2:])] = int(v)
+    return ballots, counts
+
+
+def _cached_eligible(vote: Vote, conn=None) -> int:
+    r = get_redis()
+    try:
+        cached = r.get(eligible_key(vote.id))
+        if cached is not None:
+            return int(cached)
+    except redis_lib.RedisError:
+        return eligible_count(vote, conn)
+    n = eligible_count(vote, conn)
+    try:
+        r.set(eligible_key(vote.id), n, ex=ELIGIBLE_TTL_S)
+    except redis_lib.RedisError:
+        pass
+    return n
+
+
+# -- after commit ----------------------------------------------------------------------------------
+def ballot_committed(vote_id: int, ballot_id: str, option_ids: list[int]) -> None:
+    """Count a committed ballot and tell the meeting's live stream. Runs after the commit, where the
+    session may not emit SQL, so any database read uses a connection of its own."""
+    r = get_redis()
+    try:
+        if r.exists(built_key(vote_id)):
+            _add_ballot(r, vote_id, ballot_id, option_ids)
+    except Exception:
+        log.exception("could not count ballot for vote %s; counters will be rebuilt", vote_id)
+    announce(vote_id)
+
+
+def announce(vote_id: int) -> None:
+    """Publish the vote's current results to its meeting's live stream."""
+    from app.services import live_events
+
+    try:
+        with db.engine.connect() as conn:
+            vote = _detached_vote(conn, vote_id)
+            if vote is None:
+                return
+            from app.services.votes import CLOSED, effective_state
+
+            state = effective_state(vote)
+            r = get_redis()
+            if state == CLOSED:
+                ballots, counts = tally_from_db(vote_id, conn)
+                eligible = eligible_count(vote, conn)
+            else:
+                if not r.exists(built_key(vote_id)):
+                    rebuild(vote_id, conn)
+                ballots, counts = _parse_totals(r.hgetall(totals_key(vote_id)))
+                eligible = _cached_eligible(vote, conn)
+            payload = _build(vote, state, ballots, counts, eligible).to_dict()
+    except Exception:
+        log.exception("could not compute live results for vote %s", vote_id)
+        return
+    live_events.publish(payload["meeting_id"], payload)
+
+
+def _detached_vote(conn, vote_id: int) -> Vote | None:
+    """A plain Vote (with options) read on ``conn``, not attached to the request's session."""
+    row = conn.execute(select(Vote.__table__).where(Vote.id == vote_id)).mappings().first()
+    if row is None:
+        return None
+    options = conn.execute(select(VoteOption.__table__).where(VoteOption.vote_id == vote_id)
+                           .order_by(VoteOption.position)).mappings().all()
+    vote = Vote(**dict(row))
+    vote.options = [VoteOption(**dict(o)) for o in options]
+    return vote
+
+
+# -- export ----------------------------------------------------------------------------------------
+def export_xlsx(meeting, vote: Vote, *, actor) -> bytes:
+    """The vote's results as xlsx (organizers only); named votes also list who chose what."""
+    from app.services import audit, organizers
+    from app.services.exports import write_xlsx
+    from app.services.votes import KIND_LABELS, STATE_LABELS
+    from models import Contact, Unit
+
+    organizers.require_right(meeting, actor, "votes")
+    res = results(vote, live=False)
+    rows: list[list[object]] = [[o.label, o.count, f"{o.percent}%"] for o in res.options]
+    rows += [[], ["投票", vote.title, ""], ["类型", KIND_LABELS.get(vote.kind, vote.kind), ""],
+             ["状态", STATE_LABELS.get(res.state, res.state), ""], ["应投人数", res.eligible, ""],
+             ["实投票数", res.ballots, ""], ["参与率", f"{res.turnout}%", ""],
+             ["记名方式", "无记名" if vote.anonymous else "记名", ""]]
+    if not vote.anonymous:
+        labels = {o.id: o.label for o in vote.options}
+        rows += [[], ["姓名", "单位", "选择"]]
+        named = db.session.execute(
+            select(Ballot.id, Contact.name, Unit.name).join(Contact, Contact.id == Ballot.contact_id)
+            .join(Unit, Unit.id == Contact.unit_id).where(Ballot.vote_id == vote.id).order_by(Ballot.cast_at)
+        ).all()
+        choices: dict[str, list[str]] = {}
+        for ballot_id, option_id in db.session.execute(
+                select(BallotChoice.ballot_id, BallotChoice.option_id).join(Ballot, Ballot.id == BallotChoice.ballot_id)
+                .where(Ballot.vote_id == vote.id)):
+            choices.setdefault(ballot_id, []).append(labels.get(option_id, ""))
+        rows += [[name, unit, "、".join(choices.get(bid, []))] for bid, name, unit in named]
+    audit.record(f"contact:{actor.id}", "vote.export", meeting_id=meeting.id, target=f"vote:{vote.id}")
+    return write_xlsx(["选项", "票数", "占比"], rows, sheet_title=vote.title)

@@ -1,0 +1,193 @@
+"""Vote pages: attendees vote on the H5 meeting page; organizers create, run and export votes.
+
+Attendees: ``/m/<code>/votes`` (open and finished votes), ``/m/<code>/votes/<id>`` (the ballot),
+``/m/<code>/votes/<id>/results`` (when the vote allows). Organizers: ``/admin/<code>/votes`` and
+``/admin/<code>/votes/<id>`` (live bars polling ``results.json``, open/close, big screen, xlsx).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from markupsafe import Markup
+
+from app.extensions import db
+from app.services import organizers, vote_results, votes
+from app.services.meetings import get_meeting
+from app.services.timeutil import parse_local
+from app.services.votes import VoteError
+from app.web.auth import current_contact, wechat_login_required
+from app.web.screen import TEMPLATES
+from models import InviteeRole
+
+bp = Blueprint("votes", __name__, template_folder=TEMPLATES)
+
+
+@cache
+def _h5_css() -> Markup:
+    # Our own stylesheet inlined (one round trip on a weak connection); never user data.
+    return Markup((Path(__file__).parent / "static" / "h5.css").read_text(encoding="utf-8"))
+
+
+@bp.context_processor
+def _globals():
+    return {"h5_css": _h5_css(), "kind_labels": votes.KIND_LABELS, "state_labels": votes.STATE_LABELS,
+            "state_of": votes.effective_state}
+
+
+def _message(meeting, title: str, message: str, *, ok: bool = False, status: int = 200, vote=None, links=()):
+    return render_template("votes/message.html", meeting=meeting, title=title, message=message, ok=ok,
+                           vote=vote, links=links), status
+
+
+# -- attendees -------------------------------------------------------------------------------------
+@bp.get("/m/<meeting_code>/votes")
+@wechat_login_required
+def attendee_list(meeting_code: str):
+    meeting = get_meeting(meeting_code)
+    contact = current_contact()
+    items = [(v, contact is not None and votes.has_voted(v, contact)) for v in votes.visible_votes(meeting)]
+    return render_template("votes/list.html", meeting=meeting, items=items, contact=contact)
+
+
+@bp.get("/m/<meeting_code>/votes/<int:vote_id>")
+@wechat_login_required
+def ballot_page(meeting_code: str, vote_id: int):
+    meeting = get_meeting(meeting_code)
+    vote = votes.get_vote(meeting, vote_id)
+    contact = current_contact()
+    if contact is None:
+        return redirect(url_for("attendee.signin_page", meeting_code=meeting.code))
+    return render_template("votes/ballot.html", meeting=meeting, vote=vote, state=votes.effective_state(vote),
+                           voted=votes.has_voted(vote, contact),
+                           can_see=votes.results_visible(vote, is_organizer=False))
+
+
+@bp.post("/m/<meeting_code>/votes/<int:vote_id>")
+@wechat_login_required
+def cast(meeting_code: str, vote_id: int):
+    meeting = get_meeting(meeting_code)
+    vote = votes.get_vote(meeting, vote_id)
+    contact = current_contact()
+    if contact is None:
+        return redirect(url_for("attendee.signin_page", meeting_code=meeting.code))
+    back = [("返回投票列表", url_for(".attendee_list", meeting_code=meeting.code))]
+    try:
+        votes.cast_ballot(vote, contact, request.form.getlist("option"))
+    except VoteError as exc:
+        db.session.rollback()
+        title = {"already_voted": "您已投票", "vote_closed": "投票已结束", "not_eligible": "您不在本次投票范围内",
+                 "vote_not_open": "投票尚未开始"}.get(exc.code, "投票未成功")
+        return _message(meeting, title, exc.message, status=exc.status, vote=vote, links=back)
+    if votes.results_visible(vote, is_organizer=False):
+        back.insert(0, ("查看结果", url_for(".attendee_results", meeting_code=meeting.code, vote_id=vote.id)))
+    return _message(meeting, "投票成功", "您的选择已记录，感谢参与。", ok=True, vote=vote, links=back)
+
+
+@bp.get("/m/<meeting_code>/votes/<int:vote_id>/results")
+@wechat_login_required
+def attendee_results(meeting_code: str, vote_id: int):
+    meeting = get_meeting(meeting_code)
+    vote = votes.get_vote(meeting, vote_id)
+    if not votes.results_visible(vote, is_organizer=False):
+        return _message(meeting, "结果暂不公开", VoteError("results_hidden").message, status=403, vote=vote)
+    return render_template("votes/results.html", meeting=meeting, vote=vote, res=vote_results.results(vote),
+                           poll_url=url_for(".attendee_results_json", meeting_code=meeting.code, vote_id=vote.id))
+
+
+@bp.get("/m/<meeting_code>/votes/<int:vote_id>/results.json")
+@wechat_login_required
+def attendee_results_json(meeting_code: str, vote_id: int):
+    meeting = get_meeting(meeting_code)
+    vote = votes.get_vote(meeting, vote_id)
+    if not votes.results_visible(vote, is_organizer=False):
+        raise VoteError("results_hidden")
+    return jsonify(vote_results.results(vote).to_dict())
+
+
+# -- organizers ------------------------------------------------------------------------------------
+def _organizer(meeting_code: str, action: str):
+    meeting = get_meeting(meeting_code)
+    me = current_contact()
+    organizers.require_right(meeting, me, action)
+    return meeting, me
+
+
+@bp.get("/admin/<meeting_code>/votes")
+@wechat_login_required
+def admin_list(meeting_code: str):
+    meeting, _me = _organizer(meeting_code, "view")
+    return _admin_list(meeting)
+
+
+def _admin_list(meeting, error: str | None = None, status: int = 200):
+    return render_template("votes/admin_list.html", meeting=meeting, items=votes.list_votes(meeting),
+                           roles=[r.value for r in InviteeRole], error=error, form=request.form), status
+
+
+@bp.post("/admin/<meeting_code>/votes")
+@wechat_login_required
+def admin_create(meeting_code: str):
+    meeting, me = _organizer(meeting_code, "votes")
+    f = request.form
+    try:
+        vote = votes.create_vote(
+            meeting, actor=me, title=f.get("title", ""), kind=f.get("kind", "single"),
+            options=f.get("options", "").splitlines(), min_choices=f.get("min_choices", 1, type=int),
+            max_choices=f.get("max_choices", 1, type=int), anonymous=f.get("anonymous") == "1",
+            eligibility=f.get("eligibility", "signed_in"), eligible_roles=f.getlist("eligible_roles"),
+            eligible_groups=f.get("eligible_groups", "").replace("，", ",").split(","),
+            results_visibility=f.get("results_visibility", "after_close"),
+            opens_at=parse_local(f.get("opens_at", "")), closes_at=parse_local(f.get("closes_at", "")))
+    except VoteError as exc:
+        db.session.rollback()
+        return _admin_list(meeting, exc.message, exc.status)
+    return redirect(url_for(".admin_vote", meeting_code=meeting.code, vote_id=vote.id))
+
+
+@bp.get("/admin/<meeting_code>/votes/<int:vote_id>")
+@wechat_login_required
+def admin_vote(meeting_code: str, vote_id: int):
+    meeting, _me = _organizer(meeting_code, "view")
+    vote = votes.get_vote(meeting, vote_id)
+    return render_template("votes/admin_vote.html", meeting=meeting, vote=vote, res=vote_results.results(vote),
+                           on_screen=meeting.screen_mode == f"vote:{vote.id}",
+                           poll_url=url_for(".admin_results_json", meeting_code=meeting.code, vote_id=vote.id))
+
+
+@bp.get("/admin/<meeting_code>/votes/<int:vote_id>/results.json")
+@wechat_login_required
+def admin_results_json(meeting_code: str, vote_id: int):
+    meeting, _me = _organizer(meeting_code, "view")
+    return jsonify(vote_results.results(votes.get_vote(meeting, vote_id)).to_dict())
+
+
+@bp.post("/admin/<meeting_code>/votes/<int:vote_id>/<any(open, close):action>")
+@wechat_login_required
+def admin_state(meeting_code: str, vote_id: int, action: str):
+    meeting, me = _organizer(meeting_code, "votes")
+    vote = votes.get_vote(meeting, vote_id)
+    (votes.open_vote if action == "open" else votes.close_vote)(meeting, vote, actor=me)
+    return redirect(url_for(".admin_vote", meeting_code=meeting.code, vote_id=vote.id))
+
+
+@bp.post("/admin/<meeting_code>/votes/<int:vote_id>/screen")
+@wechat_login_required
+def admin_screen(meeting_code: str, vote_id: int):
+    meeting, me = _organizer(meeting_code, "votes")
+    vote = votes.get_vote(meeting, vote_id)
+    votes.show_on_screen(meeting, vote if request.form.get("on") == "1" else None, actor=me)
+    return redirect(url_for(".admin_vote", meeting_code=meeting.code, vote_id=vote.id))
+
+
+@bp.get("/admin/<meeting_code>/votes/<int:vote_id>/export.xlsx")
+@wechat_login_required
+def admin_export(meeting_code: str, vote_id: int):
+    meeting, me = _organizer(meeting_code, "votes")
+    vote = votes.get_vote(meeting, vote_id)
+    data = vote_results.export_xlsx(meeting, vote, actor=me)
+    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="vote-{vote.id}.xlsx"',
+                             "Cache-Control": "no-store"})
