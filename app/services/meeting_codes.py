@@ -44,6 +44,7 @@ RENEW_FRACTION = 0.1
 MP_PAGE = "pages/meeting/index"
 _MP_CACHE_TTL = 7 * 86400  # unlimited mini-program codes never expire; the cache only saves calls
 _POSTER_CACHE_TTL = 86400
+_WECHAT_DOWN_BACKOFF = 60
 
 
 @dataclass(frozen=True)
@@ -136,10 +137,14 @@ def h5_url(meeting: Meeting, session: MeetingSession, **params: str) -> str:
 
 def static_code(meeting: Meeting, session: MeetingSession, *, now: datetime | None = None) -> StaticCode:
     """What a poster or a downloaded QR carries: the official-account QR, else the H5 page."""
-    if wechat_codes_enabled():
+    # After a failure, skip WeChat for a minute: a big screen refreshing its QR during an outage
+    # must not wait for a WeChat timeout on every refresh.
+    down_key = f"huiyi:oaqr:down:{meeting.id}:{session.id}"
+    if wechat_codes_enabled() and not get_redis().exists(down_key):
         try:
             return StaticCode(oa_qr(meeting, session, now=now).url or "", OA_KIND)
         except WeChatError as exc:
+            get_redis().set(down_key, "1", ex=_WECHAT_DOWN_BACKOFF)
             log.warning("official-account QR for %s unavailable (%s); falling back to the H5 QR",
                         meeting.code, exc)
     return StaticCode(h5_url(meeting, session), "h5")

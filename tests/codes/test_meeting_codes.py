@@ -106,7 +106,7 @@ def test_newcomer_scanning_gets_the_binding_link(db, sim, meeting):
     assert "首次签到需核对身份" in reply.text and "http://huiyi.test/m/bind?t=" in reply.text
 
 
-def test_fallback_to_h5_qr_when_wechat_refuses(db, sim, meeting, caplog, monkeypatch):
+def test_fallback_to_h5_qr_when_wechat_refuses(db, sim, meeting, caplog, monkeypatch, redis_client):
     # Alembic's fileConfig (run by the app fixture) disables loggers that existed before it.
     monkeypatch.setattr(meeting_codes.log, "disabled", False)
     sim.state.inject_error("/cgi-bin/qrcode/create", 45009)  # quota reached: no retry
@@ -115,7 +115,11 @@ def test_fallback_to_h5_qr_when_wechat_refuses(db, sim, meeting, caplog, monkeyp
     assert static == meeting_codes.StaticCode("http://huiyi.test/m/QRTEST/signin", "h5")
     assert "falling back to the H5 QR" in caplog.text
     assert codes_count(db) == 0
-    # Next time WeChat answers again, and the official-account code is back.
+    # For a minute WeChat is not asked again (a screen refreshing must not wait on it each time)...
+    assert meeting_codes.static_code(meeting, session).kind == "h5"
+    assert sim.state.calls["/cgi-bin/qrcode/create"] == 1
+    # ...then it is, and the official-account code is back.
+    redis_client.delete(*redis_client.keys("huiyi:oaqr:down:*"))
     assert meeting_codes.static_code(meeting, session).kind == "oa_qr"
 
 
