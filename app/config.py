@@ -37,6 +37,8 @@ class Config:
         self.WECHAT_ENCODING_AES_KEY = _env("WECHAT_ENCODING_AES_KEY")
         self.WECHAT_API_BASE_URL = (_env("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com").rstrip("/")
         self.MINIPROGRAM_APP_ID = _env("MINIPROGRAM_APP_ID") or "wx_huiyi_demo_mp"
+        # Off: never ask WeChat for codes; show the plain H5 QR (e.g. an account without the API).
+        self.WECHAT_CODES_ENABLED = _env("WECHAT_CODES_ENABLED", "1").lower() not in {"0", "false", "no"}
         self.MINIPROGRAM_APP_SECRET = _env("MINIPROGRAM_APP_SECRET") or "huiyi-demo-mp-secret"
 
         # Flask / SQLAlchemy settings derived from the above.
