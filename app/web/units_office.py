@@ -1,7 +1,145 @@
-"""The unit office's directory page: log in, template, upload, dry-run report, confirm, history."""
+"""The unit office's directory page: log in, template, upload, dry-run report, confirm, history.
+
+A unit account only ever sees its own unit: every import is loaded through
+``contacts_import.get_import(..., unit=account.unit)`` or applied with ``unit=account.unit``.
+The login lives under its own session key, separate from the H5 WeChat identity.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from functools import wraps
+from io import BytesIO
 
-bp = Blueprint("units_office", __name__, url_prefix="/units")
+from flask import Blueprint, g, redirect, render_template, request, send_file, session, url_for
+
+from app.services import contacts_import, unit_login
+from app.services.contacts_reader import DEFAULT_MAX_BYTES, DirectoryFileError
+from app.services.timeutil import local
+from app.tx import finish_with_error
+from app.web.attendee import client_ip
+
+bp = Blueprint("units_office", __name__, url_prefix="/units", template_folder="templates")
+
+SESSION_KEY = "unit_account_id"
+TEMPLATE_HEADERS = ["序号", "姓名", "手机号码", "单位", "职务", "部门", "备注"]
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        account = unit_login.get_account(session.get(SESSION_KEY))
+        if account is None:
+            session.pop(SESSION_KEY, None)
+            return redirect(url_for(".login", next=request.path))
+        g.unit_account = account
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.context_processor
+def _page_globals():
+    return {"account": g.get("unit_account"), "status_labels": contacts_import.STATUS_LABELS,
+            "china_time": lambda dt: local(dt).strftime("%Y-%m-%d %H:%M") if dt else ""}
+
+
+@bp.get("/login")
+def login():
+    return render_template("units_office/login.html")
+
+
+@bp.post("/login")
+def login_submit():
+    username = request.form.get("username", "")
+    try:
+        account = unit_login.authenticate(username, request.form.get("password", ""), ip=client_ip())
+    except unit_login.UnitLoginError as exc:
+        finish_with_error(exc)
+        return render_template("units_office/login.html", error=exc.message, username=username), exc.status
+    session.clear()  # a fresh session on login: nothing carried over from before
+    session[SESSION_KEY] = account.id
+    target = request.args.get("next", "")
+    return redirect(target if target.startswith("/units/") else url_for(".index"))
+
+
+@bp.post("/logout")
+def logout():
+    session.pop(SESSION_KEY, None)
+    return redirect(url_for(".login"))
+
+
+@bp.get("/")
+@login_required
+def index():
+    return render_template("units_office/index.html", imports=contacts_import.history(g.unit_account.unit, 5))
+
+
+@bp.get("/template.xlsx")
+@login_required
+def template_xlsx():
+    return send_file(BytesIO(_template_bytes(g.unit_account.unit.name)), download_name="通讯录模板.xlsx",
+                     as_attachment=True,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _template_bytes(unit_name: str) -> bytes:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "通讯录"
+    ws.append(TEMPLATE_HEADERS)
+    # The phone as text: Excel would otherwise show a long number in scientific notation.
+    ws.append([1, "张三", "13800138000", unit_name, "科员", "办公室", ""])
+    ws["C2"].number_format = "@"
+    for column, width in zip("ABCDEFG", (6, 12, 16, 24, 14, 14, 20), strict=True):
+        ws.column_dimensions[column].width = width
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+@bp.post("/upload")
+@login_required
+def upload():
+    upload_file = request.files.get("file")
+    if (request.content_length or 0) > DEFAULT_MAX_BYTES + 64 * 1024:
+        error = DirectoryFileError("file_too_large", size_mb=request.content_length / 1024 / 1024,
+                                   limit_mb=DEFAULT_MAX_BYTES / 1024 / 1024)
+        return _index_error(error.message, 413)
+    if upload_file is None or not upload_file.filename:
+        return _index_error("请选择要上传的通讯录文件", 400)
+    try:
+        record = contacts_import.preview(g.unit_account.unit, upload_file.read(DEFAULT_MAX_BYTES + 1),
+                                         upload_file.filename, actor=g.unit_account.username)
+    except DirectoryFileError as exc:
+        finish_with_error(exc)
+        return _index_error(exc.message, exc.status)
+    return redirect(url_for(".report", import_id=record.id))
+
+
+def _index_error(message: str, status: int):
+    return render_template("units_office/index.html", error=message,
+                           imports=contacts_import.history(g.unit_account.unit, 5)), status
+
+
+@bp.get("/imports/<int:import_id>")
+@login_required
+def report(import_id: int):
+    record = contacts_import.get_import(import_id, unit=g.unit_account.unit)
+    return render_template("units_office/report.html", record=record,
+                           view=contacts_import.report_view(record))
+
+
+@bp.post("/imports/<int:import_id>/apply")
+@login_required
+def apply(import_id: int):
+    contacts_import.apply(import_id, actor=g.unit_account.username, unit=g.unit_account.unit)
+    return redirect(url_for(".history", applied=import_id))
+
+
+@bp.get("/history")
+@login_required
+def history():
+    return render_template("units_office/history.html", imports=contacts_import.history(g.unit_account.unit, 50),
+                           applied=request.args.get("applied", type=int))
