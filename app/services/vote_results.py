@@ -221,22 +221,55 @@ def _cached_eligible(vote: Vote, conn=None) -> int:
 
 
 # -- after commit ----------------------------------------------------------------------------------
-def ballot_committed(vote_id: int, ballot_id: str, option_ids: list[int]) -> None:
-    """Count a committed ballot and tell the meeting's live stream. Runs after the commit, where the
-    session may not emit SQL, so any database read uses a connection of its own."""
+@dataclass(frozen=True)
+class Snapshot:
+    """What a live event needs besides the counters, read before the commit: after it the session may
+    not emit SQL, and taking a second pooled connection per ballot would starve a busy pool."""
+
+    vote_id: int
+    meeting_id: int
+    title: str
+    kind: str
+    state: str
+    eligible: int
+    options: tuple[tuple[int, str], ...]
+
+
+def snapshot(vote: Vote) -> Snapshot:
+    from app.services.votes import effective_state
+
+    return Snapshot(vote.id, vote.meeting_id, vote.title, vote.kind, effective_state(vote), _cached_eligible(vote),
+                    tuple((o.id, o.label) for o in vote.options))
+
+
+def ballot_committed(snap: Snapshot, ballot_id: str, option_ids: list[int]) -> None:
+    """Count a committed ballot and tell the meeting's live stream."""
     r = get_redis()
     try:
-        if r.exists(built_key(vote_id)):
-            _add_ballot(r, vote_id, ballot_id, option_ids)
+        if r.exists(built_key(snap.vote_id)):
+            _add_ballot(r, snap.vote_id, ballot_id, option_ids)
+            ballots, counts = _parse_totals(r.hgetall(totals_key(snap.vote_id)))
+        else:  # rare (Redis lost): rebuild on a connection of our own; it includes this ballot
+            with db.engine.connect() as conn:
+                rebuild(snap.vote_id, conn)
+            ballots, counts = _parse_totals(r.hgetall(totals_key(snap.vote_id)))
     except Exception:
-        log.exception("could not count ballot for vote %s; counters will be rebuilt", vote_id)
-    announce(vote_id)
+        log.exception("could not count ballot for vote %s; counters will be rebuilt", snap.vote_id)
+        return
+    _publish(snap, ballots, counts)
+
+
+def _publish(snap: Snapshot, ballots: int, counts: dict[int, int]) -> None:
+    from app.services import live_events
+
+    options = [OptionCount(oid, label, counts.get(oid, 0), round(counts.get(oid, 0) * 100.0 / ballots, 1)
+                           if ballots else 0.0) for oid, label in snap.options]
+    res = Results(snap.vote_id, snap.meeting_id, snap.title, snap.kind, snap.state, ballots, snap.eligible, options)
+    live_events.publish(snap.meeting_id, res.to_dict())
 
 
 def announce(vote_id: int) -> None:
-    """Publish the vote's current results to its meeting's live stream."""
-    from app.services import live_events
-
+    """Publish a vote's results after it opened or closed (rare: a connection of its own is fine)."""
     try:
         with db.engine.connect() as conn:
             vote = _detached_vote(conn, vote_id)
@@ -245,20 +278,17 @@ def announce(vote_id: int) -> None:
             from app.services.votes import CLOSED, effective_state
 
             state = effective_state(vote)
-            r = get_redis()
             if state == CLOSED:
                 ballots, counts = tally_from_db(vote_id, conn)
-                eligible = eligible_count(vote, conn)
             else:
-                if not r.exists(built_key(vote_id)):
-                    rebuild(vote_id, conn)
-                ballots, counts = _parse_totals(r.hgetall(totals_key(vote_id)))
-                eligible = _cached_eligible(vote, conn)
-            payload = _build(vote, state, ballots, counts, eligible).to_dict()
+                rebuild(vote_id, conn)
+                ballots, counts = _parse_totals(get_redis().hgetall(totals_key(vote_id)))
+            snap = Snapshot(vote.id, vote.meeting_id, vote.title, vote.kind, state, eligible_count(vote, conn),
+                            tuple((o.id, o.label) for o in vote.options))
     except Exception:
         log.exception("could not compute live results for vote %s", vote_id)
         return
-    live_events.publish(payload["meeting_id"], payload)
+    _publish(snap, ballots, counts)
 
 
 def _detached_vote(conn, vote_id: int) -> Vote | None:

@@ -270,8 +270,8 @@ def cast_ballot(vote: Vote, contact: Contact, option_ids: Iterable[int], *, now:
     db.session.flush()
     from app.services import vote_results
 
-    ballot_id, vote_id = ballot.id, vote.id
-    on_commit(lambda: vote_results.ballot_committed(vote_id, ballot_id, chosen))
+    snap, ballot_id = vote_results.snapshot(vote), ballot.id
+    on_commit(lambda: vote_results.ballot_committed(snap, ballot_id, chosen))
     return ballot
 
 
