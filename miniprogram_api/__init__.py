@@ -9,6 +9,10 @@ from miniprogram_api import views_history, views_meetings, views_session  # noqa
 from miniprogram_api.openapi import document  # noqa: E402
 
 
+def openapi_document() -> dict:
+    return document(bp.url_prefix, title="会易小程序接口", version="1.0.0")
+
+
 @bp.get("/openapi.json")
 def openapi_json():
-    return jsonify(document(bp.url_prefix, title="会易小程序接口", version="1.0.0"))
+    return jsonify(openapi_document())

@@ -30,6 +30,9 @@ class SignInRequest(BaseModel):
 
 
 class HistoryQuery(BaseModel):
+    # Unknown query parameters are refused: they are typos the caller should hear about.
+    model_config = ConfigDict(extra="forbid")
+
     page: int = Field(1, ge=1, le=10000, title="页码")
     per_page: int = Field(20, ge=1, le=50, title="每页条数")
 
@@ -158,4 +161,6 @@ class HistoryPage(BaseModel):
 
 
 class LiveQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     session: int | None = Field(None, ge=1, le=999, title="场次")

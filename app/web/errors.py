@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template_string, request
+from flask import Flask, jsonify, make_response, render_template_string, request
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
@@ -57,7 +57,10 @@ def register_error_handlers(app: Flask) -> None:
         code, message = HTTP_CODES.get(status, ("http_error", exc.description or "请求无法完成"))
         if status == 400 and exc.description and "CSRF" in exc.description:
             code, message = "csrf_failed", "页面已过期，请刷新后重试"
-        return error_response(code, message, status)
+        response = make_response(error_response(code, message, status))
+        if getattr(exc, "valid_methods", None):  # a 405 must say what is allowed (RFC 9110)
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
