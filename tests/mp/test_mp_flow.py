@@ -201,3 +201,14 @@ def test_history_newest_first_paginated_without_drafts(app, client, db, factory,
     assert codes == ["MPTEST", "HIST4", "HIST3", "HIST2", "HIST1", "HIST0"]
     assert first["total"] == second["total"] == 6 and (first["page"], second["page"]) == (1, 2)
     assert {i["my_status"] for i in first["items"]} == {"invited"}
+
+
+def test_history_includes_meetings_signed_in_without_an_invitation(app, client, db, factory, people):
+    """A units-admission meeting admits the whole unit: signing in alone puts it in the history."""
+    zhang = people["zhang"]
+    factory.meeting("MPUNITS", admission="units", unit_codes=["FGJ"])
+    auth = bearer(token_for(app, factory.identity(zhang)))
+    res = client.post(f"{API}/meetings/MPUNITS/signin", json={"nonce": "units-nonce-1"}, headers=auth)
+    assert res.status_code == 200, res.json
+    items = client.get(f"{API}/me/history", headers=auth).json["items"]
+    assert {i["meeting"]["code"]: i["my_status"] for i in items} == {"MPUNITS": "signed_in", "MPTEST": "invited"}
