@@ -67,6 +67,9 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (attendee, units_office, screen, console, codes):
         app.register_blueprint(module.bp)
+    from app.web import documents as documents_web
+
+    app.register_blueprint(documents_web.bp)
     from app.web import votes as votes_web
 
     app.register_blueprint(votes_web.bp)

@@ -70,6 +70,11 @@ def fodp(slides: list[tuple[str, str]]) -> str:
             '</office:document>')
 
 
+#: LibreOffice's PDF export encrypts with an open password when given these filter options.
+ENCRYPTED_PDF = ('pdf:writer_pdf_Export:{"EncryptFile":{"type":"boolean","value":"true"},'
+                 '"DocumentOpenPassword":{"type":"string","value":"secret"}}')
+
+
 def convert(source: Path, fmt: str, outdir: Path) -> Path:
     binary = shutil.which("soffice") or shutil.which("libreoffice")
     if binary is None:
@@ -78,7 +83,7 @@ def convert(source: Path, fmt: str, outdir: Path) -> Path:
         subprocess.run([binary, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
                         "--convert-to", fmt, "--outdir", str(outdir), str(source)],
                        check=True, capture_output=True, timeout=180)
-    return outdir / f"{source.stem}.{fmt}"
+    return outdir / f"{source.stem}.{fmt.split(':', 1)[0]}"
 
 
 def make_pptx(path: Path, slides: int) -> Path:
@@ -102,12 +107,23 @@ def make_docx(path: Path) -> Path:
     return path
 
 
+def make_encrypted_pdf(path: Path) -> Path:
+    """A PDF that needs the password "secret" to open."""
+    with tempfile.TemporaryDirectory(prefix="huiyi-src-") as tmp:
+        source = Path(tmp) / f"{path.stem}.fodt"
+        source.write_text(fodt(REPORT_TITLE, REPORT_PAGES[:1]), encoding="utf-8")
+        made = convert(source, ENCRYPTED_PDF, Path(tmp))
+        shutil.move(made, path)
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     print(make_docx(args.out / "report.docx"))
     print(make_pptx(args.out / "slides.pptx", 3))
+    print(make_encrypted_pdf(args.out / "password-secret.pdf"))
 
 
 if __name__ == "__main__":

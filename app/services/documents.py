@@ -46,9 +46,13 @@ class Viewer:
     invitee: Invitee | None
 
     def may_see(self, document: Document) -> bool:
+        return self.organizer or (document.recalled_at is None and self.allowed(document))
+
+    def allowed(self, document: Document) -> bool:
+        """Open to this viewer by its access setting, recall aside."""
         if self.organizer:
             return True
-        if self.invitee is None or document.recalled_at is not None:
+        if self.invitee is None:
             return False
         if document.access == "all":
             return True
@@ -116,8 +120,9 @@ def _clean_access(access: str, roles: list[str] | tuple[str, ...], groups: list[
 
 def upload(meeting: Meeting, actor: Contact | None, *, data: bytes, file_name: str, title: str = "",
            number: str = "", access: str = "all", allowed_roles=(), allowed_groups=(),
-           allow_download: bool = False, document: Document | None = None) -> DocumentVersion:
-    """Store an upload (a new document, or a new version of ``document``) and queue its conversion.
+           allow_download: bool = False, document_id: int | None = None) -> DocumentVersion:
+    """Store an upload (a new document, or a new version of document ``document_id``) and queue its
+    conversion.
 
     The type is found from the bytes; refused files never reach storage.
     """
@@ -125,6 +130,7 @@ def upload(meeting: Meeting, actor: Contact | None, *, data: bytes, file_name: s
     limit = _max_bytes()
     if len(data) > limit:
         raise DocumentError("file_too_large", limit_mb=limit // (1024 * 1024))
+    document = get_document(meeting, document_id) if document_id else None
     doc_type = detect(data)
     file_name = (file_name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:200] or "文件"
     if document is None:
@@ -140,8 +146,6 @@ def upload(meeting: Meeting, actor: Contact | None, *, data: bytes, file_name: s
                             allow_download=bool(allow_download))
         db.session.add(document)
         db.session.flush()
-    elif document.meeting_id != meeting.id:
-        raise DocumentError("document_missing")
     sha = storage.put(data)
     last = db.session.scalar(select(func.max(DocumentVersion.version)).where(
         DocumentVersion.document_id == document.id))
@@ -172,8 +176,10 @@ def current_version(document: Document) -> DocumentVersion | None:
     )
 
 
-def organizer_overview(meeting: Meeting, actor: Contact | None) -> list[dict]:
-    """Every document with all its versions, progress and failures, and how often it was read."""
+def organizer_overview(meeting: Meeting, actor: Contact | None, *, secret_key: str,
+                       identity_id: int) -> list[dict]:
+    """Every document with all its versions, progress and failures, how many people read it, and a
+    preview link for the organizer."""
     require_right(meeting, actor, "documents")
     documents = db.session.scalars(
         select(Document).where(Document.meeting_id == meeting.id).order_by(Document.number)
@@ -183,16 +189,24 @@ def organizer_overview(meeting: Meeting, actor: Contact | None) -> list[dict]:
         .join(Document, Document.id == DocumentAccess.document_id)
         .where(Document.meeting_id == meeting.id).group_by(DocumentAccess.document_id)
     ).all())
-    return [{"document": d, "versions": list(reversed(d.versions)), "current": current_version(d),
-             "readers": reads.get(d.id, 0)} for d in documents]
+    rows = []
+    for d in documents:
+        current = current_version(d)
+        token = view_token(secret_key, d, current, identity_id) if current is not None else None
+        rows.append({"document": d, "versions": list(reversed(d.versions)), "current": current,
+                     "readers": reads.get(d.id, 0), "token": token})
+    return rows
+
+
+def in_progress(rows: list[dict]) -> bool:
+    return any(v.status in {"pending", "converting", "rendering"} for r in rows for v in r["versions"])
 
 
 # --- Recall ----------------------------------------------------------------------------------------
 
-def recall(meeting: Meeting, actor: Contact | None, document: Document) -> Document:
+def recall(meeting: Meeting, actor: Contact | None, document_id: int) -> Document:
     require_right(meeting, actor, "documents")
-    if document.meeting_id != meeting.id:
-        raise DocumentError("document_missing")
+    document = get_document(meeting, document_id)
     if document.recalled_at is None:
         document.recalled_at = datetime.now(UTC)
         document.recalled_by_contact_id = actor.id
@@ -272,7 +286,7 @@ def open_document(meeting: Meeting, contact: Contact | None, *, secret_key: str,
     viewer = viewer_for(meeting, contact)
     document = get_document(meeting, document_id)
     if not viewer.may_see(document):
-        raise DocumentError("recalled" if document.recalled_at is not None and viewer.invitee else "doc_forbidden")
+        raise DocumentError("recalled" if viewer.allowed(document) else "doc_forbidden")
     version = db.session.get(DocumentVersion, version_id)
     if version is None or version.document_id != document.id or version.status not in VIEWABLE:
         raise DocumentError("not_ready")
@@ -330,10 +344,13 @@ def detect_kind(version: DocumentVersion) -> str:
     return next((k for k, m in MIMES.items() if m == version.mime_type), "bin")
 
 
-def access_log(meeting: Meeting, actor: Contact | None, document: Document) -> list[DocumentAccess]:
+def access_log(meeting: Meeting, actor: Contact | None, document_id: int) -> tuple[Document, list]:
+    """The document and its reading record, newest first: (DocumentAccess, reader's name) pairs."""
     require_right(meeting, actor, "documents")
-    return list(db.session.scalars(
-        select(DocumentAccess).where(DocumentAccess.document_id == document.id)
-        .order_by(DocumentAccess.at.desc()).limit(500)
-    ).all())
-
+    document = get_document(meeting, document_id)
+    rows = db.session.execute(
+        select(DocumentAccess, Contact.name).join(Contact, Contact.id == DocumentAccess.contact_id)
+        .where(DocumentAccess.document_id == document.id)
+        .order_by(DocumentAccess.at.desc(), DocumentAccess.id.desc()).limit(500)
+    ).all()
+    return document, [(access, name) for access, name in rows]
