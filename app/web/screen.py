@@ -36,6 +36,8 @@ bp = Blueprint("screen", __name__, url_prefix="/screen", template_folder=TEMPLAT
 BLOCK_MS = 4000
 #: A stream ends after this long so the browser reconnects (and resyncs) through a fresh worker.
 MAX_STREAM_S = 600
+#: The numbers follow events by at most this long (the counters are read once per interval).
+NUMBERS_EVERY_S = 0.15
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 
@@ -117,17 +119,17 @@ def _generate(app: Flask, ref: headcount.SessionRef, last_id: str, *, mask: bool
     ends = time.monotonic() + MAX_STREAM_S
     yield "retry: 1500\n\n"
     yield _numbers_message(app, ref, mask=mask, with_missing=with_missing)
+    numbers_due: float | None = None  # when the numbers must next be sent, if events arrived since
     while time.monotonic() < ends:
+        now = time.monotonic()
+        block = BLOCK_MS if numbers_due is None else max(1, int((numbers_due - now) * 1000))
         try:
-            batches = redis.xread({key: last_id}, count=500, block=BLOCK_MS)
+            batches = redis.xread({key: last_id}, count=500, block=block)
         except Exception:
             log.exception("live stream read failed for meeting %s", ref.meeting_id)
             return  # the browser reconnects from its last id
-        if not batches:
-            yield ": keepalive\n\n"
-            continue
         parts = []
-        for _stream, entries in batches:
+        for _stream, entries in batches or ():
             for entry_id, fields in entries:
                 last_id = _text(entry_id)
                 payload = json.loads(_text(fields.get(b"data") or fields.get("data") or "{}"))
@@ -135,10 +137,16 @@ def _generate(app: Flask, ref: headcount.SessionRef, last_id: str, *, mask: bool
                     parts.append(f"id: {last_id}\nevent: other\ndata: {{}}\n\n")
                     continue
                 event = headcount.event_for_screen(payload, mask=mask)
-                parts.append(f"id: {last_id}\nevent: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n")
-        # One numbers message per batch: a burst of sign-ins costs one read, not one per event.
-        parts.append(_numbers_message(app, ref, mask=mask, with_missing=with_missing))
-        yield "".join(parts)
+                parts.append(f"id: {last_id}\nevent: {event['type']}\n"
+                             f"data: {json.dumps(event, ensure_ascii=False)}\n\n")
+        if parts and numbers_due is None:
+            numbers_due = time.monotonic() + NUMBERS_EVERY_S
+        if numbers_due is not None and time.monotonic() >= numbers_due:
+            # At most one numbers message per interval: a burst of sign-ins costs a few reads of
+            # the counters per screen, not one per event. Events themselves go out at once.
+            parts.append(_numbers_message(app, ref, mask=mask, with_missing=with_missing))
+            numbers_due = None
+        yield "".join(parts) if parts else ": keepalive\n\n"
 
 
 def _numbers_message(app: Flask, ref: headcount.SessionRef, *, mask: bool, with_missing: bool) -> str:
