@@ -13,11 +13,11 @@ from pathlib import Path
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from app.extensions import db
 from app.services import organizers, vote_results, votes
 from app.services.meetings import get_meeting
 from app.services.timeutil import parse_local
 from app.services.votes import VoteError
+from app.tx import finish_with_error
 from app.web.auth import current_contact, wechat_login_required
 from app.web.screen import TEMPLATES
 from models import InviteeRole
@@ -77,7 +77,7 @@ def cast(meeting_code: str, vote_id: int):
     try:
         votes.cast_ballot(vote, contact, request.form.getlist("option"))
     except VoteError as exc:
-        db.session.rollback()
+        finish_with_error(exc)
         title = {"already_voted": "您已投票", "vote_closed": "投票已结束", "not_eligible": "您不在本次投票范围内",
                  "vote_not_open": "投票尚未开始"}.get(exc.code, "投票未成功")
         return _message(meeting, title, exc.message, status=exc.status, vote=vote, links=back)
@@ -142,7 +142,7 @@ def admin_create(meeting_code: str):
             results_visibility=f.get("results_visibility", "after_close"),
             opens_at=parse_local(f.get("opens_at", "")), closes_at=parse_local(f.get("closes_at", "")))
     except VoteError as exc:
-        db.session.rollback()
+        finish_with_error(exc)
         return _admin_list(meeting, exc.message, exc.status)
     return redirect(url_for(".admin_vote", meeting_code=meeting.code, vote_id=vote.id))
 
