@@ -1,0 +1,100 @@
+"""In Chromium against a live server: an attendee opens the meeting page, then a document, and sees
+its first page with their own watermark; after recall the same image URL is refused."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.documents.conftest import FIXTURES
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture
+def live_server(app, committed_db, monkeypatch):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", base_url)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield base_url
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture
+def seeded(app, committed_db):
+    from app.services import documents
+    from app.services.doc_convert import process_version
+    from app.services.organizers import add_organizer
+    from tests.factories import Factory
+
+    f = Factory(committed_db)
+    unit = f.unit("BGS", "区政府办公室")
+    meeting = f.meeting("DOCLIVE", title="全区经济工作会议")
+    zhang = f.contact(unit, name="张三", phone="13800138000")
+    f.invitee(meeting, zhang, role="代表")
+    identity = f.identity(zhang)
+    organizer = f.contact(unit, name="孙会务", phone="13900005555")
+    committed_db.session.commit()
+    add_organizer(meeting.code, organizer.phone, actor="test")
+    version = documents.upload(meeting, organizer, data=(FIXTURES / "report.docx").read_bytes(),
+                               file_name="工作报告.docx", title="政府工作报告（征求意见稿）")
+    committed_db.session.commit()
+    process_version(version.id)  # what the job does
+    committed_db.session.commit()
+    return {"code": meeting.code, "identity_id": identity.id, "meeting": meeting, "organizer": organizer,
+            "document_id": version.document_id}
+
+
+@pytest.mark.browser
+def test_attendee_reads_a_watermarked_document_in_chromium(app, live_server, seeded, committed_db):
+    from playwright.sync_api import sync_playwright
+
+    # The attendee's WeChat login (OAuth) happened earlier: their session cookie names their identity.
+    cookie = app.session_interface.get_signing_serializer(app).dumps({"identity_id": seeded["identity_id"]})
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 375, "height": 667}, device_scale_factor=2,
+                                          is_mobile=True, has_touch=True, locale="zh-CN")
+            context.add_cookies([{"name": app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": live_server}])
+            page = context.new_page()
+            page.goto(f"{live_server}/m/{seeded['code']}")
+            assert "政府工作报告" in page.locator("main").inner_text()
+            page.click("text=查看会议材料")
+            page.wait_for_url(f"**/m/{seeded['code']}/documents")
+            page.click("text=政府工作报告（征求意见稿）")
+            page.wait_for_url(f"**/m/{seeded['code']}/documents/*")
+            first = page.locator("img[alt='第 1 页']")
+            first.wait_for()
+            page.wait_for_function("document.querySelector(\"img[alt='第 1 页']\").complete")
+            assert first.evaluate("img => img.naturalWidth") == 1080
+            assert "仅供张三本人阅读" in page.locator("main").inner_text()
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "documents-viewer.png"))
+            src = first.get_attribute("src")
+            image = page.request.get(live_server + src)
+            assert image.status == 200 and "no-store" in image.headers["cache-control"]
+
+            from app.services import documents
+
+            documents.recall(seeded["meeting"], seeded["organizer"], seeded["document_id"])
+            committed_db.session.commit()
+            assert page.request.get(live_server + src).status == 410
+            page.goto(f"{live_server}/m/{seeded['code']}/documents")
+            assert "暂无可查看的会议材料" in page.locator("main").inner_text()
+            context.close()
+        finally:
+            browser.close()
