@@ -6,7 +6,7 @@ from flask import current_app
 
 from app.services import links
 from app.services.errors import DomainError
-from app.services.identity import bound_contact
+from app.services.identity import bound_contact, recognise_by_unionid
 from app.services.meetings import MeetingError, get_meeting
 from app.services.scenes import parse_scene
 from app.services.signin import SignInError, get_session, sign_in
@@ -31,7 +31,7 @@ def handle_scan(openid: str, scene_text: str) -> str:
         return "找不到该会议，二维码可能已失效。请扫描会场大屏上的最新签到二维码。"
 
     meeting_link = link(_url(f"/m/{meeting.code}"), "查看会议详情")
-    contact = bound_contact(oa_openid=openid)
+    contact = bound_contact(oa_openid=openid) or _recognise(openid)
     if contact is None:
         token = links.make_bind_token(current_app.config["SECRET_KEY"], oa_openid=openid,
                                       meeting_code=meeting.code, session_position=session.position)
@@ -45,6 +45,12 @@ def handle_scan(openid: str, scene_text: str) -> str:
     except DomainError as exc:  # any other rule: say it plainly
         return f"{exc.message}\n{meeting_link}"
     return signed_in_text(contact, meeting, outcome) + f"\n{meeting_link}"
+
+
+def _recognise(openid: str):
+    from app.wechat import oa_api
+
+    return recognise_by_unionid(oa_openid=openid, fetch_unionid=oa_api().user_unionid)
 
 
 def signed_in_text(contact, meeting, outcome) -> str:

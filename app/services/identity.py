@@ -7,6 +7,7 @@ form to discover who is in the directory.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -18,6 +19,8 @@ from app.services.errors import DomainError
 from app.services.phones import normalize_name, normalize_phone
 from app.services.units import unit_matches
 from models import Contact, WechatIdentity
+
+log = logging.getLogger(__name__)
 
 #: Failed attempts allowed per openid and per IP within the window. Per IP is generous because a
 #: whole venue may share one NAT address.
@@ -61,6 +64,23 @@ def bound_contact(*, oa_openid: str | None = None, mp_openid: str | None = None)
         select(Contact).join(WechatIdentity, WechatIdentity.contact_id == Contact.id).where(where)
         .options(joinedload(Contact.unit))
     )
+
+
+def recognise_by_unionid(*, oa_openid: str, fetch_unionid) -> Contact | None:
+    """The contact of an official-account user not bound yet, found through their unionid.
+
+    Someone who bound in the mini program is the same person to WeChat's open platform; the
+    official account learns their unionid from WeChat (``fetch_unionid(openid)``), so they need not
+    bind again. A failure to ask WeChat just means "not recognised": the person can still bind.
+    """
+    try:
+        unionid = fetch_unionid(oa_openid)
+    except Exception:
+        log.warning("could not fetch unionid for an unbound scan; falling back to binding")
+        return None
+    if not unionid:
+        return None
+    return get_or_create_identity(oa_openid=oa_openid, unionid=unionid).contact
 
 
 def get_or_create_identity(*, oa_openid: str | None = None, mp_openid: str | None = None,

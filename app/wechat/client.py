@@ -280,6 +280,11 @@ class WeChatApi:
     def get_user_tags(self, openid: str) -> list[int]:
         return [int(t) for t in self._post("tags/getidlist", {"openid": openid})["tagid_list"]]
 
+    def user_unionid(self, openid: str) -> str | None:
+        """The follower's unionid (``/cgi-bin/user/info``), None if WeChat gives none."""
+        data = self._get("user/info", params={"openid": openid, "lang": "zh_CN"})
+        return data.get("unionid") or None
+
     # -- messages ------------------------------------------------------------
     def send_template(
         self,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask, Response, request
 
-from scripts.wechat_sim import control, menus, messages, oauth, qrcodes, tags, tokens, wxa
+from scripts.wechat_sim import control, menus, messages, oauth, qrcodes, tags, tokens, users, wxa
 from scripts.wechat_sim.clock import SimClock
 from scripts.wechat_sim.config import SimConfig
 from scripts.wechat_sim.errors import SimError, wechat_error
@@ -43,7 +43,7 @@ class Simulator:
         app = Flask(__name__, template_folder=str(Path(__file__).with_name("templates")))
         app.config["SECRET_KEY"] = self.config.secret_key
         app.extensions["wechat_sim"] = self
-        for module in (tokens, qrcodes, menus, tags, messages, oauth, wxa, control):
+        for module in (tokens, qrcodes, menus, tags, users, messages, oauth, wxa, control):
             app.register_blueprint(module.bp)
 
         @app.before_request

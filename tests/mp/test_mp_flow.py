@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.services.identity import get_or_create_identity
 from app.services.scenes import make_mp_scene, make_scene
 from models import SignIn, SignInDenial, WechatIdentity
 from tests.mp.conftest import API, bearer, mp_log_in, token_for
@@ -50,15 +49,15 @@ def test_login_bind_sign_in_by_code_history_then_official_account_scan(app, clie
     assert history["items"][0]["meeting"]["code"] == meeting.code
     assert history["items"][0]["my_status"] == "signed_in" and history["items"][0]["sessions_signed"] == 1
 
-    # The official-account side learns this openid's unionid. NOTE: nothing in the app does this yet
-    # (snsapi_base OAuth carries no unionid and the callback does not call /cgi-bin/user/info), so the
-    # test stands in for that step with the identity service the callback would call.
-    get_or_create_identity(oa_openid="oa-zhang", unionid=user.unionid)
-    assert db.session.scalar(select(func.count()).select_from(WechatIdentity)) == 1
-    # ...and scanning the official-account QR code recognises them: no second binding.
+    # Scanning the official-account QR code recognises them: the callback asks WeChat for this
+    # follower's unionid (/cgi-bin/user/info) and finds the identity bound in the mini program.
+    user.subscribed = True  # a SCAN event comes from someone who already follows the account
     reply = sim.phone.post_event("oa-zhang", [("Event", "SCAN"), ("EventKey", make_scene(meeting.code, 1))])
     assert reply.text.startswith("您已签到，无需重复扫码。张三（区发展和改革局）"), reply.text
     assert db.session.scalar(select(func.count()).select_from(SignIn)) == 1
+    identity = db.session.scalar(select(WechatIdentity))
+    assert (identity.oa_openid, identity.mp_openid) == ("oa-zhang", user.mp_openid)
+    assert db.session.scalar(select(func.count()).select_from(WechatIdentity)) == 1
 
 
 def test_bound_official_account_user_needs_no_binding_in_the_mini_program(client, db, sim, people, factory):
