@@ -165,20 +165,24 @@ def _insert(meeting: Meeting, session: MeetingSession, contact: Contact, *, meth
             actor: Contact | None, nonce: str | None, now: datetime) -> SignIn | None:
     # Take the next number first: the counter row's lock orders concurrent sign-ins of the session,
     # and if the insert turns out to be a duplicate we give the number back while still holding it.
-    seq = db.session.execute(
-        sa.update(MeetingSession).where(MeetingSession.id == session.id)
-        .values(last_seq=MeetingSession.last_seq + 1).returning(MeetingSession.last_seq)
-        .execution_options(synchronize_session=False)
-    ).scalar_one()
+    # That lock is held until the commit, so every round trip and every line of Python between
+    # taking the number and the commit holds up the session's next sign-in: on PostgreSQL the number
+    # is taken inside the INSERT itself (a data-modifying CTE), and RETURNING gives us the record.
+    take = (sa.update(MeetingSession).where(MeetingSession.id == session.id)
+            .values(last_seq=MeetingSession.last_seq + 1).returning(MeetingSession.last_seq))
     dialect = db.session.get_bind().dialect.name
-    insert = (sa.dialects.postgresql.insert if dialect == "postgresql" else sa.dialects.sqlite.insert)(SignIn)
+    if dialect == "postgresql":
+        take_cte = take.cte("take_seq")
+        seq = sa.select(take_cte.c.last_seq).scalar_subquery()
+        insert = sa.dialects.postgresql.insert(SignIn).add_cte(take_cte)
+    else:  # SQLite cannot UPDATE inside a WITH: two statements, in the same transaction
+        seq = db.session.execute(take.execution_options(synchronize_session=False)).scalar_one()
+        insert = sa.dialects.sqlite.insert(SignIn)
     stmt = insert.values(
         meeting_id=meeting.id, session_id=session.id, contact_id=contact.id, seq=seq, method=method,
         actor_contact_id=actor.id if actor else None, signed_at=now, late=now > session.starts_at, nonce=nonce,
     ).on_conflict_do_nothing(index_elements=["session_id", "contact_id"],
                              index_where=SignIn.revoked_at.is_(None)).returning(SignIn)
-    # RETURNING the whole row gives us the record without a second query while the counter row is
-    # locked: everything between taking the number and the commit holds up the session's next sign-in.
     record = db.session.scalars(stmt).one_or_none()
     if record is None:
         db.session.execute(
