@@ -20,7 +20,8 @@ from models import Contact, Meeting, MeetingState, Organizer
 from wechat_handlers.replies import link
 
 COMMANDS = {"人数": "headcount", "签到人数": "headcount", "未到": "missing", "未签到": "missing", "催签": "remind"}
-CLICK_KEYS = {"ORG_HEADCOUNT": "headcount", "ORG_MISSING": "missing", "ORG_REMIND": "remind"}
+CLICK_KEYS = {"ORG_HEADCOUNT": "headcount", "ORG_MISSING": "missing", "ORG_REMIND": "remind", "ORG_QR": "codes"}
+COMMANDS["二维码"] = "codes"
 #: Meetings that ended this long ago still count as "current" (the organizer checks the last numbers).
 RECENT_END = timedelta(hours=6)
 TOP_UNITS = 5
@@ -40,6 +41,9 @@ def answer(openid: str, *, click_key: str | None = None, text: str | None = None
     try:
         if command == "remind":
             body = _remind(meeting, session, contact)
+        elif command == "codes":
+            organizers.require_right(meeting, contact, "view")
+            body = _codes(meeting)
         else:
             organizers.require_right(meeting, contact, "view")
             numbers = headcount.numbers(meeting, session, recent=False)
@@ -86,6 +90,17 @@ def _missing(n: headcount.Headcount) -> str:
     if len(behind) > TOP_UNITS:
         lines.append(f"……另有 {len(behind) - TOP_UNITS} 个单位有人未到")
     return "\n".join(lines)
+
+
+def _codes(meeting: Meeting) -> str:
+    base = current_app.config["PUBLIC_BASE_URL"]
+    key = headcount.screen_key(current_app.config["SECRET_KEY"], meeting.code)
+    return "\n".join([
+        f"《{meeting.title}》签到码：",
+        "· " + link(f"{base}/admin/codes/{meeting.code}/poster.pdf", "打印海报（A4 PDF）"),
+        "· " + link(f"{base}/admin/codes/{meeting.code}/qr.png", "签到二维码图片"),
+        "· " + link(f"{base}/screen/{meeting.code}?k={key}", "大屏页面（投影用）"),
+    ])
 
 
 def _remind(meeting: Meeting, session, contact: Contact) -> str:

@@ -43,3 +43,14 @@ def test_non_organizers_get_the_default_help(db, factory, sim, live):
             assert reply.text == HELP, (openid, text)
     assert sim.phone.click_menu("o_attendee", "ORG_HEADCOUNT").text == HELP
     assert db.session.scalar(select(func.count()).select_from(Reminder)) == 0
+
+
+def test_qr_menu_gives_poster_qr_and_screen_links(app, db, sim, live):
+    from app.services.headcount import check_screen_key
+
+    reply = sim.phone.click_menu(live.organizer_openid, "ORG_QR")
+    code = live.meeting.code
+    assert f"/admin/codes/{code}/poster.pdf" in reply.text and f"/admin/codes/{code}/qr.png" in reply.text
+    key = reply.text.split(f"/screen/{code}?k=")[1].split('"')[0]
+    assert check_screen_key(app.config["SECRET_KEY"], code, key)
+    assert sim.phone.click_menu("o_stranger_never_bound", "ORG_QR").text == HELP
