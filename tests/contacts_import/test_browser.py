@@ -1,0 +1,89 @@
+"""The unit office page in real Chromium against a live server, CSRF on: log in, upload a file with
+bad rows, read the dry-run report, confirm, see the history."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "contacts" / "directory_full.xlsx"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def live_server(app, committed_db, monkeypatch):
+    from app.services.units import add_unit_account
+    from tests.factories import Factory
+
+    unit = Factory(committed_db).unit("FGJ", "区发展和改革局")
+    Factory(committed_db).contact(unit, name="离职人员", phone="13100131000")
+    add_unit_account(unit, "fgj_office", PASSWORD, actor="test")
+    committed_db.session.commit()
+    committed_db.session.remove()
+
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.mark.browser
+def test_upload_report_confirm_history_in_chromium(live_server, committed_db):
+    from playwright.sync_api import sync_playwright
+
+    from models import Contact
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+            page.goto(live_server + "/units/")
+            page.wait_for_url("**/units/login**")
+            page.fill("#username", "fgj_office")
+            page.fill("#password", "wrong password!")
+            page.click("button:has-text('登录')")
+            assert "用户名或密码错误" in page.locator(".error").inner_text()
+            page.fill("#password", PASSWORD)
+            page.click("button:has-text('登录')")
+            page.wait_for_url("**/units/")
+            assert "区发展和改革局" in page.locator("header").inner_text()
+
+            page.set_input_files("#file", str(FIXTURE))
+            page.click("button:has-text('上传并检查')")
+            page.wait_for_url("**/units/imports/*")
+            bad = page.locator("#rejected tr.bad")
+            assert bad.count() == 5
+            assert bad.first.inner_text().split("\t")[:2] == ["第 10 行", "缺少姓名"]
+            # Highlighted: the bad rows have a tinted background.
+            color = bad.first.locator("td").first.evaluate("e => getComputedStyle(e).backgroundColor")
+            assert color == "rgb(255, 241, 240)"
+            text = page.locator("main").inner_text()
+            assert "与第 4 行手机号重复" in text and "阿卜杜·热合曼" in text and "离职人员" in text
+            page.screenshot(path=str(ARTIFACTS / "units-office-report.png"), full_page=True)
+            committed_db.session.remove()
+            assert committed_db.session.query(Contact).count() == 1  # nothing written yet
+
+            page.click("button:has-text('确认导入')")
+            page.wait_for_url("**/units/history**")
+            text = page.locator("main").inner_text()
+            assert "导入已完成" in text and "directory_full.xlsx" in text and "已导入" in text
+            assert "fgj_office" in text
+            page.screenshot(path=str(ARTIFACTS / "units-office-history.png"), full_page=True)
+        finally:
+            browser.close()
+    committed_db.session.remove()
+    rows = {c.phone: c.active for c in committed_db.session.query(Contact)}
+    assert len(rows) == 8 and rows["13100131000"] is False
