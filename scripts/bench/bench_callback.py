@@ -284,8 +284,9 @@ def machine(pg_admin_url: str) -> dict:
         redis_version = re.search(r"redis_version:(\S+)", out).group(1)
     except (OSError, AttributeError):
         redis_version = "?"
+    # Other work on the machine skews everything here; the load average says how much there was.
     return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "postgresql": pg,
-            "redis": redis_version}
+            "redis": redis_version, "loadavg": " ".join(Path("/proc/loadavg").read_text().split()[:3])}
 
 
 def _say(opts: Options, text: str) -> None:
@@ -295,6 +296,7 @@ def _say(opts: Options, text: str) -> None:
 
 def run(opts: Options, argv: list[str] | None = None) -> Report:
     floor_n = opts.floor_n or opts.n
+    mach = machine(opts.pg_admin_url)  # before we load the machine ourselves
     db_url = create_database(opts)
     proc = None
     try:
@@ -324,7 +326,7 @@ def run(opts: Options, argv: list[str] | None = None) -> Report:
         acked += [seeded.openids[opts.warmup + r.index] for r in cb.results
                   if r.status == 200 and SIGNED_IN in r.body]
         result = check(db_url, seeded, acked)
-        report = _report(opts, cb, fa, fb, result, argv)
+        report = _report(opts, cb, fa, fb, result, argv, mach)
     finally:
         if proc is not None:
             stop_gunicorn(proc)
@@ -340,7 +342,7 @@ def _errors(stats: RunStats) -> int:
         0 if len(stats.results) else 1)
 
 
-def _report(opts: Options, cb: RunStats, fa: RunStats, fb: RunStats, result: dict, argv) -> Report:
+def _report(opts: Options, cb: RunStats, fa: RunStats, fb: RunStats, result: dict, argv, mach: dict) -> Report:
     floor_rate = (fa.rate + fb.rate) / 2
     server = f"gunicorn -k {opts.worker_class} -w {opts.workers}" + (
         f" --threads {opts.threads}" if opts.threads > 1 else "")
@@ -354,7 +356,7 @@ def _report(opts: Options, cb: RunStats, fa: RunStats, fb: RunStats, result: dic
         generator_cpu_share=round(cb.cpu_s / cb.wall_s, 2) if cb.wall_s else 0.0,
         check_ok=result["ok"], check=result,
         command="python -m scripts.bench.bench_callback " + shlex.join(argv if argv is not None else sys.argv[1:]),
-        machine=machine(opts.pg_admin_url),
+        machine=mach,
     )
 
 
@@ -380,7 +382,7 @@ def record(report: Report) -> None:
         f"\n### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\n"
         f"`{report.command}`\n\n"
         f"Machine: {m['nproc']} cores, {m['cpu']}; PostgreSQL {m['postgresql']}, Redis {m['redis']}, "
-        f"Python {m['python']}. Server: `{report.server}`.\n\n"
+        f"Python {m['python']}. Server: `{report.server}`. Load average before the run: {m['loadavg']}.\n\n"
         "| sign-ins/s | p50 ms | p95 ms | p99 ms | floor/s | ratio | errors | check |\n"
         "|---:|---:|---:|---:|---:|---:|---:|---|\n"
         f"| {report.signins_per_s} | {report.p50_ms} | {report.p95_ms} | {report.p99_ms} | "

@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -77,6 +78,8 @@ def main() -> None:
     parser.add_argument("--openpyxl-only", action="store_true", help="skip the LibreOffice re-save")
     parser.add_argument("--pg-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-cli", action="store_true", help="skip the CLI subprocess run")
+    parser.add_argument("--keep", type=Path, help="copy the generated xlsx here")
+    parser.add_argument("--file", type=Path, help="use this xlsx instead of generating one")
     args = parser.parse_args()
 
     from flask_migrate import upgrade
@@ -94,10 +97,16 @@ def main() -> None:
             tmp = Path(tmp_name)
             source = tmp / "directory.xlsx"
             t0 = time.perf_counter()
-            write_source(source, args.rows)
-            path = source if args.openpyxl_only else (resave_with_libreoffice(source, tmp) or source)
-            print(f"generated {path.stat().st_size / 1e6:.1f} MB xlsx ({args.rows} rows) in "
-                  f"{time.perf_counter() - t0:.1f} s ({'LibreOffice' if path != source else 'openpyxl'})")
+            if args.file:
+                path = args.file
+                print(f"using {path} ({path.stat().st_size / 1e6:.1f} MB)")
+            else:
+                write_source(source, args.rows)
+                path = source if args.openpyxl_only else (resave_with_libreoffice(source, tmp) or source)
+                print(f"generated {path.stat().st_size / 1e6:.1f} MB xlsx ({args.rows} rows) in "
+                      f"{time.perf_counter() - t0:.1f} s ({'LibreOffice' if path != source else 'openpyxl'})")
+                if args.keep:
+                    shutil.copy(path, args.keep)
             data = path.read_bytes()
 
             app = create_app(config)
@@ -123,7 +132,7 @@ def main() -> None:
             second = timed_import(app, "BENCH", data)
             print("same file again:         preview {preview_s:.2f} s + apply {apply_s:.2f} s + commit "
                   "{commit_s:.2f} s = {total_s:.2f} s; unchanged {unchanged}; “{message}”".format(**second))
-            ok = first["total_s"] < BUDGET_S and second["total_s"] < BUDGET_S and first["added"] == args.rows
+            ok = first["total_s"] < BUDGET_S and second["total_s"] < BUDGET_S
             if not args.no_cli:
                 # BENCH now holds every phone of the file; stand it down so BENCH2 may take them.
                 with app.app_context():
