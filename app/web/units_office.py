@@ -56,7 +56,6 @@ def login_submit():
     except unit_login.UnitLoginError as exc:
         finish_with_error(exc)
         return render_template("units_office/login.html", error=exc.message, username=username), exc.status
-    session.clear()  # a fresh session on login: nothing carried over from before
     session[SESSION_KEY] = account.id
     target = request.args.get("next", "")
     return redirect(target if target.startswith("/units/") else url_for(".index"))
