@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -25,9 +26,12 @@ class Backends:
     warnings: list[str] = field(default_factory=list)
     _drop_database: str | None = None
     _admin_url: str | None = None
+    _release_redis: object = None
 
     def cleanup(self) -> None:
         shutil.rmtree(self.storage_dir, ignore_errors=True)
+        if callable(self._release_redis):
+            self._release_redis()
         if self._drop_database and self._admin_url:
             engine = sa.create_engine(self._admin_url, isolation_level="AUTOCOMMIT")
             try:
@@ -69,13 +73,11 @@ def choose_backends() -> Backends:
             warnings.append(f"!!! PostgreSQL unreachable ({type(exc).__name__}): tests ran on SQLite !!!")
 
     redis_url = os.environ.get("TEST_REDIS_URL", "")
+    release = None
     if not redis_url:
-        # Spread concurrent runs over databases 8–15 so one run's FLUSHDB does not hit another's.
-        candidate = f"{DEFAULT_REDIS.rsplit('/', 1)[0]}/{8 + os.getpid() % 8}"
         try:
-            redis_lib.Redis.from_url(candidate, socket_timeout=2).ping()
-            redis_url = candidate
-            redis_label = f"Redis ({candidate})"
+            redis_url, release = _claim_redis_db()
+            redis_label = f"Redis ({redis_url})"
         except Exception as exc:
             if _is_ci():
                 pytest.exit(f"CI=true but Redis is unreachable ({exc}); refusing to fall back", 3)
@@ -83,4 +85,21 @@ def choose_backends() -> Backends:
             warnings.append(f"!!! Redis unreachable ({type(exc).__name__}): tests ran on fakeredis !!!")
     else:
         redis_label = redis_url
-    return Backends(db_url, redis_url, storage, db_label, redis_label, warnings, drop, admin_url)
+    return Backends(db_url, redis_url, storage, db_label, redis_label, warnings, drop, admin_url, release)
+
+
+def _claim_redis_db() -> tuple[str, object]:
+    """A Redis database (1–15) no other test run on this machine is using.
+
+    Tests FLUSHDB their database constantly, so two runs sharing one would wipe each other's queues
+    and counters. The claim lives in database 0 (never flushed by tests) and expires on its own if
+    a run dies without releasing it.
+    """
+    base = DEFAULT_REDIS.rsplit("/", 1)[0]
+    admin = redis_lib.Redis.from_url(f"{base}/0", socket_timeout=2)
+    admin.ping()
+    for index in range(1, 16):
+        key = f"huiyi:test-run-claims:{index}"
+        if admin.set(key, str(os.getpid()), nx=True, ex=3600):
+            return f"{base}/{index}", functools.partial(admin.delete, key)
+    raise RuntimeError("all test Redis databases 1–15 are claimed by other runs")
