@@ -2,15 +2,18 @@
 
 Live counters (rebuildable, never the truth):
 - ``seen``: a Redis set of the ballot ids already counted, and ``totals``: a hash with the number of
-  ballots (``b``) and the count per option (``o:<id>``). A ballot is added to both in one optimistic
-  Redis transaction (WATCH/MULTI) only if its id is not yet in ``seen``, so adding the same ballot
-  twice counts it once;
+  ballots (``b``) and the count per option (``o:<id>``). A ballot is added to both by one Lua script
+  (atomic in Redis) only if its id is not yet in ``seen``, so adding the same ballot twice counts it
+  once;
 - that makes a rebuild a *union*: it adds every ballot found in the database that is not yet seen.
   Ballots are never removed, so a rebuild racing with ballots being committed can neither drop one
-  nor count one twice. It runs when the ``built`` marker is missing (Redis lost or flushed) and, as
-  the marker expires, every ``RECONCILE_S`` seconds;
+  nor count one twice. Every read of live results compares the counted ballots with one indexed
+  ``COUNT`` in the database and rebuilds when they differ (a ballot whose after-commit update was
+  lost) or when the ``built`` marker is missing (Redis lost or flushed);
 - after each committed ballot the new totals are published on the meeting's live stream
-  (``{"type": "vote", ...}``) for the big screen and the organizer page.
+  (``{"type": "vote", ...}``) for the big screen and the organizer page. Events from concurrent
+  ballots may reach the stream out of order; while a vote is open its counts only grow, so a
+  consumer shows the event with the highest ``ballots`` it has seen for the vote.
 
 Closed votes are always counted from the database.
 """
@@ -29,9 +32,9 @@ from app.extensions import db, get_redis
 from models.votes import Ballot, BallotChoice, Vote, VoteOption
 
 log = logging.getLogger(__name__)
-RECONCILE_S = 30
+#: The counters of a finished meeting expire on their own; they are rebuilt if asked for again.
+KEEP_S = 7 * 24 * 3600
 ELIGIBLE_TTL_S = 5
-_MAX_RETRIES = 50
 
 
 @dataclass
@@ -91,7 +94,7 @@ def eligible_key(vote_id: int) -> str:
 def tally_from_db(vote_id: int, conn=None) -> tuple[int, dict[int, int]]:
     """(number of ballots, {option id: count}) as stored."""
     conn = conn if conn is not None else db.session
-    ballots = conn.execute(select(sa.func.count()).select_from(Ballot).where(Ballot.vote_id == vote_id)).scalar_one()
+    ballots = stored_ballots(vote_id, conn)
     rows = conn.execute(
         select(BallotChoice.option_id, sa.func.count()).join(Ballot, Ballot.id == BallotChoice.ballot_id)
         .where(Ballot.vote_id == vote_id).group_by(BallotChoice.option_id)
@@ -129,41 +132,36 @@ def _build(vote: Vote, state: str, ballots: int, counts: dict[int, int], eligibl
 
 
 # -- live counters ---------------------------------------------------------------------------------
-def _add_ballot(r: redis_lib.Redis, vote_id: int, ballot_id: str, option_ids: list[int],
-                *, mark_built: bool = False) -> None:
-    """Count one ballot unless already counted (idempotent)."""
-    _add_many(r, vote_id, [(ballot_id, option_ids)], mark_built=mark_built)
+#: Count one ballot unless its id was already counted, atomically (no lost or double counts under
+#: any concurrency); return whether the counters are built and the totals right after.
+_ADD_LUA = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HINCRBY', KEYS[2], 'b', 1)
+  for i = 2, #ARGV do redis.call('HINCRBY', KEYS[2], ARGV[i], 1) end
+end
+return {redis.call('EXISTS', KEYS[3]), redis.call('HGETALL', KEYS[2])}
+"""
 
 
-def _add_many(r: redis_lib.Redis, vote_id: int, ballots: list[tuple[str, list[int]]], *,
-              mark_built: bool = False) -> None:
-    seen, totals = seen_key(vote_id), totals_key(vote_id)
-    for _ in range(_MAX_RETRIES):
-        with r.pipeline() as pipe:
-            try:
-                pipe.watch(seen)
-                if len(ballots) == 1:
-                    known = {ballots[0][0]} if pipe.sismember(seen, ballots[0][0]) else set()
-                else:
-                    known = {m.decode() if isinstance(m, bytes) else m for m in pipe.smembers(seen)}
-                fresh = [(bid, opts) for bid, opts in ballots if bid not in known]
-                pipe.multi()
-                if fresh:
-                    pipe.sadd(seen, *[bid for bid, _ in fresh])
-                    pipe.hincrby(totals, "b", len(fresh))
-                    per_option: dict[int, int] = {}
-                    for _bid, opts in fresh:
-                        for oid in opts:
-                            per_option[oid] = per_option.get(oid, 0) + 1
-                    for oid, n in per_option.items():
-                        pipe.hincrby(totals, f"o:{oid}", n)
-                if mark_built:
-                    pipe.set(built_key(vote_id), "1", ex=RECONCILE_S)
-                pipe.execute()
-                return
-            except redis_lib.WatchError:
-                continue
-    raise RuntimeError(f"live vote counters for vote {vote_id}: too much contention")
+def _add_ballot(r: redis_lib.Redis, vote_id: int, ballot_id: str, option_ids: list[int]) -> tuple[bool, dict]:
+    """Count one ballot unless already counted (idempotent); returns (built, raw totals after it)."""
+    built, flat = r.register_script(_ADD_LUA)(keys=_keys(vote_id), args=[ballot_id, *[f"o:{o}" for o in option_ids]])
+    return bool(built), dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _keys(vote_id: int) -> list[str]:
+    return [seen_key(vote_id), totals_key(vote_id), built_key(vote_id)]
+
+
+def _add_many(r: redis_lib.Redis, vote_id: int, ballots: list[tuple[str, list[int]]]) -> None:
+    known = {m.decode() if isinstance(m, bytes) else m for m in r.smembers(seen_key(vote_id))}
+    script = r.register_script(_ADD_LUA)
+    pipe = r.pipeline(transaction=False)
+    for n, (ballot_id, option_ids) in enumerate(b for b in ballots if b[0] not in known):
+        script(keys=_keys(vote_id), args=[ballot_id, *[f"o:{o}" for o in option_ids]], client=pipe)
+        if n % 500 == 499:
+            pipe.execute()
+    pipe.execute()
 
 
 def rebuild(vote_id: int, conn=None) -> None:
@@ -178,19 +176,33 @@ def rebuild(vote_id: int, conn=None) -> None:
         by_ballot.setdefault(ballot_id, []).append(option_id)
     r = get_redis()
     r.hsetnx(totals_key(vote_id), "b", 0)  # an empty vote is "built" with zero ballots
-    _add_many(r, vote_id, list(by_ballot.items()), mark_built=True)
+    _add_many(r, vote_id, list(by_ballot.items()))
+    r.set(built_key(vote_id), "1", ex=KEEP_S)
+
+
+def stored_ballots(vote_id: int, conn=None) -> int:
+    conn = conn if conn is not None else db.session
+    return conn.execute(select(sa.func.count()).select_from(Ballot).where(Ballot.vote_id == vote_id)).scalar_one()
 
 
 def live_totals(vote_id: int) -> tuple[int, dict[int, int]]:
+    """The live counters, checked against the number of stored ballots (rebuilt when they differ)."""
     r = get_redis()
     try:
-        if not r.exists(built_key(vote_id)):
+        stored = stored_ballots(vote_id)
+        built = r.exists(built_key(vote_id))
+        ballots, counts = _parse_totals(r.hgetall(totals_key(vote_id)))
+        if not built or ballots < stored:
             rebuild(vote_id)
-        raw = r.hgetall(totals_key(vote_id))
+            ballots, counts = _parse_totals(r.hgetall(totals_key(vote_id)))
+        elif ballots > stored:  # only if ballots were deleted behind our back: start over
+            r.delete(built_key(vote_id), seen_key(vote_id), totals_key(vote_id))
+            rebuild(vote_id)
+            ballots, counts = _parse_totals(r.hgetall(totals_key(vote_id)))
     except redis_lib.RedisError:
         log.exception("live vote counters unavailable for vote %s; counting in the database", vote_id)
         return tally_from_db(vote_id)
-    return _parse_totals(raw)
+    return ballots, counts
 
 
 def _parse_totals(raw: dict) -> tuple[int, dict[int, int]]:
@@ -246,15 +258,14 @@ def ballot_committed(snap: Snapshot, ballot_id: str, option_ids: list[int]) -> N
     """Count a committed ballot and tell the meeting's live stream."""
     r = get_redis()
     try:
-        if r.exists(built_key(snap.vote_id)):
-            _add_ballot(r, snap.vote_id, ballot_id, option_ids)
-            ballots, counts = _parse_totals(r.hgetall(totals_key(snap.vote_id)))
-        else:  # rare (Redis lost): rebuild on a connection of our own; it includes this ballot
-            with db.engine.connect() as conn:
-                rebuild(snap.vote_id, conn)
-            ballots, counts = _parse_totals(r.hgetall(totals_key(snap.vote_id)))
+        # Counted even when the counters are not built (adding is idempotent, a rebuild is a union);
+        # but then the totals are partial, so nothing is published until a reader has rebuilt them.
+        built, raw = _add_ballot(r, snap.vote_id, ballot_id, option_ids)
+        if not built:
+            return
+        ballots, counts = _parse_totals(raw)
     except Exception:
-        log.exception("could not count ballot for vote %s; counters will be rebuilt", snap.vote_id)
+        log.exception("could not count ballot for vote %s; the next read rebuilds the counters", snap.vote_id)
         return
     _publish(snap, ballots, counts)
 
