@@ -135,3 +135,11 @@ def test_user_data_is_escaped(client, db, office):
     data = {"file": (io.BytesIO(csv), "<i>名单</i>.csv")}
     page = client.get(client.post("/units/upload", data=data, content_type="multipart/form-data").location).text
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page and "<i>名单" not in page
+
+
+def test_upload_over_the_size_limit_is_refused(client, db, office):
+    log_in(client)
+    data = {"file": (io.BytesIO(b"a" * (21 * 1024 * 1024)), "big.csv")}
+    response = client.post("/units/upload", data=data, content_type="multipart/form-data")
+    assert response.status_code == 413 and "文件过大" in response.text
+    assert db.session.scalar(select(func.count()).select_from(ContactImport)) == 0
