@@ -24,6 +24,15 @@ from models import InviteeRole
 
 bp = Blueprint("votes", __name__, template_folder=TEMPLATES)
 
+#: Headline and explanation for each refused ballot (the service's message is the explanation
+#: where it already says more than the headline).
+REFUSALS = {
+    "already_voted": ("您已投票", "每人只能投一次，您之前的选择已记录。"),
+    "vote_closed": ("投票已结束", "投票已截止，本次选择未被记录。"),
+    "not_eligible": ("您不在本次投票范围内", "如有疑问请联系会务组。"),
+    "vote_not_open": ("投票尚未开始", "请等待会务组开启投票后再试。"),
+}
+
 
 @cache
 def _h5_css() -> Markup:
@@ -78,9 +87,8 @@ def cast(meeting_code: str, vote_id: int):
         votes.cast_ballot(vote, contact, request.form.getlist("option"))
     except VoteError as exc:
         finish_with_error(exc)
-        title = {"already_voted": "您已投票", "vote_closed": "投票已结束", "not_eligible": "您不在本次投票范围内",
-                 "vote_not_open": "投票尚未开始"}.get(exc.code, "投票未成功")
-        return _message(meeting, title, exc.message, status=exc.status, vote=vote, links=back)
+        title, detail = REFUSALS.get(exc.code, ("投票未成功", exc.message))
+        return _message(meeting, title, detail, status=exc.status, vote=vote, links=back)
     if votes.results_visible(vote, is_organizer=False):
         back.insert(0, ("查看结果", url_for(".attendee_results", meeting_code=meeting.code, vote_id=vote.id)))
     return _message(meeting, "投票成功", "您的选择已记录，感谢参与。", ok=True, vote=vote, links=back)
