@@ -63,7 +63,7 @@ def apply_watermark(png: bytes, text: str) -> bytes:
         base = img.convert("RGBA")
     base.alpha_composite(_overlay(base.width, base.height, text))
     buf = io.BytesIO()
-    base.convert("RGB").save(buf, "PNG", compress_level=6)
+    base.convert("RGB").save(buf, "PNG", compress_level=3)
     return buf.getvalue()
 
 
