@@ -55,6 +55,7 @@ class Options:
     workers: int = 4
     worker_class: str = "sync"
     threads: int = 1
+    switch_interval: float | None = None  # sys.setswitchinterval in each worker (gthread)
     port: int = 0  # 0: pick a free port
     pg_admin_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     db_name: str = "huiyi_bench"
@@ -190,6 +191,9 @@ def _free_port() -> int:
 def start_gunicorn(opts: Options, db_url: str, port: int) -> subprocess.Popen:
     env = {**os.environ, **app_config(db_url, opts.redis_url)}
     env["PYTHONPATH"] = str(ROOT)
+    env.pop("BENCH_SWITCH_INTERVAL", None)
+    if opts.switch_interval:
+        env["BENCH_SWITCH_INTERVAL"] = str(opts.switch_interval)
     # Not the production gunicorn.conf.py: that one logs every request to stdout, which here would
     # measure the terminal. Everything else (the app, its pool, its logging) is the real thing.
     cmd = [sys.executable, "-m", "gunicorn", "-c", str(Path(__file__).with_name("gunicorn_bench.py")), "-b", f"127.0.0.1:{port}",
@@ -345,7 +349,8 @@ def _errors(stats: RunStats) -> int:
 def _report(opts: Options, cb: RunStats, fa: RunStats, fb: RunStats, result: dict, argv, mach: dict) -> Report:
     floor_rate = (fa.rate + fb.rate) / 2
     server = f"gunicorn -k {opts.worker_class} -w {opts.workers}" + (
-        f" --threads {opts.threads}" if opts.threads > 1 else "")
+        f" --threads {opts.threads}" if opts.threads > 1 else "") + (
+        f", GIL switch interval {opts.switch_interval * 1000:g} ms" if opts.switch_interval else "")
     return Report(
         n=len(cb.results), concurrency=opts.concurrency, server=server,
         signins_per_s=round(cb.rate, 1), p50_ms=round(cb.percentile_ms(50), 1), p95_ms=round(cb.percentile_ms(95), 1),
@@ -411,6 +416,8 @@ def parse_args(argv: list[str] | None) -> Options:
     p.add_argument("--workers", type=int, default=d.workers)
     p.add_argument("--worker-class", default=d.worker_class, help="sync, gthread or gevent")
     p.add_argument("--threads", type=int, default=d.threads)
+    p.add_argument("--switch-interval", type=float, default=None,
+                   help="GIL switch interval in seconds for each worker (default: Python's 0.005)")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--pg-admin-url", default=d.pg_admin_url)
     p.add_argument("--db-name", default=d.db_name)
@@ -420,7 +427,7 @@ def parse_args(argv: list[str] | None) -> Options:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     a = p.parse_args(argv)
     opts = Options(n=a.n, concurrency=a.concurrency, warmup=a.warmup, floor_n=a.floor_n, workers=a.workers,
-                   worker_class=a.worker_class, threads=a.threads, port=a.port, pg_admin_url=a.pg_admin_url,
+                   worker_class=a.worker_class, threads=a.threads, switch_interval=a.switch_interval, port=a.port, pg_admin_url=a.pg_admin_url,
                    db_name=a.db_name, redis_url=a.redis_url, keep_db=a.keep_db, record=a.record)
     opts.json = a.json  # type: ignore[attr-defined]
     return opts
