@@ -42,7 +42,7 @@ PAGE_WIDTH_PX = 1080
 MAX_PAGE_HEIGHT_PX = 4 * PAGE_WIDTH_PX
 DEFAULT_MAX_PAGES = 1000
 DEFAULT_CONVERT_TIMEOUT_S = 120
-RENDER_CHUNK = 8  # small: a new upload waits behind at most one chunk of another
+RENDER_CHUNK = 4  # small: a new upload waits behind at most one chunk of another
 
 #: PDFium is not thread-safe: every call into it in this process goes through this lock.
 PDFIUM_LOCK = threading.RLock()
