@@ -98,3 +98,44 @@ def test_attendee_reads_a_watermarked_document_in_chromium(app, live_server, see
             context.close()
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_organizer_uploads_through_the_form_in_chromium(app, live_server, seeded, committed_db):
+    from playwright.sync_api import sync_playwright
+    from sqlalchemy import select
+
+    from app.services.doc_convert import process_version
+    from models import DocumentVersion, WechatIdentity
+
+    organizer_identity = WechatIdentity(oa_openid="o-doc-organizer", contact_id=seeded["organizer"].id)
+    committed_db.session.add(organizer_identity)
+    committed_db.session.commit()
+    cookie = app.session_interface.get_signing_serializer(app).dumps({"identity_id": organizer_identity.id})
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, locale="zh-CN")
+            context.add_cookies([{"name": app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": live_server}])
+            page = context.new_page()
+            page.goto(f"{live_server}/admin/{seeded['code']}/documents")
+            page.set_input_files("form >> nth=0 >> input[name=file]", str(FIXTURES / "slides.pptx"))
+            page.fill("input[name=title]", "大会幻灯片")
+            page.check("input[name=access][value=restricted]")
+            page.check("input[name=roles][value=领导]")
+            page.click("button:text-is('上传')")  # with CSRF on, as in production
+            page.wait_for_url(f"**/admin/{seeded['code']}/documents")
+            assert "大会幻灯片" in page.locator("main").inner_text()
+            version = committed_db.session.scalars(
+                select(DocumentVersion).where(DocumentVersion.file_name == "slides.pptx")).one()
+            process_version(version.id)
+            committed_db.session.commit()
+            page.reload()
+            text = page.locator("main").inner_text()
+            assert "已就绪，共 3 页" in text and "仅限：领导" in text
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "documents-admin.png"), full_page=True)
+            context.close()
+        finally:
+            browser.close()
