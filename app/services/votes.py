@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -234,45 +235,82 @@ def has_voted(vote: Vote, contact: Contact) -> bool:
 
 
 # -- ballots ---------------------------------------------------------------------------------------
-def cast_ballot(vote: Vote, contact: Contact, option_ids: Iterable[int], *, now: datetime | None = None) -> Ballot:
+@dataclass(frozen=True)
+class BallotReceipt:
+    ballot_id: str
+    option_ids: list[int]
+
+
+def cast_ballot(vote: Vote, contact: Contact, option_ids: Iterable[int], *,
+                now: datetime | None = None) -> BallotReceipt:
     """Cast ``contact``'s ballot in the caller's transaction (the request boundary commits).
 
     :raise VoteError: ``vote_not_open``, ``vote_closed``, ``not_eligible``, ``choice_invalid``,
         ``choice_count``, ``too_few``, ``too_many``, ``already_voted``.
     """
     now = now or datetime.now(UTC)
-    # Read the state under a share lock: many ballots proceed together, a close waits for them.
+    # One round trip: the state, read under a share lock on the vote row (many ballots proceed
+    # together, a close waits for them), and whether this person is eligible.
+    eligible = eligible_ids_query(vote).subquery()
     row = db.session.execute(
-        select(Vote.state, Vote.opens_at, Vote.closes_at).where(Vote.id == vote.id).with_for_update(read=True)
+        select(Vote.state, Vote.opens_at, Vote.closes_at,
+               sa.exists().where(eligible.c.contact_id == contact.id).label("eligible"))
+        .where(Vote.id == vote.id).with_for_update(read=True, of=Vote)
     ).one()
     state = _state_of(row.state, row.opens_at, row.closes_at, now)
     if state != OPEN:
         raise VoteError("vote_closed" if state == CLOSED else "vote_not_open")
-    if not is_eligible(vote, contact):
+    if not (row.eligible and contact.active):
         raise VoteError("not_eligible")
     chosen = _check_choices(vote, option_ids)
 
-    # The marker first: the unique (vote, person) row decides between concurrent attempts.
-    dialect = db.session.get_bind().dialect.name
-    insert = (sa.dialects.postgresql.insert if dialect == "postgresql" else sa.dialects.sqlite.insert)
-    marker = db.session.execute(
-        insert(VoteParticipation).values(vote_id=vote.id, contact_id=contact.id)
-        .on_conflict_do_nothing(index_elements=["vote_id", "contact_id"]).returning(VoteParticipation.id)
-    ).scalar_one_or_none()
-    if marker is None:
+    ballot_id = uuid.uuid4().hex
+    values = {"id": ballot_id, "vote_id": vote.id, "contact_id": None if vote.anonymous else contact.id,
+              "cast_at": None if vote.anonymous else now}
+    if not _insert_ballot(vote.id, contact.id, values, chosen):
         raise VoteError("already_voted")
-
-    ballot = Ballot(id=uuid.uuid4().hex, vote_id=vote.id,
-                    contact_id=None if vote.anonymous else contact.id,
-                    cast_at=None if vote.anonymous else now,
-                    choices=[BallotChoice(option_id=oid) for oid in chosen])
-    db.session.add(ballot)
-    db.session.flush()
     from app.services import vote_results
 
-    snap, ballot_id = vote_results.snapshot(vote), ballot.id
+    snap = vote_results.snapshot(vote)
     on_commit(lambda: vote_results.ballot_committed(snap, ballot_id, chosen))
-    return ballot
+    return BallotReceipt(ballot_id, chosen)
+
+
+def _insert_ballot(vote_id: int, contact_id: int, ballot: dict, chosen: list[int]) -> bool:
+    """Insert the voted-marker first, then (only if it was new) the ballot and its choices.
+
+    The unique (vote, person) marker decides between concurrent attempts: the loser's insert waits
+    for the winner's commit and then inserts nothing. On PostgreSQL the three inserts are one
+    statement (data-modifying CTEs), one round trip instead of three."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        marker = (insert(VoteParticipation).values(vote_id=vote_id, contact_id=contact_id)
+                  .on_conflict_do_nothing(index_elements=["vote_id", "contact_id"])
+                  .returning(VoteParticipation.id).cte("marker"))
+        cols = ["id", "vote_id", "contact_id", "cast_at"]
+        new_ballot = (sa.insert(Ballot).from_select(
+            cols, select(*[sa.literal(ballot[c], Ballot.__table__.c[c].type) for c in cols])
+            .where(sa.exists(select(marker.c.id))))
+            .returning(Ballot.id).cte("new_ballot"))
+        options = sa.values(sa.column("option_id", sa.Integer), name="chosen").data([(o,) for o in chosen])
+        stmt = (sa.insert(BallotChoice).from_select(["ballot_id", "option_id"],
+                                                    select(new_ballot.c.id, options.c.option_id)
+                                                    .select_from(new_ballot.join(options, sa.true())))
+                .returning(BallotChoice.option_id))
+        return bool(db.session.execute(stmt).all())
+    from sqlalchemy.dialects.sqlite import insert
+
+    marker_id = db.session.execute(
+        insert(VoteParticipation).values(vote_id=vote_id, contact_id=contact_id)
+        .on_conflict_do_nothing(index_elements=["vote_id", "contact_id"]).returning(VoteParticipation.id)
+    ).scalar_one_or_none()
+    if marker_id is None:
+        return False
+    db.session.add(Ballot(**ballot, choices=[BallotChoice(option_id=o) for o in chosen]))
+    db.session.flush()
+    return True
 
 
 def _check_choices(vote: Vote, option_ids: Iterable[int]) -> list[int]:

@@ -59,8 +59,9 @@ def test_multiple_respects_min_and_max(db, vm):
     assert code_of(lambda: cast_ballot(vote, vm.people[0], ids(vote, "甲"))) == ("too_few", "请至少选择 2 项")
     assert code_of(lambda: cast_ballot(vote, vm.people[0], ids(vote, "甲", "乙", "丙", "丁"))) == \
         ("too_many", "最多只能选择 3 项")
-    ballot = cast_ballot(vote, vm.people[0], ids(vote, "甲", "丙") + ids(vote, "甲"))  # duplicates collapse
-    assert sorted(c.option_id for c in ballot.choices) == sorted(ids(vote, "甲", "丙"))
+    receipt = cast_ballot(vote, vm.people[0], ids(vote, "甲", "丙") + ids(vote, "甲"))  # duplicates collapse
+    stored = db.session.get(Ballot, receipt.ballot_id)
+    assert sorted(c.option_id for c in stored.choices) == sorted(ids(vote, "甲", "丙")) == receipt.option_ids
 
 
 def test_create_validates_settings(db, vm):
