@@ -15,10 +15,10 @@ from flask import Flask, Response
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.db_session import ON_COMMIT_KEY as _KEY
 from app.extensions import db
 
 log = logging.getLogger(__name__)
-_KEY = "huiyi_on_commit"
 
 
 def on_commit(callback: Callable[[], None]) -> None:
@@ -26,14 +26,12 @@ def on_commit(callback: Callable[[], None]) -> None:
     db.session().info.setdefault(_KEY, []).append(callback)
 
 
-@event.listens_for(Session, "after_commit")
-def _run_after_commit(session: Session) -> None:
-    callbacks = session.info.pop(_KEY, [])
-    for callback in callbacks:
-        try:
-            callback()
-        except Exception:  # a failed side effect must not undo what is already committed
-            log.exception("after-commit side effect failed")
+def commit() -> None:
+    """Commit now, for a view whose answer needs what the database sets at commit time.
+
+    The request boundary's own commit then has nothing left to do: the request still commits once.
+    """
+    db.session.commit()
 
 
 @event.listens_for(Session, "after_rollback")

@@ -8,6 +8,7 @@ from app.services.errors import DomainError
 from app.services.meetings import MeetingError, get_meeting
 from app.services.scenes import parse_mp_scene
 from app.services.signin import get_session, sign_in
+from app.tx import commit
 from miniprogram_api import bp, present, schemas
 from miniprogram_api.auth import bound_contact, current_identity
 from miniprogram_api.openapi import ErrorBody, api
@@ -58,6 +59,7 @@ def meeting_signin(code: str, me, body: schemas.SignInRequest):
     meeting = _visible_meeting(code, me)
     session = get_session(meeting, body.session)
     outcome = sign_in(meeting, session, contact, method=SignInMethod.MINIPROGRAM, nonce=body.nonce)
+    commit()  # the order number is taken as the sign-in commits
     # A retry of the request that created the record gets the answer the first one got.
     first = outcome.created or outcome.record.nonce == body.nonce
     return present.signin_result(meeting, session, contact, outcome.record, first=first)

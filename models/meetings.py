@@ -82,7 +82,8 @@ class MeetingSession(Model):
     #: Sign-in window; arriving after ``starts_at`` counts as late.
     signin_opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
     signin_closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    #: Next order number ("第 N 位"); advanced in the same transaction as the sign-in row.
+    #: Last order number given ("第 N 位"); advanced by the ``signins_take_seq`` trigger as each
+    #: sign-in commits.
     last_seq: Mapped[int] = mapped_column(default=0, server_default="0")
 
     meeting: Mapped[Meeting] = relationship(back_populates="sessions")

@@ -46,8 +46,9 @@ class SignIn(Model):
     meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"))
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting_sessions.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contacts.id", ondelete="RESTRICT"), index=True)
-    #: "第 N 位": 1..N within the session, no gaps once a burst is over.
-    seq: Mapped[int] = mapped_column()
+    #: "第 N 位": 1..N within the session, no gaps. Taken by the database when the sign-in
+    #: commits (trigger ``signins_take_seq``), so it is NULL until then: read it after the commit.
+    seq: Mapped[int | None] = mapped_column()
     method: Mapped[str] = mapped_column(sa.String(16))
     #: Staff member who signed someone in on their behalf (代签) or by hand.
     actor_contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id", ondelete="SET NULL"))

@@ -21,7 +21,14 @@ import redis as redis_lib
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from app.db_session import RunsCallbacksAfterCommit
 from tests.backends import Backends, choose_backends
+
+
+class TestSession(RunsCallbacksAfterCommit, orm.Session):
+    """A plain session on the test's connection, with the app's after-commit callbacks."""
+
+    __test__ = False
 
 _BACKENDS: Backends | None = None
 
@@ -88,9 +95,13 @@ def app_ctx(app, redis_client) -> Iterator[None]:
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()
+        if connection.dialect.name == "postgresql":
+            # The outer transaction never commits, so deferred triggers (the sign-in order number is
+            # taken at COMMIT) would never fire: run them at the end of each statement instead.
+            connection.execute(sa.text("SET CONSTRAINTS ALL IMMEDIATE"))
         original = db.session
         db.session = orm.scoped_session(
-            orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+            orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint", class_=TestSession),
             scopefunc=original.registry.scopefunc if hasattr(original.registry, "scopefunc") else None,
         )
         try:

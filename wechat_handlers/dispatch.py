@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from wechat_handlers.envelope import Envelope
 from wechat_handlers.scan import handle_scan
 
@@ -11,7 +13,7 @@ HELP = ("您好，这里是会易会议签到。\n"
 WELCOME = "感谢关注！参会时扫描会场签到二维码即可签到。\n" + HELP
 
 
-def dispatch(envelope: Envelope) -> str:
+def dispatch(envelope: Envelope) -> str | Callable[[], str]:
     openid = envelope.get("FromUserName")
     msg_type = envelope.get("MsgType")
     if msg_type == "event":

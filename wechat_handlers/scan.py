@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app
 
 from app.services import links
@@ -19,8 +21,9 @@ def _url(path: str) -> str:
     return current_app.config["PUBLIC_BASE_URL"] + path
 
 
-def handle_scan(openid: str, scene_text: str) -> str:
-    """The text to reply to ``openid`` who scanned a code carrying ``scene_text``."""
+def handle_scan(openid: str, scene_text: str) -> str | Callable[[], str]:
+    """The text to reply to ``openid`` who scanned a code carrying ``scene_text`` (a callable when
+    it can only be finished after the commit)."""
     scene = parse_scene(scene_text)
     if scene is None:
         return "这个二维码不是会议签到码。请扫描会场大屏或海报上的签到二维码。"
@@ -44,7 +47,7 @@ def handle_scan(openid: str, scene_text: str) -> str:
         return f"{contact.name}，{exc.message}\n{meeting_link}"
     except DomainError as exc:  # any other rule: say it plainly
         return f"{exc.message}\n{meeting_link}"
-    return signed_in_text(contact, meeting, outcome) + f"\n{meeting_link}"
+    return signed_in_text(contact, outcome, meeting_link)
 
 
 def _recognise(openid: str):
@@ -53,10 +56,16 @@ def _recognise(openid: str):
     return recognise_by_unionid(oa_openid=openid, fetch_unionid=oa_api().user_unionid)
 
 
-def signed_in_text(contact, meeting, outcome) -> str:
+def signed_in_text(contact, outcome, meeting_link: str) -> Callable[[], str]:
+    """The reply, finished after the commit: the order number is taken when the sign-in commits.
+
+    Everything else is read now, so that after the commit only the sign-in row is read again.
+    """
     record = outcome.record
     who = f"{contact.name}（{contact.unit.name}）"
+    at = fmt_hm(record.signed_at)
     if not outcome.created:
-        return f"您已签到，无需重复扫码。{who}，签到时间 {fmt_hm(record.signed_at)}，第 {record.seq} 位。"
+        seq = record.seq
+        return lambda: f"您已签到，无需重复扫码。{who}，签到时间 {at}，第 {seq} 位。\n{meeting_link}"
     late = "（迟到）" if record.late else ""
-    return f"签到成功！{who}，您是第 {record.seq} 位签到，{fmt_hm(record.signed_at)}{late}"
+    return lambda: f"签到成功！{who}，您是第 {record.seq} 位签到，{at}{late}\n{meeting_link}"

@@ -55,6 +55,8 @@ def receive():
     try:
         text = dispatch(envelope)
         db.session.commit()
+        if callable(text):  # a sign-in reply: its order number exists only after the commit
+            text = text()
     except Exception:
         db.session.rollback()
         log.exception("callback failed for %s", key)

@@ -27,6 +27,7 @@ def channel(meeting_id: int) -> str:
 
 
 def signin_payload(meeting: Meeting, session: MeetingSession, record: SignIn) -> dict[str, Any]:
+    """The event for a new sign-in; its ``seq`` is only known once the sign-in has committed."""
     contact = record.contact
     return {
         "type": "signin", "meeting_id": meeting.id, "session_id": session.id, "seq": record.seq,

@@ -3,8 +3,9 @@
 Guarantees, whatever the concurrency:
 - at most one live sign-in per (session, person): the partial unique index decides, not a
   check-then-insert;
-- order numbers ("第 N 位") 1..N without gaps or repeats: a per-session counter row advanced in the
-  same transaction, so a rolled-back sign-in gives its number back;
+- order numbers ("第 N 位") 1..N without gaps or repeats: the database takes them from a per-session
+  counter as each sign-in commits (trigger ``signins_take_seq``), so a rolled-back sign-in never
+  had one and the counter's lock never waits on the app;
 - refusals are kept with their reason code (``SignInDenial``);
 - live screens hear about a sign-in only after it is committed.
 """
@@ -52,7 +53,8 @@ class SignInOutcome:
     created: bool
 
     @property
-    def seq(self) -> int:
+    def seq(self) -> int | None:
+        """第 N 位. The database takes it when the sign-in commits: read it after the commit."""
         return self.record.seq
 
 
@@ -163,41 +165,31 @@ def sign_in(meeting: Meeting, session: MeetingSession, contact: Contact, *, meth
 
 def _insert(meeting: Meeting, session: MeetingSession, contact: Contact, *, method: str,
             actor: Contact | None, nonce: str | None, now: datetime) -> SignIn | None:
-    # Take the next number first: the counter row's lock orders concurrent sign-ins of the session,
-    # and if the insert turns out to be a duplicate we give the number back while still holding it.
-    # That lock is held until the commit, so every round trip and every line of Python between
-    # taking the number and the commit holds up the session's next sign-in: on PostgreSQL the number
-    # is taken inside the INSERT itself (a data-modifying CTE), and RETURNING gives us the record.
-    take = (sa.update(MeetingSession).where(MeetingSession.id == session.id)
-            .values(last_seq=MeetingSession.last_seq + 1).returning(MeetingSession.last_seq))
+    """Insert the sign-in unless a live one exists; None if another request's insert won.
+
+    The order number is not taken here: the database's ``signins_take_seq`` trigger takes it as the
+    transaction commits, so the session's counter row is locked only inside the commit itself.
+    """
     dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        take_cte = take.cte("take_seq")
-        seq = sa.select(take_cte.c.last_seq).scalar_subquery()
-        insert = sa.dialects.postgresql.insert(SignIn).add_cte(take_cte)
-    else:  # SQLite cannot UPDATE inside a WITH: two statements, in the same transaction
-        seq = db.session.execute(take.execution_options(synchronize_session=False)).scalar_one()
-        insert = sa.dialects.sqlite.insert(SignIn)
-    stmt = insert.values(
-        meeting_id=meeting.id, session_id=session.id, contact_id=contact.id, seq=seq, method=method,
+    insert = sa.dialects.postgresql.insert if dialect == "postgresql" else sa.dialects.sqlite.insert
+    stmt = insert(SignIn).values(
+        meeting_id=meeting.id, session_id=session.id, contact_id=contact.id, method=method,
         actor_contact_id=actor.id if actor else None, signed_at=now, late=now > session.starts_at, nonce=nonce,
     ).on_conflict_do_nothing(index_elements=["session_id", "contact_id"],
                              index_where=SignIn.revoked_at.is_(None)).returning(SignIn)
-    record = db.session.scalars(stmt).one_or_none()
-    if record is None:
-        db.session.execute(
-            sa.update(MeetingSession).where(MeetingSession.id == session.id)
-            .values(last_seq=MeetingSession.last_seq - 1).execution_options(synchronize_session=False)
-        )
-        return None
-    return record
+    return db.session.scalars(stmt).one_or_none()
 
 
 def _announce(meeting: Meeting, session: MeetingSession, record: SignIn) -> None:
     from app.services import live_events
 
     payload = live_events.signin_payload(meeting, session, record)
-    on_commit(lambda: live_events.publish_signin(payload))
+
+    def publish() -> None:
+        payload["seq"] = record.seq  # taken at commit: this re-reads the committed row once
+        live_events.publish_signin(payload)
+
+    on_commit(publish)
 
 
 def revoke(meeting: Meeting, session: MeetingSession, contact: Contact, *, actor: Contact, reason: str,

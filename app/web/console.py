@@ -13,6 +13,7 @@ from app.services import headcount, organizers, reminders
 from app.services.errors import DomainError
 from app.services.meetings import get_meeting
 from app.services.signin import get_session, revoke, sign_in
+from app.tx import commit
 from app.web.auth import current_contact, wechat_login_required
 from app.web.screen import TEMPLATES, event_stream, last_stream_id
 from models import Contact, Meeting, MeetingSession, SignInMethod
@@ -82,6 +83,7 @@ def events(code: str):
 def proxy_signin(code: str):
     meeting, session, me, _right = _load(code, "proxy_signin")
     outcome = sign_in(meeting, session, _person(), method=SignInMethod.PROXY, actor=me, check_window=False)
+    commit()  # the order number is taken as the sign-in commits
     return jsonify(ok=True, created=outcome.created, seq=outcome.seq)
 
 

@@ -17,6 +17,7 @@ def test_binds_then_signs_in(db, meeting):
     identity = get_or_create_identity(oa_openid="o-new")
     outcome = bind_and_sign_in(identity, meeting, get_session(meeting), unit_text="FGJ", name="张三",
                                phone="13800138000", ip="10.0.0.1", method="h5")
+    db.session.commit()  # the order number is taken as the sign-in commits
     assert outcome.created and outcome.seq == 1 and outcome.record.method == "h5"
     assert identity.contact.name == "张三"
     again = bind_and_sign_in(identity, meeting, get_session(meeting), unit_text="区发展和改革局", name="张三",
@@ -51,6 +52,7 @@ def test_status_for(db, meeting, factory):
     zhang = db.session.scalar(select(Invitee).where(Invitee.meeting_id == meeting.id)).contact
     assert status_for(meeting, session, zhang, now=now).state == "can_sign_in"
     sign_in(meeting, session, zhang, method="h5")
+    db.session.commit()
     status = status_for(meeting, session, zhang, now=now)
     assert status.state == "signed_in" and status.record.seq == 1
     outsider = factory.contact(name="赵六")

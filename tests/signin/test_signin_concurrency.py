@@ -42,9 +42,8 @@ def _sign_in_in_own_context(app, meeting_id, session_id, contact_id, barrier=Non
             meeting = db.session.get(Meeting, meeting_id)
             session = next(s for s in meeting.sessions if s.id == session_id)
             outcome = sign_in(meeting, session, db.session.get(Contact, contact_id), method="scan")
-            seq = outcome.seq
             db.session.commit()
-            return seq
+            return outcome.seq  # taken by the database as the sign-in commits
         except Exception:
             db.session.rollback()
             raise

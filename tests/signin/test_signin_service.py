@@ -26,6 +26,7 @@ def test_sign_in_assigns_order_and_is_idempotent(db, setup):
     first = sign_in(meeting, session, a, method="scan")
     second = sign_in(meeting, session, b, method="h5")
     again = sign_in(meeting, session, a, method="scan")
+    db.session.commit()  # the database takes the order numbers as the sign-ins commit
     assert (first.created, first.seq) == (True, 1)
     assert (second.created, second.seq) == (True, 2)
     assert again.created is False and again.record.id == first.record.id
@@ -101,10 +102,12 @@ def test_draft_and_inactive(db, factory):
 def test_revoke_keeps_the_row_and_allows_signing_in_again(db, setup):
     meeting, session, (a, b, _) = setup
     first = sign_in(meeting, session, a, method="scan")
+    db.session.commit()
     revoke(meeting, session, a, actor=b, reason="扫错了")
     rows = db.session.scalars(select(SignIn).where(SignIn.contact_id == a.id)).all()
     assert len(rows) == 1 and rows[0].revoked_by_contact_id == b.id and rows[0].revoke_reason == "扫错了"
     again = sign_in(meeting, session, a, method="scan")
+    db.session.commit()
     assert again.created and again.seq == first.seq + 1
     with pytest.raises(SignInError):
         revoke(meeting, session, b, actor=a, reason="")
@@ -123,6 +126,16 @@ def test_live_event_published_only_after_commit(db, setup, redis_client):
     sign_in(meeting, session, b, method="scan")
     db.session.rollback()
     assert redis_client.xlen(stream_key(meeting.id)) == 1
+
+
+def test_order_number_is_taken_at_commit_and_never_by_a_rolled_back_sign_in(db, setup):
+    meeting, session, (a, b, _) = setup
+    db.session.commit()
+    sign_in(meeting, session, a, method="scan")
+    db.session.rollback()  # that sign-in never happened: its number must not be used up
+    outcome = sign_in(meeting, session, b, method="scan")
+    db.session.commit()
+    assert outcome.seq == 1 and session.last_seq == 1
 
 
 def test_get_session_by_position(db, setup):
