@@ -8,8 +8,9 @@ Live counters (rebuildable, never the truth):
 - that makes a rebuild a *union*: it adds every ballot found in the database that is not yet seen.
   Ballots are never removed, so a rebuild racing with ballots being committed can neither drop one
   nor count one twice. Every read of live results compares the counted ballots with one indexed
-  ``COUNT`` in the database and rebuilds when they differ (a ballot whose after-commit update was
-  lost) or when the ``built`` marker is missing (Redis lost or flushed);
+  ``COUNT`` in the database: while the counters are behind it answers from the database, and it
+  rebuilds when they stay behind (an after-commit update was lost) or the ``built`` marker is
+  missing (Redis lost or flushed);
 - after each committed ballot the new totals are published on the meeting's live stream
   (``{"type": "vote", ...}``) for the big screen and the organizer page. Events from concurrent
   ballots may reach the stream out of order; while a vote is open its counts only grow, so a
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 #: The counters of a finished meeting expire on their own; they are rebuilt if asked for again.
 KEEP_S = 7 * 24 * 3600
 ELIGIBLE_TTL_S = 5
+STUCK_S = 2
 
 
 @dataclass
@@ -186,23 +188,45 @@ def stored_ballots(vote_id: int, conn=None) -> int:
 
 
 def live_totals(vote_id: int) -> tuple[int, dict[int, int]]:
-    """The live counters, checked against the number of stored ballots (rebuilt when they differ)."""
+    """The live counters, checked against the number of stored ballots.
+
+    Redis is read before the database count: every ballot Redis has counted was committed before,
+    so Redis can only be behind the count (a ballot between its commit and its after-commit update,
+    or one whose update was lost), never ahead unless ballots were deleted. While behind, this read
+    answers from the database (exact); counters stuck behind for ``STUCK_S`` are rebuilt (a union).
+    """
     r = get_redis()
     try:
-        stored = stored_ballots(vote_id)
         built = r.exists(built_key(vote_id))
         ballots, counts = _parse_totals(r.hgetall(totals_key(vote_id)))
-        if not built or ballots < stored:
-            rebuild(vote_id)
-            ballots, counts = _parse_totals(r.hgetall(totals_key(vote_id)))
-        elif ballots > stored:  # only if ballots were deleted behind our back: start over
+        stored = stored_ballots(vote_id)
+        if built and ballots == stored:
+            return ballots, counts
+        if built and ballots < stored:
+            if not _stuck(r, vote_id, ballots):
+                return tally_from_db(vote_id)
+        elif built:  # ahead of the database: ballots were deleted behind our back; start over
             r.delete(built_key(vote_id), seen_key(vote_id), totals_key(vote_id))
-            rebuild(vote_id)
-            ballots, counts = _parse_totals(r.hgetall(totals_key(vote_id)))
+        rebuild(vote_id)
+        return _parse_totals(r.hgetall(totals_key(vote_id)))
     except redis_lib.RedisError:
         log.exception("live vote counters unavailable for vote %s; counting in the database", vote_id)
         return tally_from_db(vote_id)
-    return ballots, counts
+
+
+def _stuck(r: redis_lib.Redis, vote_id: int, ballots: int) -> bool:
+    """Whether the counters have stayed at ``ballots`` (behind the database) for ``STUCK_S``."""
+    key = f"huiyi:vote:{vote_id}:behind"
+    if r.set(key, ballots, nx=True, ex=STUCK_S * 5):
+        return False
+    raw, ttl = r.get(key), r.ttl(key)
+    if raw is None or int(raw) != ballots:  # moving on: counters are catching up
+        r.set(key, ballots, ex=STUCK_S * 5)
+        return False
+    if ttl >= 0 and STUCK_S * 5 - ttl >= STUCK_S:
+        r.delete(key)
+        return True
+    return False
 
 
 def _parse_totals(raw: dict) -> tuple[int, dict[int, int]]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import secrets
@@ -52,11 +53,14 @@ class Options:
     n: int = 3000
     concurrency: int = 50
     warmup: int = 200
-    workers: int = 4
+    workers: int = 2
+    worker_class: str = "gthread"
+    threads: int = 4
     poll_ms: int = 100
     pg_admin_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     db_name: str = "huiyi_bench_votes"
-    redis_url: str = "redis://127.0.0.1:6379/8"
+    #: empty: claim a free Redis database (1–15) the way test runs do, so nobody's run is flushed
+    redis_url: str = ""
     keep_db: bool = False
     record: bool = False
 
@@ -131,10 +135,11 @@ def seed(config: dict[str, str], attendees: int) -> Seeded:
     return seeded
 
 
-def start_gunicorn(config: dict[str, str], workers: int, port: int) -> subprocess.Popen:
+def start_gunicorn(config: dict[str, str], opts: Options, port: int) -> subprocess.Popen:
     env = {**os.environ, **config, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "gunicorn", "-c", str(Path(__file__).with_name("gunicorn_bench.py")),
-           "-b", f"127.0.0.1:{port}", "-w", str(workers), "--backlog", "2048", "--log-level", "warning",
+           "-b", f"127.0.0.1:{port}", "-w", str(opts.workers), "-k", opts.worker_class, "--threads", str(opts.threads),
+           "--backlog", "2048", "--log-level", "warning",
            "--keep-alive", "5", "wsgi:app"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     deadline = time.monotonic() + 30
@@ -185,7 +190,11 @@ def watch_stream(redis_url: str, meeting_id: int, vote_id: int, stop: threading.
     from app.services.live_events import stream_key
 
     r = redis.Redis.from_url(redis_url)
-    key, last = stream_key(meeting_id), "$"
+    key = stream_key(meeting_id)
+    # Start after the newest entry by id, never "$": "$" means "after whatever is newest when this
+    # call starts", so entries added between two calls would be missed until the first one arrives.
+    newest = r.xrevrange(key, count=1)
+    last = newest[0][0] if newest else "0-0"
     while not stop.is_set():
         for _stream, entries in r.xread({key: last}, count=1000, block=200) or []:
             at = time.time()
@@ -204,6 +213,23 @@ def poll_json(url: str, cookie: str, interval_s: float, stop: threading.Event, s
             data = json.loads(resp.read())
         seen.append((time.time(), data["ballots"], sum(data["totals"].values())))
         time.sleep(max(0.0, interval_s - (time.time() - started)))
+
+
+def observe(opts: Options, seeded: Seeded, results_url: str, cookie: str, stop, out) -> None:
+    stream_seen: list = []
+    json_seen: list = []
+    halt = threading.Event()
+    threads = [threading.Thread(target=watch_stream, args=(opts.redis_url, seeded.meeting_id, seeded.vote_id, halt,
+                                                           stream_seen), daemon=True),
+               threading.Thread(target=poll_json, args=(results_url, cookie, opts.poll_ms / 1000, halt, json_seen),
+                                daemon=True)]
+    for t in threads:
+        t.start()
+    stop.wait()
+    halt.set()
+    for t in threads:
+        t.join(5)
+    out.put((stream_seen, json_seen))
 
 
 def lags(cast_times: list[float], observed: list[tuple[float, int, int]]) -> list[float]:
@@ -227,6 +253,19 @@ def pct(values: list[float], p: float) -> float:
 
 
 def run(opts: Options) -> dict:
+    if opts.redis_url:
+        return _run(opts)
+    from tests.backends import _claim_redis_db
+
+    opts.redis_url, release = _claim_redis_db()
+    try:
+        return _run(opts)
+    finally:
+        release()
+
+
+def _run(opts: Options) -> dict:
+    load_before = os.getloadavg()
     secret = "bench-" + secrets.token_hex(8)
     db_url = create_database(opts)
     config = app_config(db_url, opts.redis_url, secret)
@@ -238,25 +277,23 @@ def run(opts: Options) -> dict:
     warm_reqs = [signer.ballot(host, seeded.warmup_vote_id, ident, seeded.warmup_options[i % 3])
                  for i, ident in enumerate(warm_ids)]
     reqs = [signer.ballot(host, seeded.vote_id, ident, seeded.options[i % 3]) for i, ident in enumerate(ids)]
-    proc = start_gunicorn(config, opts.workers, port)
+    proc = start_gunicorn(config, opts, port)
     try:
         fire(warm_reqs, "127.0.0.1", port, opts.concurrency)
-        stop = threading.Event()
-        stream_seen: list = []
-        json_seen: list = []
         results_url = f"http://{host}/admin/{MEETING_CODE}/votes/{seeded.vote_id}/results.json"
-        observers = [threading.Thread(target=watch_stream, args=(opts.redis_url, seeded.meeting_id, seeded.vote_id,
-                                                                 stop, stream_seen), daemon=True),
-                     threading.Thread(target=poll_json, args=(results_url, signer.cookie(seeded.organizer_identity),
-                                                              opts.poll_ms / 1000, stop, json_seen), daemon=True)]
-        for t in observers:
-            t.start()
-        time.sleep(0.5)
+        # The observers run in a process of their own: in this one the load generator's event loop
+        # would hold the GIL and make them look late.
+        ctx = multiprocessing.get_context("fork")
+        stop, out = ctx.Event(), ctx.Queue()
+        observer = ctx.Process(target=observe, args=(opts, seeded, results_url,
+                                                     signer.cookie(seeded.organizer_identity), stop, out))
+        observer.start()
+        time.sleep(1.0)
         stats = fire(reqs, "127.0.0.1", port, opts.concurrency)
         time.sleep(1.5)  # let the observers see the last ballots
         stop.set()
-        for t in observers:
-            t.join(5)
+        stream_seen, json_seen = out.get(timeout=30)
+        observer.join(10)
         final_json = json.loads(urllib.request.urlopen(urllib.request.Request(
             results_url, headers={"Cookie": signer.cookie(seeded.organizer_identity)}), timeout=5).read())
     finally:
@@ -289,16 +326,19 @@ def run(opts: Options) -> dict:
                 and check["db_totals"] == {k: n for k, n in final_json["totals"].items() if n}
                 and final_json["ballots"] == ballots)
     return {
-        "n": opts.n, "concurrency": opts.concurrency, "workers": opts.workers, "poll_ms": opts.poll_ms,
+        "n": opts.n, "concurrency": opts.concurrency, "workers": opts.workers,
+        "server": f"{opts.worker_class} {opts.workers} x {opts.threads}", "poll_ms": opts.poll_ms,
         "wall_s": round(stats.wall_s, 2), "ballots_per_s": round(stats.rate, 1),
         "p50_ms": round(stats.percentile_ms(50), 1), "p99_ms": round(stats.percentile_ms(99), 1),
         "errors": len(stats.errors), "non_200": sum(1 for r in stats.results if r.status != 200),
-        "stream_events": len(stream_seen), "stream_lag_ms": _summary(stream_lag, len(cast_times)),
+        "stream_events": len(stream_seen), "stream_max_ballots": max([b for _t, b, _s in stream_seen] or [0]),
+        "json_max_ballots": max([b for _t, b, _s in json_seen] or [0]), "stream_lag_ms": _summary(stream_lag, len(cast_times)),
         "json_polls": len(json_seen), "json_lag_ms": _summary(json_lag, len(cast_times)),
         "max_sum_mismatch": max([abs(b - s) for _t, b, s in stream_seen + json_seen] or [0]),
         "check_ok": check_ok, "check": check,
         "command": "python -m scripts.bench.bench_votes " + " ".join(sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "load": " ".join(f"{x:.2f}" for x in load_before)},
     }
 
 
@@ -311,8 +351,9 @@ def _summary(values: list[float], expected: int) -> dict:
 def record(report: dict) -> None:
     lines = [SECTION, "",
              f"Command: `{report['command'] or 'python -m scripts.bench.bench_votes'}` "
-             f"({report['machine']['cpus']} CPUs, Python {report['machine']['python']}; gunicorn "
-             f"{report['workers']} sync workers, PostgreSQL and Redis on the same machine).", "",
+             f"({report['machine']['cpus']} CPUs, Python {report['machine']['python']}, load average before the run "
+             f"{report['machine']['load']}; gunicorn {report['server']}, PostgreSQL and Redis on the same machine).",
+             "",
              f"- {report['n']} distinct attendees each POST a ballot to the H5 ballot page (session cookie, CSRF "
              f"token, named 表决) with {report['concurrency']} connections in flight: **{report['wall_s']} s**, "
              f"**{report['ballots_per_s']} ballots/s**, p50 {report['p50_ms']} ms, p99 {report['p99_ms']} ms, "
