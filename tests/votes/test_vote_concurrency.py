@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -140,3 +141,21 @@ def test_rebuild_while_ballots_arrive_counts_each_once(app, committed_db, redis_
     assert outcomes == ["ok"] * 200
     vote = committed_db.session.get(Vote, vote_id)
     assert vote_results.results(vote, live=True).totals == vote_results.results(vote, live=False).totals
+
+
+def test_lost_update_is_answered_from_the_database_then_repaired(app, committed_db, redis_client, monkeypatch):
+    vote_id, option_ids, contact_ids = seed(committed_db, 3, code="VLOST")
+    for cid in contact_ids:
+        assert cast_in_own_context(app, vote_id, cid, option_ids[0]) == "ok"
+    # Lose one ballot's after-commit update, as a crash between commit and callback would.
+    lost = redis_client.srandmember(vote_results.seen_key(vote_id)).decode()
+    redis_client.srem(vote_results.seen_key(vote_id), lost)
+    redis_client.hincrby(vote_results.totals_key(vote_id), "b", -1)
+    redis_client.hincrby(vote_results.totals_key(vote_id), f"o:{option_ids[0]}", -1)
+    monkeypatch.setattr(vote_results, "STUCK_S", 1)
+    vote = committed_db.session.get(Vote, vote_id)
+    assert vote_results.live_totals(vote_id) == (3, {option_ids[0]: 3})  # exact, from the database
+    assert redis_client.hget(vote_results.totals_key(vote_id), "b") == b"2"  # counters still behind
+    time.sleep(1.2)
+    assert vote_results.results(vote).ballots == 3
+    assert redis_client.hget(vote_results.totals_key(vote_id), "b") == b"3"  # repaired by a union rebuild
