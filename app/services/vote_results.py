@@ -94,14 +94,17 @@ def eligible_key(vote_id: int) -> str:
 
 # -- exact counts from the database ----------------------------------------------------------------
 def tally_from_db(vote_id: int, conn=None) -> tuple[int, dict[int, int]]:
-    """(number of ballots, {option id: count}) as stored."""
+    """(number of ballots, {option id: count}) as stored, read in one statement (one snapshot), so
+    the totals always add up against the ballot count even while ballots are being committed."""
     conn = conn if conn is not None else db.session
-    ballots = stored_ballots(vote_id, conn)
+    total = select(sa.func.count()).select_from(Ballot).where(Ballot.vote_id == vote_id).scalar_subquery()
     rows = conn.execute(
-        select(BallotChoice.option_id, sa.func.count()).join(Ballot, Ballot.id == BallotChoice.ballot_id)
+        select(BallotChoice.option_id, sa.func.count(), total).join(Ballot, Ballot.id == BallotChoice.ballot_id)
         .where(Ballot.vote_id == vote_id).group_by(BallotChoice.option_id)
     ).all()
-    return ballots, {option_id: n for option_id, n in rows}
+    if not rows:  # every ballot has a choice: no choices, no ballots
+        return 0, {}
+    return rows[0][2], {option_id: n for option_id, n, _total in rows}
 
 
 def eligible_count(vote: Vote, conn=None) -> int:
