@@ -43,6 +43,7 @@ from scripts.bench.loadgen import fire
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Votes (issue 8)"
+START, END = "<!-- bench_votes:start -->", "<!-- bench_votes:end -->"
 MEETING_CODE = "BENCHVOTE"
 OK_TEXT = "投票成功".encode()
 TARGETS = {"ballots_in_s": 10.0, "lag_p99_s": 1.0}
@@ -374,6 +375,11 @@ def record(report: dict) -> None:
              f"{'met' if report['wall_s'] <= TARGETS['ballots_in_s'] else 'NOT met'}; live results under 1 s behind "
              f"(p99, stream): {'met' if report['stream_lag_ms']['p99'] < 1000 else 'NOT met'}.", ""]
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n\n"
+    if START in text and END in text:  # only the recorded numbers; the prose around them stays
+        block = "\n".join(lines[2:]).rstrip("\n")
+        head = text[:text.index(START) + len(START)]
+        DOC.write_text(head + "\n" + block + "\n" + text[text.index(END):], encoding="utf-8")
+        return
     if SECTION in text:  # replace only our own section, up to the next "## " heading
         start = text.index(SECTION)
         nxt = text.find("\n## ", start + len(SECTION))
