@@ -70,9 +70,11 @@ def _register_blueprints(app: Flask) -> None:
     from app.web import documents as documents_web
 
     app.register_blueprint(documents_web.bp)
+    from app.web import surveys as surveys_web
     from app.web import votes as votes_web
 
     app.register_blueprint(votes_web.bp)
+    app.register_blueprint(surveys_web.bp)
     from miniprogram_api import bp as mp_bp
 
     # The mini program authenticates with its own bearer token, not a cookie: no CSRF there.

@@ -41,7 +41,7 @@ def _h5_css() -> Markup:
 
 
 @bp.context_processor
-def _globals():
+def page_globals():
     return {"h5_css": _h5_css(), "kind_labels": votes.KIND_LABELS, "state_labels": votes.STATE_LABELS,
             "state_of": votes.effective_state}
 

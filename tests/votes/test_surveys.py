@@ -116,3 +116,31 @@ def test_same_person_twenty_times_at_once(app, committed_db):
     assert sorted(outcomes) == ["already_answered"] * 19 + ["ok"]
     assert committed_db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 1
     assert committed_db.session.scalar(select(func.count()).select_from(SurveyParticipation)) == 1
+
+
+def test_survey_pages(db, client, factory, vm):
+    from tests.votes.conftest import login
+
+    s = opened(vm)
+    attendee = factory.identity(vm.people[0])
+    db.session.commit()
+    login(client, attendee.id)
+    url = f"/m/{vm.meeting.code}/surveys/{s.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "会议安排是否合理" in page and page.count('type="radio"') == 3 + 5 and page.count('type="checkbox"') == 4
+    q = [x.id for x in s.questions]
+    missing = client.post(url, data={f"q{q[0]}": "0"})
+    assert missing.status_code == 422 and "第 2 题为必答题" in missing.get_data(as_text=True)
+    ok = client.post(url, data={f"q{q[0]}": "1", f"q{q[1]}": ["0", "2"], f"q{q[2]}": "4", f"q{q[3]}": "<b>好</b>"})
+    assert ok.status_code == 200 and "提交成功" in ok.get_data(as_text=True)
+    again = client.post(url, data={f"q{q[0]}": "1", f"q{q[1]}": ["0"], f"q{q[2]}": "4"})
+    assert again.status_code == 409 and "每人只能提交一次" in again.get_data(as_text=True)
+    assert client.get(f"/admin/{vm.meeting.code}/surveys/{s.id}").status_code == 403
+    assert client.get(f"/admin/{vm.meeting.code}/surveys/{s.id}/export.xlsx").status_code == 403
+    login(client, vm.organizer_identity_id)
+    summary_html = client.get(f"/admin/{vm.meeting.code}/surveys/{s.id}").get_data(as_text=True)
+    assert "平均 4.0 分" in summary_html and "&lt;b&gt;好&lt;/b&gt;" in summary_html and "<b>好</b>" not in summary_html
+    assert client.get(f"/admin/{vm.meeting.code}/surveys/{s.id}/export.xlsx").status_code == 200
+    assert client.post(f"/admin/{vm.meeting.code}/surveys/{s.id}/closed").status_code == 302
+    login(client, factory.identity(vm.people[1]).id)
+    assert "问卷已结束" in client.get(url).get_data(as_text=True)

@@ -1,0 +1,79 @@
+"""Survey pages: attendees answer on H5 (``/m/<code>/surveys/<id>``); organizers open/close a survey,
+read its summary and export the responses (``/admin/<code>/surveys/<id>``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+
+from app.services import organizers, surveys
+from app.services.meetings import get_meeting
+from app.services.surveys import SurveyError
+from app.tx import finish_with_error
+from app.web.auth import current_contact, wechat_login_required
+from app.web.screen import TEMPLATES
+from app.web.votes import page_globals
+
+bp = Blueprint("surveys", __name__, template_folder=TEMPLATES)
+bp.context_processor(page_globals)
+
+
+def _answers(survey) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for q in survey.questions:
+        key = f"q{q.id}"
+        out[str(q.id)] = request.form.getlist(key) if q.kind == "multiple" else request.form.get(key, "")
+    return out
+
+
+@bp.route("/m/<meeting_code>/surveys/<int:survey_id>", methods=["GET", "POST"])
+@wechat_login_required
+def answer(meeting_code: str, survey_id: int):
+    meeting = get_meeting(meeting_code)
+    survey = surveys.get_survey(meeting, survey_id)
+    contact = current_contact()
+    if contact is None:
+        return redirect(url_for("attendee.signin_page", meeting_code=meeting.code))
+    error = None
+    if request.method == "POST":
+        try:
+            surveys.submit_response(survey, contact, _answers(survey))
+        except SurveyError as exc:
+            finish_with_error(exc)
+            if exc.code not in ("answer_missing", "answer_invalid"):
+                return render_template("votes/message.html", meeting=meeting, title="未能提交", message=exc.message,
+                                       ok=False, vote=None, links=()), exc.status
+            error = exc.message
+        else:
+            return render_template("votes/message.html", meeting=meeting, title="提交成功", message="感谢您的反馈。",
+                                   ok=True, vote=None, links=())
+    return render_template("surveys/form.html", meeting=meeting, survey=survey, error=error,
+                           answered=surveys.has_answered(survey, contact)), (422 if error else 200)
+
+
+@bp.get("/admin/<meeting_code>/surveys/<int:survey_id>")
+@wechat_login_required
+def summary_page(meeting_code: str, survey_id: int):
+    meeting = get_meeting(meeting_code)
+    organizers.require_right(meeting, current_contact(), "view")
+    survey = surveys.get_survey(meeting, survey_id)
+    count, questions = surveys.summary(survey)
+    return render_template("surveys/summary.html", meeting=meeting, survey=survey, count=count, questions=questions)
+
+
+@bp.post("/admin/<meeting_code>/surveys/<int:survey_id>/<any(open, closed):state>")
+@wechat_login_required
+def set_state(meeting_code: str, survey_id: int, state: str):
+    meeting = get_meeting(meeting_code)
+    me = current_contact()
+    surveys.set_state(meeting, surveys.get_survey(meeting, survey_id), state, actor=me)
+    return redirect(url_for(".summary_page", meeting_code=meeting.code, survey_id=survey_id))
+
+
+@bp.get("/admin/<meeting_code>/surveys/<int:survey_id>/export.xlsx")
+@wechat_login_required
+def export(meeting_code: str, survey_id: int):
+    meeting = get_meeting(meeting_code)
+    data = surveys.export_xlsx(meeting, surveys.get_survey(meeting, survey_id), actor=current_contact())
+    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="survey-{survey_id}.xlsx"',
+                             "Cache-Control": "no-store"})
