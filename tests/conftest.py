@@ -31,6 +31,7 @@ class TestSession(RunsCallbacksAfterCommit, orm.Session):
     __test__ = False
 
 _BACKENDS: Backends | None = None
+pytest_plugins = ["tests.browser"]
 
 
 def backends() -> Backends:

@@ -3,21 +3,19 @@ bad rows, read the dry-run report, confirm, see the history."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+from tests.browser import ARTIFACTS, CHROMIUM_ARGS
+
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "contacts" / "directory_full.xlsx"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def live_server(app, committed_db, monkeypatch):
+def unit_office(live_server, committed_db):
+    """A unit with one contact the upload will deactivate, and its office's login."""
     from app.services.units import add_unit_account
     from tests.factories import Factory
 
@@ -26,21 +24,11 @@ def live_server(app, committed_db, monkeypatch):
     add_unit_account(unit, "fgj_office", PASSWORD, actor="test")
     committed_db.session.commit()
     committed_db.session.remove()
-
-    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    return live_server
 
 
 @pytest.mark.browser
-def test_upload_report_confirm_history_in_chromium(live_server, committed_db):
+def test_upload_report_confirm_history_in_chromium(unit_office, committed_db):
     from playwright.sync_api import sync_playwright
 
     from models import Contact
@@ -50,7 +38,7 @@ def test_upload_report_confirm_history_in_chromium(live_server, committed_db):
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
-            page.goto(live_server + "/units/")
+            page.goto(unit_office + "/units/")
             page.wait_for_url("**/units/login**")
             page.fill("#username", "fgj_office")
             page.fill("#password", "wrong password!")

@@ -4,35 +4,13 @@ from __future__ import annotations
 
 import html
 import re
-import threading
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from app.services.scenes import make_scene
+from tests.browser import ARTIFACTS
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
 IPHONE_SE = {"width": 375, "height": 667}
-
-
-@pytest.fixture
-def live_server(app, committed_db, monkeypatch):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    base_url = f"http://127.0.0.1:{server.server_port}"
-    # Links in replies must point at this server; browsers get real CSRF protection.
-    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", base_url)
-    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield base_url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 @pytest.fixture
@@ -43,18 +21,6 @@ def phone(app, live_server):
     config = SimConfig(app_id=app.config["WECHAT_APP_ID"], app_secret=app.config["WECHAT_APP_SECRET"],
                        token=app.config["WECHAT_TOKEN"], callback_url=live_server + "/wechat/callback")
     return Simulator(config, transport=RequestsTransport())
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
