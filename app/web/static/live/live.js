@@ -28,6 +28,9 @@
       es.addEventListener("numbers", function (m) { opts.onNumbers(JSON.parse(m.data)); });
       es.addEventListener("signin", function (m) { if (opts.onEvent) opts.onEvent(JSON.parse(m.data)); });
       es.addEventListener("revoke", function (m) { if (opts.onEvent) opts.onEvent(JSON.parse(m.data)); });
+      (opts.extraEvents || []).forEach(function (name) {
+        es.addEventListener(name, function (m) { if (opts.onEvent) opts.onEvent(JSON.parse(m.data)); });
+      });
       es.onopen = function () { if (opts.onStatus) opts.onStatus(true); };
       es.onerror = function () { if (opts.onStatus) opts.onStatus(false); };
     }
