@@ -5,7 +5,13 @@ from flask import Blueprint, jsonify
 bp = Blueprint("mp_api", __name__, url_prefix="/api/mp/v1")
 
 # The view modules register their routes (and their OpenAPI operations) on import.
-from miniprogram_api import views_history, views_meetings, views_session  # noqa: E402, F401
+from miniprogram_api import (  # noqa: E402, F401
+    views_documents,
+    views_history,
+    views_meetings,
+    views_session,
+    views_votes,
+)
 from miniprogram_api.openapi import document  # noqa: E402
 
 

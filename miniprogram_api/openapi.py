@@ -14,17 +14,28 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from app.services.errors import InvalidInput
 
+#: Largest id a path may carry: the database's integer; larger ones cannot exist (404, not 500).
+MAX_PATH_INT = 2**31 - 1
+
 #: Every error the API can answer, for the document; the message is what the status means.
 STATUS_TEXT = {
     200: "成功", 400: "请求不符合业务规则", 401: "未登录、登录过期或凭证无效", 403: "无权访问",
-    404: "不存在", 409: "冲突", 422: "输入有误", 429: "操作过于频繁", 503: "微信服务暂时不可用",
+    404: "不存在", 409: "冲突", 410: "已失效（如文件已清退）", 422: "输入有误", 429: "操作过于频繁", 503: "微信服务暂时不可用",
 }
+
+
+@dataclass(frozen=True)
+class Binary:
+    """A non-JSON answer (an image, a file): the view returns a Flask ``Response`` itself."""
+
+    media_type: str
+    description: str = ""
 
 
 @dataclass
@@ -36,7 +47,7 @@ class Operation:
     description: str
     body: type[BaseModel] | None
     query: type[BaseModel] | None
-    responses: dict[int, type[BaseModel]]
+    responses: dict[int, type[BaseModel] | Binary]
     auth: bool
     tags: list[str] = field(default_factory=list)
 
@@ -44,11 +55,13 @@ class Operation:
 OPERATIONS: list[Operation] = []
 
 
-def api(bp: Blueprint, rule: str, method: str = "GET", *, summary: str, responses: dict[int, type[BaseModel]],
+def api(bp: Blueprint, rule: str, method: str = "GET", *, summary: str,
+        responses: dict[int, type[BaseModel] | Binary],
         body: type[BaseModel] | None = None, query: type[BaseModel] | None = None, auth: bool = True,
         tags: list[str] | None = None, authenticate: Callable[[], Any] | None = None):
     """Register ``rule`` on ``bp``. The view gets path args, then ``me`` (when ``auth``), ``body``,
-    ``query``; it returns a model (status 200) or ``(model, status)``."""
+    ``query``; it returns a model (status 200), ``(model, status)``, or a ``Response`` (for a
+    :class:`Binary` answer)."""
 
     def decorate(view):
         op = Operation(rule, method, view.__name__, summary, (view.__doc__ or "").strip(), body, query,
@@ -57,6 +70,8 @@ def api(bp: Blueprint, rule: str, method: str = "GET", *, summary: str, response
 
         @wraps(view)
         def handler(**path_args):
+            if any(isinstance(v, int) and v > MAX_PATH_INT for v in path_args.values()):
+                abort(404)
             kwargs: dict[str, Any] = {}
             # Who is asking comes before what they sent: a stranger learns nothing from a 422.
             if auth:
@@ -69,6 +84,8 @@ def api(bp: Blueprint, rule: str, method: str = "GET", *, summary: str, response
             if query is not None:
                 kwargs["query"] = _validate(query, request.args.to_dict())
             result = view(**path_args, **kwargs)
+            if isinstance(result, Response):
+                return result
             model, status = result if isinstance(result, tuple) else (result, 200)
             return jsonify(model.model_dump(mode="json")), status
 
@@ -133,7 +150,7 @@ class ErrorBody(BaseModel):
 def document(prefix: str, *, title: str, version: str) -> dict[str, Any]:
     models: set[type[BaseModel]] = {ErrorBody}
     for op in OPERATIONS:
-        models.update(m for m in (op.body, *op.responses.values()) if m is not None)
+        models.update(m for m in (op.body, *op.responses.values()) if isinstance(m, type))
     keyed = sorted(((m, "validation") for m in models), key=lambda pair: pair[0].__name__)
     _, defs = models_json_schema(keyed, ref_template="#/components/schemas/{model}")
     paths: dict[str, dict[str, Any]] = {}
@@ -157,6 +174,14 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def _response(code: int, model: type[BaseModel] | Binary) -> dict[str, Any]:
+    if isinstance(model, Binary):
+        return {"description": model.description or STATUS_TEXT.get(code, "见错误代码"),
+                "content": {model.media_type: {"schema": {"type": "string", "format": "binary"}}}}
+    return {"description": STATUS_TEXT.get(code, "见错误代码"),
+            "content": {"application/json": {"schema": _ref(model)}}}
+
+
 def _operation(op: Operation) -> dict[str, Any]:
     out: dict[str, Any] = {"operationId": op.endpoint, "summary": op.summary}
     if op.description:
@@ -164,7 +189,8 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.tags:
         out["tags"] = op.tags
     params = [{"name": name, "in": "path", "required": True,
-               "schema": {"type": "integer", "minimum": 0} if conv == "int" else {"type": "string"}}
+               "schema": {"type": "integer", "minimum": 0, "maximum": MAX_PATH_INT} if conv == "int"
+               else {"type": "string"}}
               for conv, name in _PARAM_RE.findall(op.rule)]
     if op.query is not None:
         for name, schema in op.query.model_json_schema()["properties"].items():
@@ -183,10 +209,6 @@ def _operation(op: Operation) -> dict[str, Any]:
         codes.setdefault(401, ErrorBody)
     if op.body is not None or op.query is not None:
         codes.setdefault(422, ErrorBody)
-    out["responses"] = {
-        str(code): {"description": STATUS_TEXT.get(code, "见错误代码"),
-                    "content": {"application/json": {"schema": _ref(model)}}}
-        for code, model in sorted(codes.items())
-    }
+    out["responses"] = {str(code): _response(code, model) for code, model in sorted(codes.items())}
     out["security"] = [{"bearer": []}] if op.auth else []
     return out

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from app.services import history
 from app.services.checkin import status_for
 from app.services.headcount import Headcount
-from miniprogram_api import schemas
+from miniprogram_api import present_attendee, schemas
 from models import Contact, Meeting, MeetingSession, SignIn
 
 
@@ -86,5 +86,7 @@ def _name(person) -> str:
 def history_page(page: history.HistoryPage) -> schemas.HistoryPage:
     return schemas.HistoryPage(
         items=[schemas.HistoryEntry(meeting=summary(i.meeting), my_status=i.status, signed_at=i.signed_at,
-                                    sessions_signed=i.sessions_signed) for i in page.items],
+                                    sessions_signed=i.sessions_signed,
+                                    materials=[present_attendee.document(i.meeting, d) for d in i.materials])
+               for i in page.items],
         page=page.page, per_page=page.per_page, total=page.total)

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from miniprogram_api.schemas_attendee import DocumentOut
+
 # -- requests ------------------------------------------------------------------------------------
 
 
@@ -151,6 +153,7 @@ class HistoryEntry(BaseModel):
     my_status: MyStatus
     signed_at: datetime | None = None
     sessions_signed: int
+    materials: list[DocumentOut] = Field(default_factory=list, description="我仍可查看的会议材料（已清退的不再列出）")
 
 
 class HistoryPage(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import current_app
+
 from app.services import history
 from miniprogram_api import bp, present, schemas
 from miniprogram_api.auth import bound_contact, current_identity
@@ -9,7 +11,8 @@ from miniprogram_api.openapi import ErrorBody, api
 
 
 @api(bp, "/me/history", query=schemas.HistoryQuery, authenticate=current_identity, tags=["登录与身份"],
-     summary="我参加或受邀的会议（最新在前，分页）", responses={200: schemas.HistoryPage, 403: ErrorBody})
+     summary="我参加或受邀的会议及仍可查看的材料（最新在前，分页）", responses={200: schemas.HistoryPage, 403: ErrorBody})
 def my_history(me, query: schemas.HistoryQuery):
-    page = history.my_meetings(bound_contact(me), page=query.page, per_page=query.per_page)
+    page = history.my_meetings(bound_contact(me), page=query.page, per_page=query.per_page,
+                               secret_key=current_app.config["SECRET_KEY"], identity_id=me.id)
     return present.history_page(page)

@@ -1,14 +1,17 @@
-"""A person's history: the meetings they were invited to or signed in to, newest first."""
+"""A person's history: the meetings they were invited to or signed in to, newest first, each with the
+materials they may still open (asked of the documents service: recall and access are its rules)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import select
 
 from app.extensions import db
+from app.services import documents
+from app.services.doc_errors import DocumentError
 from models import Contact, Invitee, Meeting, MeetingState, SignIn
 
 MAX_PER_PAGE = 50
@@ -22,6 +25,8 @@ class HistoryItem:
     #: First live sign-in in the meeting, if any.
     signed_at: datetime | None
     sessions_signed: int
+    #: Documents this person may still open, with links bound to their identity (only when asked).
+    materials: list[documents.ListedDocument] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -35,8 +40,12 @@ class HistoryPage:
 _INVITE_STATUS = {"approved": "invited", "pending": "pending", "rejected": "rejected"}
 
 
-def my_meetings(contact: Contact, *, page: int = 1, per_page: int = 20) -> HistoryPage:
-    """Meetings ``contact`` was invited to or signed in to (drafts excluded), newest start first."""
+def my_meetings(contact: Contact, *, page: int = 1, per_page: int = 20, secret_key: str | None = None,
+                identity_id: int | None = None) -> HistoryPage:
+    """Meetings ``contact`` was invited to or signed in to (drafts excluded), newest start first.
+
+    With ``secret_key`` and ``identity_id`` (the viewer's session), each meeting carries the
+    materials they may still open, with viewing links bound to that identity."""
     page = max(1, page)
     per_page = min(max(1, per_page), MAX_PER_PAGE)
     invited = select(Invitee.meeting_id).where(Invitee.contact_id == contact.id)
@@ -64,8 +73,23 @@ def my_meetings(contact: Contact, *, page: int = 1, per_page: int = 20) -> Histo
     for m in meetings:
         s = signins.get(m.id)
         status = "signed_in" if s else _INVITE_STATUS.get(invites.get(m.id, ""), "invited")
-        items.append(HistoryItem(m, status, s.first if s else None, s.n if s else 0))
+        listed = (still_visible(m, contact, secret_key=secret_key, identity_id=identity_id)
+                  if secret_key is not None and identity_id is not None else [])
+        items.append(HistoryItem(m, status, s.first if s else None, s.n if s else 0, listed))
     return HistoryPage(items, page, per_page, int(total))
+
+
+def still_visible(meeting: Meeting, contact: Contact, *, secret_key: str,
+                  identity_id: int) -> list[documents.ListedDocument]:
+    """The meeting's documents this person may open now (ready, not recalled, access allowed).
+
+    Someone who signed in without being an approved invitee is no reader of its documents: none."""
+    try:
+        listed = documents.visible_documents(meeting, contact, secret_key=secret_key, identity_id=identity_id)
+    except DocumentError:
+        return []
+    # Organizers may still see recalled documents (for the record); a history lists what is current.
+    return [d for d in listed if d.token is not None and d.document.recalled_at is None]
 
 
 def my_status(meeting: Meeting, contact: Contact) -> str:

@@ -51,6 +51,12 @@ def get_survey(meeting: Meeting, survey_id: int) -> Survey:
     return survey
 
 
+def visible_surveys(meeting: Meeting) -> list[Survey]:
+    """What attendees see: surveys that are open or closed (drafts stay with the organizers)."""
+    return list(db.session.scalars(select(Survey).where(Survey.meeting_id == meeting.id, Survey.state != "draft")
+                                   .order_by(Survey.id.desc())))
+
+
 def create_survey(meeting: Meeting, *, actor: Contact | None, title: str, questions: Sequence[Mapping[str, Any]],
                   anonymous: bool = True) -> Survey:
     """``questions``: [{"kind": "single"|"multiple"|"rating"|"text", "text": ..., "options": [...],
