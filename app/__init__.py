@@ -75,6 +75,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(votes_web.bp)
     app.register_blueprint(surveys_web.bp)
+    from app.web import mine
+
+    app.register_blueprint(mine.bp)
     from miniprogram_api import bp as mp_bp
 
     # The mini program authenticates with its own bearer token, not a cookie: no CSRF there.
