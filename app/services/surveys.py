@@ -57,6 +57,14 @@ def visible_surveys(meeting: Meeting) -> list[Survey]:
                                    .order_by(Survey.id.desc())))
 
 
+def list_surveys(meeting: Meeting, *, state: str | None = None) -> list[Survey]:
+    """The meeting's surveys, newest first; only those in ``state`` when given."""
+    q = select(Survey).where(Survey.meeting_id == meeting.id)
+    if state is not None:
+        q = q.where(Survey.state == state)
+    return list(db.session.scalars(q.order_by(Survey.id.desc())))
+
+
 def create_survey(meeting: Meeting, *, actor: Contact | None, title: str, questions: Sequence[Mapping[str, Any]],
                   anonymous: bool = True) -> Survey:
     """``questions``: [{"kind": "single"|"multiple"|"rating"|"text", "text": ..., "options": [...],

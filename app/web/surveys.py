@@ -1,11 +1,12 @@
-"""Survey pages: attendees answer on H5 (``/m/<code>/surveys/<id>``); organizers open/close a survey,
-read its summary and export the responses (``/admin/<code>/surveys/<id>``)."""
+"""Survey pages: attendees answer on H5 (``/m/<code>/surveys/<id>``); organizers create surveys
+(``/admin/<code>/surveys``), open/close one, read its summary and export the responses
+(``/admin/<code>/surveys/<id>``)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from app.services import organizers, surveys
+from app.services import organizers, surveys, votes
 from app.services.meetings import get_meeting
 from app.services.surveys import SurveyError
 from app.tx import finish_with_error
@@ -15,6 +16,18 @@ from app.web.votes import page_globals
 
 bp = Blueprint("surveys", __name__, template_folder=TEMPLATES)
 bp.context_processor(page_globals)
+#: Question rows on the creation form (blank rows are skipped); enough for a satisfaction survey.
+QUESTION_SLOTS = 8
+
+
+@bp.app_context_processor
+def activity_links():
+    """``meeting_activities(meeting)`` for the H5 meeting page: links appear only when there is
+    something open to vote on or to answer."""
+    def meeting_activities(meeting) -> dict[str, object]:
+        open_votes = [v for v in votes.visible_votes(meeting) if votes.effective_state(v) == votes.OPEN]
+        return {"open_votes": len(open_votes), "surveys": surveys.list_surveys(meeting, state="open")}
+    return {"meeting_activities": meeting_activities}
 
 
 def _answers(survey) -> dict[str, object]:
@@ -22,6 +35,17 @@ def _answers(survey) -> dict[str, object]:
     for q in survey.questions:
         key = f"q{q.id}"
         out[str(q.id)] = request.form.getlist(key) if q.kind == "multiple" else request.form.get(key, "")
+    return out
+
+
+def _questions() -> list[dict[str, object]]:
+    """The creation form's question rows, in order; rows left without a question are skipped."""
+    f, out = request.form, []
+    for n in range(1, QUESTION_SLOTS + 1):
+        if not f.get(f"q{n}_text", "").strip():
+            continue
+        out.append({"kind": f.get(f"q{n}_kind", "single"), "text": f.get(f"q{n}_text", ""),
+                    "options": f.get(f"q{n}_options", "").splitlines(), "required": f.get(f"q{n}_required") == "1"})
     return out
 
 
@@ -48,6 +72,27 @@ def answer(meeting_code: str, survey_id: int):
                                    ok=True, vote=None, links=())
     return render_template("surveys/form.html", meeting=meeting, survey=survey, error=error,
                            answered=surveys.has_answered(survey, contact)), (422 if error else 200)
+
+
+@bp.route("/admin/<meeting_code>/surveys", methods=["GET", "POST"])
+@wechat_login_required
+def admin_list(meeting_code: str):
+    meeting = get_meeting(meeting_code)
+    me = current_contact()
+    organizers.require_right(meeting, me, "view")
+    error = None
+    if request.method == "POST":
+        try:
+            survey = surveys.create_survey(meeting, actor=me, title=request.form.get("title", ""),
+                                           questions=_questions(), anonymous=request.form.get("anonymous") == "1")
+        except SurveyError as exc:
+            finish_with_error(exc)
+            error = exc.message
+        else:
+            return redirect(url_for(".summary_page", meeting_code=meeting.code, survey_id=survey.id))
+    return render_template("surveys/admin_list.html", meeting=meeting, items=surveys.list_surveys(meeting),
+                           kinds=surveys.KIND_LABELS, slots=QUESTION_SLOTS, form=request.form,
+                           error=error), (422 if error else 200)
 
 
 @bp.get("/admin/<meeting_code>/surveys/<int:survey_id>")
