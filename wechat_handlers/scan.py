@@ -8,10 +8,10 @@ from flask import current_app
 
 from app.services import links
 from app.services.errors import DomainError
-from app.services.identity import bound_contact, recognise_by_unionid
+from app.services.identity import recognise_by_unionid
 from app.services.meetings import MeetingError, get_meeting
 from app.services.scenes import parse_scene
-from app.services.signin import SignInError, get_session, sign_in
+from app.services.signin import SignInError, get_session, load_attendee, sign_in
 from app.services.timeutil import fmt_hm
 from models import SignInMethod
 from wechat_handlers.replies import link
@@ -34,7 +34,9 @@ def handle_scan(openid: str, scene_text: str) -> str | Callable[[], str]:
         return "找不到该会议，二维码可能已失效。请扫描会场大屏上的最新签到二维码。"
 
     meeting_link = link(_url(f"/m/{meeting.code}"), "查看会议详情")
-    contact = bound_contact(oa_openid=openid) or _recognise(openid)
+    # One query: the bound contact, their unit, invitee status and any live sign-in to the session.
+    attendee = load_attendee(meeting, session, oa_openid=openid)
+    contact = attendee.contact if attendee is not None else _recognise(openid)
     if contact is None:
         token = links.make_bind_token(current_app.config["SECRET_KEY"], oa_openid=openid,
                                       meeting_code=meeting.code, session_position=session.position)
@@ -42,7 +44,7 @@ def handle_scan(openid: str, scene_text: str) -> str | Callable[[], str]:
         return (f"欢迎参加《{meeting.title}》。\n首次签到需核对身份：{bind_link}\n"
                 "（填写单位、姓名和手机号，只需一次，以后扫码即可直接签到）")
     try:
-        outcome = sign_in(meeting, session, contact, method=SignInMethod.SCAN)
+        outcome = sign_in(meeting, session, contact, method=SignInMethod.SCAN, attendee=attendee)
     except SignInError as exc:
         return f"{contact.name}，{exc.message}\n{meeting_link}"
     except DomainError as exc:  # any other rule: say it plainly
@@ -59,7 +61,8 @@ def _recognise(openid: str):
 def signed_in_text(contact, outcome, meeting_link: str) -> Callable[[], str]:
     """The reply, finished after the commit: the order number is taken when the sign-in commits.
 
-    Everything else is read now, so that after the commit only the sign-in row is read again.
+    Everything else is read now; after the commit only the order number is read, once, by the
+    live-event callback (``outcome.seq``).
     """
     record = outcome.record
     who = f"{contact.name}（{contact.unit.name}）"
@@ -68,4 +71,4 @@ def signed_in_text(contact, outcome, meeting_link: str) -> Callable[[], str]:
         seq = record.seq
         return lambda: f"您已签到，无需重复扫码。{who}，签到时间 {at}，第 {seq} 位。\n{meeting_link}"
     late = "（迟到）" if record.late else ""
-    return lambda: f"签到成功！{who}，您是第 {record.seq} 位签到，{at}{late}\n{meeting_link}"
+    return lambda: f"签到成功！{who}，您是第 {outcome.seq} 位签到，{at}{late}\n{meeting_link}"

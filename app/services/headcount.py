@@ -140,13 +140,14 @@ def _value(unit_id: int, late: bool) -> str:
 
 
 # -- fed by live_events after each commit -----------------------------------------------------------
-def record_signin(payload: dict[str, Any]) -> None:
-    get_redis().hset(live_key(payload["session_id"]), str(payload["contact_id"]),
-                     _value(payload["unit_id"], payload.get("late", False)))
+def record_signin(payload: dict[str, Any], pipe=None) -> None:
+    """``pipe``: a Redis pipeline to queue the update on (the live event's), else sent at once."""
+    (pipe if pipe is not None else get_redis()).hset(
+        live_key(payload["session_id"]), str(payload["contact_id"]), _value(payload["unit_id"], payload.get("late", False)))
 
 
-def record_revoke(payload: dict[str, Any]) -> None:
-    get_redis().hdel(live_key(payload["session_id"]), str(payload["contact_id"]))
+def record_revoke(payload: dict[str, Any], pipe=None) -> None:
+    (pipe if pipe is not None else get_redis()).hdel(live_key(payload["session_id"]), str(payload["contact_id"]))
 
 
 # -- rebuild ----------------------------------------------------------------------------------------

@@ -42,13 +42,20 @@ def revoke_payload(meeting: Meeting, session: MeetingSession, record: SignIn) ->
             "contact_id": record.contact_id, "unit_id": record.contact.unit_id}
 
 
-def publish(meeting_id: int, payload: dict[str, Any]) -> None:
+def publish(meeting_id: int, payload: dict[str, Any], *, count: str | None = None) -> None:
     """Append to the meeting's stream and wake listeners. Failures are logged, never raised:
-    the sign-in is already committed and screens resync from the database."""
+    the sign-in is already committed and screens resync from the database.
+
+    ``count`` names the :mod:`headcount` function that updates the live counters for this event. It
+    is queued first in the same pipeline (one Redis round trip for all of it), so a screen woken by
+    the event reads numbers that already include it.
+    """
     data = json.dumps(payload, ensure_ascii=False)
     try:
         r = get_redis()
         pipe = r.pipeline(transaction=False)
+        if count is not None:
+            _count(count, payload, pipe)
         pipe.xadd(stream_key(meeting_id), {"data": data}, maxlen=STREAM_MAXLEN, approximate=True)
         pipe.publish(channel(meeting_id), data)
         pipe.execute()
@@ -57,21 +64,19 @@ def publish(meeting_id: int, payload: dict[str, Any]) -> None:
 
 
 def publish_signin(payload: dict[str, Any]) -> None:
-    _count("record_signin", payload)
-    publish(payload["meeting_id"], payload)
+    publish(payload["meeting_id"], payload, count="record_signin")
 
 
 def publish_revoke(payload: dict[str, Any]) -> None:
-    _count("record_revoke", payload)
-    publish(payload["meeting_id"], payload)
+    publish(payload["meeting_id"], payload, count="record_revoke")
 
 
-def _count(func_name: str, payload: dict[str, Any]) -> None:
-    """Update the live headcount counters before the event goes out, so a screen woken by the event
-    reads numbers that already include it. Failures only log: counters are rebuilt from the database."""
+def _count(func_name: str, payload: dict[str, Any], pipe) -> None:
+    """Queue the live headcount counters' update. Failures only log: counters are rebuilt from the
+    database."""
     try:
         from app.services import headcount
 
-        getattr(headcount, func_name)(payload)
+        getattr(headcount, func_name)(payload, pipe)
     except Exception:
         log.exception("could not update headcount counters for meeting %s", payload.get("meeting_id"))

@@ -17,13 +17,24 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from app.extensions import db
 from app.services import audit
 from app.services.errors import DomainError
 from app.services.timeutil import fmt_hm
 from app.tx import on_commit
-from models import Admission, Contact, Invitee, Meeting, MeetingSession, MeetingState, MeetingUnit, SignIn
+from models import (
+    Admission,
+    Contact,
+    Invitee,
+    Meeting,
+    MeetingSession,
+    MeetingState,
+    MeetingUnit,
+    SignIn,
+    WechatIdentity,
+)
 from models.signins import SignInDenial, SignInMethod
 
 
@@ -46,16 +57,50 @@ class SignInError(DomainError):
                           "not_invited", "pending_approval", "approval_rejected", "contact_inactive"})
 
 
-@dataclass(frozen=True)
+@dataclass
 class SignInOutcome:
     record: SignIn
     #: False when the person had already signed in (a retry, a second scan): nothing was written.
     created: bool
+    #: The order number read once after the commit by the live-event callback (None until then).
+    committed_seq: int | None = None
 
     @property
     def seq(self) -> int | None:
         """第 N 位. The database takes it when the sign-in commits: read it after the commit."""
-        return self.record.seq
+        return self.committed_seq if self.committed_seq is not None else self.record.seq
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """A bound contact with what :func:`sign_in` would otherwise read about them, read in one query
+    on the scan path (every scan asks all of it)."""
+
+    contact: Contact
+    #: Their invitee row's status for the meeting, None if not on the list.
+    invitee_status: str | None
+    #: Their live sign-in to the session, if any.
+    live: SignIn | None
+
+
+def load_attendee(meeting: Meeting, session: MeetingSession, *, oa_openid: str) -> Attendee | None:
+    """The contact bound to ``oa_openid`` (with its unit), their invitee status for ``meeting`` and
+    their live sign-in to ``session``, in one statement; None if the openid is not bound."""
+    row = db.session.execute(
+        select(Contact, Invitee.status, SignIn)
+        .join(WechatIdentity, WechatIdentity.contact_id == Contact.id)
+        .join(Contact.unit).options(contains_eager(Contact.unit))  # the reply and the event name it
+        .outerjoin(Invitee, sa.and_(Invitee.meeting_id == meeting.id, Invitee.contact_id == Contact.id))
+        .outerjoin(SignIn, sa.and_(SignIn.session_id == session.id, SignIn.contact_id == Contact.id,
+                                   SignIn.revoked_at.is_(None)))
+        .where(WechatIdentity.oa_openid == oa_openid)
+    ).first()
+    if row is None:
+        return None
+    return Attendee(contact=row[0], invitee_status=row[1], live=row[2])
+
+
+_LOOK_UP = object()
 
 
 def get_session(meeting: Meeting, position: int | None = None) -> MeetingSession:
@@ -77,8 +122,9 @@ def get_session(meeting: Meeting, position: int | None = None) -> MeetingSession
 
 
 def check_eligible(meeting: Meeting, session: MeetingSession, contact: Contact, *, now: datetime,
-                   check_window: bool = True) -> Invitee | None:
-    """Whether ``contact`` may sign in to ``session`` now; returns their invitee row if any.
+                   check_window: bool = True, invitee_status: str | None | object = _LOOK_UP) -> Invitee | None:
+    """Whether ``contact`` may sign in to ``session`` now; returns their invitee row if any (None
+    when the caller passed ``invitee_status``, already read with the contact: None = not invited).
 
     :raise SignInError: with the reason code.
     """
@@ -94,13 +140,16 @@ def check_eligible(meeting: Meeting, session: MeetingSession, contact: Contact, 
         if now > session.signin_closes_at:
             raise SignInError("signin_closed", closes=_when(session.signin_closes_at, now))
 
-    invitee = db.session.scalar(
-        select(Invitee).where(Invitee.meeting_id == meeting.id, Invitee.contact_id == contact.id)
-    )
-    if invitee is not None:
-        if invitee.status == "approved":
+    invitee = None
+    if invitee_status is _LOOK_UP:
+        invitee = db.session.scalar(
+            select(Invitee).where(Invitee.meeting_id == meeting.id, Invitee.contact_id == contact.id)
+        )
+        invitee_status = invitee.status if invitee is not None else None
+    if invitee_status is not None:
+        if invitee_status == "approved":
             return invitee
-        raise SignInError("pending_approval" if invitee.status == "pending" else "approval_rejected")
+        raise SignInError("pending_approval" if invitee_status == "pending" else "approval_rejected")
     if meeting.admission == Admission.UNITS:
         listed = db.session.scalar(
             select(MeetingUnit.unit_id).where(MeetingUnit.meeting_id == meeting.id,
@@ -132,7 +181,7 @@ def live_signin(session_id: int, contact_id: int) -> SignIn | None:
 
 def sign_in(meeting: Meeting, session: MeetingSession, contact: Contact, *, method: str,
             actor: Contact | None = None, nonce: str | None = None, now: datetime | None = None,
-            check_window: bool = True) -> SignInOutcome:
+            check_window: bool = True, attendee: Attendee | None = None) -> SignInOutcome:
     """Sign ``contact`` in to ``session``. Idempotent: signing in twice returns the first record.
 
     A refusal raises :class:`SignInError` after adding a ``SignInDenial`` row, which the request
@@ -140,13 +189,16 @@ def sign_in(meeting: Meeting, session: MeetingSession, contact: Contact, *, meth
 
     :param actor: the staff member for 代签 (``method="proxy"``) or manual entry.
     :param check_window: 代签 by staff may happen outside the attendee's window.
+    :param attendee: what :func:`load_attendee` read about ``contact`` in this transaction, so it is
+        not read again.
     """
     now = now or datetime.now(UTC)
-    existing = live_signin(session.id, contact.id)
+    existing = attendee.live if attendee is not None else live_signin(session.id, contact.id)
     if existing is not None:
         return SignInOutcome(existing, created=False)
+    known = {"invitee_status": attendee.invitee_status} if attendee is not None else {}
     try:
-        check_eligible(meeting, session, contact, now=now, check_window=check_window)
+        check_eligible(meeting, session, contact, now=now, check_window=check_window, **known)
     except SignInError as exc:
         db.session.add(SignInDenial(meeting_id=meeting.id, session_id=session.id, contact_id=contact.id,
                                     method=method, reason=exc.code, at=now))
@@ -159,8 +211,9 @@ def sign_in(meeting: Meeting, session: MeetingSession, contact: Contact, *, meth
     if actor is not None:
         audit.record(f"contact:{actor.id}", f"signin.{method}", meeting_id=meeting.id,
                      target=f"contact:{contact.id}", session_id=session.id)
-    _announce(meeting, session, record)
-    return SignInOutcome(record, created=True)
+    outcome = SignInOutcome(record, created=True)
+    _announce(meeting, session, record, outcome)
+    return outcome
 
 
 def _insert(meeting: Meeting, session: MeetingSession, contact: Contact, *, method: str,
@@ -180,16 +233,31 @@ def _insert(meeting: Meeting, session: MeetingSession, contact: Contact, *, meth
     return db.session.scalars(stmt).one_or_none()
 
 
-def _announce(meeting: Meeting, session: MeetingSession, record: SignIn) -> None:
+def _announce(meeting: Meeting, session: MeetingSession, record: SignIn, outcome: SignInOutcome) -> None:
     from app.services import live_events
 
     payload = live_events.signin_payload(meeting, session, record)
+    record_id = record.id  # read now: after the commit the whole row is expired
 
     def publish() -> None:
-        payload["seq"] = record.seq  # taken at commit: this re-reads the committed row once
+        # Taken at commit: read once, for the event and for the caller's reply (outcome.seq).
+        outcome.committed_seq = payload["seq"] = committed_seq(record_id)
         live_events.publish_signin(payload)
 
     on_commit(publish)
+
+
+def committed_seq(signin_id: int) -> int | None:
+    """A committed sign-in's order number, in one autocommit statement: unlike a read through the
+    session, it opens no transaction that the request would then have to commit a second time."""
+    stmt = select(SignIn.seq).where(SignIn.id == signin_id)
+    bind = db.session.get_bind()
+    if isinstance(bind, sa.Connection):
+        # The session joined a caller's transaction on one connection (as in tests): only that
+        # connection sees the row, and its transaction is the caller's to end.
+        return db.session.scalar(stmt)
+    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return conn.scalar(stmt)
 
 
 def revoke(meeting: Meeting, session: MeetingSession, contact: Contact, *, actor: Contact, reason: str,
@@ -211,5 +279,5 @@ def revoke(meeting: Meeting, session: MeetingSession, contact: Contact, *, actor
     return record
 
 
-__all__ = ["SignInError", "SignInMethod", "SignInOutcome", "check_eligible", "get_session", "live_signin",
-           "revoke", "sign_in"]
+__all__ = ["Attendee", "SignInError", "SignInMethod", "SignInOutcome", "check_eligible", "committed_seq",
+           "get_session", "live_signin", "load_attendee", "revoke", "sign_in"]
