@@ -47,6 +47,7 @@ def wait_text(page, selector: str, text: str, *, within: float = LIVE_WITHIN_S) 
     page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.textContent === t; }",
                            arg=[selector, text], timeout=max(3000, within * 3000), polling=20)
     took = time.monotonic() - started
+    print(f"screen showed {selector}={text!r} after {took * 1000:.0f} ms")
     assert took < within, f"{selector} showed {text!r} after {took:.2f} s"
     return took
 
