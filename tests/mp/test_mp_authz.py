@@ -16,6 +16,16 @@ ENDPOINTS = {
     "signin": ("POST", "/meetings/MPTEST/signin", {"nonce": "matrix-nonce-1"}),
     "live": ("GET", "/meetings/MPTEST/live", None),
     "history": ("GET", "/me/history", None),
+    # {vote}, {survey} and {doc} are filled in by the ``things`` fixture; {doc} is a link sealed for
+    # the caller's own identity, so what decides is their access, not whose link it is.
+    "votes": ("GET", "/meetings/MPTEST/votes", None),
+    "ballot": ("POST", "/meetings/MPTEST/votes/{vote}/ballot", "BALLOT"),
+    "results": ("GET", "/meetings/MPTEST/votes/{vote}/results", None),
+    "surveys": ("GET", "/meetings/MPTEST/surveys", None),
+    "survey_response": ("POST", "/meetings/MPTEST/surveys/{survey}/response", "ANSWERS"),
+    "documents": ("GET", "/meetings/MPTEST/documents", None),
+    "page": ("GET", "/meetings/MPTEST/documents/{doc}/pages/1.png", None),
+    "download": ("GET", "/meetings/MPTEST/documents/{doc}/download", None),
 }
 CALLERS = ["none", "expired", "another", "attendee", "organizer_elsewhere", "organizer"]
 # (status, error code or None) per endpoint per caller. "another" is a bound person with no part in
@@ -31,6 +41,20 @@ EXPECTED = {
     "live": [(401, "unauthorized"), (401, "token_expired"), (403, "not_organizer"), (403, "not_organizer"),
              (403, "not_organizer"), 200],
     "history": [(401, "unauthorized"), (401, "token_expired"), 200, 200, 200, 200],
+    # Votes and surveys are listed as on the H5 page; taking part is the services' rule.
+    "votes": [(401, "unauthorized"), (401, "token_expired"), 200, 200, 200, 200],
+    "ballot": [(401, "unauthorized"), (401, "token_expired"), (403, "not_eligible"), 200,
+               (403, "not_eligible"), (403, "not_eligible")],
+    "results": [(401, "unauthorized"), (401, "token_expired"), (403, "results_hidden"), (403, "results_hidden"),
+                (403, "results_hidden"), 200],
+    "surveys": [(401, "unauthorized"), (401, "token_expired"), 200, 200, 200, 200],
+    "survey_response": [(401, "unauthorized"), (401, "token_expired"), (403, "not_eligible"), 200,
+                        (403, "not_eligible"), (403, "not_eligible")],
+    "documents": [(401, "unauthorized"), (401, "token_expired"), (403, "not_invited"), 200,
+                  (403, "not_invited"), 200],
+    "page": [(401, "unauthorized"), (401, "token_expired"), (403, "not_invited"), 200, (403, "not_invited"), 200],
+    "download": [(401, "unauthorized"), (401, "token_expired"), (403, "not_invited"), (403, "download_disabled"),
+                 (403, "not_invited"), 200],
 }
 
 
@@ -42,13 +66,42 @@ def tokens(app, factory, people):
     out = {role: token_for(app, identity) for role, identity in ids.items()}
     out["expired"] = token_for(app, ids["attendee"], now=1_000_000)
     out["none"] = None
+    out["ids"] = ids
     return out
+
+
+@pytest.fixture
+def things(app, db, monkeypatch, tokens, people):
+    """An open vote for all invitees (results after closing), an open survey, a ready document."""
+    from app.services import documents, surveys, votes
+    from app.services.doc_convert import process_version
+    from tests.documents.conftest import make_pdf
+
+    monkeypatch.setitem(app.config, "DOCUMENT_JOBS", False)
+    meeting, wang = people["meeting"], people["wang"]
+    vote = votes.create_vote(meeting, actor=wang, title="表决事项", kind="motion", eligibility="invitees")
+    votes.open_vote(meeting, vote, actor=wang)
+    survey = surveys.create_survey(meeting, actor=wang, title="满意度", questions=[{"kind": "rating", "text": "评分"}])
+    surveys.set_state(meeting, survey, "open", actor=wang)
+    version = documents.upload(meeting, wang, data=make_pdf(1), file_name="议程.pdf")
+    process_version(version.id)
+    db.session.commit()
+    document = documents.get_document(meeting, version.document_id)
+    secret = app.config["SECRET_KEY"]
+    docs = {role: documents.view_token(secret, document, version, identity.id)
+            for role, identity in tokens["ids"].items()}
+    docs["none"] = docs["expired"] = docs["attendee"]
+    return {"vote": vote.id, "option": vote.options[0].id, "survey": survey.id,
+            "question": survey.questions[0].id, "docs": docs}
 
 
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
-def test_matrix(client, tokens, endpoint, caller):
+def test_matrix(client, tokens, things, endpoint, caller):
     method, path, body = ENDPOINTS[endpoint]
+    path = path.format(vote=things["vote"], survey=things["survey"], doc=things["docs"][caller])
+    body = {"BALLOT": {"option_ids": [things["option"]]},
+            "ANSWERS": {"answers": {str(things["question"]): 4}}}.get(body, body) if isinstance(body, str) else body
     token = tokens[caller]
     res = client.open(API + path, method=method, json=body, headers=bearer(token) if token else {})
     expected = EXPECTED[endpoint][CALLERS.index(caller)]
