@@ -28,7 +28,7 @@ def handle_scan(openid: str, scene_text: str) -> str | Callable[[], str]:
     if scene is None:
         return "这个二维码不是会议签到码。请扫描会场大屏或海报上的签到二维码。"
     try:
-        meeting = get_meeting(scene.meeting_code, with_sessions=True)
+        meeting = get_meeting(scene.meeting_code, cached=True)
         session = get_session(meeting, scene.session_position)
     except (MeetingError, SignInError):
         return "找不到该会议，二维码可能已失效。请扫描会场大屏上的最新签到二维码。"

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.services import audit
+from app.services import audit, meeting_cache
 from app.services.errors import DomainError
 from app.services.phones import normalize_phone
 from app.services.units import get_unit
@@ -88,9 +88,13 @@ def create_meeting(code: str, title: str, *, actor: str, starts_at: datetime, en
     return meeting
 
 
-def get_meeting(code: str, *, with_sessions: bool = False) -> Meeting:
+def get_meeting(code: str, *, with_sessions: bool = False, cached: bool = False) -> Meeting:
     """The meeting by code. ``with_sessions`` loads its sessions in the same query (the scan path
-    needs them on every request)."""
+    needs them on every request). ``cached`` (implies ``with_sessions``): from this process's
+    short-lived copy when it is current (see :mod:`app.services.meeting_cache` for how current)."""
+    if cached:
+        return meeting_cache.meeting_with_sessions((code or "").strip(),
+                                                   lambda c: get_meeting(c, with_sessions=True))
     stmt = select(Meeting).where(Meeting.code == (code or "").strip())
     if with_sessions:
         stmt = stmt.options(joinedload(Meeting.sessions))

@@ -44,7 +44,7 @@ def main() -> None:
     ids = seeded.openids
     for openid in ids[:WARM]:
         assert "签到成功" in scan(openid).get_data(as_text=True)
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # CPU, not time spent waiting on the database
     wall, cpu = time.perf_counter(), time.process_time()
     if profile:
         profiler.enable()
