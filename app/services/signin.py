@@ -83,18 +83,23 @@ class Attendee:
     live: SignIn | None
 
 
+# Built once: constructing a statement costs more CPU than running this one (the scan's hot path).
+_ATTENDEE = (
+    select(Contact, Invitee.status, SignIn)
+    .join(WechatIdentity, WechatIdentity.contact_id == Contact.id)
+    .join(Contact.unit).options(contains_eager(Contact.unit))  # the reply and the event name it
+    .outerjoin(Invitee, sa.and_(Invitee.meeting_id == sa.bindparam("meeting_id"), Invitee.contact_id == Contact.id))
+    .outerjoin(SignIn, sa.and_(SignIn.session_id == sa.bindparam("session_id"), SignIn.contact_id == Contact.id,
+                               SignIn.revoked_at.is_(None)))
+    .where(WechatIdentity.oa_openid == sa.bindparam("oa_openid"))
+)
+
+
 def load_attendee(meeting: Meeting, session: MeetingSession, *, oa_openid: str) -> Attendee | None:
     """The contact bound to ``oa_openid`` (with its unit), their invitee status for ``meeting`` and
     their live sign-in to ``session``, in one statement; None if the openid is not bound."""
     row = db.session.execute(
-        select(Contact, Invitee.status, SignIn)
-        .join(WechatIdentity, WechatIdentity.contact_id == Contact.id)
-        .join(Contact.unit).options(contains_eager(Contact.unit))  # the reply and the event name it
-        .outerjoin(Invitee, sa.and_(Invitee.meeting_id == meeting.id, Invitee.contact_id == Contact.id))
-        .outerjoin(SignIn, sa.and_(SignIn.session_id == session.id, SignIn.contact_id == Contact.id,
-                                   SignIn.revoked_at.is_(None)))
-        .where(WechatIdentity.oa_openid == oa_openid)
-    ).first()
+        _ATTENDEE, {"meeting_id": meeting.id, "session_id": session.id, "oa_openid": oa_openid}).first()
     if row is None:
         return None
     return Attendee(contact=row[0], invitee_status=row[1], live=row[2])
@@ -223,14 +228,23 @@ def _insert(meeting: Meeting, session: MeetingSession, contact: Contact, *, meth
     The order number is not taken here: the database's ``signins_take_seq`` trigger takes it as the
     transaction commits, so the session's counter row is locked only inside the commit itself.
     """
-    dialect = db.session.get_bind().dialect.name
-    insert = sa.dialects.postgresql.insert if dialect == "postgresql" else sa.dialects.sqlite.insert
-    stmt = insert(SignIn).values(
-        meeting_id=meeting.id, session_id=session.id, contact_id=contact.id, method=method,
-        actor_contact_id=actor.id if actor else None, signed_at=now, late=now > session.starts_at, nonce=nonce,
-    ).on_conflict_do_nothing(index_elements=["session_id", "contact_id"],
-                             index_where=SignIn.revoked_at.is_(None)).returning(SignIn)
-    return db.session.scalars(stmt).one_or_none()
+    values = {"meeting_id": meeting.id, "session_id": session.id, "contact_id": contact.id, "method": method,
+              "actor_contact_id": actor.id if actor else None, "signed_at": now, "late": now > session.starts_at,
+              "nonce": nonce}
+    return db.session.scalars(_insert_statement(db.session.get_bind().dialect.name), values).one_or_none()
+
+
+_INSERTS: dict[str, sa.Insert] = {}
+
+
+def _insert_statement(dialect: str) -> sa.Insert:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING``, built once per dialect (bound parameters)."""
+    if dialect not in _INSERTS:
+        insert = sa.dialects.postgresql.insert if dialect == "postgresql" else sa.dialects.sqlite.insert
+        columns = ("meeting_id", "session_id", "contact_id", "method", "actor_contact_id", "signed_at", "late", "nonce")
+        _INSERTS[dialect] = insert(SignIn).values({c: sa.bindparam(c) for c in columns}).on_conflict_do_nothing(
+            index_elements=["session_id", "contact_id"], index_where=SignIn.revoked_at.is_(None)).returning(SignIn)
+    return _INSERTS[dialect]
 
 
 def _announce(meeting: Meeting, session: MeetingSession, record: SignIn, outcome: SignInOutcome) -> None:
@@ -250,14 +264,17 @@ def _announce(meeting: Meeting, session: MeetingSession, record: SignIn, outcome
 def committed_seq(signin_id: int) -> int | None:
     """A committed sign-in's order number, in one autocommit statement: unlike a read through the
     session, it opens no transaction that the request would then have to commit a second time."""
-    stmt = select(SignIn.seq).where(SignIn.id == signin_id)
+    params = {"signin_id": signin_id}
     bind = db.session.get_bind()
     if isinstance(bind, sa.Connection):
         # The session joined a caller's transaction on one connection (as in tests): only that
         # connection sees the row, and its transaction is the caller's to end.
-        return db.session.scalar(stmt)
+        return db.session.scalar(_SEQ, params)
     with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        return conn.scalar(stmt)
+        return conn.scalar(_SEQ, params)
+
+
+_SEQ = select(SignIn.seq).where(SignIn.id == sa.bindparam("signin_id"))
 
 
 def revoke(meeting: Meeting, session: MeetingSession, contact: Contact, *, actor: Contact, reason: str,
