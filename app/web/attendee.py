@@ -13,17 +13,16 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from markupsafe import Markup
-from sqlalchemy import select
 
-from app.extensions import db
-from app.services import checkin, links
+from app.services import checkin, history, links
+from app.services.activities import open_activities
 from app.services.identity import IdentityError, get_or_create_identity
 from app.services.meetings import get_meeting
 from app.services.signin import SignInError, get_session, live_signin, sign_in
 from app.services.timeutil import fmt_date_cn, fmt_hm, fmt_range_cn
 from app.tx import finish_with_error
 from app.web.auth import current_identity, log_in, wechat_login_required
-from models import Document, Meeting, MeetingSession, SignInMethod, WechatIdentity
+from models import Meeting, MeetingSession, SignInMethod, WechatIdentity
 
 bp = Blueprint("attendee", __name__, url_prefix="/m", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -172,11 +171,10 @@ def meeting_page(meeting_code: str):
     contact = current_identity().contact
     status = (checkin.status_for(meeting, meeting_session, contact, now=datetime.now(UTC))
               if contact is not None else None)
-    # Materials appear only once some exist; who may open which is the documents pages' rule.
-    documents = db.session.scalars(
-        select(Document).where(Document.meeting_id == meeting.id, Document.recalled_at.is_(None),
-                               Document.access == "all").order_by(Document.number)
-    ).all() if contact is not None else []
+    # Materials appear only once this visitor may open some (the documents service's rule).
+    listed = (history.still_visible(meeting, contact, secret_key=current_app.config["SECRET_KEY"],
+                                    identity_id=current_identity().id) if contact is not None else [])
     return render_template("attendee/meeting.html", meeting=meeting, meeting_session=meeting_session,
-                           contact=contact, status=status, documents=documents,
+                           contact=contact, status=status, documents=[d.document for d in listed],
+                           activities=open_activities(meeting),
                            time_range=fmt_range_cn(meeting.starts_at, meeting.ends_at))

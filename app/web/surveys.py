@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from app.services import organizers, surveys, votes
+from app.services import organizers, surveys
 from app.services.meetings import get_meeting
 from app.services.surveys import SurveyError
 from app.tx import finish_with_error
@@ -18,16 +18,6 @@ bp = Blueprint("surveys", __name__, template_folder=TEMPLATES)
 bp.context_processor(page_globals)
 #: Question rows on the creation form (blank rows are skipped); enough for a satisfaction survey.
 QUESTION_SLOTS = 8
-
-
-@bp.app_context_processor
-def activity_links():
-    """``meeting_activities(meeting)`` for the H5 meeting page: links appear only when there is
-    something open to vote on or to answer."""
-    def meeting_activities(meeting) -> dict[str, object]:
-        open_votes = [v for v in votes.visible_votes(meeting) if votes.effective_state(v) == votes.OPEN]
-        return {"open_votes": len(open_votes), "surveys": surveys.list_surveys(meeting, state="open")}
-    return {"meeting_activities": meeting_activities}
 
 
 def _answers(survey) -> dict[str, object]:
