@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, load_only
 
 from app.extensions import db
 from app.services import audit
@@ -33,6 +33,7 @@ from models import (
     MeetingState,
     MeetingUnit,
     SignIn,
+    Unit,
     WechatIdentity,
 )
 from models.signins import SignInDenial, SignInMethod
@@ -87,7 +88,11 @@ class Attendee:
 _ATTENDEE = (
     select(Contact, Invitee.status, SignIn)
     .join(WechatIdentity, WechatIdentity.contact_id == Contact.id)
-    .join(Contact.unit).options(contains_eager(Contact.unit))  # the reply and the event name it
+    .join(Contact.unit)
+    # Only what the rule, the reply and the live event use (fewer columns to decode and load);
+    # anything else is loaded if asked for.
+    .options(load_only(Contact.id, Contact.unit_id, Contact.name, Contact.active),
+             contains_eager(Contact.unit).load_only(Unit.id, Unit.name))
     .outerjoin(Invitee, sa.and_(Invitee.meeting_id == sa.bindparam("meeting_id"), Invitee.contact_id == Contact.id))
     .outerjoin(SignIn, sa.and_(SignIn.session_id == sa.bindparam("session_id"), SignIn.contact_id == Contact.id,
                                SignIn.revoked_at.is_(None)))
