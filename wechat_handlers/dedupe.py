@@ -47,9 +47,10 @@ def admit(envelope: Envelope, key: str) -> bool:
     """Refuse a replay (:raise EnvelopeError: 403); True if this request is the first with this
     message key and should do the work, False for a retry of one already claimed."""
     try:
-        r = get_redis()
-        verdict = r.eval(_ADMIT, 2, f"huiyi:wx:nonce:{envelope.timestamp}:{envelope.nonce}",
-                         f"huiyi:wx:claim:{key}", envelope.body_sha256, 2 * TIMESTAMP_WINDOW_S, CLAIM_TTL_S)
+        # EVALSHA: the script is sent once per server, not with every callback.
+        verdict = get_redis().register_script(_ADMIT)(
+            keys=[f"huiyi:wx:nonce:{envelope.timestamp}:{envelope.nonce}", f"huiyi:wx:claim:{key}"],
+            args=[envelope.body_sha256, 2 * TIMESTAMP_WINDOW_S, CLAIM_TTL_S])
     except Exception:
         log.warning("replay and retry detection skipped: Redis unavailable")
         return True
