@@ -59,9 +59,10 @@ def admit(envelope: Envelope, key: str) -> bool:
     return verdict == 1
 
 
-def remember_reply(key: str, reply: str) -> None:
+def remember_reply(key: str, reply: str, pipe=None) -> None:
+    """Keep the reply for WeChat's retries; ``pipe``: queue it on that Redis pipeline instead."""
     try:
-        get_redis().set(f"huiyi:wx:reply:{key}", reply, ex=REPLY_TTL_S)
+        (pipe if pipe is not None else get_redis()).set(f"huiyi:wx:reply:{key}", reply, ex=REPLY_TTL_S)
     except Exception:
         log.warning("could not store reply for %s", key)
 

@@ -8,6 +8,7 @@ import time
 from flask import Response, current_app, request
 
 from app.extensions import csrf, db
+from app.services import live_events
 from wechat_handlers import bp
 from wechat_handlers.dedupe import admit, message_key, remember_reply, wait_for_reply
 from wechat_handlers.dispatch import dispatch
@@ -52,18 +53,20 @@ def receive():
         # A retry of a message we are handling or have handled: same answer, no second run.
         return _xml(wait_for_reply(key) or "")
 
-    try:
-        text = dispatch(envelope)
-        db.session.commit()
-        if callable(text):  # a sign-in reply: its order number exists only after the commit
-            text = text()
-    except Exception:
-        db.session.rollback()
-        log.exception("callback failed for %s", key)
-        text = BUSY
-    reply = seal_reply(text_reply(envelope.get("FromUserName"), envelope.get("ToUserName"), text), envelope,
-                       **_keys()) if text else ""
-    remember_reply(key, reply)
+    # The live event (published after the commit) and the reply kept for retries: one Redis round trip.
+    with live_events.batch() as redis_batch:
+        try:
+            text = dispatch(envelope)
+            db.session.commit()
+            if callable(text):  # a sign-in reply: its order number exists only after the commit
+                text = text()
+        except Exception:
+            db.session.rollback()
+            log.exception("callback failed for %s", key)
+            text = BUSY
+        reply = seal_reply(text_reply(envelope.get("FromUserName"), envelope.get("ToUserName"), text), envelope,
+                           **_keys()) if text else ""
+        remember_reply(key, reply, redis_batch)
     if time.monotonic() - started > 4.5:
         log.warning("callback %s took %.1fs; WeChat may have given up on it", key, time.monotonic() - started)
     return _xml(reply)

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from flask import g
 
 from app.extensions import get_redis
 from models import Meeting, MeetingSession, SignIn
@@ -42,23 +46,46 @@ def revoke_payload(meeting: Meeting, session: MeetingSession, record: SignIn) ->
             "contact_id": record.contact_id, "unit_id": record.contact.unit_id}
 
 
+@contextmanager
+def batch() -> Iterator[Any]:
+    """Queue every live event published inside the block (with its counter updates) on one Redis
+    pipeline, sent when the block ends together with whatever the caller queued on the yielded
+    pipeline: one round trip for all of a request's Redis writes after its commit. Failures are
+    logged, never raised (as :func:`publish`'s)."""
+    pipe = get_redis().pipeline(transaction=False)
+    g.setdefault(_BATCH, []).append(pipe)
+    try:
+        yield pipe
+    finally:
+        g.get(_BATCH).pop()
+        try:
+            pipe.execute()
+        except Exception:
+            log.exception("could not send a batch of live events")
+
+
+_BATCH = "huiyi_live_batch"
+
+
 def publish(meeting_id: int, payload: dict[str, Any], *, count: str | None = None) -> None:
     """Append to the meeting's stream and wake listeners. Failures are logged, never raised:
     the sign-in is already committed and screens resync from the database.
 
     ``count`` names the :mod:`headcount` function that updates the live counters for this event. It
     is queued first in the same pipeline (one Redis round trip for all of it), so a screen woken by
-    the event reads numbers that already include it.
+    the event reads numbers that already include it. Inside :func:`batch`, everything is queued on
+    the batch's pipeline instead.
     """
     data = json.dumps(payload, ensure_ascii=False)
     try:
-        r = get_redis()
-        pipe = r.pipeline(transaction=False)
+        batched = g.get(_BATCH)
+        pipe = batched[-1] if batched else get_redis().pipeline(transaction=False)
         if count is not None:
             _count(count, payload, pipe)
         pipe.xadd(stream_key(meeting_id), {"data": data}, maxlen=STREAM_MAXLEN, approximate=True)
         pipe.publish(channel(meeting_id), data)
-        pipe.execute()
+        if not batched:
+            pipe.execute()
     except Exception:
         log.exception("could not publish live event for meeting %s", meeting_id)
 
