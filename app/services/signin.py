@@ -239,16 +239,22 @@ def _insert(meeting: Meeting, session: MeetingSession, contact: Contact, *, meth
     return db.session.scalars(_insert_statement(db.session.get_bind().dialect.name), values).one_or_none()
 
 
-_INSERTS: dict[str, sa.Insert] = {}
+_INSERTS: dict[str, sa.Select] = {}
 
 
-def _insert_statement(dialect: str) -> sa.Insert:
-    """``INSERT … ON CONFLICT DO NOTHING RETURNING``, built once per dialect (bound parameters)."""
+def _insert_statement(dialect: str) -> sa.Select:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING``, built once per dialect (bound parameters).
+
+    A Core insert whose returned row the ORM loads as a ``SignIn`` (``from_statement``): half the
+    CPU of the ORM's own bulk-insert path, which this single row does not need.
+    """
     if dialect not in _INSERTS:
         insert = sa.dialects.postgresql.insert if dialect == "postgresql" else sa.dialects.sqlite.insert
+        table = SignIn.__table__
         columns = ("meeting_id", "session_id", "contact_id", "method", "actor_contact_id", "signed_at", "late", "nonce")
-        _INSERTS[dialect] = insert(SignIn).values({c: sa.bindparam(c) for c in columns}).on_conflict_do_nothing(
-            index_elements=["session_id", "contact_id"], index_where=SignIn.revoked_at.is_(None)).returning(SignIn)
+        core = insert(table).values({c: sa.bindparam(c) for c in columns}).on_conflict_do_nothing(
+            index_elements=["session_id", "contact_id"], index_where=table.c.revoked_at.is_(None)).returning(*table.c)
+        _INSERTS[dialect] = select(SignIn).from_statement(core)
     return _INSERTS[dialect]
 
 
