@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db, get_redis
+from app.services.phones import mask_name
 from app.services.timeutil import fmt_hm
 from models import Admission, Contact, Invitee, Meeting, MeetingSession, MeetingUnit, SignIn, Unit
 
@@ -114,12 +115,6 @@ class Headcount:
         return {"meeting_id": self.meeting_id, "session_id": self.session_id, "expected": self.expected,
                 "arrived": self.arrived, "rate": self.rate, "late": self.late, "missing": self.missing_count,
                 "units": units, "groups": [asdict(g) for g in self.groups], "recent": recent}
-
-
-def mask_name(name: str) -> str:
-    """张三 -> 张*, 欧阳娜娜 -> 欧***: the surname stays so the room recognises progress, not people."""
-    name = name or ""
-    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
 
 
 # -- Redis keys -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.services import audit, ratelimit
 from app.services.errors import DomainError
-from app.services.phones import normalize_name, normalize_phone
+from app.services.phones import mask_name, normalize_name, normalize_phone
 from app.services.units import unit_matches
 from models import Contact, WechatIdentity
 
@@ -155,7 +155,7 @@ def bind(identity: WechatIdentity, *, unit_text: str, name: str, phone: str, ip:
         if identity.contact_id == contact.id:
             return contact
         if identity.contact_id is not None:
-            raise IdentityError("identity_bound_elsewhere", name=_mask(identity.contact.name))
+            raise IdentityError("identity_bound_elsewhere", name=mask_name(identity.contact.name))
         holder = db.session.scalar(select(WechatIdentity).where(WechatIdentity.contact_id == contact.id))
         if holder is not None:
             raise IdentityError("contact_bound_elsewhere")
@@ -183,7 +183,3 @@ def unbind(contact: Contact, *, actor: Contact, meeting_id: int | None = None) -
     identity.bound_at = None
     db.session.flush()
     audit.record(f"contact:{actor.id}", "identity.unbind", meeting_id=meeting_id, target=f"contact:{contact.id}")
-
-
-def _mask(name: str) -> str:
-    return name[:1] + "*" * max(1, len(name) - 1)

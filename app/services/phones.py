@@ -23,6 +23,7 @@ __all__ = [
     "PhoneKind",
     "PhoneResult",
     "is_known_mobile_range",
+    "mask_name",
     "normalize_name",
     "normalize_phone",
     "normalize_unit_name",
@@ -323,3 +324,9 @@ def normalize_unit_name(raw: object) -> str:
     text = "".join(_MIDDLE_DOT if ch in _MIDDLE_DOTS else ch for ch in text)
     text = text.replace("〔", "(").replace("〕", ")").replace("【", "(").replace("】", ")")
     return re.sub(r"\s+", "", text).casefold()
+
+
+def mask_name(name: str) -> str:
+    """张三 -> 张*, 欧阳娜娜 -> 欧***: the surname stays so the room recognises progress, not people."""
+    name = name or ""
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
