@@ -18,9 +18,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.services import audit, organizers
@@ -84,7 +86,8 @@ def _state_of(state: str, opens_at: datetime | None, closes_at: datetime | None,
 
 
 def get_vote(meeting: Meeting, vote_id: int) -> Vote:
-    vote = db.session.get(Vote, vote_id)
+    # The options come in the same query: every page showing a vote needs them.
+    vote = db.session.get(Vote, vote_id, options=[joinedload(Vote.options)])
     if vote is None or vote.meeting_id != meeting.id:
         raise VoteError("vote_not_found")
     return vote
@@ -207,19 +210,45 @@ def _announce(vote: Vote) -> None:
 # -- eligibility -----------------------------------------------------------------------------------
 def eligible_ids_query(vote: Vote) -> sa.Select:
     """The contact ids allowed to vote: the one definition used by both the check and the turnout."""
-    if vote.eligibility == "signed_in":
+    return _eligible_template(*_eligible_shape(vote)).params(**_eligible_params(vote))
+
+
+@cache
+def _eligible_template(eligibility: str, by_session: bool, by_roles: bool, by_groups: bool) -> sa.Select:
+    """The eligible-ids query for one shape of settings, with the vote's values as bound parameters
+    (``_eligible_params``): built once per shape, so the ballot path does not rebuild it."""
+    if eligibility == "signed_in":
         # A live sign-in, exactly as the sign-in service defines it (not revoked).
-        q = select(SignIn.contact_id).where(SignIn.meeting_id == vote.meeting_id, SignIn.revoked_at.is_(None))
-        if vote.session_id is not None:
-            q = q.where(SignIn.session_id == vote.session_id)
+        q = select(SignIn.contact_id).where(SignIn.meeting_id == sa.bindparam("el_meeting"),
+                                            SignIn.revoked_at.is_(None))
+        if by_session:
+            q = q.where(SignIn.session_id == sa.bindparam("el_session"))
         return q.distinct()
-    q = select(Invitee.contact_id).where(Invitee.meeting_id == vote.meeting_id, Invitee.status == "approved")
-    if vote.eligibility == "roles":
-        if vote.eligible_roles:
-            q = q.where(Invitee.role.in_(vote.eligible_roles))
-        if vote.eligible_groups:
-            q = q.where(Invitee.group_name.in_(vote.eligible_groups))
+    q = select(Invitee.contact_id).where(Invitee.meeting_id == sa.bindparam("el_meeting"),
+                                         Invitee.status == "approved")
+    if by_roles:
+        q = q.where(Invitee.role.in_(sa.bindparam("el_roles", expanding=True)))
+    if by_groups:
+        q = q.where(Invitee.group_name.in_(sa.bindparam("el_groups", expanding=True)))
     return q
+
+
+def _eligible_shape(vote: Vote) -> tuple[str, bool, bool, bool]:
+    roles = vote.eligibility == "roles"
+    return (vote.eligibility, vote.eligibility == "signed_in" and vote.session_id is not None,
+            roles and bool(vote.eligible_roles), roles and bool(vote.eligible_groups))
+
+
+def _eligible_params(vote: Vote) -> dict:
+    shape = _eligible_shape(vote)
+    params = {"el_meeting": vote.meeting_id}
+    if shape[1]:
+        params["el_session"] = vote.session_id
+    if shape[2]:
+        params["el_roles"] = list(vote.eligible_roles)
+    if shape[3]:
+        params["el_groups"] = list(vote.eligible_groups)
+    return params
 
 
 def is_eligible(vote: Vote, contact: Contact) -> bool:
@@ -251,12 +280,8 @@ def cast_ballot(vote: Vote, contact: Contact, option_ids: Iterable[int], *,
     now = now or datetime.now(UTC)
     # One round trip: the state, read under a share lock on the vote row (many ballots proceed
     # together, a close waits for them), and whether this person is eligible.
-    eligible = eligible_ids_query(vote).subquery()
-    row = db.session.execute(
-        select(Vote.state, Vote.opens_at, Vote.closes_at,
-               sa.exists().where(eligible.c.contact_id == contact.id).label("eligible"))
-        .where(Vote.id == vote.id).with_for_update(read=True, of=Vote)
-    ).one()
+    row = db.session.execute(_state_statement(_eligible_shape(vote)),
+                             {"vote_id": vote.id, "contact_id": contact.id, **_eligible_params(vote)}).one()
     state = _state_of(row.state, row.opens_at, row.closes_at, now)
     if state != OPEN:
         raise VoteError("vote_closed" if state == CLOSED else "vote_not_open")
@@ -284,22 +309,9 @@ def _insert_ballot(vote_id: int, contact_id: int, ballot: dict, chosen: list[int
     statement (data-modifying CTEs), one round trip instead of three."""
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-
-        marker = (insert(VoteParticipation).values(vote_id=vote_id, contact_id=contact_id)
-                  .on_conflict_do_nothing(index_elements=["vote_id", "contact_id"])
-                  .returning(VoteParticipation.id).cte("marker"))
-        cols = ["id", "vote_id", "contact_id", "cast_at"]
-        new_ballot = (sa.insert(Ballot).from_select(
-            cols, select(*[sa.literal(ballot[c], Ballot.__table__.c[c].type) for c in cols])
-            .where(sa.exists(select(marker.c.id))))
-            .returning(Ballot.id).cte("new_ballot"))
-        options = sa.values(sa.column("option_id", sa.Integer), name="chosen").data([(o,) for o in chosen])
-        stmt = (sa.insert(BallotChoice).from_select(["ballot_id", "option_id"],
-                                                    select(new_ballot.c.id, options.c.option_id)
-                                                    .select_from(new_ballot.join(options, sa.true())))
-                .returning(BallotChoice.option_id))
-        return bool(db.session.execute(stmt).all())
+        return bool(db.session.execute(_pg_insert_statement(), {
+            "m_vote": vote_id, "m_contact": contact_id, "b_id": ballot["id"], "b_vote": ballot["vote_id"],
+            "b_contact": ballot["contact_id"], "b_cast_at": ballot["cast_at"], "b_options": chosen}).all())
     from sqlalchemy.dialects.sqlite import insert
 
     marker_id = db.session.execute(
@@ -311,6 +323,43 @@ def _insert_ballot(vote_id: int, contact_id: int, ballot: dict, chosen: list[int
     db.session.add(Ballot(**ballot, choices=[BallotChoice(option_id=o) for o in chosen]))
     db.session.flush()
     return True
+
+
+@cache
+def _state_statement(shape: tuple[str, bool, bool, bool]) -> sa.Select:
+    """The vote's state, read under a share lock on the vote row (many ballots proceed together, a
+    close waits for them), and whether ``contact_id`` is eligible: one round trip, built once per
+    eligibility shape with bound parameters."""
+    eligible = _eligible_template(*shape).subquery()
+    return (select(Vote.state, Vote.opens_at, Vote.closes_at,
+                   sa.exists().where(eligible.c.contact_id == sa.bindparam("contact_id")).label("eligible"))
+            .where(Vote.id == sa.bindparam("vote_id")).with_for_update(read=True, of=Vote))
+
+
+@cache
+def _pg_insert_statement() -> sa.Insert:
+    """Marker, ballot and choices as one PostgreSQL statement (data-modifying CTEs), built once with
+    bound parameters: constructing and compiling it per ballot cost more CPU than running it."""
+    from sqlalchemy.dialects.postgresql import ARRAY, insert
+
+    # Core tables, not ORM entities: an ORM insert executed with a parameter dict would take the
+    # ORM's bulk-insert path.
+    participations, ballots, choices = (m.__table__ for m in (VoteParticipation, Ballot, BallotChoice))
+    marker = (insert(participations).values(vote_id=sa.bindparam("m_vote"), contact_id=sa.bindparam("m_contact"))
+              .on_conflict_do_nothing(index_elements=["vote_id", "contact_id"])
+              .returning(participations.c.id).cte("marker"))
+    cols = ballots.c
+    new_ballot = (sa.insert(ballots).from_select(
+        ["id", "vote_id", "contact_id", "cast_at"],
+        select(sa.bindparam("b_id", type_=cols.id.type), sa.bindparam("b_vote", type_=cols.vote_id.type),
+               sa.bindparam("b_contact", type_=cols.contact_id.type),
+               sa.bindparam("b_cast_at", type_=cols.cast_at.type))
+        .where(sa.exists(select(marker.c.id))))
+        .returning(cols.id).cte("new_ballot"))
+    option_ids = sa.func.unnest(sa.bindparam("b_options", type_=ARRAY(sa.Integer)))
+    return (sa.insert(choices).from_select(["ballot_id", "option_id"],
+                                           select(new_ballot.c.id, option_ids).select_from(new_ballot))
+            .returning(choices.c.option_id))
 
 
 def _check_choices(vote: Vote, option_ids: Iterable[int]) -> list[int]:

@@ -12,6 +12,7 @@ import secrets
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, redirect, request, session
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.services.identity import get_or_create_identity
@@ -24,7 +25,11 @@ SESSION_KEY = "identity_id"
 
 def current_identity() -> WechatIdentity | None:
     identity_id = session.get(SESSION_KEY)
-    return db.session.get(WechatIdentity, identity_id) if identity_id else None
+    if not identity_id:
+        return None
+    # The contact comes in the same query: nearly every page asks for it next (current_contact), and
+    # later calls in the request are answered from the session's identity map without SQL.
+    return db.session.get(WechatIdentity, identity_id, options=[joinedload(WechatIdentity.contact)])
 
 
 def current_contact() -> Contact | None:

@@ -77,7 +77,7 @@ def ballot_page(meeting_code: str, vote_id: int):
 @bp.post("/m/<meeting_code>/votes/<int:vote_id>")
 @wechat_login_required
 def cast(meeting_code: str, vote_id: int):
-    meeting = get_meeting(meeting_code)
+    meeting = get_meeting(meeting_code, cached=True)  # the busiest vote page: see meeting_cache
     vote = votes.get_vote(meeting, vote_id)
     contact = current_contact()
     if contact is None:
