@@ -2,6 +2,7 @@
 
     .venv/bin/python -m scripts.bench.profile_ballot            # per-request wall and CPU ms
     .venv/bin/python -m scripts.bench.profile_ballot --profile  # plus cProfile's top 25 (tottime)
+    .venv/bin/python -m scripts.bench.profile_ballot --sql      # plus the last ballot's SQL
 
 Seeds its own scratch database (``huiyi_profile_votes``) the way ``bench_votes`` does and claims a
 free Redis database like test runs: 100 warm-up ballots on a second vote, then 500 measured, each a
@@ -17,6 +18,8 @@ import pstats
 import secrets
 import sys
 import time
+
+import sqlalchemy as sa
 
 from scripts.bench import bench_votes as bv
 from scripts.bench.bench_callback import create_database, drop_database
@@ -57,6 +60,11 @@ def _run(opts: bv.Options, redis_url: str, *, profile: bool) -> None:
     for i, ident in enumerate(ids[:WARM]):
         body = cast(seeded.warmup_vote_id, ident, seeded.warmup_options[i % 3])
         assert "投票成功" in body, body[:500]
+    statements: list[str] = []
+    with app.app_context():
+        from app.extensions import db
+
+        sa.event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     profiler = cProfile.Profile(time.process_time)  # CPU, not time spent waiting on the database
     wall, cpu = time.perf_counter(), time.process_time()
     if profile:
@@ -67,7 +75,9 @@ def _run(opts: bv.Options, redis_url: str, *, profile: bool) -> None:
     profiler.disable()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(f"ballot per request: {wall / MEASURED * 1000:.2f} ms wall, {cpu / MEASURED * 1000:.2f} ms CPU"
-          f"{' (profiled)' if profile else ''}")
+          f"{' (profiled)' if profile else ''}; {len(statements) / MEASURED:.1f} SQL statements")
+    if "--sql" in sys.argv:
+        print("\n---\n".join(statements[-len(statements) // MEASURED:]))
     if profile:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"app/", 30)
