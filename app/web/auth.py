@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from functools import wraps
 
-from flask import Blueprint, abort, current_app, redirect, request, session
+from flask import Blueprint, abort, current_app, g, redirect, request, session
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -21,15 +21,23 @@ from models import Contact, WechatIdentity
 
 bp = Blueprint("h5_auth", __name__, url_prefix="/m")
 SESSION_KEY = "identity_id"
+_HELD = "h5_current_identity"
 
 
 def current_identity() -> WechatIdentity | None:
     identity_id = session.get(SESSION_KEY)
     if not identity_id:
         return None
-    # The contact comes in the same query: nearly every page asks for it next (current_contact), and
-    # later calls in the request are answered from the session's identity map without SQL.
-    return db.session.get(WechatIdentity, identity_id, options=[joinedload(WechatIdentity.contact)])
+    # Held for the rest of the request (the session's identity map holds objects only weakly, so the
+    # login check's copy could be gone by the time the view asks again), and the contact comes in the
+    # same query: nearly every page asks for it next (current_contact).
+    held = g.get(_HELD)
+    if held is not None and held[0] == identity_id and held[1] in db.session:
+        return held[1]
+    identity = db.session.get(WechatIdentity, identity_id, options=[joinedload(WechatIdentity.contact)])
+    if identity is not None:
+        setattr(g, _HELD, (identity_id, identity))
+    return identity
 
 
 def current_contact() -> Contact | None:
