@@ -24,11 +24,9 @@ import platform
 import re
 import secrets
 import shlex
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,6 +34,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from scripts.bench.loadgen import RunStats, build_request, fire
+from scripts.bench.servers import spawn_gunicorn, stop_gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -194,35 +193,7 @@ def start_gunicorn(opts: Options, db_url: str, port: int) -> subprocess.Popen:
     env.pop("BENCH_SWITCH_INTERVAL", None)
     if opts.switch_interval:
         env["BENCH_SWITCH_INTERVAL"] = str(opts.switch_interval)
-    # Not the production gunicorn.conf.py: that one logs every request to stdout, which here would
-    # measure the terminal. Everything else (the app, its pool, its logging) is the real thing.
-    cmd = [sys.executable, "-m", "gunicorn", "-c", str(Path(__file__).with_name("gunicorn_bench.py")), "-b", f"127.0.0.1:{port}",
-           "-w", str(opts.workers), "-k", opts.worker_class, "--threads", str(opts.threads),
-           "--backlog", "2048", "--log-level", "warning", "--keep-alive", "5",
-           *opts.gunicorn_args, "scripts.bench.bench_wsgi:app"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as resp:
-                if resp.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.2)
-    stop_gunicorn(proc)
-    raise RuntimeError("gunicorn did not become ready within 30 s")
-
-
-def stop_gunicorn(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    return spawn_gunicorn(opts, port, env, "scripts.bench.bench_wsgi:app", *opts.gunicorn_args)
 
 
 # --- requests ----------------------------------------------------------------------------------

@@ -37,8 +37,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from scripts.bench.bench_callback import _free_port, create_database, drop_database, stop_gunicorn
+from scripts.bench.bench_callback import _free_port, create_database, drop_database
 from scripts.bench.loadgen import fire
+from scripts.bench.servers import spawn_gunicorn, stop_gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -138,23 +139,7 @@ def seed(config: dict[str, str], attendees: int) -> Seeded:
 
 def start_gunicorn(config: dict[str, str], opts: Options, port: int) -> subprocess.Popen:
     env = {**os.environ, **config, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "gunicorn", "-c", str(Path(__file__).with_name("gunicorn_bench.py")),
-           "-b", f"127.0.0.1:{port}", "-w", str(opts.workers), "-k", opts.worker_class, "--threads", str(opts.threads),
-           "--backlog", "2048", "--log-level", "warning",
-           "--keep-alive", "5", "wsgi:app"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as resp:
-                if resp.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.2)
-    stop_gunicorn(proc)
-    raise RuntimeError("gunicorn did not become ready within 30 s")
+    return spawn_gunicorn(opts, port, env, "wsgi:app")
 
 
 class Signer:
