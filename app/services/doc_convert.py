@@ -175,6 +175,17 @@ def _fail(version: DocumentVersion, code: str, message: str) -> None:
     version.error_message = message[:500]
 
 
+def _record_failure(version: DocumentVersion, exc: Exception, fallback: DocumentError, context: str) -> None:
+    """Store why a version failed. A hostile or broken file must never take the worker down or leave
+    the version in progress: a known error keeps its message; anything else is logged (call this
+    from the ``except`` block) and stored as ``fallback``."""
+    if not isinstance(exc, DocumentError):
+        log.exception(context)
+        exc = fallback
+    _fail(version, exc.code, exc.message)
+    db.session.flush()
+
+
 def convert_version(version_id: int) -> None:
     """Convert one version to PDF, check it, render page 1, then queue the rest."""
     version = db.session.get(DocumentVersion, version_id)
@@ -197,15 +208,8 @@ def convert_version(version_id: int) -> None:
         finally:
             with PDFIUM_LOCK:
                 pdf.close()
-    except DocumentError as exc:
-        _fail(version, exc.code, exc.message)
-        db.session.flush()
-        return
-    except Exception:  # a hostile file must never take the worker down or leave "converting"
-        log.exception("document version %s failed to convert", version_id)
-        err = DocumentError("internal")
-        _fail(version, err.code, err.message)
-        db.session.flush()
+    except Exception as exc:
+        _record_failure(version, exc, DocumentError("internal"), f"document version {version_id} failed to convert")
         return
     version.pdf_sha256 = pdf_sha
     version.page_count = pages
@@ -230,15 +234,9 @@ def render_pages(version_id: int, start: int, end: int) -> None:
         finally:
             with PDFIUM_LOCK:
                 pdf.close()
-    except DocumentError as exc:
-        _fail(version, exc.code, exc.message)
-        db.session.flush()
-        return
-    except Exception:
-        log.exception("document version %s: pages %s-%s failed to render", version_id, start, end)
-        err = DocumentError("render_failed", page=start)
-        _fail(version, err.code, err.message)
-        db.session.flush()
+    except Exception as exc:
+        _record_failure(version, exc, DocumentError("render_failed", page=start),
+                        f"document version {version_id}: pages {start}-{end} failed to render")
         return
     version.pages_ready = max(version.pages_ready or 0, end)
     if version.pages_ready >= (version.page_count or 0):
