@@ -70,6 +70,9 @@ def app():
         "REDIS_URL": b.redis_url,
         "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
         "WTF_CSRF_ENABLED": False,
+        # Most tests run inside a transaction that is rolled back, which a batching thread of its own
+        # could not see; the ``group_commit`` fixture turns it on for tests on committed data.
+        "GROUP_COMMIT": False,
         "PUBLIC_BASE_URL": "http://huiyi.test",
         "STORAGE_DIR": b.storage_dir,
         "WECHAT_API_BASE_URL": "http://wechat.sim",
@@ -142,6 +145,18 @@ def truncate_all(db) -> None:
         else:
             for name in reversed(tables):
                 conn.execute(sa.text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def group_commit(app, committed_db) -> Iterator[None]:
+    """Scans batched by the per-process group-commit thread, as in production (app/batching.py)."""
+    app.config["GROUP_COMMIT"] = True
+    try:
+        yield
+    finally:
+        app.config["GROUP_COMMIT"] = False
+        for key in [k for k in app.extensions if k.startswith("group_commit:")]:
+            app.extensions.pop(key).stop()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from flask import current_app
 
@@ -10,11 +11,14 @@ from app.services import links
 from app.services.errors import DomainError
 from app.services.identity import recognise_by_unionid
 from app.services.meetings import MeetingError, get_meeting
+from app.services.scan_signin import Scan, sign_in_by_scan
 from app.services.scenes import parse_scene
-from app.services.signin import SignInError, get_session, load_attendee, sign_in
+from app.services.signin import SignInError, get_session, sign_in
 from app.services.timeutil import fmt_hm
 from models import SignInMethod
 from wechat_handlers.replies import link
+
+NO_MEETING = "找不到该会议，二维码可能已失效。请扫描会场大屏上的最新签到二维码。"
 
 
 def _url(path: str) -> str:
@@ -23,20 +27,34 @@ def _url(path: str) -> str:
 
 def handle_scan(openid: str, scene_text: str) -> str | Callable[[], str]:
     """The text to reply to ``openid`` who scanned a code carrying ``scene_text`` (a callable when
-    it can only be finished after the commit)."""
+    it can only be finished after the request's commit)."""
     scene = parse_scene(scene_text)
     if scene is None:
         return "这个二维码不是会议签到码。请扫描会场大屏或海报上的签到二维码。"
+    result = sign_in_by_scan(Scan(scene.meeting_code, scene.session_position, openid, datetime.now(UTC)))
+    if result.state == "no_meeting":
+        return NO_MEETING
+    meeting_link = link(_url(f"/m/{result.meeting_code}"), "查看会议详情")
+    who = f"{result.name}（{result.unit}）"
+    if result.state == "signed_in":
+        late = "（迟到）" if result.late else ""
+        return f"签到成功！{who}，您是第 {result.seq} 位签到，{fmt_hm(result.signed_at)}{late}\n{meeting_link}"
+    if result.state == "already":
+        return (f"您已签到，无需重复扫码。{who}，签到时间 {fmt_hm(result.signed_at)}，第 {result.seq} 位。\n"
+                f"{meeting_link}")
+    if result.state == "refused":
+        return f"{result.name}，{result.message}\n{meeting_link}"
+    return _first_scan(openid, scene, meeting_link)
+
+
+def _first_scan(openid: str, scene, meeting_link: str) -> str | Callable[[], str]:
+    """Not bound here yet: bound through the mini program (same unionid), or sent to the binding page."""
     try:
         meeting = get_meeting(scene.meeting_code, cached=True)
         session = get_session(meeting, scene.session_position)
     except (MeetingError, SignInError):
-        return "找不到该会议，二维码可能已失效。请扫描会场大屏上的最新签到二维码。"
-
-    meeting_link = link(_url(f"/m/{meeting.code}"), "查看会议详情")
-    # One query: the bound contact, their unit, invitee status and any live sign-in to the session.
-    attendee = load_attendee(meeting, session, oa_openid=openid)
-    contact = attendee.contact if attendee is not None else _recognise(openid)
+        return NO_MEETING
+    contact = _recognise(openid)
     if contact is None:
         token = links.make_bind_token(current_app.config["SECRET_KEY"], oa_openid=openid,
                                       meeting_code=meeting.code, session_position=session.position)
@@ -44,7 +62,7 @@ def handle_scan(openid: str, scene_text: str) -> str | Callable[[], str]:
         return (f"欢迎参加《{meeting.title}》。\n首次签到需核对身份：{bind_link}\n"
                 "（填写单位、姓名和手机号，只需一次，以后扫码即可直接签到）")
     try:
-        outcome = sign_in(meeting, session, contact, method=SignInMethod.SCAN, attendee=attendee)
+        outcome = sign_in(meeting, session, contact, method=SignInMethod.SCAN)
     except SignInError as exc:
         return f"{contact.name}，{exc.message}\n{meeting_link}"
     except DomainError as exc:  # any other rule: say it plainly

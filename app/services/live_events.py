@@ -1,8 +1,8 @@
 """Live events for screens and consoles, published to Redis after the commit.
 
-Each meeting has a Redis stream (for catch-up after a dropped connection: clients resume from the
-last id they saw) and a pub/sub channel (to wake listeners at once). Both can be lost without loss
-of truth: the database holds every sign-in, and screens re-read the numbers from the database.
+Each meeting has a Redis stream. Listeners block on it (XREAD), so they wake as soon as an event is
+added, and resume from the last id they saw after a dropped connection. It can be lost without
+loss of truth: the database holds every sign-in, and screens re-read the numbers from the database.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from flask import g
@@ -26,19 +27,19 @@ def stream_key(meeting_id: int) -> str:
     return f"huiyi:live:{meeting_id}:stream"
 
 
-def channel(meeting_id: int) -> str:
-    return f"huiyi:live:{meeting_id}"
-
-
 def signin_payload(meeting: Meeting, session: MeetingSession, record: SignIn) -> dict[str, Any]:
     """The event for a new sign-in; its ``seq`` is only known once the sign-in has committed."""
     contact = record.contact
-    return {
-        "type": "signin", "meeting_id": meeting.id, "session_id": session.id, "seq": record.seq,
-        "contact_id": contact.id, "name": contact.name, "unit_id": contact.unit_id,
-        "unit": contact.unit.name, "at": record.signed_at.isoformat(), "late": record.late,
-        "method": record.method,
-    }
+    return signin_event(meeting.id, session.id, seq=record.seq, contact_id=contact.id, name=contact.name,
+                        unit_id=contact.unit_id, unit=contact.unit.name, at=record.signed_at, late=record.late,
+                        method=record.method)
+
+
+def signin_event(meeting_id: int, session_id: int, *, seq: int | None, contact_id: int, name: str, unit_id: int,
+                 unit: str, at: datetime, late: bool, method: str) -> dict[str, Any]:
+    return {"type": "signin", "meeting_id": meeting_id, "session_id": session_id, "seq": seq,
+            "contact_id": contact_id, "name": name, "unit_id": unit_id, "unit": unit, "at": at.isoformat(),
+            "late": late, "method": str(method)}
 
 
 def revoke_payload(meeting: Meeting, session: MeetingSession, record: SignIn) -> dict[str, Any]:
@@ -68,7 +69,7 @@ _BATCH = "huiyi_live_batch"
 
 
 def publish(meeting_id: int, payload: dict[str, Any], *, count: str | None = None) -> None:
-    """Append to the meeting's stream and wake listeners. Failures are logged, never raised:
+    """Append to the meeting's stream (which wakes its listeners). Failures are logged, never raised:
     the sign-in is already committed and screens resync from the database.
 
     ``count`` names the :mod:`headcount` function that updates the live counters for this event. It
@@ -83,7 +84,6 @@ def publish(meeting_id: int, payload: dict[str, Any], *, count: str | None = Non
         if count is not None:
             _count(count, payload, pipe)
         pipe.xadd(stream_key(meeting_id), {"data": data}, maxlen=STREAM_MAXLEN, approximate=True)
-        pipe.publish(channel(meeting_id), data)
         if not batched:
             pipe.execute()
     except Exception:

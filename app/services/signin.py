@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, load_only
 
 from app.extensions import db
 from app.services import audit
@@ -33,8 +32,6 @@ from models import (
     MeetingState,
     MeetingUnit,
     SignIn,
-    Unit,
-    WechatIdentity,
 )
 from models.signins import SignInDenial, SignInMethod
 
@@ -70,44 +67,6 @@ class SignInOutcome:
     def seq(self) -> int | None:
         """第 N 位. The database takes it when the sign-in commits: read it after the commit."""
         return self.committed_seq if self.committed_seq is not None else self.record.seq
-
-
-@dataclass(frozen=True)
-class Attendee:
-    """A bound contact with what :func:`sign_in` would otherwise read about them, read in one query
-    on the scan path (every scan asks all of it)."""
-
-    contact: Contact
-    #: Their invitee row's status for the meeting, None if not on the list.
-    invitee_status: str | None
-    #: Their live sign-in to the session, if any.
-    live: SignIn | None
-
-
-# Built once: constructing a statement costs more CPU than running this one (the scan's hot path).
-_ATTENDEE = (
-    select(Contact, Invitee.status, SignIn)
-    .join(WechatIdentity, WechatIdentity.contact_id == Contact.id)
-    .join(Contact.unit)
-    # Only what the rule, the reply and the live event use (fewer columns to decode and load);
-    # anything else is loaded if asked for.
-    .options(load_only(Contact.id, Contact.unit_id, Contact.name, Contact.active),
-             contains_eager(Contact.unit).load_only(Unit.id, Unit.name))
-    .outerjoin(Invitee, sa.and_(Invitee.meeting_id == sa.bindparam("meeting_id"), Invitee.contact_id == Contact.id))
-    .outerjoin(SignIn, sa.and_(SignIn.session_id == sa.bindparam("session_id"), SignIn.contact_id == Contact.id,
-                               SignIn.revoked_at.is_(None)))
-    .where(WechatIdentity.oa_openid == sa.bindparam("oa_openid"))
-)
-
-
-def load_attendee(meeting: Meeting, session: MeetingSession, *, oa_openid: str) -> Attendee | None:
-    """The contact bound to ``oa_openid`` (with its unit), their invitee status for ``meeting`` and
-    their live sign-in to ``session``, in one statement; None if the openid is not bound."""
-    row = db.session.execute(
-        _ATTENDEE, {"meeting_id": meeting.id, "session_id": session.id, "oa_openid": oa_openid}).first()
-    if row is None:
-        return None
-    return Attendee(contact=row[0], invitee_status=row[1], live=row[2])
 
 
 _LOOK_UP = object()
@@ -191,7 +150,7 @@ def live_signin(session_id: int, contact_id: int) -> SignIn | None:
 
 def sign_in(meeting: Meeting, session: MeetingSession, contact: Contact, *, method: str,
             actor: Contact | None = None, nonce: str | None = None, now: datetime | None = None,
-            check_window: bool = True, attendee: Attendee | None = None) -> SignInOutcome:
+            check_window: bool = True) -> SignInOutcome:
     """Sign ``contact`` in to ``session``. Idempotent: signing in twice returns the first record.
 
     A refusal raises :class:`SignInError` after adding a ``SignInDenial`` row, which the request
@@ -199,16 +158,16 @@ def sign_in(meeting: Meeting, session: MeetingSession, contact: Contact, *, meth
 
     :param actor: the staff member for 代签 (``method="proxy"``) or manual entry.
     :param check_window: 代签 by staff may happen outside the attendee's window.
-    :param attendee: what :func:`load_attendee` read about ``contact`` in this transaction, so it is
-        not read again.
+
+    Scans of the official account's QR code go through :mod:`scan_signin` instead, many to a
+    transaction, with this module's rule, insert and live event.
     """
     now = now or datetime.now(UTC)
-    existing = attendee.live if attendee is not None else live_signin(session.id, contact.id)
+    existing = live_signin(session.id, contact.id)
     if existing is not None:
         return SignInOutcome(existing, created=False)
-    known = {"invitee_status": attendee.invitee_status} if attendee is not None else {}
     try:
-        check_eligible(meeting, session, contact, now=now, check_window=check_window, **known)
+        check_eligible(meeting, session, contact, now=now, check_window=check_window)
     except SignInError as exc:
         db.session.add(SignInDenial(meeting_id=meeting.id, session_id=session.id, contact_id=contact.id,
                                     method=method, reason=exc.code, at=now))
@@ -228,33 +187,65 @@ def sign_in(meeting: Meeting, session: MeetingSession, contact: Contact, *, meth
 
 def _insert(meeting: Meeting, session: MeetingSession, contact: Contact, *, method: str,
             actor: Contact | None, nonce: str | None, now: datetime) -> SignIn | None:
-    """Insert the sign-in unless a live one exists; None if another request's insert won.
+    """Insert the sign-in unless a live one exists; None if another request's insert won."""
+    values = insert_values(meeting, session, contact.id, method=method, now=now,
+                           actor_id=actor.id if actor else None, nonce=nonce)
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in _ORM_INSERTS:
+        # The Core insert's returned row loaded as a ``SignIn``: half the CPU of the ORM's own
+        # bulk-insert path, which one row does not need.
+        _ORM_INSERTS[dialect] = select(SignIn).from_statement(insert_statement(dialect))
+    return db.session.scalars(_ORM_INSERTS[dialect], values).one_or_none()
+
+
+def insert_values(meeting: Meeting, session: MeetingSession, contact_id: int, *, method: str, now: datetime,
+                  actor_id: int | None = None, nonce: str | None = None) -> dict:
+    """The columns of a new sign-in (what :func:`insert_statement` binds)."""
+    return {"meeting_id": meeting.id, "session_id": session.id, "contact_id": contact_id, "method": method,
+            "actor_contact_id": actor_id, "signed_at": now, "late": now > session.starts_at, "nonce": nonce}
+
+
+# PostgreSQL: many sign-ins in one statement whose text never changes (arrays, one per column),
+# so it is parsed and planned once per connection; rows whose person already has a live sign-in
+# are skipped by the same partial unique index as one at a time.
+_PG_INSERT_MANY = sa.text("""
+    INSERT INTO signins (meeting_id, session_id, contact_id, method, signed_at, late)
+    SELECT * FROM unnest(CAST(:meeting_id AS integer[]), CAST(:session_id AS integer[]),
+                         CAST(:contact_id AS integer[]), CAST(:method AS varchar[]),
+                         CAST(:signed_at AS timestamptz[]), CAST(:late AS boolean[]))
+    ON CONFLICT (session_id, contact_id) WHERE revoked_at IS NULL DO NOTHING
+    RETURNING id, session_id, contact_id""")
+
+
+def insert_many(rows: list[dict]) -> list[sa.Row]:
+    """Insert several sign-ins (:func:`insert_values` each, no actor or nonce) in one statement;
+    returns ``(id, session_id, contact_id)`` of those inserted: a person who already has a live
+    sign-in gets no row back. Order numbers are taken at commit, as for one."""
+    if not rows:
+        return []
+    if db.session.get_bind().dialect.name == "postgresql":
+        columns = ("meeting_id", "session_id", "contact_id", "method", "signed_at", "late")
+        return db.session.execute(_PG_INSERT_MANY, {c: [r[c] for r in rows] for c in columns}).all()
+    return db.session.execute(insert_statement("sqlite"), rows).all()  # executemany, RETURNING each
+
+
+_INSERTS: dict[str, sa.Insert] = {}
+_ORM_INSERTS: dict[str, sa.Select] = {}
+
+
+def insert_statement(dialect: str) -> sa.Insert:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING``, built once per dialect (bound parameters): a
+    person who already has a live sign-in gets no row back.
 
     The order number is not taken here: the database's ``signins_take_seq`` trigger takes it as the
     transaction commits, so the session's counter row is locked only inside the commit itself.
-    """
-    values = {"meeting_id": meeting.id, "session_id": session.id, "contact_id": contact.id, "method": method,
-              "actor_contact_id": actor.id if actor else None, "signed_at": now, "late": now > session.starts_at,
-              "nonce": nonce}
-    return db.session.scalars(_insert_statement(db.session.get_bind().dialect.name), values).one_or_none()
-
-
-_INSERTS: dict[str, sa.Select] = {}
-
-
-def _insert_statement(dialect: str) -> sa.Select:
-    """``INSERT … ON CONFLICT DO NOTHING RETURNING``, built once per dialect (bound parameters).
-
-    A Core insert whose returned row the ORM loads as a ``SignIn`` (``from_statement``): half the
-    CPU of the ORM's own bulk-insert path, which this single row does not need.
     """
     if dialect not in _INSERTS:
         insert = sa.dialects.postgresql.insert if dialect == "postgresql" else sa.dialects.sqlite.insert
         table = SignIn.__table__
         columns = ("meeting_id", "session_id", "contact_id", "method", "actor_contact_id", "signed_at", "late", "nonce")
-        core = insert(table).values({c: sa.bindparam(c) for c in columns}).on_conflict_do_nothing(
+        _INSERTS[dialect] = insert(table).values({c: sa.bindparam(c) for c in columns}).on_conflict_do_nothing(
             index_elements=["session_id", "contact_id"], index_where=table.c.revoked_at.is_(None)).returning(*table.c)
-        _INSERTS[dialect] = select(SignIn).from_statement(core)
     return _INSERTS[dialect]
 
 
@@ -273,16 +264,20 @@ def _announce(meeting: Meeting, session: MeetingSession, record: SignIn, outcome
 
 
 def committed_seq(signin_id: int) -> int | None:
-    """A committed sign-in's order number, in one autocommit statement: unlike a read through the
-    session, it opens no transaction that the request would then have to commit a second time."""
-    params = {"signin_id": signin_id}
+    """A committed sign-in's order number."""
+    return read_committed(_SEQ, {"signin_id": signin_id}).scalar()
+
+
+def read_committed(statement, params: dict) -> sa.Result:
+    """Read what a commit just set, in autocommit: unlike a read through the session, it opens no
+    transaction that the caller would then have to commit a second time."""
     bind = db.session.get_bind()
     if isinstance(bind, sa.Connection):
         # The session joined a caller's transaction on one connection (as in tests): only that
         # connection sees the row, and its transaction is the caller's to end.
-        return db.session.scalar(_SEQ, params)
+        return db.session.execute(statement, params)
     with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        return conn.scalar(_SEQ, params)
+        return conn.execute(statement, params).freeze()()
 
 
 _SEQ = select(SignIn.seq).where(SignIn.id == sa.bindparam("signin_id"))
@@ -307,5 +302,5 @@ def revoke(meeting: Meeting, session: MeetingSession, contact: Contact, *, actor
     return record
 
 
-__all__ = ["Attendee", "SignInError", "SignInMethod", "SignInOutcome", "check_eligible", "committed_seq",
-           "get_session", "live_signin", "load_attendee", "revoke", "sign_in"]
+__all__ = ["SignInError", "SignInMethod", "SignInOutcome", "check_eligible", "committed_seq", "get_session",
+           "insert_many", "insert_statement", "insert_values", "live_signin", "read_committed", "revoke", "sign_in"]

@@ -53,6 +53,7 @@ class Options:
     floor_n: int | None = None  # default: same as n
     workers: int = 4
     worker_class: str = "sync"
+    server: str = "gunicorn"  # or granian
     threads: int = 1
     switch_interval: float | None = None  # sys.setswitchinterval in each worker (gthread)
     port: int = 0  # 0: pick a free port
@@ -319,9 +320,10 @@ def _errors(stats: RunStats) -> int:
 
 def _report(opts: Options, cb: RunStats, fa: RunStats, fb: RunStats, result: dict, argv, mach: dict) -> Report:
     floor_rate = (fa.rate + fb.rate) / 2
-    server = f"gunicorn -k {opts.worker_class} -w {opts.workers}" + (
+    server = (f"granian --interface wsgi --workers {opts.workers} --blocking-threads {opts.threads}"
+              if opts.server == "granian" else f"gunicorn -k {opts.worker_class} -w {opts.workers}" + (
         f" --threads {opts.threads}" if opts.threads > 1 else "") + (
-        f", GIL switch interval {opts.switch_interval * 1000:g} ms" if opts.switch_interval else "")
+        f", GIL switch interval {opts.switch_interval * 1000:g} ms" if opts.switch_interval else ""))
     return Report(
         n=len(cb.results), concurrency=opts.concurrency, server=server,
         signins_per_s=round(cb.rate, 1), p50_ms=round(cb.percentile_ms(50), 1), p95_ms=round(cb.percentile_ms(95), 1),
@@ -387,6 +389,7 @@ def parse_args(argv: list[str] | None) -> Options:
     p.add_argument("--workers", type=int, default=d.workers)
     p.add_argument("--worker-class", default=d.worker_class, help="sync, gthread or gevent")
     p.add_argument("--threads", type=int, default=d.threads)
+    p.add_argument("--server", choices=("gunicorn", "granian"), default=d.server)
     p.add_argument("--switch-interval", type=float, default=None,
                    help="GIL switch interval in seconds for each worker (default: Python's 0.005)")
     p.add_argument("--port", type=int, default=0)
@@ -398,7 +401,7 @@ def parse_args(argv: list[str] | None) -> Options:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     a = p.parse_args(argv)
     opts = Options(n=a.n, concurrency=a.concurrency, warmup=a.warmup, floor_n=a.floor_n, workers=a.workers,
-                   worker_class=a.worker_class, threads=a.threads, switch_interval=a.switch_interval, port=a.port, pg_admin_url=a.pg_admin_url,
+                   worker_class=a.worker_class, server=a.server, threads=a.threads, switch_interval=a.switch_interval, port=a.port, pg_admin_url=a.pg_admin_url,
                    db_name=a.db_name, redis_url=a.redis_url, keep_db=a.keep_db, record=a.record)
     opts.json = a.json  # type: ignore[attr-defined]
     return opts

@@ -57,6 +57,7 @@ class Options:
     warmup: int = 200
     workers: int = 2
     worker_class: str = "gthread"
+    server: str = "gunicorn"  # or granian (worker_class is then unused)
     threads: int = 4
     poll_ms: int = 100
     pg_admin_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -313,7 +314,7 @@ def _run(opts: Options) -> dict:
                 and final_json["ballots"] == ballots)
     return {
         "n": opts.n, "concurrency": opts.concurrency, "workers": opts.workers,
-        "server": f"{opts.worker_class} {opts.workers} x {opts.threads}", "poll_ms": opts.poll_ms,
+        "server": f"{opts.server if opts.server == 'granian' else opts.worker_class} {opts.workers} x {opts.threads}", "poll_ms": opts.poll_ms,
         "wall_s": round(stats.wall_s, 2), "ballots_per_s": round(stats.rate, 1),
         "p50_ms": round(stats.percentile_ms(50), 1), "p99_ms": round(stats.percentile_ms(99), 1),
         "errors": len(stats.errors), "non_200": sum(1 for r in stats.results if r.status != 200),

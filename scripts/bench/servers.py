@@ -23,7 +23,16 @@ def spawn_gunicorn(opts, port: int, env: dict[str, str], app_module: str, *extra
            "-b", f"127.0.0.1:{port}", "-w", str(opts.workers), "-k", opts.worker_class,
            "--threads", str(opts.threads), "--backlog", "2048", "--log-level", "warning", "--keep-alive", "5",
            *extra, app_module]
+    if getattr(opts, "server", "gunicorn") == "granian":
+        # Rust HTTP front, the same WSGI app in a pool of blocking threads per worker process.
+        cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+               "--workers", str(opts.workers), "--blocking-threads", str(opts.threads),
+               "--backlog", "2048", "--log-level", "warning", "--no-ws", *extra, app_module]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    return _wait_ready(proc, port)
+
+
+def _wait_ready(proc: subprocess.Popen, port: int) -> subprocess.Popen:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:

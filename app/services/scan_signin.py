@@ -1,0 +1,185 @@
+"""Sign-in by scanning the meeting's QR code: the official account's hot path, many scans per commit.
+
+A burst at the door is hundreds of scans a second, each a bound attendee. This service takes the
+scans that arrived together (:mod:`app.batching`) and signs them in as one unit of work: one query
+reads every scanner (contact, unit, invitee status, live sign-in), the same :func:`signin.check_eligible`
+as every channel decides each one, one statement inserts the sign-ins, one commit takes their order
+numbers (trigger ``signins_take_seq``), one query reads those, and one Redis round trip tells the
+screens. Each scanner's answer is only returned after that commit.
+
+The other channels (H5, mini program, 代签) sign one person in inside their own request's
+transaction through :func:`signin.sign_in`; the rules, the insert and the live event are shared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from app.batching import group_commit
+from app.extensions import db
+from app.services import live_events, signin
+from app.services.meetings import MeetingError, get_meeting
+from app.services.signin import SignInError
+from models import Contact, Invitee, SignIn, Unit, WechatIdentity
+from models.signins import SignInDenial, SignInMethod
+
+#: Scans per transaction at most: enough to absorb a door's burst, small enough to keep a batch short.
+MAX_BATCH = 64
+
+
+@dataclass(frozen=True)
+class Scan:
+    meeting_code: str
+    session_position: int | None
+    openid: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What the reply to one scan needs to say."""
+
+    #: ``signed_in``, ``already``, ``refused`` (see ``message``), ``unbound`` or ``no_meeting``.
+    state: str
+    meeting_code: str = ""
+    meeting_title: str = ""
+    name: str = ""
+    unit: str = ""
+    seq: int | None = None
+    signed_at: datetime | None = None
+    late: bool = False
+    #: The refusal's SignInError code and its Chinese message.
+    code: str = ""
+    message: str = ""
+
+
+def sign_in_by_scan(scan: Scan) -> ScanResult:
+    """Sign the person bound to ``scan.openid`` in; returns after the sign-in is committed.
+
+    :raise app.batching.GroupCommitTimeout: the database did not answer in time.
+    """
+    return group_commit("scan-signin", sign_in_scans, max_batch=MAX_BATCH)(scan)
+
+
+@dataclass(frozen=True)
+class _Person:
+    """The columns of a contact that :func:`signin.check_eligible` reads."""
+
+    id: int
+    unit_id: int
+    active: bool
+
+
+_SCANNERS = (
+    select(WechatIdentity.oa_openid, Contact.id, Contact.unit_id, Contact.name, Contact.active,
+           Unit.name.label("unit_name"), Invitee.status.label("invitee_status"),
+           SignIn.seq, SignIn.signed_at, SignIn.late, SignIn.id.label("live_id"))
+    .join(Contact, Contact.id == WechatIdentity.contact_id)
+    .join(Unit, Unit.id == Contact.unit_id)
+    .outerjoin(Invitee, sa.and_(Invitee.meeting_id == sa.bindparam("meeting_id"), Invitee.contact_id == Contact.id))
+    .outerjoin(SignIn, sa.and_(SignIn.session_id == sa.bindparam("session_id"), SignIn.contact_id == Contact.id,
+                               SignIn.revoked_at.is_(None)))
+    .where(WechatIdentity.oa_openid.in_(sa.bindparam("openids", expanding=True)))
+)
+_SEQS = select(SignIn.id, SignIn.seq).where(SignIn.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+def sign_in_scans(scans: list[Scan]) -> list[ScanResult | Exception]:
+    """Sign in every scanner of ``scans`` in one transaction; one result per scan, in order."""
+    results: list[ScanResult | Exception | None] = [None] * len(scans)
+    # (scan index, insert values, scanner row, what the reply says about them), read before the
+    # commit: it expires every ORM object, and reading one again would cost a query.
+    pending: list[tuple[int, dict, object, dict]] = []
+    groups: dict[tuple[str, int | None], list[int]] = {}
+    for i, scan in enumerate(scans):
+        groups.setdefault((scan.meeting_code, scan.session_position), []).append(i)
+
+    for (code, position), indexes in groups.items():
+        try:
+            meeting = get_meeting(code, cached=True)
+            session = signin.get_session(meeting, position)
+        except (MeetingError, SignInError):
+            for i in indexes:
+                results[i] = ScanResult("no_meeting", meeting_code=code)
+            continue
+        known = {"meeting_code": meeting.code, "meeting_title": meeting.title}
+        rows = {row.oa_openid: row for row in db.session.execute(_SCANNERS, {
+            "meeting_id": meeting.id, "session_id": session.id,
+            "openids": sorted({scans[i].openid for i in indexes})})}
+        first_of: dict[int, int] = {}  # contact id -> the scan in this batch that decides for them
+        for i in indexes:
+            row = rows.get(scans[i].openid)
+            if row is None:
+                results[i] = ScanResult("unbound", **known)
+                continue
+            who = {**known, "name": row.name, "unit": row.unit_name}
+            if row.id in first_of:  # the same person twice in one batch: the first scan decides
+                continue
+            first_of[row.id] = i
+            if row.live_id is not None:
+                results[i] = ScanResult("already", seq=row.seq, signed_at=row.signed_at, late=row.late, **who)
+                continue
+            at = scans[i].at
+            try:
+                signin.check_eligible(meeting, session, _Person(row.id, row.unit_id, row.active), now=at,
+                                      invitee_status=row.invitee_status)
+            except SignInError as exc:
+                db.session.add(SignInDenial(meeting_id=meeting.id, session_id=session.id, contact_id=row.id,
+                                            method=SignInMethod.SCAN, reason=exc.code, at=at))
+                results[i] = ScanResult("refused", code=exc.code, message=exc.message, **who)
+                continue
+            pending.append((i, signin.insert_values(meeting, session, row.id, method=SignInMethod.SCAN, now=at),
+                            row, who))
+
+    inserted = _insert(pending)
+    db.session.commit()
+    seqs = _committed_seqs([record_id for record_id, _ in inserted.values()])
+
+    with live_events.batch():
+        for i, values, row, who in pending:
+            if row.id not in inserted:  # another channel signed them in a moment ago: theirs stands
+                results[i] = _already(values["session_id"], row.id, who)
+                continue
+            record_id, _ = inserted[row.id]
+            seq = seqs.get(record_id)
+            results[i] = ScanResult("signed_in", seq=seq, signed_at=values["signed_at"], late=values["late"], **who)
+            live_events.publish_signin(live_events.signin_event(
+                values["meeting_id"], values["session_id"], seq=seq, contact_id=row.id, name=row.name,
+                unit_id=row.unit_id,
+                unit=row.unit_name, at=values["signed_at"], late=values["late"], method=SignInMethod.SCAN))
+
+    for i, scan in enumerate(scans):  # repeats of a person in this batch share the first one's answer
+        if results[i] is None:
+            first = next(r for j, r in enumerate(results) if r is not None and scans[j].openid == scan.openid)
+            results[i] = _as_repeat(first)
+    return results  # type: ignore[return-value]
+
+
+def _insert(pending: list[tuple[int, dict, object, dict]]) -> dict[int, tuple[int, int]]:
+    """One INSERT for every eligible scanner: contact id -> (sign-in id, session id)."""
+    return {row.contact_id: (row.id, row.session_id) for row in signin.insert_many([p[1] for p in pending])}
+
+
+def _committed_seqs(ids: list[int]) -> dict[int, int]:
+    """The order numbers the commit gave these sign-ins, read once without opening a transaction."""
+    if not ids:
+        return {}
+    return {row.id: row.seq for row in signin.read_committed(_SEQS, {"ids": ids})}
+
+
+def _already(session_id: int, contact_id: int, who: dict) -> ScanResult:
+    record = signin.live_signin(session_id, contact_id)
+    if record is None:  # signed in and revoked within this instant: say nothing false
+        return ScanResult("refused", code="retry", message="签到状态刚刚发生变化，请重新扫码", **who)
+    return ScanResult("already", seq=record.seq, signed_at=record.signed_at, late=record.late, **who)
+
+
+def _as_repeat(first: ScanResult) -> ScanResult:
+    if first.state != "signed_in":
+        return first
+    return ScanResult("already", first.meeting_code, first.meeting_title, first.name, first.unit, first.seq,
+                      first.signed_at, first.late)

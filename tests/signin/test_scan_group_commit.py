@@ -1,0 +1,104 @@
+"""Scans batched into shared transactions (app/batching.py) keep every sign-in guarantee.
+
+These run the production path: the callback, through Flask, with the per-process group-commit thread
+on committed PostgreSQL data, many requests at once.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.services.scenes import make_scene
+from models import Contact, SignIn, SignInDenial, WechatIdentity
+from scripts.wechat_sim.signing import signature
+from scripts.wechat_sim.xmlmsg import build_xml
+
+pytestmark = pytest.mark.slow
+TOKEN_KEY = "WECHAT_TOKEN"
+
+
+def _seed(db, invited: int, outsiders: int = 0) -> str:
+    from app.services.meetings import create_meeting, invite_contact
+    from app.services.units import add_unit
+
+    unit = add_unit("GRP", "批量签到测试单位", actor="test")
+    starts = datetime.now(UTC) + timedelta(minutes=30)
+    meeting = create_meeting("GRPSCAN", "批量签到测试", actor="test", starts_at=starts,
+                             ends_at=starts + timedelta(hours=2), publish=True)
+    people = [Contact(unit=unit, name=f"批量{i}", phone=f"1371000{i:04d}") for i in range(invited + outsiders)]
+    db.session.add_all(people)
+    db.session.flush()
+    db.session.add_all([WechatIdentity(oa_openid=f"o-grp-{i}", contact=c, bound_at=datetime.now(UTC))
+                        for i, c in enumerate(people)])
+    for c in people[:invited]:
+        invite_contact(meeting, c, actor="test")
+    db.session.commit()
+    return make_scene(meeting.code, 1)
+
+
+def _scan(client, token: str, openid: str, scene: str, create_time: int | None = None) -> str:
+    ts, nonce = str(int(time.time())), secrets.token_hex(8)
+    body = build_xml([("ToUserName", "gh_huiyi"), ("FromUserName", openid),
+                      ("CreateTime", str(create_time or int(time.time()))), ("MsgType", "event"),
+                      ("Event", "SCAN"), ("EventKey", scene)])
+    resp = client.post(f"/wechat/callback?signature={signature(token, ts, nonce)}&timestamp={ts}&nonce={nonce}"
+                       f"&openid={openid}", data=body)
+    assert resp.status_code == 200
+    return resp.get_data(as_text=True)
+
+
+def _committer(app):
+    return app.extensions["group_commit:scan-signin"]
+
+
+def test_a_burst_of_scans_commits_in_batches_with_numbers_one_to_n(app, committed_db, group_commit):
+    scene = _seed(committed_db, 600)
+    token = app.config[TOKEN_KEY]
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        replies = list(pool.map(lambda i: _scan(app.test_client(), token, f"o-grp-{i}", scene), range(600)))
+
+    numbers = sorted(int(re.search(r"您是第 (\d+) 位签到", r).group(1)) for r in replies)
+    assert numbers == list(range(1, 601))  # every reply says its own number, after the commit
+    stored = committed_db.session.scalars(select(SignIn.seq).order_by(SignIn.seq)).all()
+    assert stored == list(range(1, 601))
+    stats = _committer(app).stats
+    assert stats.items == 600
+    assert stats.rounds < 600 and stats.largest > 1  # they really shared transactions
+
+
+def test_the_same_person_fifty_times_at_once_is_one_sign_in(app, committed_db, group_commit):
+    scene = _seed(committed_db, 1)
+    token = app.config[TOKEN_KEY]
+    barrier = threading.Barrier(25)
+    base = int(time.time()) - 100
+
+    def scan(i):
+        barrier.wait()
+        # A distinct CreateTime each: 50 real scans, not WeChat's retries of one.
+        return _scan(app.test_client(), token, "o-grp-0", scene, create_time=base + i)
+
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        replies = list(pool.map(scan, range(50)))
+    assert sum(r.count("签到成功") for r in replies) == 1
+    assert sum("您已签到" in r for r in replies) == 49
+    assert all("第 1 位" in r for r in replies)
+    assert committed_db.session.scalar(select(func.count()).select_from(SignIn)) == 1
+
+
+def test_a_refused_scanner_does_not_hold_up_the_others(app, committed_db, group_commit):
+    scene = _seed(committed_db, 40, outsiders=10)
+    token = app.config[TOKEN_KEY]
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        replies = list(pool.map(lambda i: _scan(app.test_client(), token, f"o-grp-{i}", scene), range(50)))
+    assert sum("签到成功" in r for r in replies[:40]) == 40
+    assert all("不在本次会议的参会名单中" in r for r in replies[40:])
+    assert committed_db.session.scalar(select(func.count()).select_from(SignIn)) == 40
+    assert committed_db.session.scalars(select(SignInDenial.reason)).all() == ["not_invited"] * 10
