@@ -61,6 +61,8 @@ def finish_with_error(exc: BaseException) -> None:
 def init_app(app: Flask) -> None:
     @app.after_request
     def _commit(response: Response) -> Response:
+        if not db.session.registry.has():
+            return response  # the request never touched the database (e.g. a batched scan)
         # Error handlers already committed or rolled back what an error left behind.
         if response.status_code < 400:
             db.session.commit()

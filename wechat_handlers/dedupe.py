@@ -11,8 +11,11 @@ work itself idempotent, so the worst case is a second identical reply.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+
+from redis.exceptions import NoScriptError
 
 from app.extensions import get_redis
 from wechat_handlers.envelope import TIMESTAMP_WINDOW_S, Envelope, EnvelopeError
@@ -43,20 +46,42 @@ return 0
 """
 
 
+_ADMIT_SHA = hashlib.sha1(_ADMIT.encode()).hexdigest()
+REPLAYED = "nonce reused with another body"
+
+
 def admit(envelope: Envelope, key: str) -> bool:
     """Refuse a replay (:raise EnvelopeError: 403); True if this request is the first with this
     message key and should do the work, False for a retry of one already claimed."""
+    verdict = admit_many([(envelope, key)])[0]
+    if isinstance(verdict, EnvelopeError):
+        raise verdict
+    return verdict
+
+
+def admit_many(items: list[tuple[Envelope, str]]) -> list[bool | EnvelopeError]:
+    """:func:`admit` for several requests in one Redis round trip: per request True (first), False
+    (a retry) or the EnvelopeError to answer a replay with."""
+    r = get_redis()
+
+    def run() -> list:
+        pipe = r.pipeline(transaction=False)
+        for envelope, key in items:
+            # EVALSHA: the script is sent once per server, not with every callback.
+            pipe.evalsha(_ADMIT_SHA, 2, f"huiyi:wx:nonce:{envelope.timestamp}:{envelope.nonce}",
+                         f"huiyi:wx:claim:{key}", envelope.body_sha256, 2 * TIMESTAMP_WINDOW_S, CLAIM_TTL_S)
+        return pipe.execute()
+
     try:
-        # EVALSHA: the script is sent once per server, not with every callback.
-        verdict = get_redis().register_script(_ADMIT)(
-            keys=[f"huiyi:wx:nonce:{envelope.timestamp}:{envelope.nonce}", f"huiyi:wx:claim:{key}"],
-            args=[envelope.body_sha256, 2 * TIMESTAMP_WINDOW_S, CLAIM_TTL_S])
+        try:
+            verdicts = run()
+        except NoScriptError:  # a restarted or flushed Redis: load it once more
+            r.script_load(_ADMIT)
+            verdicts = run()
     except Exception:
         log.warning("replay and retry detection skipped: Redis unavailable")
-        return True
-    if verdict == -1:
-        raise EnvelopeError(403, "nonce reused with another body")
-    return verdict == 1
+        return [True] * len(items)
+    return [EnvelopeError(403, REPLAYED) if v == -1 else v == 1 for v in verdicts]
 
 
 def remember_reply(key: str, reply: str, pipe=None) -> None:

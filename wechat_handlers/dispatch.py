@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from app.services.scenes import parse_scene
 from wechat_handlers.envelope import Envelope
-from wechat_handlers.scan import handle_scan
+from wechat_handlers.scan import NOT_A_MEETING_CODE, first_scan, scene_of
 
 HELP = ("您好，这里是会易会议签到。\n"
         "· 参会签到：请用微信扫描会场大屏或海报上的签到二维码\n"
@@ -14,18 +15,19 @@ WELCOME = "感谢关注！参会时扫描会场签到二维码即可签到。\n"
 
 
 def dispatch(envelope: Envelope) -> str | Callable[[], str]:
+    """Scans of bound attendees never get here (``scan_lane`` answers them); a scan that does is
+    someone's first, not bound yet."""
     openid = envelope.get("FromUserName")
     msg_type = envelope.get("MsgType")
+    scene_text = scene_of(envelope)
+    if scene_text is not None:
+        scene = parse_scene(scene_text)
+        return first_scan(openid, scene) if scene is not None else NOT_A_MEETING_CODE
     if msg_type == "event":
         event = envelope.get("Event").lower()
         key = envelope.get("EventKey")
         if event == "subscribe":
-            # Following through a parametric QR carries the scene behind "qrscene_".
-            if key.startswith("qrscene_"):
-                return handle_scan(openid, key[len("qrscene_"):])
             return WELCOME
-        if event == "scan":
-            return handle_scan(openid, key)
         if event == "click":
             return _organizer_answer(openid, click_key=key) or HELP
         return ""  # unsubscribe, VIEW, TEMPLATESENDJOBFINISH…: nothing to say

@@ -91,6 +91,12 @@ def open_envelope(body: bytes, args, *, token: str, aes_key: str, app_id: str) -
                     nonce=args.get("nonce", ""), body_sha256=hashlib.sha256(body).hexdigest())
 
 
+def wechat_keys(config) -> dict[str, str]:
+    """The account's callback secrets, as :func:`open_envelope` and :func:`seal_reply` take them."""
+    return {"token": config["WECHAT_TOKEN"], "aes_key": config["WECHAT_ENCODING_AES_KEY"],
+            "app_id": config["WECHAT_APP_ID"]}
+
+
 def seal_reply(reply_xml: str, envelope: Envelope, *, token: str, aes_key: str, app_id: str) -> str:
     if not envelope.encrypted or not reply_xml:
         return reply_xml

@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from xml.sax.saxutils import escape
 
+#: The answer when something inside failed: useful, unlike WeChat's "该公众号暂时无法提供服务".
+BUSY = "系统繁忙，请稍后重新扫码。如急需签到，请联系现场会务人员。"
+
 
 def _cdata(text: str) -> str:
     # "]]>" cannot appear inside CDATA; split it so user-supplied text cannot break out.

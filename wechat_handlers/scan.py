@@ -1,9 +1,8 @@
-"""A scan of a meeting's QR code: sign a bound attendee in, or send a newcomer to the binding page."""
+"""A scan of a meeting's QR code: what to answer a bound attendee, and a newcomer's first scan."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from flask import current_app
 
@@ -11,29 +10,41 @@ from app.services import links
 from app.services.errors import DomainError
 from app.services.identity import recognise_by_unionid
 from app.services.meetings import MeetingError, get_meeting
-from app.services.scan_signin import Scan, sign_in_by_scan
-from app.services.scenes import parse_scene
+from app.services.scan_signin import ScanResult
+from app.services.scenes import Scene
 from app.services.signin import SignInError, get_session, sign_in
 from app.services.timeutil import fmt_hm
 from models import SignInMethod
+from wechat_handlers.envelope import Envelope
 from wechat_handlers.replies import link
 
+NOT_A_MEETING_CODE = "这个二维码不是会议签到码。请扫描会场大屏或海报上的签到二维码。"
 NO_MEETING = "找不到该会议，二维码可能已失效。请扫描会场大屏上的最新签到二维码。"
+
+
+def scene_of(envelope: Envelope) -> str | None:
+    """The scene a scan event carries (``SCAN``, or ``subscribe`` through a parametric code), else None."""
+    if envelope.get("MsgType") != "event":
+        return None
+    event, key = envelope.get("Event").lower(), envelope.get("EventKey")
+    if event == "scan":
+        return key
+    if event == "subscribe" and key.startswith("qrscene_"):
+        return key[len("qrscene_"):]
+    return None
 
 
 def _url(path: str) -> str:
     return current_app.config["PUBLIC_BASE_URL"] + path
 
 
-def handle_scan(openid: str, scene_text: str) -> str | Callable[[], str]:
-    """The text to reply to ``openid`` who scanned a code carrying ``scene_text`` (a callable when
-    it can only be finished after the request's commit)."""
-    scene = parse_scene(scene_text)
-    if scene is None:
-        return "这个二维码不是会议签到码。请扫描会场大屏或海报上的签到二维码。"
-    result = sign_in_by_scan(Scan(scene.meeting_code, scene.session_position, openid, datetime.now(UTC)))
+def reply_for(result: ScanResult) -> str | None:
+    """The reply to a scan the sign-in service answered; None for a scanner not bound here yet
+    (:func:`first_scan` answers them)."""
     if result.state == "no_meeting":
         return NO_MEETING
+    if result.state == "unbound":
+        return None
     meeting_link = link(_url(f"/m/{result.meeting_code}"), "查看会议详情")
     who = f"{result.name}（{result.unit}）"
     if result.state == "signed_in":
@@ -42,18 +53,19 @@ def handle_scan(openid: str, scene_text: str) -> str | Callable[[], str]:
     if result.state == "already":
         return (f"您已签到，无需重复扫码。{who}，签到时间 {fmt_hm(result.signed_at)}，第 {result.seq} 位。\n"
                 f"{meeting_link}")
-    if result.state == "refused":
-        return f"{result.name}，{result.message}\n{meeting_link}"
-    return _first_scan(openid, scene, meeting_link)
+    return f"{result.name}，{result.message}\n{meeting_link}"
 
 
-def _first_scan(openid: str, scene, meeting_link: str) -> str | Callable[[], str]:
-    """Not bound here yet: bound through the mini program (same unionid), or sent to the binding page."""
+def first_scan(openid: str, scene: Scene) -> str | Callable[[], str]:
+    """A scanner not bound here: bound already through the mini program (same unionid, asked of
+    WeChat), or sent to the binding page. Runs in the request's own transaction (a callable reply
+    is finished after its commit)."""
     try:
         meeting = get_meeting(scene.meeting_code, cached=True)
         session = get_session(meeting, scene.session_position)
     except (MeetingError, SignInError):
         return NO_MEETING
+    meeting_link = link(_url(f"/m/{meeting.code}"), "查看会议详情")
     contact = _recognise(openid)
     if contact is None:
         token = links.make_bind_token(current_app.config["SECRET_KEY"], oa_openid=openid,
@@ -77,11 +89,7 @@ def _recognise(openid: str):
 
 
 def signed_in_text(contact, outcome, meeting_link: str) -> Callable[[], str]:
-    """The reply, finished after the commit: the order number is taken when the sign-in commits.
-
-    Everything else is read now; after the commit only the order number is read, once, by the
-    live-event callback (``outcome.seq``).
-    """
+    """The reply, finished after the commit: the order number is taken when the sign-in commits."""
     record = outcome.record
     who = f"{contact.name}（{contact.unit.name}）"
     at = fmt_hm(record.signed_at)

@@ -9,19 +9,21 @@ from flask import Response, current_app, request
 
 from app.extensions import csrf, db
 from app.services import live_events
-from wechat_handlers import bp
+from wechat_handlers import bp, scan_lane
 from wechat_handlers.dedupe import admit, message_key, remember_reply, wait_for_reply
 from wechat_handlers.dispatch import dispatch
-from wechat_handlers.envelope import MAX_BODY_BYTES, EnvelopeError, check_query, open_envelope, seal_reply
-from wechat_handlers.replies import text_reply
+from wechat_handlers.envelope import (
+    MAX_BODY_BYTES,
+    EnvelopeError,
+    check_query,
+    open_envelope,
+    seal_reply,
+    wechat_keys,
+)
+from wechat_handlers.replies import BUSY, text_reply
+from wechat_handlers.scan import scene_of
 
 log = logging.getLogger(__name__)
-BUSY = "系统繁忙，请稍后重新扫码。如急需签到，请联系现场会务人员。"
-
-
-def _keys() -> dict[str, str]:
-    c = current_app.config
-    return {"token": c["WECHAT_TOKEN"], "aes_key": c["WECHAT_ENCODING_AES_KEY"], "app_id": c["WECHAT_APP_ID"]}
 
 
 @bp.get("/callback")
@@ -42,9 +44,16 @@ def receive():
         return Response("too large", status=413, mimetype="text/plain")
     try:
         body = request.stream.read(MAX_BODY_BYTES + 1)
-        envelope = open_envelope(body, request.args, **_keys())
+        envelope = open_envelope(body, request.args, **wechat_keys(current_app.config))
         key = message_key(envelope)
-        first = admit(envelope, key)
+        scene = scene_of(envelope)
+        if scene is not None:  # a scan: answered in a round with the others arriving now
+            answered = scan_lane.answer(envelope, key, scene)
+            if isinstance(answered, str):
+                return _xml(answered)
+            first = answered is scan_lane.FIRST_SCAN
+        else:
+            first = admit(envelope, key)
     except EnvelopeError as exc:
         log.warning("refused WeChat callback from %s: %s", request.remote_addr, exc.reason)
         return Response(exc.reason, status=exc.status, mimetype="text/plain")
@@ -65,7 +74,7 @@ def receive():
             log.exception("callback failed for %s", key)
             text = BUSY
         reply = seal_reply(text_reply(envelope.get("FromUserName"), envelope.get("ToUserName"), text), envelope,
-                           **_keys()) if text else ""
+                           **wechat_keys(current_app.config)) if text else ""
         remember_reply(key, reply, redis_batch)
     if time.monotonic() - started > 4.5:
         log.warning("callback %s took %.1fs; WeChat may have given up on it", key, time.monotonic() - started)

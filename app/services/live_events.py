@@ -51,14 +51,19 @@ def revoke_payload(meeting: Meeting, session: MeetingSession, record: SignIn) ->
 def batch() -> Iterator[Any]:
     """Queue every live event published inside the block (with its counter updates) on one Redis
     pipeline, sent when the block ends together with whatever the caller queued on the yielded
-    pipeline: one round trip for all of a request's Redis writes after its commit. Failures are
-    logged, never raised (as :func:`publish`'s)."""
+    pipeline: one round trip for all of a request's Redis writes after its commit. Inside another
+    batch, the outer one's pipeline is used and sent when that one ends. Failures are logged,
+    never raised (as :func:`publish`'s)."""
+    stack = g.setdefault(_BATCH, [])
+    if stack:
+        yield stack[-1]
+        return
     pipe = get_redis().pipeline(transaction=False)
-    g.setdefault(_BATCH, []).append(pipe)
+    stack.append(pipe)
     try:
         yield pipe
     finally:
-        g.get(_BATCH).pop()
+        stack.pop()
         try:
             pipe.execute()
         except Exception:

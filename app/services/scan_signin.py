@@ -1,7 +1,7 @@
 """Sign-in by scanning the meeting's QR code: the official account's hot path, many scans per commit.
 
-A burst at the door is hundreds of scans a second, each a bound attendee. This service takes the
-scans that arrived together (:mod:`app.batching`) and signs them in as one unit of work: one query
+A burst at the door is hundreds of scans a second, each a bound attendee. This service signs in the
+scans that arrived together (gathered by ``wechat_handlers.scan_lane``) as one unit of work: one query
 reads every scanner (contact, unit, invitee status, live sign-in), the same :func:`signin.check_eligible`
 as every channel decides each one, one statement inserts the sign-ins, one commit takes their order
 numbers (trigger ``signins_take_seq``), one query reads those, and one Redis round trip tells the
@@ -19,16 +19,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from app.batching import group_commit
 from app.extensions import db
 from app.services import live_events, signin
 from app.services.meetings import MeetingError, get_meeting
 from app.services.signin import SignInError
 from models import Contact, Invitee, SignIn, Unit, WechatIdentity
 from models.signins import SignInDenial, SignInMethod
-
-#: Scans per transaction at most: enough to absorb a door's burst, small enough to keep a batch short.
-MAX_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -55,14 +51,6 @@ class ScanResult:
     #: The refusal's SignInError code and its Chinese message.
     code: str = ""
     message: str = ""
-
-
-def sign_in_by_scan(scan: Scan) -> ScanResult:
-    """Sign the person bound to ``scan.openid`` in; returns after the sign-in is committed.
-
-    :raise app.batching.GroupCommitTimeout: the database did not answer in time.
-    """
-    return group_commit("scan-signin", sign_in_scans, max_batch=MAX_BATCH)(scan)
 
 
 @dataclass(frozen=True)

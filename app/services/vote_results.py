@@ -11,9 +11,10 @@ Live counters (rebuildable, never the truth):
   ``COUNT`` in the database: while the counters are behind it answers from the database, and it
   rebuilds when they stay behind (an after-commit update was lost) or the ``built`` marker is
   missing (Redis lost or flushed);
-- after each committed ballot the new totals are published on the meeting's live stream
+- after each commit of ballots (many at a time, :mod:`app.services.ballot_batch`) they are counted
+  by one script call and the new totals are published once on the meeting's live stream
   (``{"type": "vote", ...}``) for the big screen and the organizer page. Events from concurrent
-  ballots may reach the stream out of order; while a vote is open its counts only grow, so a
+  batches may reach the stream out of order; while a vote is open its counts only grow, so a
   consumer shows the event with the highest ``ballots`` it has seen for the vote.
 
 Closed votes are always counted from the database.
@@ -138,20 +139,33 @@ def _build(vote: Vote, state: str, ballots: int, counts: dict[int, int], eligibl
 
 
 # -- live counters ---------------------------------------------------------------------------------
-#: Count one ballot unless its id was already counted, atomically (no lost or double counts under
-#: any concurrency); return whether the counters are built and the totals right after.
+#: Count ballots unless their ids were already counted, atomically (no lost or double counts under
+#: any concurrency); return whether the counters are built and the totals right after. ARGV holds
+#: each ballot as its id, its number of choices, then those choices' ``o:<id>`` fields.
 _ADD_LUA = """
-if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
-  redis.call('HINCRBY', KEYS[2], 'b', 1)
-  for i = 2, #ARGV do redis.call('HINCRBY', KEYS[2], ARGV[i], 1) end
+local i = 1
+while i <= #ARGV do
+  local n = tonumber(ARGV[i + 1])
+  if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
+    redis.call('HINCRBY', KEYS[2], 'b', 1)
+    for j = i + 2, i + 1 + n do redis.call('HINCRBY', KEYS[2], ARGV[j], 1) end
+  end
+  i = i + 2 + n
 end
 return {redis.call('EXISTS', KEYS[3]), redis.call('HGETALL', KEYS[2])}
 """
 
 
-def _add_ballot(r: redis_lib.Redis, vote_id: int, ballot_id: str, option_ids: list[int]) -> tuple[bool, dict]:
-    """Count one ballot unless already counted (idempotent); returns (built, raw totals after it)."""
-    built, flat = r.register_script(_ADD_LUA)(keys=_keys(vote_id), args=[ballot_id, *[f"o:{o}" for o in option_ids]])
+def _ballot_args(ballots: list[tuple[str, list[int]]]) -> list:
+    args: list = []
+    for ballot_id, option_ids in ballots:
+        args += [ballot_id, len(option_ids), *[f"o:{o}" for o in option_ids]]
+    return args
+
+
+def _add_ballots(r: redis_lib.Redis, vote_id: int, ballots: list[tuple[str, list[int]]]) -> tuple[bool, dict]:
+    """Count ballots not yet counted (idempotent); returns (built, raw totals after them)."""
+    built, flat = r.register_script(_ADD_LUA)(keys=_keys(vote_id), args=_ballot_args(ballots))
     return bool(built), dict(zip(flat[::2], flat[1::2], strict=True))
 
 
@@ -161,12 +175,11 @@ def _keys(vote_id: int) -> list[str]:
 
 def _add_many(r: redis_lib.Redis, vote_id: int, ballots: list[tuple[str, list[int]]]) -> None:
     known = {m.decode() if isinstance(m, bytes) else m for m in r.smembers(seen_key(vote_id))}
+    missing = [b for b in ballots if b[0] not in known]
     script = r.register_script(_ADD_LUA)
     pipe = r.pipeline(transaction=False)
-    for n, (ballot_id, option_ids) in enumerate(b for b in ballots if b[0] not in known):
-        script(keys=_keys(vote_id), args=[ballot_id, *[f"o:{o}" for o in option_ids]], client=pipe)
-        if n % 500 == 499:
-            pipe.execute()
+    for start in range(0, len(missing), 500):
+        script(keys=_keys(vote_id), args=_ballot_args(missing[start:start + 500]), client=pipe)
     pipe.execute()
 
 
@@ -301,20 +314,21 @@ def _event_eligible(vote: Vote) -> int:
     return n
 
 
-def ballot_committed(snap: Snapshot, ballot_id: str, option_ids: list[int]) -> None:
-    """Count a committed ballot and tell the meeting's live stream."""
+def ballots_committed(snap: Snapshot, ballots: list[tuple[str, list[int]]]) -> None:
+    """Count committed ballots (``(ballot id, option ids)``) of one vote and tell the meeting's live
+    stream once: one Redis call for the counters, one for the event, however many ballots."""
     r = get_redis()
     try:
         # Counted even when the counters are not built (adding is idempotent, a rebuild is a union);
         # but then the totals are partial, so nothing is published until a reader has rebuilt them.
-        built, raw = _add_ballot(r, snap.vote_id, ballot_id, option_ids)
+        built, raw = _add_ballots(r, snap.vote_id, ballots)
         if not built:
             return
-        ballots, counts = _parse_totals(raw)
+        total, counts = _parse_totals(raw)
     except Exception:
-        log.exception("could not count ballot for vote %s; the next read rebuilds the counters", snap.vote_id)
+        log.exception("could not count ballots for vote %s; the next read rebuilds the counters", snap.vote_id)
         return
-    _publish(snap, ballots, counts)
+    _publish(snap, total, counts)
 
 
 def _publish(snap: Snapshot, ballots: int, counts: dict[int, int]) -> None:

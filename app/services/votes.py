@@ -14,7 +14,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -65,9 +64,10 @@ class VoteError(DomainError):
         "too_few": "请至少选择 {n} 项",
         "too_many": "最多只能选择 {n} 项",
         "results_hidden": "投票结果暂不公开",
+        "busy": "投票人数较多，请稍后刷新页面查看投票是否已记录",
     }
     statuses = {"vote_not_found": 404, "already_voted": 409, "vote_closed": 409, "vote_not_open": 409,
-                "not_eligible": 403, "results_hidden": 403}
+                "not_eligible": 403, "results_hidden": 403, "busy": 503}
 
 
 # -- state -----------------------------------------------------------------------------------------
@@ -210,13 +210,13 @@ def _announce(vote: Vote) -> None:
 # -- eligibility -----------------------------------------------------------------------------------
 def eligible_ids_query(vote: Vote) -> sa.Select:
     """The contact ids allowed to vote: the one definition used by both the check and the turnout."""
-    return _eligible_template(*_eligible_shape(vote)).params(**_eligible_params(vote))
+    return eligible_template(*eligible_shape(vote)).params(**eligible_params(vote))
 
 
 @cache
-def _eligible_template(eligibility: str, by_session: bool, by_roles: bool, by_groups: bool) -> sa.Select:
+def eligible_template(eligibility: str, by_session: bool, by_roles: bool, by_groups: bool) -> sa.Select:
     """The eligible-ids query for one shape of settings, with the vote's values as bound parameters
-    (``_eligible_params``): built once per shape, so the ballot path does not rebuild it."""
+    (``eligible_params``): built once per shape, so the ballot path does not rebuild it."""
     if eligibility == "signed_in":
         # A live sign-in, exactly as the sign-in service defines it (not revoked).
         q = select(SignIn.contact_id).where(SignIn.meeting_id == sa.bindparam("el_meeting"),
@@ -233,14 +233,14 @@ def _eligible_template(eligibility: str, by_session: bool, by_roles: bool, by_gr
     return q
 
 
-def _eligible_shape(vote: Vote) -> tuple[str, bool, bool, bool]:
+def eligible_shape(vote: Vote) -> tuple[str, bool, bool, bool]:
     roles = vote.eligibility == "roles"
     return (vote.eligibility, vote.eligibility == "signed_in" and vote.session_id is not None,
             roles and bool(vote.eligible_roles), roles and bool(vote.eligible_groups))
 
 
-def _eligible_params(vote: Vote) -> dict:
-    shape = _eligible_shape(vote)
+def eligible_params(vote: Vote) -> dict:
+    shape = eligible_shape(vote)
     params = {"el_meeting": vote.meeting_id}
     if shape[1]:
         params["el_session"] = vote.session_id
@@ -272,98 +272,42 @@ class BallotReceipt:
 
 def cast_ballot(vote: Vote, contact: Contact, option_ids: Iterable[int], *,
                 now: datetime | None = None) -> BallotReceipt:
-    """Cast ``contact``'s ballot in the caller's transaction (the request boundary commits).
+    """Cast ``contact``'s ballot; returns once it is committed.
+
+    Ballots arriving together are cast many to a transaction (:mod:`app.services.ballot_batch`),
+    each decided by :func:`check_ballot` and the unique voted-marker. With ``GROUP_COMMIT`` off the
+    same code runs in the caller's session and commits it.
 
     :raise VoteError: ``vote_not_open``, ``vote_closed``, ``not_eligible``, ``choice_invalid``,
-        ``choice_count``, ``too_few``, ``too_many``, ``already_voted``.
+        ``choice_count``, ``too_few``, ``too_many``, ``already_voted``; ``busy`` if the database did
+        not answer in time.
     """
-    now = now or datetime.now(UTC)
-    # One round trip: the state, read under a share lock on the vote row (many ballots proceed
-    # together, a close waits for them), and whether this person is eligible.
-    row = db.session.execute(_state_statement(_eligible_shape(vote)),
-                             {"vote_id": vote.id, "contact_id": contact.id, **_eligible_params(vote)}).one()
-    state = _state_of(row.state, row.opens_at, row.closes_at, now)
+    from app.services import ballot_batch, vote_results
+
+    return ballot_batch.submit(ballot_batch.BallotItem(
+        ballot_batch.VoteFacts.of(vote), contact.id, contact.active, tuple(option_ids), now or datetime.now(UTC),
+        vote_results.snapshot(vote)))
+
+
+def check_ballot(vote, state_row, now: datetime, *, eligible: bool, option_ids: Iterable) -> list[int]:
+    """The one rule for a ballot, given the vote's state as read under the lock (``state``,
+    ``opens_at``, ``closes_at``) and whether the voter is eligible and active: the chosen option ids.
+
+    ``vote`` carries the vote's settings (``kind``, ``min_choices``, ``max_choices``, ``option_ids``):
+    a :class:`ballot_batch.VoteFacts`.
+
+    :raise VoteError: ``vote_closed``, ``vote_not_open``, ``not_eligible`` or a choice error.
+    """
+    state = _state_of(state_row.state, state_row.opens_at, state_row.closes_at, now)
     if state != OPEN:
         raise VoteError("vote_closed" if state == CLOSED else "vote_not_open")
-    if not (row.eligible and contact.active):
+    if not eligible:
         raise VoteError("not_eligible")
-    chosen = _check_choices(vote, option_ids)
-
-    ballot_id = uuid.uuid4().hex
-    values = {"id": ballot_id, "vote_id": vote.id, "contact_id": None if vote.anonymous else contact.id,
-              "cast_at": None if vote.anonymous else now}
-    if not _insert_ballot(vote.id, contact.id, values, chosen):
-        raise VoteError("already_voted")
-    from app.services import vote_results
-
-    snap = vote_results.snapshot(vote)
-    on_commit(lambda: vote_results.ballot_committed(snap, ballot_id, chosen))
-    return BallotReceipt(ballot_id, chosen)
+    return _check_choices(vote, option_ids)
 
 
-def _insert_ballot(vote_id: int, contact_id: int, ballot: dict, chosen: list[int]) -> bool:
-    """Insert the voted-marker first, then (only if it was new) the ballot and its choices.
-
-    The unique (vote, person) marker decides between concurrent attempts: the loser's insert waits
-    for the winner's commit and then inserts nothing. On PostgreSQL the three inserts are one
-    statement (data-modifying CTEs), one round trip instead of three."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return bool(db.session.execute(_pg_insert_statement(), {
-            "m_vote": vote_id, "m_contact": contact_id, "b_id": ballot["id"], "b_vote": ballot["vote_id"],
-            "b_contact": ballot["contact_id"], "b_cast_at": ballot["cast_at"], "b_options": chosen}).all())
-    from sqlalchemy.dialects.sqlite import insert
-
-    marker_id = db.session.execute(
-        insert(VoteParticipation).values(vote_id=vote_id, contact_id=contact_id)
-        .on_conflict_do_nothing(index_elements=["vote_id", "contact_id"]).returning(VoteParticipation.id)
-    ).scalar_one_or_none()
-    if marker_id is None:
-        return False
-    db.session.add(Ballot(**ballot, choices=[BallotChoice(option_id=o) for o in chosen]))
-    db.session.flush()
-    return True
-
-
-@cache
-def _state_statement(shape: tuple[str, bool, bool, bool]) -> sa.Select:
-    """The vote's state, read under a share lock on the vote row (many ballots proceed together, a
-    close waits for them), and whether ``contact_id`` is eligible: one round trip, built once per
-    eligibility shape with bound parameters."""
-    eligible = _eligible_template(*shape).subquery()
-    return (select(Vote.state, Vote.opens_at, Vote.closes_at,
-                   sa.exists().where(eligible.c.contact_id == sa.bindparam("contact_id")).label("eligible"))
-            .where(Vote.id == sa.bindparam("vote_id")).with_for_update(read=True, of=Vote))
-
-
-@cache
-def _pg_insert_statement() -> sa.Insert:
-    """Marker, ballot and choices as one PostgreSQL statement (data-modifying CTEs), built once with
-    bound parameters: constructing and compiling it per ballot cost more CPU than running it."""
-    from sqlalchemy.dialects.postgresql import ARRAY, insert
-
-    # Core tables, not ORM entities: an ORM insert executed with a parameter dict would take the
-    # ORM's bulk-insert path.
-    participations, ballots, choices = (m.__table__ for m in (VoteParticipation, Ballot, BallotChoice))
-    marker = (insert(participations).values(vote_id=sa.bindparam("m_vote"), contact_id=sa.bindparam("m_contact"))
-              .on_conflict_do_nothing(index_elements=["vote_id", "contact_id"])
-              .returning(participations.c.id).cte("marker"))
-    cols = ballots.c
-    new_ballot = (sa.insert(ballots).from_select(
-        ["id", "vote_id", "contact_id", "cast_at"],
-        select(sa.bindparam("b_id", type_=cols.id.type), sa.bindparam("b_vote", type_=cols.vote_id.type),
-               sa.bindparam("b_contact", type_=cols.contact_id.type),
-               sa.bindparam("b_cast_at", type_=cols.cast_at.type))
-        .where(sa.exists(select(marker.c.id))))
-        .returning(cols.id).cte("new_ballot"))
-    option_ids = sa.func.unnest(sa.bindparam("b_options", type_=ARRAY(sa.Integer)))
-    return (sa.insert(choices).from_select(["ballot_id", "option_id"],
-                                           select(new_ballot.c.id, option_ids).select_from(new_ballot))
-            .returning(choices.c.option_id))
-
-
-def _check_choices(vote: Vote, option_ids: Iterable[int]) -> list[int]:
-    valid = {o.id for o in vote.options}
+def _check_choices(vote, option_ids: Iterable) -> list[int]:
+    valid = vote.option_ids
     try:
         chosen = sorted({int(x) for x in option_ids})
     except (TypeError, ValueError):

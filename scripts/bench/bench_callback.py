@@ -230,6 +230,9 @@ def check(db_url: str, seeded: Seeded, acked_openids: list[str]) -> dict:
                 {"s": seeded.session_id}).all())
             seqs = [r[0] for r in conn.execute(sa.text(
                 "SELECT seq FROM signins WHERE session_id = :s ORDER BY seq"), {"s": seeded.session_id})]
+            # Rows written by one transaction share its xmin: how many sign-ins each commit carried.
+            transactions = conn.execute(sa.text(
+                "SELECT count(DISTINCT xmin::text) FROM signins WHERE session_id = :s"), {"s": seeded.session_id}).scalar()
     finally:
         engine.dispose()
     acked = [seeded.contact_ids[o] for o in acked_openids]
@@ -238,7 +241,8 @@ def check(db_url: str, seeded: Seeded, acked_openids: list[str]) -> dict:
     gapless = seqs == list(range(1, len(seqs) + 1))
     result = {"rows": total, "distinct_contacts": distinct, "min_seq": lo, "max_seq": hi,
               "acknowledged": len(acked), "acknowledged_missing": len(missing), "doubled": len(doubled),
-              "unacknowledged_in_db": total - len(set(acked)), "seq_1_to_n": gapless}
+              "unacknowledged_in_db": total - len(set(acked)), "seq_1_to_n": gapless,
+              "transactions": transactions, "signins_per_transaction": round(total / transactions, 1) if transactions else 0}
     result["ok"] = bool(not missing and not doubled and gapless and total == distinct
                         and len(set(acked)) == len(acked))
     return result

@@ -93,19 +93,19 @@ def test_retry_does_no_double_work(db, sim, meeting, monkeypatch):
     """WeChat resends when the first answer is late; the copy gets the same reply, no second run."""
     import time
 
-    import wechat_handlers.views as views
+    import wechat_handlers.scan_lane as scan_lane
 
     bind_openid("o-zhang", "发改局", "张三", "13800138000")
     calls = []
-    original = views.dispatch
+    original = scan_lane.sign_in_scans
 
-    def slow_dispatch(envelope):
-        calls.append(envelope.get("CreateTime"))
+    def slow_sign_in(scans):
+        calls.append([s.openid for s in scans])
         if len(calls) == 1:
             time.sleep(0.6)
-        return original(envelope)
+        return original(scans)
 
-    monkeypatch.setattr(views, "dispatch", slow_dispatch)
+    monkeypatch.setattr(scan_lane, "sign_in_scans", slow_sign_in)
     sim.config.callback_timeout = 0.3
     reply = scan(sim, "o-zhang", meeting)
     sim.phone.wait_idle()

@@ -122,10 +122,18 @@ def test_encrypt_with_wrong_msg_signature(app, client, db, safe_mode):
 
 
 def test_internal_failure_still_answers_in_chinese(app, client, db, monkeypatch):
-    def boom(envelope):
+    def boom(*_):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("wechat_handlers.views.dispatch", boom)
+    monkeypatch.setattr("wechat_handlers.scan_lane.sign_in_scans", boom)  # a scan
     response = client.post("/wechat/callback", query_string=signed_query(app), data=event_xml())
+    assert response.status_code == 200
+    assert "系统繁忙" in response.data.decode()
+
+    monkeypatch.setattr("wechat_handlers.views.dispatch", boom)  # anything else
+    text = ("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o-x]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            "<Content><![CDATA[人数]]></Content><MsgId>1234567</MsgId></xml>")
+    response = client.post("/wechat/callback", query_string=signed_query(app, nonce="n2"), data=text)
     assert response.status_code == 200
     assert "系统繁忙" in response.data.decode()

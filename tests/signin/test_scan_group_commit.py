@@ -56,7 +56,7 @@ def _scan(client, token: str, openid: str, scene: str, create_time: int | None =
 
 
 def _committer(app):
-    return app.extensions["group_commit:scan-signin"]
+    return app.extensions["group_commit:wechat-scan"]
 
 
 def test_a_burst_of_scans_commits_in_batches_with_numbers_one_to_n(app, committed_db, group_commit):
