@@ -30,6 +30,7 @@ from datetime import datetime
 from functools import cache
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy import select
 
 from app.batching import GroupCommitTimeout, group_commit
@@ -84,10 +85,24 @@ def submit(item: BallotItem) -> BallotReceipt:
     :raise VoteError: the ballot's refusal, as :func:`votes.cast_ballot` documents, or ``busy`` when
         the database did not answer in time (the ballot may or may not be stored).
     """
+    if current_app.config.get("GROUP_COMMIT", True):
+        _end_callers_transaction()
     try:
         return group_commit("ballots", cast_ballots, max_batch=MAX_BATCH)(item)
     except GroupCommitTimeout:
         raise VoteError("busy") from None
+
+
+def _end_callers_transaction() -> None:
+    """Commit the caller's transaction (its reads) before waiting for the batch, keeping what it
+    loaded: a request thread waiting with a pooled connection checked out would, with as many
+    request threads as pooled connections, leave none for the batch thread that it waits on."""
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 @cache

@@ -1,4 +1,8 @@
-"""Concurrency: the database, not luck, keeps one ballot per person; live totals add up."""
+"""Concurrency: the database, not luck, keeps one ballot per person; live totals add up.
+
+Each test runs twice: ballots cast one per transaction in the caller's session (``inline``, the path
+with ``GROUP_COMMIT`` off) and many per transaction through the per-process group commit
+(``batched``, the production path, :mod:`app.services.ballot_batch`)."""
 
 from __future__ import annotations
 
@@ -17,6 +21,19 @@ from app.services.votes import VoteError, cast_ballot, create_vote, open_vote
 from models import Ballot, BallotChoice, Contact, OrganizerRight, Vote, VoteParticipation
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(params=["inline", "batched"])
+def ballot_path(request, app, committed_db) -> str:
+    if request.param == "batched":
+        request.getfixturevalue("group_commit")
+    return request.param
+
+
+def batches(app) -> tuple[int, int]:
+    """(rounds, largest batch) of the ballot group commit so far."""
+    stats = app.extensions["group_commit:ballots"].stats
+    return stats.rounds, stats.largest
 
 
 def seed(db, n_people: int, *, anonymous: bool = False, code: str = "VCONC"):
@@ -64,7 +81,7 @@ def cast_in_own_context(app, vote_id: int, contact_id: int, option_id: int, barr
             db.session.remove()
 
 
-def test_thousand_attendees_vote_at_once(app, committed_db, redis_client):
+def test_thousand_attendees_vote_at_once(app, committed_db, redis_client, ballot_path):
     vote_id, option_ids, contact_ids = seed(committed_db, 1000)
     rng = random.Random(8)
     picks = {cid: rng.choice(option_ids) for cid in contact_ids}
@@ -74,6 +91,9 @@ def test_thousand_attendees_vote_at_once(app, committed_db, redis_client):
                                                                  barrier if cid <= contact_ids[31] else None),
                                  contact_ids))
     assert outcomes == ["ok"] * 1000
+    if ballot_path == "batched":  # batches really formed: fewer transactions than ballots
+        rounds, largest = batches(app)
+        assert largest > 1 and rounds < 1000
     s = committed_db.session
     assert s.scalar(select(func.count()).select_from(Ballot)) == 1000
     assert s.scalar(select(func.count()).select_from(BallotChoice)) == 1000
@@ -103,7 +123,7 @@ def test_thousand_attendees_vote_at_once(app, committed_db, redis_client):
     assert rebuilt.totals == expected and rebuilt.ballots == 1000
 
 
-def test_same_person_twenty_times_at_once(app, committed_db):
+def test_same_person_twenty_times_at_once(app, committed_db, ballot_path):
     vote_id, option_ids, (contact_id,) = seed(committed_db, 1, code="VSAME")
     barrier = threading.Barrier(20)
     with ThreadPoolExecutor(max_workers=20) as pool:
@@ -117,7 +137,7 @@ def test_same_person_twenty_times_at_once(app, committed_db):
     assert vote_results.results(s.get(Vote, vote_id), live=True).ballots == 1
 
 
-def test_rebuild_while_ballots_arrive_counts_each_once(app, committed_db, redis_client):
+def test_rebuild_while_ballots_arrive_counts_each_once(app, committed_db, redis_client, ballot_path):
     """A rebuild (Redis flushed mid-burst) racing with commits neither drops nor doubles a ballot."""
     vote_id, option_ids, contact_ids = seed(committed_db, 200, code="VRACE")
     stop = threading.Event()
