@@ -17,6 +17,9 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     No network calls and no migrations happen here: ``flask db upgrade`` runs before start.
     """
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=False)
+    from app.cookie_session import CachedSerializerSessionInterface
+
+    app.session_interface = CachedSerializerSessionInterface()
     app.config.update(Config().as_dict())
     if config:
         app.config.update(config)

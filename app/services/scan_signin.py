@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.extensions import db
 from app.services import live_events, signin
@@ -62,18 +64,34 @@ class _Person:
     active: bool
 
 
-_SCANNERS = (
-    select(WechatIdentity.oa_openid, Contact.id, Contact.unit_id, Contact.name, Contact.active,
-           Unit.name.label("unit_name"), Invitee.status.label("invitee_status"),
-           SignIn.seq, SignIn.signed_at, SignIn.late, SignIn.id.label("live_id"))
-    .join(Contact, Contact.id == WechatIdentity.contact_id)
-    .join(Unit, Unit.id == Contact.unit_id)
-    .outerjoin(Invitee, sa.and_(Invitee.meeting_id == sa.bindparam("meeting_id"), Invitee.contact_id == Contact.id))
-    .outerjoin(SignIn, sa.and_(SignIn.session_id == sa.bindparam("session_id"), SignIn.contact_id == Contact.id,
-                               SignIn.revoked_at.is_(None)))
-    .where(WechatIdentity.oa_openid.in_(sa.bindparam("openids", expanding=True)))
-)
-_SEQS = select(SignIn.id, SignIn.seq).where(SignIn.id.in_(sa.bindparam("ids", expanding=True)))
+def _one_of(column, name: str, dialect: str):
+    """``column`` in the list bound as ``name``. On PostgreSQL one array parameter (``= ANY``), so the
+    statement's text is the same whatever the batch's size and the server plans it once."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
+@cache
+def _scanners(dialect: str) -> sa.Select:
+    """Every scanner of a batch: contact, unit, invitee status for the meeting, live sign-in to the session."""
+    return (
+        select(WechatIdentity.oa_openid, Contact.id, Contact.unit_id, Contact.name, Contact.active,
+               Unit.name.label("unit_name"), Invitee.status.label("invitee_status"),
+               SignIn.seq, SignIn.signed_at, SignIn.late, SignIn.id.label("live_id"))
+        .join(Contact, Contact.id == WechatIdentity.contact_id)
+        .join(Unit, Unit.id == Contact.unit_id)
+        .outerjoin(Invitee, sa.and_(Invitee.meeting_id == sa.bindparam("meeting_id"),
+                                    Invitee.contact_id == Contact.id))
+        .outerjoin(SignIn, sa.and_(SignIn.session_id == sa.bindparam("session_id"), SignIn.contact_id == Contact.id,
+                                   SignIn.revoked_at.is_(None)))
+        .where(_one_of(WechatIdentity.oa_openid, "openids", dialect))
+    )
+
+
+@cache
+def _seqs(dialect: str) -> sa.Select:
+    return select(SignIn.id, SignIn.seq).where(_one_of(SignIn.id, "ids", dialect))
 
 
 def sign_in_scans(scans: list[Scan]) -> list[ScanResult | Exception]:
@@ -95,7 +113,7 @@ def sign_in_scans(scans: list[Scan]) -> list[ScanResult | Exception]:
                 results[i] = ScanResult("no_meeting", meeting_code=code)
             continue
         known = {"meeting_code": meeting.code, "meeting_title": meeting.title}
-        rows = {row.oa_openid: row for row in db.session.execute(_SCANNERS, {
+        rows = {row.oa_openid: row for row in db.session.execute(_scanners(_dialect()), {
             "meeting_id": meeting.id, "session_id": session.id,
             "openids": sorted({scans[i].openid for i in indexes})})}
         first_of: dict[int, int] = {}  # contact id -> the scan in this batch that decides for them
@@ -156,7 +174,11 @@ def _committed_seqs(ids: list[int]) -> dict[int, int]:
     """The order numbers the commit gave these sign-ins, read once without opening a transaction."""
     if not ids:
         return {}
-    return {row.id: row.seq for row in signin.read_committed(_SEQS, {"ids": ids})}
+    return {row.id: row.seq for row in signin.read_committed(_seqs(_dialect()), {"ids": ids})}
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
 
 
 def _already(session_id: int, contact_id: int, who: dict) -> ScanResult:
