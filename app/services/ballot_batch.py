@@ -38,45 +38,26 @@ from app.extensions import db
 from app.services import vote_results, votes
 from app.services.vote_results import Snapshot
 from app.services.votes import BallotReceipt, VoteError
-from models.votes import Ballot, BallotChoice, Vote, VoteParticipation
+from models import Meeting
+from models.votes import Ballot, BallotChoice, Vote, VoteOption, VoteParticipation
 
 #: Ballots per transaction at most (a batch is also bounded by the request threads per process).
 MAX_BATCH = 128
-
-
-@dataclass(frozen=True)
-class VoteFacts:
-    """What the ballot rules read from a vote besides its state: settings fixed when it was created.
-    The state is read again, under the lock, in the batch."""
-
-    id: int
-    meeting_id: int
-    session_id: int | None
-    kind: str
-    min_choices: int
-    max_choices: int
-    anonymous: bool
-    eligibility: str
-    eligible_roles: tuple[str, ...]
-    eligible_groups: tuple[str, ...]
-    option_ids: frozenset[int]
-
-    @classmethod
-    def of(cls, vote: Vote) -> VoteFacts:
-        return cls(vote.id, vote.meeting_id, vote.session_id, vote.kind, vote.min_choices, vote.max_choices,
-                   vote.anonymous, vote.eligibility, tuple(vote.eligible_roles or ()),
-                   tuple(vote.eligible_groups or ()), frozenset(o.id for o in vote.options))
+#: Batch threads per process. One: the ballots that arrive while a batch is in the database all go in
+#: the next one (a second thread would start a small batch at once, for more CPU per ballot).
+BATCH_THREADS = 1
 
 
 @dataclass(frozen=True)
 class BallotItem:
-    vote: VoteFacts
+    #: The meeting the vote must belong to: its id, or its code (either may be None, not both).
+    meeting_id: int | None
+    meeting_code: str | None
+    vote_id: int
     contact_id: int
     contact_active: bool
     option_ids: tuple
     at: datetime
-    #: What the live event says besides the counters (read in the caller's request).
-    snapshot: Snapshot
 
 
 def submit(item: BallotItem) -> BallotReceipt:
@@ -88,33 +69,69 @@ def submit(item: BallotItem) -> BallotReceipt:
     if current_app.config.get("GROUP_COMMIT", True):
         _end_callers_transaction()
     try:
-        return group_commit("ballots", cast_ballots, max_batch=MAX_BATCH)(item)
+        return group_commit("ballots", cast_ballots, max_batch=MAX_BATCH, threads=BATCH_THREADS)(item)
     except GroupCommitTimeout:
         raise VoteError("busy") from None
 
 
 def _end_callers_transaction() -> None:
-    """Commit the caller's transaction (its reads) before waiting for the batch, keeping what it
-    loaded: a request thread waiting with a pooled connection checked out would, with as many
-    request threads as pooled connections, leave none for the batch thread that it waits on."""
+    """Commit the caller's transaction (its reads) and let go of its session before waiting for the
+    batch. A request thread waiting with a pooled connection checked out would, with as many request
+    threads as pooled connections, leave none for the batch thread it waits on. What the caller
+    loaded stays readable (committed without expiring, then detached); a later query in the request
+    gets a fresh session, and a request that makes none has nothing left to commit."""
     session = db.session()
     expire, session.expire_on_commit = session.expire_on_commit, False
     try:
         session.commit()
     finally:
         session.expire_on_commit = expire
+    db.session.remove()
+
+
+#: The vote row under a share lock (many batches proceed together, a close waits for them), with its
+#: meeting's code and title.
+_VOTE = (select(Vote.__table__, Meeting.code.label("meeting_code"), Meeting.title.label("meeting_title"))
+         .join(Meeting, Meeting.id == Vote.meeting_id)
+         .where(Vote.id == sa.bindparam("vote_id")).with_for_update(read=True, of=Vote))
+_OPTIONS = (select(VoteOption.__table__).where(VoteOption.vote_id == sa.bindparam("vote_id"))
+            .order_by(VoteOption.position))
+#: (vote id, created at) -> its options' columns: options never change once a vote exists.
+_options_memo: dict[tuple[int, object], list[dict]] = {}
 
 
 @cache
-def _state_statement(shape: tuple[str, bool, bool, bool]) -> sa.Select:
-    """The vote's state under a share lock on its row, joined with those of ``contact_ids`` who are
-    eligible: one row per eligible voter (or one with ``contact_id`` NULL), built once per shape."""
+def _eligible_statement(shape: tuple[str, bool, bool, bool]) -> sa.Select:
+    """Which of ``contact_ids`` are eligible, built once per eligibility shape (bound parameters)."""
     eligible = votes.eligible_template(*shape).subquery()
-    hits = (select(eligible.c.contact_id)
-            .where(eligible.c.contact_id.in_(sa.bindparam("contact_ids", expanding=True))).subquery())
-    return (select(Vote.state, Vote.opens_at, Vote.closes_at, hits.c.contact_id)
-            .select_from(Vote).outerjoin(hits, sa.true())
-            .where(Vote.id == sa.bindparam("vote_id")).with_for_update(read=True, of=Vote))
+    return select(eligible.c.contact_id).where(eligible.c.contact_id.in_(sa.bindparam("contact_ids", expanding=True)))
+
+
+def _locked_vote(vote_id: int) -> tuple[Vote, Meeting] | None:
+    """The vote as stored, read under the share lock, with its options, and its meeting's code and
+    title: plain objects that no session owns (safe to hand to each caller's thread, which only
+    reads them)."""
+    row = db.session.execute(_VOTE, {"vote_id": vote_id}).mappings().first()
+    if row is None:
+        return None
+    key = (row["id"], row["created_at"])
+    options = _options_memo.get(key)
+    if options is None:
+        options = [dict(o) for o in db.session.execute(_OPTIONS, {"vote_id": vote_id}).mappings()]
+        if len(_options_memo) > 1000:  # votes come and go; never grow without bound
+            _options_memo.clear()
+        _options_memo[key] = options
+    columns = dict(row)
+    meeting = Meeting(id=row["meeting_id"], code=columns.pop("meeting_code"), title=columns.pop("meeting_title"))
+    vote = Vote(**columns)
+    vote.options = [VoteOption(**o) for o in options]
+    return vote, meeting
+
+
+def _belongs(item: BallotItem, vote: Vote, meeting: Meeting) -> bool:
+    """A vote is only reachable through its own meeting."""
+    return ((item.meeting_id is None or item.meeting_id == vote.meeting_id)
+            and (item.meeting_code is None or item.meeting_code == meeting.code))
 
 
 def cast_ballots(items: list[BallotItem]) -> list[BallotReceipt | VoteError]:
@@ -122,25 +139,28 @@ def cast_ballots(items: list[BallotItem]) -> list[BallotReceipt | VoteError]:
     results: list[BallotReceipt | VoteError | None] = [None] * len(items)
     by_vote: dict[int, list[int]] = {}
     for i, item in enumerate(items):
-        by_vote.setdefault(item.vote.id, []).append(i)
+        by_vote.setdefault(item.vote_id, []).append(i)
 
-    pending: list[tuple[int, str, list[int]]] = []  # (item index, ballot id, chosen option ids)
+    pending: list[tuple[int, Vote, str, list[int]]] = []  # (item index, vote, ballot id, chosen options)
+    snapshots: dict[int, Snapshot] = {}
+    meetings: dict[int, Meeting] = {}
     for vote_id, indexes in by_vote.items():
-        facts = items[indexes[-1]].vote
-        rows = db.session.execute(_state_statement(votes.eligible_shape(facts)), {
-            "vote_id": vote_id, "contact_ids": sorted({items[i].contact_id for i in indexes}),
-            **votes.eligible_params(facts)}).all()
-        if not rows:
-            for i in indexes:
-                results[i] = VoteError("vote_not_found")
+        found = _locked_vote(vote_id)
+        indexes = [i for i in indexes if found is not None and _belongs(items[i], *found)]
+        for i in set(by_vote[vote_id]) - set(indexes):
+            results[i] = VoteError("vote_not_found")
+        if not indexes:
             continue
-        eligible = {row.contact_id for row in rows if row.contact_id is not None}
+        vote, meetings[vote_id] = found
+        snapshots[vote_id] = vote_results.snapshot(vote)
+        eligible = set(db.session.scalars(_eligible_statement(votes.eligible_shape(vote)), {
+            "contact_ids": sorted({items[i].contact_id for i in indexes}), **votes.eligible_params(vote)}))
         voting: set[int] = set()
         for i in indexes:
             item = items[i]
             try:
-                chosen = votes.check_ballot(facts, rows[0], item.at, eligible=item.contact_active and
-                                            item.contact_id in eligible, option_ids=item.option_ids)
+                chosen = votes.check_ballot(vote, item.at, eligible=item.contact_active and item.contact_id in eligible,
+                                            option_ids=item.option_ids)
             except VoteError as exc:
                 results[i] = exc
                 continue
@@ -148,20 +168,20 @@ def cast_ballots(items: list[BallotItem]) -> list[BallotReceipt | VoteError]:
                 results[i] = VoteError("already_voted")
                 continue
             voting.add(item.contact_id)
-            pending.append((i, uuid.uuid4().hex, chosen))
+            pending.append((i, vote, uuid.uuid4().hex, chosen))
 
     stored = _insert(items, pending)
     db.session.commit()
 
     counted: dict[int, list[tuple[str, list[int]]]] = {}
-    for i, ballot_id, chosen in pending:
+    for i, vote, ballot_id, chosen in pending:
         if ballot_id in stored:
-            results[i] = BallotReceipt(ballot_id, chosen)
-            counted.setdefault(items[i].vote.id, []).append((ballot_id, chosen))
+            results[i] = BallotReceipt(ballot_id, chosen, vote, meetings[vote.id])
+            counted.setdefault(vote.id, []).append((ballot_id, chosen))
         else:  # the marker was already there: another ballot of theirs was committed first
             results[i] = VoteError("already_voted")
     for vote_id, ballots in counted.items():
-        vote_results.ballots_committed(items[by_vote[vote_id][-1]].snapshot, ballots)
+        vote_results.ballots_committed(snapshots[vote_id], ballots)
     return results  # type: ignore[return-value]
 
 
@@ -193,15 +213,15 @@ _PG_INSERT = sa.text("""
     RETURNING ballot_id""")
 
 
-def _insert(items: list[BallotItem], pending: list[tuple[int, str, list[int]]]) -> set[str]:
+def _insert(items: list[BallotItem], pending: list[tuple[int, Vote, str, list[int]]]) -> set[str]:
     """Insert the pending ballots (marker first); returns the ids of the ballots stored."""
     if not pending:
         return set()
     rows = []  # (ballot id, vote id, voter, stored contact, stored time, chosen), in ballot-id order
-    for i, ballot_id, chosen in sorted(pending, key=lambda p: p[1]):
+    for i, vote, ballot_id, chosen in sorted(pending, key=lambda p: p[2]):
         item = items[i]
-        named = not item.vote.anonymous
-        rows.append((ballot_id, item.vote.id, item.contact_id, item.contact_id if named else None,
+        named = not vote.anonymous
+        rows.append((ballot_id, vote.id, item.contact_id, item.contact_id if named else None,
                      item.at if named else None, chosen))
     if db.session.get_bind().dialect.name == "postgresql":
         markers = sorted((r[2], r[1]) for r in rows)

@@ -268,37 +268,52 @@ def has_voted(vote: Vote, contact: Contact) -> bool:
 class BallotReceipt:
     ballot_id: str
     option_ids: list[int]
+    #: The vote as the ballot found it (read under its lock), and its meeting (code and title only):
+    #: plain copies no session owns.
+    vote: Vote | None = None
+    meeting: Meeting | None = None
 
 
 def cast_ballot(vote: Vote, contact: Contact, option_ids: Iterable[int], *,
                 now: datetime | None = None) -> BallotReceipt:
-    """Cast ``contact``'s ballot; returns once it is committed.
+    """Cast ``contact``'s ballot in ``vote``; returns once it is committed (see :func:`cast_ballot_in`)."""
+    return _cast(vote.meeting_id, None, vote.id, contact, option_ids, now)
+
+
+def cast_ballot_in(meeting_code: str, vote_id: int, contact: Contact, option_ids: Iterable, *,
+                   now: datetime | None = None) -> BallotReceipt:
+    """Cast ``contact``'s ballot in the vote ``vote_id`` of the meeting ``meeting_code``; returns once
+    it is committed.
+
+    The vote and its meeting are read (the vote under its share lock) together with the other
+    ballots of its batch, so the caller need not load them; the receipt carries them.
 
     Ballots arriving together are cast many to a transaction (:mod:`app.services.ballot_batch`),
-    each decided by :func:`check_ballot` and the unique voted-marker. With ``GROUP_COMMIT`` off the
-    same code runs in the caller's session and commits it.
+    each decided by :func:`check_ballot` and the unique voted-marker. The caller's own transaction
+    is committed first (with ``GROUP_COMMIT`` off the ballot is cast in it and commits it).
 
-    :raise VoteError: ``vote_not_open``, ``vote_closed``, ``not_eligible``, ``choice_invalid``,
-        ``choice_count``, ``too_few``, ``too_many``, ``already_voted``; ``busy`` if the database did
-        not answer in time.
+    :raise VoteError: ``vote_not_found``, ``vote_not_open``, ``vote_closed``, ``not_eligible``,
+        ``choice_invalid``, ``choice_count``, ``too_few``, ``too_many``, ``already_voted``; ``busy`` if
+        the database did not answer in time.
     """
-    from app.services import ballot_batch, vote_results
-
-    return ballot_batch.submit(ballot_batch.BallotItem(
-        ballot_batch.VoteFacts.of(vote), contact.id, contact.active, tuple(option_ids), now or datetime.now(UTC),
-        vote_results.snapshot(vote)))
+    return _cast(None, (meeting_code or "").strip(), vote_id, contact, option_ids, now)
 
 
-def check_ballot(vote, state_row, now: datetime, *, eligible: bool, option_ids: Iterable) -> list[int]:
-    """The one rule for a ballot, given the vote's state as read under the lock (``state``,
-    ``opens_at``, ``closes_at``) and whether the voter is eligible and active: the chosen option ids.
+def _cast(meeting_id: int | None, meeting_code: str | None, vote_id: int, contact: Contact, option_ids: Iterable,
+          now: datetime | None) -> BallotReceipt:
+    from app.services import ballot_batch
 
-    ``vote`` carries the vote's settings (``kind``, ``min_choices``, ``max_choices``, ``option_ids``):
-    a :class:`ballot_batch.VoteFacts`.
+    return ballot_batch.submit(ballot_batch.BallotItem(meeting_id, meeting_code, vote_id, contact.id, contact.active,
+                                                       tuple(option_ids), now or datetime.now(UTC)))
+
+
+def check_ballot(vote: Vote, now: datetime, *, eligible: bool, option_ids: Iterable) -> list[int]:
+    """The one rule for a ballot in ``vote`` (as read under its lock) by a voter who is, or is not,
+    eligible and active: the chosen option ids.
 
     :raise VoteError: ``vote_closed``, ``vote_not_open``, ``not_eligible`` or a choice error.
     """
-    state = _state_of(state_row.state, state_row.opens_at, state_row.closes_at, now)
+    state = effective_state(vote, now)
     if state != OPEN:
         raise VoteError("vote_closed" if state == CLOSED else "vote_not_open")
     if not eligible:
@@ -306,8 +321,8 @@ def check_ballot(vote, state_row, now: datetime, *, eligible: bool, option_ids: 
     return _check_choices(vote, option_ids)
 
 
-def _check_choices(vote, option_ids: Iterable) -> list[int]:
-    valid = vote.option_ids
+def _check_choices(vote: Vote, option_ids: Iterable) -> list[int]:
+    valid = {o.id for o in vote.options}
     try:
         chosen = sorted({int(x) for x in option_ids})
     except (TypeError, ValueError):

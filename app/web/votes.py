@@ -78,21 +78,28 @@ def ballot_page(meeting_code: str, vote_id: int):
 @bp.post("/m/<meeting_code>/votes/<int:vote_id>")
 @wechat_login_required
 def cast(meeting_code: str, vote_id: int):
-    meeting = get_meeting(meeting_code, cached=True)  # the busiest vote page: see meeting_cache
-    vote = votes.get_vote(meeting, vote_id)
+    # The busiest page of a vote: the meeting and the vote are read by the ballot's batch (the
+    # receipt carries them); the view loads them itself only to explain a refusal.
     contact = current_contact()
     if contact is None:
-        return redirect(url_for("attendee.signin_page", meeting_code=meeting.code))
-    back = [("返回投票列表", url_for(".attendee_list", meeting_code=meeting.code))]
+        return redirect(url_for("attendee.signin_page", meeting_code=meeting_code))
     try:
-        votes.cast_ballot(vote, contact, request.form.getlist("option"))
+        receipt = votes.cast_ballot_in(meeting_code, vote_id, contact, request.form.getlist("option"))
     except VoteError as exc:
         finish_with_error(exc)
+        meeting = get_meeting(meeting_code)
+        vote = votes.get_vote(meeting, vote_id)
         title, detail = REFUSALS.get(exc.code, ("投票未成功", exc.message))
-        return _message(meeting, title, detail, status=exc.status, vote=vote, links=back)
+        return _message(meeting, title, detail, status=exc.status, vote=vote, links=_back(meeting))
+    meeting, vote = receipt.meeting, receipt.vote
+    links = _back(meeting)
     if votes.results_visible(vote, is_organizer=False):
-        back.insert(0, ("查看结果", url_for(".attendee_results", meeting_code=meeting.code, vote_id=vote.id)))
-    return _message(meeting, "投票成功", "您的选择已记录，感谢参与。", ok=True, vote=vote, links=back)
+        links.insert(0, ("查看结果", url_for(".attendee_results", meeting_code=meeting.code, vote_id=vote.id)))
+    return _message(meeting, "投票成功", "您的选择已记录，感谢参与。", ok=True, vote=vote, links=links)
+
+
+def _back(meeting) -> list[tuple[str, str]]:
+    return [("返回投票列表", url_for(".attendee_list", meeting_code=meeting.code))]
 
 
 @bp.get("/m/<meeting_code>/votes/<int:vote_id>/results")

@@ -14,6 +14,10 @@
    over-stated) is shown once an observer first reports at least *i* ballots; lag = shown - cast_at.
 5. Checks the database: one ballot and one marker per attendee, totals equal to the ballots, and
    the live JSON equal to the database after the burst.
+6. CPU per ballot during the burst, by who spent it (``cpu_ms_per_ballot``): the server's processes,
+   this database's PostgreSQL backends, Redis, the load generator. On a shared machine these are
+   steadier than the wall time, which everyone else's load moves. ``ballots_per_batch``: each batch
+   of ballots publishes one live event, so ballots / events is how many each transaction carried.
 
 Exit status 0 when the correctness check passes (speed targets are reported, not enforced).
 """
@@ -234,6 +238,62 @@ def lags(cast_times: list[float], observed: list[tuple[float, int, int]]) -> lis
     return out
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of one process so far (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _group_pids(pgid: int) -> list[int]:
+    """Every process of a process group (the server and its workers)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[2]) == pgid:
+                        pids.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds spent by the server, the database's backends and Redis between start and stop."""
+
+    def __init__(self, server_pgid: int, db_url: str, db_name: str, redis_url: str):
+        self.server_pgid, self.db_name = server_pgid, db_name
+        self.engine = sa.create_engine(db_url)
+        self.redis_url = redis_url
+
+    def _sample(self) -> dict:
+        import redis
+
+        with self.engine.connect() as conn:
+            backends = conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> "
+                                            "pg_backend_pid()"), {"d": self.db_name}).scalars().all()
+        info = redis.Redis.from_url(self.redis_url).info("cpu")
+        return {"server": {p: _cpu_s(p) for p in _group_pids(self.server_pgid)},
+                "postgres": {p: _cpu_s(p) for p in backends},
+                "redis": info["used_cpu_sys"] + info["used_cpu_user"]}
+
+    def start(self) -> None:
+        self.before = self._sample()
+
+    def stop(self) -> dict:
+        after = self._sample()
+        self.engine.dispose()
+
+        def spent(kind: str) -> float:
+            return sum(max(0.0, t - self.before[kind].get(p, 0.0)) for p, t in after[kind].items())
+
+        return {"server": spent("server"), "postgres": spent("postgres"), "redis": after["redis"] - self.before["redis"]}
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] if s else float("nan")
@@ -276,7 +336,10 @@ def _run(opts: Options) -> dict:
                                                      signer.cookie(seeded.organizer_identity), stop, out))
         observer.start()
         time.sleep(1.0)
+        meter = CpuMeter(proc.pid, db_url, opts.db_name, opts.redis_url)
+        meter.start()
         stats = fire(reqs, "127.0.0.1", port, opts.concurrency)
+        cpu = meter.stop()
         time.sleep(1.5)  # let the observers see the last ballots
         stop.set()
         stream_seen, json_seen = out.get(timeout=30)
@@ -322,6 +385,9 @@ def _run(opts: Options) -> dict:
         "json_max_ballots": max([b for _t, b, _s in json_seen] or [0]), "stream_lag_ms": _summary(stream_lag, len(cast_times)),
         "json_polls": len(json_seen), "json_lag_ms": _summary(json_lag, len(cast_times)),
         "max_sum_mismatch": max([abs(b - s) for _t, b, s in stream_seen + json_seen] or [0]),
+        "cpu_ms_per_ballot": {k: round(1000 * v / opts.n, 2) for k, v in
+                              {**{k: cpu[k] for k in ("server", "postgres", "redis")}, "loadgen": stats.cpu_s}.items()},
+        "ballots_per_batch": round(opts.n / len(stream_seen), 1) if stream_seen else None,
         "check_ok": check_ok, "check": check,
         "command": "python -m scripts.bench.bench_votes " + " ".join(sys.argv[1:]),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),

@@ -3,12 +3,18 @@
     .venv/bin/python -m scripts.bench.profile_ballot            # per-request wall and CPU ms
     .venv/bin/python -m scripts.bench.profile_ballot --profile  # plus cProfile's top 25 (tottime)
     .venv/bin/python -m scripts.bench.profile_ballot --sql      # plus the last ballot's SQL
+    .venv/bin/python -m scripts.bench.profile_ballot --threads 25  # 25 at once: batches form
 
 Seeds its own scratch database (``huiyi_profile_votes``) the way ``bench_votes`` does and claims a
 free Redis database like test runs: 100 warm-up ballots on a second vote, then 500 measured, each a
 distinct attendee POSTing to ``/m/<code>/votes/<id>`` through ``app.test_client()`` with a signed
 session cookie and a real CSRF token (CSRF stays on). CPU time (process_time) is the number to
 compare on a shared machine: wall time includes everyone else's load.
+
+Ballots are cast through the group commit (``app.services.ballot_batch``) as in production; one at a
+time every batch holds one ballot. ``--threads N`` casts with N threads at once (a client each), as a
+server's request threads would, so batches form and the CPU per ballot shows what they save; it
+also prints the batches' count and sizes.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ import cProfile
 import pstats
 import secrets
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 
@@ -46,9 +54,12 @@ def _run(opts: bv.Options, redis_url: str, *, profile: bool) -> None:
     from app import create_app
 
     app = create_app(config)
-    client = app.test_client()
+    clients = threading.local()
 
     def cast(vote_id: int, identity_id: int, option_id: int) -> str:
+        if not hasattr(clients, "client"):
+            clients.client = app.test_client()
+        client = clients.client
         raw = secrets.token_hex(20)
         name, value = signer.cookie(identity_id, raw).split("=", 1)
         client.set_cookie(name, value)
@@ -67,15 +78,31 @@ def _run(opts: bv.Options, redis_url: str, *, profile: bool) -> None:
         sa.event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     profiler = cProfile.Profile(time.process_time)  # CPU, not time spent waiting on the database
     wall, cpu = time.perf_counter(), time.process_time()
-    if profile:
-        profiler.enable()
-    for i, ident in enumerate(ids[WARM:WARM + MEASURED]):
-        body = cast(seeded.vote_id, ident, seeded.options[i % 3])
+    committer = app.extensions.get("group_commit:ballots")
+    before = (committer.stats.rounds, committer.stats.items) if committer else (0, 0)
+    threads = _option("--threads", 1)
+
+    def one(i: int) -> None:
+        body = cast(seeded.vote_id, ids[WARM + i], seeded.options[i % 3])
         assert "投票成功" in body, body[:500]
+
+    if profile:
+        profiler.enable()  # this thread only: with --threads, the batch thread is not in the profile
+    if threads == 1:
+        for i in range(MEASURED):
+            one(i)
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(one, range(MEASURED)))
     profiler.disable()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(f"ballot per request: {wall / MEASURED * 1000:.2f} ms wall, {cpu / MEASURED * 1000:.2f} ms CPU"
-          f"{' (profiled)' if profile else ''}; {len(statements) / MEASURED:.1f} SQL statements")
+          f"{' (profiled)' if profile else ''}; {len(statements) / MEASURED:.1f} SQL statements; {threads} thread(s)")
+    committer = app.extensions.get("group_commit:ballots")
+    if committer is not None:
+        rounds, items = committer.stats.rounds - before[0], committer.stats.items - before[1]
+        print(f"batches: {rounds} for {items} ballots ({items / max(rounds, 1):.1f} per batch, largest so far "
+              f"{committer.stats.largest})")
     if "--sql" in sys.argv:
         print("\n---\n".join(statements[-len(statements) // MEASURED:]))
     if profile:
@@ -85,6 +112,10 @@ def _run(opts: bv.Options, redis_url: str, *, profile: bool) -> None:
         from app.extensions import db
 
         db.engine.dispose()
+
+
+def _option(flag: str, default: int) -> int:
+    return int(sys.argv[sys.argv.index(flag) + 1]) if flag in sys.argv else default
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.services import ballot_batch, live_events, vote_results
-from app.services.ballot_batch import BallotItem, VoteFacts
+from app.services.ballot_batch import BallotItem
 from app.services.votes import BallotReceipt, VoteError, close_vote
 from models import Ballot, BallotChoice, Contact, Meeting, Vote, VoteParticipation, WechatIdentity
 from tests.votes.test_vote_concurrency import seed
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.slow
 
 
 def item(vote: Vote, contact: Contact, *option_ids, at: datetime | None = None) -> BallotItem:
-    return BallotItem(VoteFacts.of(vote), contact.id, contact.active, tuple(option_ids), at or datetime.now(UTC),
-                      vote_results.snapshot(vote))
+    return BallotItem(vote.meeting_id, None, vote.id, contact.id, contact.active, tuple(option_ids),
+                      at or datetime.now(UTC))
 
 
 def outcome(result) -> str:
@@ -56,10 +56,14 @@ def test_each_ballot_of_a_batch_gets_its_own_answer(app, committed_db, redis_cli
         item(vote, d, yes),       # d's marker is already stored
         item(vote, outsider, yes),
         item(vote, c, yes, no),   # a motion takes exactly one choice
+        BallotItem(vote.meeting_id + 1000, None, vote.id, c.id, True, (yes,), datetime.now(UTC)),  # not its meeting
+        BallotItem(None, "OTHER", vote.id, c.id, True, (yes,), datetime.now(UTC)),  # nor by code
     ])
     assert [outcome(r) for r in results] == ["choice_invalid", "ok", "already_voted", "ok", "already_voted",
-                                             "not_eligible", "choice_count"]
+                                             "not_eligible", "choice_count", "vote_not_found", "vote_not_found"]
     assert results[1].option_ids == [yes] and results[3].option_ids == [abstain]
+    assert results[1].vote.title == "并发表决" and results[1].vote.state == "open"  # as the batch read it
+    assert (results[1].meeting.code, results[1].meeting.title) == ("VBAT1", "并发投票测试")
 
     s = db.session
     assert s.scalar(select(func.count()).select_from(VoteParticipation)) == 3
