@@ -7,8 +7,9 @@ Attendees: ``/m/<code>/votes`` (open and finished votes), ``/m/<code>/votes/<id>
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from markupsafe import Markup
@@ -92,10 +93,21 @@ def cast(meeting_code: str, vote_id: int):
         title, detail = REFUSALS.get(exc.code, ("投票未成功", exc.message))
         return _message(meeting, title, detail, status=exc.status, vote=vote, links=_back(meeting))
     meeting, vote = receipt.meeting, receipt.vote
+    return _voted_page(request.script_root, meeting.code, meeting.title, vote.id, vote.title,
+                       votes.results_visible(vote, is_organizer=False))
+
+
+@lru_cache(maxsize=256)
+def _voted_page(_script_root: str, meeting_code: str, meeting_title: str, vote_id: int, vote_title: str,
+                results_link: bool) -> str:
+    """The "投票成功" page: the same for every voter of a vote (nothing personal on it), so a burst of
+    ballots renders it once per process; keyed by everything it shows."""
+    meeting = SimpleNamespace(code=meeting_code, title=meeting_title)
     links = _back(meeting)
-    if votes.results_visible(vote, is_organizer=False):
-        links.insert(0, ("查看结果", url_for(".attendee_results", meeting_code=meeting.code, vote_id=vote.id)))
-    return _message(meeting, "投票成功", "您的选择已记录，感谢参与。", ok=True, vote=vote, links=links)
+    if results_link:
+        links.insert(0, ("查看结果", url_for(".attendee_results", meeting_code=meeting_code, vote_id=vote_id)))
+    return _message(meeting, "投票成功", "您的选择已记录，感谢参与。", ok=True,
+                    vote=SimpleNamespace(id=vote_id, title=vote_title), links=links)[0]
 
 
 def _back(meeting) -> list[tuple[str, str]]:

@@ -262,8 +262,16 @@ def _group_pids(pgid: int) -> list[int]:
     return pids
 
 
+def _machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy (every process, the kernel, others' work too)."""
+    with open("/proc/stat") as f:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in f.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 class CpuMeter:
-    """CPU seconds spent by the server, the database's backends and Redis between start and stop."""
+    """CPU seconds spent by the server, the database's backends and Redis between start and stop, and
+    by the whole machine (``machine``: if it is far above their sum, others' work shared the run)."""
 
     def __init__(self, server_pgid: int, db_url: str, db_name: str, redis_url: str):
         self.server_pgid, self.db_name = server_pgid, db_name
@@ -279,7 +287,7 @@ class CpuMeter:
         info = redis.Redis.from_url(self.redis_url).info("cpu")
         return {"server": {p: _cpu_s(p) for p in _group_pids(self.server_pgid)},
                 "postgres": {p: _cpu_s(p) for p in backends},
-                "redis": info["used_cpu_sys"] + info["used_cpu_user"]}
+                "redis": info["used_cpu_sys"] + info["used_cpu_user"], "machine": _machine_busy_s()}
 
     def start(self) -> None:
         self.before = self._sample()
@@ -291,7 +299,8 @@ class CpuMeter:
         def spent(kind: str) -> float:
             return sum(max(0.0, t - self.before[kind].get(p, 0.0)) for p, t in after[kind].items())
 
-        return {"server": spent("server"), "postgres": spent("postgres"), "redis": after["redis"] - self.before["redis"]}
+        return {"server": spent("server"), "postgres": spent("postgres"), "redis": after["redis"] - self.before["redis"],
+                "machine": after["machine"] - self.before["machine"]}
 
 
 def pct(values: list[float], p: float) -> float:
@@ -386,7 +395,9 @@ def _run(opts: Options) -> dict:
         "json_polls": len(json_seen), "json_lag_ms": _summary(json_lag, len(cast_times)),
         "max_sum_mismatch": max([abs(b - s) for _t, b, s in stream_seen + json_seen] or [0]),
         "cpu_ms_per_ballot": {k: round(1000 * v / opts.n, 2) for k, v in
-                              {**{k: cpu[k] for k in ("server", "postgres", "redis")}, "loadgen": stats.cpu_s}.items()},
+                              {**{k: cpu[k] for k in ("server", "postgres", "redis")}, "loadgen": stats.cpu_s,
+                               "machine": cpu["machine"]}.items()},
+        "machine_busy_cores": round(cpu["machine"] / stats.wall_s, 2) if stats.wall_s else None,
         "ballots_per_batch": round(opts.n / len(stream_seen), 1) if stream_seen else None,
         "check_ok": check_ok, "check": check,
         "command": "python -m scripts.bench.bench_votes " + " ".join(sys.argv[1:]),
