@@ -40,7 +40,7 @@ _CHUNK = 5_000
 class ContactImportError(DomainError):
     messages = {
         "import_not_found": "找不到该导入记录",
-        "import_not_pending": "该导入已处理（{status}），不能再次确认",
+        "import_not_pending": "该导入已处理（{state}），不能再确认或放弃",
         "nothing_to_import": "文件中没有可导入的行，通讯录未作更改",
     }
     statuses = {"import_not_found": 404, "import_not_pending": 409, "nothing_to_import": 422}
@@ -195,7 +195,7 @@ def _apply(import_id: int, *, actor: str, unit: Unit) -> ContactImport:
     if record.unit_id != unit.id:
         raise Forbidden("只能查看和修改本单位的通讯录")
     if record.status != "previewed":
-        raise ContactImportError("import_not_pending", status=STATUS_LABELS.get(record.status, record.status))
+        raise ContactImportError("import_not_pending", state=STATUS_LABELS.get(record.status, record.status))
     report = record.report or {}
     rows = report.get("accepted") or []
     if not rows:
@@ -209,6 +209,22 @@ def _apply(import_id: int, *, actor: str, unit: Unit) -> ContactImport:
     db.session.flush()
     audit.record(actor, "contacts.apply", target=f"contact_import:{record.id}", unit=unit.code,
                  added=record.added, updated=record.updated, deactivated=record.deactivated)
+    return record
+
+
+def discard(import_id: int, *, actor: str, unit: Unit) -> ContactImport:
+    """Drop a previewed import: nothing is written to the directory and it can no longer be applied."""
+    locked = db.session.scalar(select(ContactImport.id).where(ContactImport.id == import_id).with_for_update())
+    record = db.session.get(ContactImport, import_id) if locked else None
+    if record is None:
+        raise ContactImportError("import_not_found")
+    if record.unit_id != unit.id:
+        raise Forbidden("只能查看和修改本单位的通讯录")
+    if record.status != "previewed":
+        raise ContactImportError("import_not_pending", state=STATUS_LABELS.get(record.status, record.status))
+    record.status = "discarded"
+    db.session.flush()
+    audit.record(actor, "contacts.discard", target=f"contact_import:{record.id}", unit=unit.code)
     return record
 
 

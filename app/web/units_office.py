@@ -137,8 +137,16 @@ def apply(import_id: int):
     return redirect(url_for(".history", applied=import_id))
 
 
+@bp.post("/imports/<int:import_id>/discard")
+@login_required
+def discard(import_id: int):
+    contacts_import.discard(import_id, actor=g.unit_account.username, unit=g.unit_account.unit)
+    return redirect(url_for(".history", discarded=import_id))
+
+
 @bp.get("/history")
 @login_required
 def history():
     return render_template("units_office/history.html", imports=contacts_import.history(g.unit_account.unit, 50),
-                           applied=request.args.get("applied", type=int))
+                           applied=request.args.get("applied", type=int),
+                           discarded=request.args.get("discarded", type=int))

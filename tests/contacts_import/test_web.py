@@ -108,6 +108,23 @@ def test_upload_report_confirm_history(client, db, office):
     assert "与现有通讯录一致，无需更改" in again
 
 
+def test_a_previewed_import_can_be_discarded_and_then_never_applied(client, db, office):
+    log_in(client)
+    location = upload(client).location
+    assert "放弃本次导入" in client.get(location).text
+    import_id = int(location.rsplit("/", 1)[1])
+
+    discarded = client.post(f"/units/imports/{import_id}/discard")
+    assert discarded.status_code == 302
+    history = client.get(discarded.location).text
+    assert "已放弃该次导入" in history and "已放弃" in history
+    refused = client.post(f"/units/imports/{import_id}/apply")
+    assert refused.status_code == 409 and "该导入已处理（已放弃）" in refused.text
+    assert client.post(f"/units/imports/{import_id}/discard").status_code == 409
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+    assert "放弃本次导入" not in client.get(location).text
+
+
 def test_bad_file_shows_the_reason_and_stores_nothing(client, db, office):
     log_in(client)
     data = {"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8), "通讯录.csv")}
@@ -125,6 +142,7 @@ def test_another_units_import_is_forbidden(client, db, factory, office):
     log_in(client, username="jyj_office")
     assert client.get(f"/units/imports/{import_id}").status_code == 403
     assert client.post(f"/units/imports/{import_id}/apply").status_code == 403
+    assert client.post(f"/units/imports/{import_id}/discard").status_code == 403
     assert db.session.get(ContactImport, import_id).status == "previewed"
     assert "directory_full.xlsx" not in client.get("/units/history").text
 
