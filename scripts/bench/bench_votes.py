@@ -5,7 +5,7 @@
 1. Creates a fresh PostgreSQL database, runs the migrations, seeds one meeting with ``n`` (+ warm-up)
    attendees who are invited, signed in and bound to a WeChat identity, and opens a named 表决 with
    live results (through the vote service, so the Redis counters are built as in production).
-2. Starts gunicorn with the real app. Each attendee's request is pre-built as the H5 page sends it:
+2. Starts the server (gunicorn, or granian with --server granian) with the real app. Each attendee's request is pre-built as the H5 page sends it:
    a signed session cookie (their identity and CSRF secret) and a form POST with the CSRF token.
 3. Fires the burst with ``concurrency`` connections. Meanwhile two observers record what a screen
    would see: one reads the meeting's live stream (what the big screen's SSE reads), one polls the
@@ -416,7 +416,7 @@ def record(report: dict) -> None:
     lines = [SECTION, "",
              f"Command: `{report['command'] or 'python -m scripts.bench.bench_votes'}` "
              f"({report['machine']['cpus']} CPUs, Python {report['machine']['python']}, load average before the run "
-             f"{report['machine']['load']}; gunicorn {report['server']}, PostgreSQL and Redis on the same machine).",
+             f"{report['machine']['load']}; server {report['server']}, PostgreSQL and Redis on the same machine).",
              "",
              f"- {report['n']} distinct attendees each POST a ballot to the H5 ballot page (session cookie, CSRF "
              f"token, named 表决) with {report['concurrency']} connections in flight: **{report['wall_s']} s**, "
