@@ -5,8 +5,9 @@
 1. Creates a fresh PostgreSQL database, runs the migrations, seeds one meeting with ``n`` (+ warm-up)
    attendees who are invited, signed in and bound to a WeChat identity, and opens a named 表决 with
    live results (through the vote service, so the Redis counters are built as in production).
-2. Starts the server (gunicorn, or granian with --server granian) with the real app. Each attendee's request is pre-built as the H5 page sends it:
-   a signed session cookie (their identity and CSRF secret) and a form POST with the CSRF token.
+2. Starts the server (gunicorn, or granian with ``--server granian``) with the real app. Each
+   attendee's request is pre-built as the H5 page sends it: a signed session cookie (their identity
+   and CSRF secret) and a form POST with the CSRF token.
 3. Fires the burst with ``concurrency`` connections. Meanwhile two observers record what a screen
    would see: one reads the meeting's live stream (what the big screen's SSE reads), one polls the
    organizer's ``results.json`` every ``poll_ms``.
