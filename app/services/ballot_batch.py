@@ -4,9 +4,11 @@ A vote opening in a hall of 3,000 is 3,000 ballots within seconds. Each ballot a
 transaction (BEGIN, the locked state read, the insert, COMMIT with a WAL flush) and two Redis round
 trips for the live results. Here the ballots that arrived together are cast as one unit of work:
 
-- per vote in the batch, one query reads the state under a share lock on the vote row (a close
-  waits for the batch; ballots after the close see it) and which of the batch's voters are
-  eligible; :func:`votes.check_ballot` then decides each ballot by the same rules as always;
+- per vote in the batch, one query reads the vote (state, settings, its meeting's code and title)
+  under a share lock on its row (a close waits for the batch; ballots after the close see it), its
+  options come from a per-process copy (they never change), and one query tells which of the
+  batch's voters are eligible; :func:`votes.check_ballot` then decides each ballot by the same
+  rules as always. Callers therefore need not load the vote: the receipt carries it;
 - one statement inserts every voted-marker, ballot and choice (PostgreSQL: arrays through
   ``unnest``, data-modifying CTEs). The unique (vote, person) marker still decides: each marker row
   is ``ON CONFLICT DO NOTHING`` and only ballots whose marker went in are inserted, so a person

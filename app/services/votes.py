@@ -9,7 +9,9 @@ Guarantees:
 - anonymous ballots carry no person, no time and a random id; when an anonymous vote closes, its
   ballots and markers are rewritten in one transaction so that even PostgreSQL's system columns
   (insertion transaction ``xmin``, physical order ``ctid``) no longer pair a ballot with a marker;
-- live results hear about a ballot only after it is committed (:mod:`app.services.vote_results`).
+- live results hear about a ballot only after it is committed (:mod:`app.services.vote_results`);
+- ballots arriving together are cast many to a transaction (:mod:`app.services.ballot_batch`), each
+  still decided and answered on its own by the rules here and the unique marker.
 """
 
 from __future__ import annotations
