@@ -12,6 +12,7 @@ Guarantees, whatever the concurrency:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -205,14 +206,16 @@ def insert_values(meeting: Meeting, session: MeetingSession, contact_id: int, *,
             "actor_contact_id": actor_id, "signed_at": now, "late": now > session.starts_at, "nonce": nonce}
 
 
-# PostgreSQL: many sign-ins in one statement whose text never changes (arrays, one per column),
+# PostgreSQL: many sign-ins in one statement whose text never changes (the rows as one JSON
+# parameter: encoding it is a single C call, where arrays are dumped element by element in Python),
 # so it is parsed and planned once per connection; rows whose person already has a live sign-in
 # are skipped by the same partial unique index as one at a time.
 _PG_INSERT_MANY = sa.text("""
     INSERT INTO signins (meeting_id, session_id, contact_id, method, signed_at, late)
-    SELECT * FROM unnest(CAST(:meeting_id AS integer[]), CAST(:session_id AS integer[]),
-                         CAST(:contact_id AS integer[]), CAST(:method AS varchar[]),
-                         CAST(:signed_at AS timestamptz[]), CAST(:late AS boolean[]))
+    SELECT r.meeting_id, r.session_id, r.contact_id, r.method, r.signed_at, r.late
+    FROM json_to_recordset(CAST(:rows AS json))
+         AS r(meeting_id integer, session_id integer, contact_id integer, method varchar, signed_at timestamptz,
+              late boolean)
     ON CONFLICT (session_id, contact_id) WHERE revoked_at IS NULL DO NOTHING
     RETURNING id, session_id, contact_id""")
 
@@ -224,8 +227,8 @@ def insert_many(rows: list[dict]) -> list[sa.Row]:
     if not rows:
         return []
     if db.session.get_bind().dialect.name == "postgresql":
-        columns = ("meeting_id", "session_id", "contact_id", "method", "signed_at", "late")
-        return db.session.execute(_PG_INSERT_MANY, {c: [r[c] for r in rows] for c in columns}).all()
+        payload = json.dumps([{**r, "signed_at": r["signed_at"].isoformat()} for r in rows])
+        return db.session.execute(_PG_INSERT_MANY, {"rows": payload}).all()
     return db.session.execute(insert_statement("sqlite"), rows).all()  # executemany, RETURNING each
 
 
