@@ -6,9 +6,12 @@ trips for the live results. Here the ballots that arrived together are cast as o
 
 - per vote in the batch, one query reads the vote (state, settings, its meeting's code and title)
   under a share lock on its row (a close waits for the batch; ballots after the close see it), its
-  options come from a per-process copy (they never change), and one query tells which of the
-  batch's voters are eligible; :func:`votes.check_ballot` then decides each ballot by the same
-  rules as always. Callers therefore need not load the vote: the receipt carries it;
+  options come from a per-process copy (they never change), and one query tells who the vote's
+  voters are (a WeChat identity's bound contact, or the contact given), whether they are active and
+  whether eligible; :func:`votes.check_ballot` then decides each ballot by the same rules as always.
+  Callers therefore need not load the vote nor the voter (the H5 ballot page reads no database in
+  its request thread): the receipt carries the vote, and a voter whose identity is gone or unbound
+  gets ``voter_unknown``;
 - one statement inserts every voted-marker, ballot and choice (PostgreSQL: arrays through
   ``unnest``, data-modifying CTEs). The unique (vote, person) marker still decides: each marker row
   is ``ON CONFLICT DO NOTHING`` and only ballots whose marker went in are inserted, so a person
@@ -40,7 +43,7 @@ from app.extensions import db
 from app.services import vote_results, votes
 from app.services.vote_results import Snapshot
 from app.services.votes import BallotReceipt, VoteError
-from models import Meeting
+from models import Contact, Meeting, WechatIdentity
 from models.votes import Ballot, BallotChoice, Vote, VoteOption, VoteParticipation
 
 #: Ballots per transaction at most (a batch is also bounded by the request threads per process).
@@ -56,8 +59,9 @@ class BallotItem:
     meeting_id: int | None
     meeting_code: str | None
     vote_id: int
-    contact_id: int
-    contact_active: bool
+    #: Who votes: a WeChat identity (the batch finds its bound contact) or a contact; exactly one of them.
+    identity_id: int | None
+    contact_id: int | None
     option_ids: tuple
     at: datetime
 
@@ -81,7 +85,10 @@ def _end_callers_transaction() -> None:
     batch. A request thread waiting with a pooled connection checked out would, with as many request
     threads as pooled connections, leave none for the batch thread it waits on. What the caller
     loaded stays readable (committed without expiring, then detached); a later query in the request
-    gets a fresh session, and a request that makes none has nothing left to commit."""
+    gets a fresh session, and a request that makes none has nothing left to commit. A caller that
+    never touched the database (the H5 ballot page) has no session to end."""
+    if not db.session.registry.has():
+        return
     session = db.session()
     expire, session.expire_on_commit = session.expire_on_commit, False
     try:
@@ -103,10 +110,36 @@ _options_memo: dict[tuple[int, object], list[dict]] = {}
 
 
 @cache
-def _eligible_statement(shape: tuple[str, bool, bool, bool]) -> sa.Select:
-    """Which of ``contact_ids`` are eligible, built once per eligibility shape (bound parameters)."""
-    eligible = votes.eligible_template(*shape).subquery()
-    return select(eligible.c.contact_id).where(eligible.c.contact_id.in_(sa.bindparam("contact_ids", expanding=True)))
+def _voters_statement(shape: tuple[str, bool, bool, bool]) -> sa.Select:
+    """The voters of one vote's ballots: ``identity_ids`` by their bound contact (an identity that is
+    gone or unbound has no row), ``contact_ids`` as given (``identity_id`` NULL); each with whether
+    the contact is active and eligible under the vote's rule (:func:`votes.eligible_template`).
+    Built once per eligibility shape (bound parameters)."""
+    by_identity = (select(WechatIdentity.id.label("identity_id"), Contact.id.label("contact_id"), Contact.active)
+                   .join(Contact, Contact.id == WechatIdentity.contact_id)
+                   .where(WechatIdentity.id.in_(sa.bindparam("identity_ids", expanding=True))))
+    by_contact = (select(sa.cast(sa.null(), sa.Integer).label("identity_id"), Contact.id.label("contact_id"),
+                         Contact.active)
+                  .where(Contact.id.in_(sa.bindparam("contact_ids", expanding=True))))
+    voters = sa.union_all(by_identity, by_contact).subquery("voters")
+    eligible = votes.eligible_template(*shape).subquery("eligible")
+    return select(voters.c.identity_id, voters.c.contact_id, voters.c.active,
+                  sa.exists().where(eligible.c.contact_id == voters.c.contact_id).label("eligible"))
+
+
+def _voters(vote: Vote, items: list[BallotItem]) -> dict[tuple[str, int], tuple[int, bool]]:
+    """``("identity" | "contact", id)`` -> (contact id, may vote: active and eligible) for the voters
+    of ``items`` (ballots in ``vote``) that exist; one query."""
+    rows = db.session.execute(_voters_statement(votes.eligible_shape(vote)), {
+        "identity_ids": sorted({i.identity_id for i in items if i.identity_id is not None}),
+        "contact_ids": sorted({i.contact_id for i in items if i.identity_id is None and i.contact_id is not None}),
+        **votes.eligible_params(vote)})
+    return {(("identity", r.identity_id) if r.identity_id is not None else ("contact", r.contact_id)):
+            (r.contact_id, bool(r.active and r.eligible)) for r in rows}
+
+
+def _voter_key(item: BallotItem) -> tuple[str, int | None]:
+    return ("identity", item.identity_id) if item.identity_id is not None else ("contact", item.contact_id)
 
 
 def _locked_vote(vote_id: int) -> tuple[Vote, Meeting] | None:
@@ -143,7 +176,8 @@ def cast_ballots(items: list[BallotItem]) -> list[BallotReceipt | VoteError]:
     for i, item in enumerate(items):
         by_vote.setdefault(item.vote_id, []).append(i)
 
-    pending: list[tuple[int, Vote, str, list[int]]] = []  # (item index, vote, ballot id, chosen options)
+    #: (item index, vote, voter's contact id, ballot id, chosen options)
+    pending: list[tuple[int, Vote, int, str, list[int]]] = []
     snapshots: dict[int, Snapshot] = {}
     meetings: dict[int, Meeting] = {}
     for vote_id, indexes in by_vote.items():
@@ -155,28 +189,31 @@ def cast_ballots(items: list[BallotItem]) -> list[BallotReceipt | VoteError]:
             continue
         vote, meetings[vote_id] = found
         snapshots[vote_id] = vote_results.snapshot(vote)
-        eligible = set(db.session.scalars(_eligible_statement(votes.eligible_shape(vote)), {
-            "contact_ids": sorted({items[i].contact_id for i in indexes}), **votes.eligible_params(vote)}))
+        voters = _voters(vote, [items[i] for i in indexes])
         voting: set[int] = set()
         for i in indexes:
             item = items[i]
+            voter = voters.get(_voter_key(item))
+            if voter is None:  # an identity deleted or unbound since its cookie was signed; no such contact
+                results[i] = VoteError("voter_unknown")
+                continue
+            contact_id, may_vote = voter
             try:
-                chosen = votes.check_ballot(vote, item.at, eligible=item.contact_active and item.contact_id in eligible,
-                                            option_ids=item.option_ids)
+                chosen = votes.check_ballot(vote, item.at, eligible=may_vote, option_ids=item.option_ids)
             except VoteError as exc:
                 results[i] = exc
                 continue
-            if item.contact_id in voting:  # the same person twice in one batch: the first one counts
+            if contact_id in voting:  # the same person twice in one batch: the first one counts
                 results[i] = VoteError("already_voted")
                 continue
-            voting.add(item.contact_id)
-            pending.append((i, vote, uuid.uuid4().hex, chosen))
+            voting.add(contact_id)
+            pending.append((i, vote, contact_id, uuid.uuid4().hex, chosen))
 
-    stored = _insert(items, pending)
+    stored = _insert(pending, [item.at for item in items])
     db.session.commit()
 
     counted: dict[int, list[tuple[str, list[int]]]] = {}
-    for i, vote, ballot_id, chosen in pending:
+    for i, vote, _contact_id, ballot_id, chosen in pending:
         if ballot_id in stored:
             results[i] = BallotReceipt(ballot_id, chosen, vote, meetings[vote.id])
             counted.setdefault(vote.id, []).append((ballot_id, chosen))
@@ -215,16 +252,14 @@ _PG_INSERT = sa.text("""
     RETURNING ballot_id""")
 
 
-def _insert(items: list[BallotItem], pending: list[tuple[int, Vote, str, list[int]]]) -> set[str]:
+def _insert(pending: list[tuple[int, Vote, int, str, list[int]]], at: list[datetime]) -> set[str]:
     """Insert the pending ballots (marker first); returns the ids of the ballots stored."""
     if not pending:
         return set()
     rows = []  # (ballot id, vote id, voter, stored contact, stored time, chosen), in ballot-id order
-    for i, vote, ballot_id, chosen in sorted(pending, key=lambda p: p[2]):
-        item = items[i]
+    for i, vote, contact_id, ballot_id, chosen in sorted(pending, key=lambda p: p[3]):
         named = not vote.anonymous
-        rows.append((ballot_id, vote.id, item.contact_id, item.contact_id if named else None,
-                     item.at if named else None, chosen))
+        rows.append((ballot_id, vote.id, contact_id, contact_id if named else None, at[i] if named else None, chosen))
     if db.session.get_bind().dialect.name == "postgresql":
         markers = sorted((r[2], r[1]) for r in rows)
         params = {"m_vote": [v for _c, v in markers], "m_contact": [c for c, _v in markers],

@@ -67,8 +67,9 @@ class VoteError(DomainError):
         "too_many": "最多只能选择 {n} 项",
         "results_hidden": "投票结果暂不公开",
         "busy": "投票人数较多，请稍后刷新页面查看投票是否已记录",
+        "voter_unknown": "请先登记身份后再投票",
     }
-    statuses = {"vote_not_found": 404, "already_voted": 409, "vote_closed": 409, "vote_not_open": 409,
+    statuses = {"voter_unknown": 403, "vote_not_found": 404, "already_voted": 409, "vote_closed": 409, "vote_not_open": 409,
                 "not_eligible": 403, "results_hidden": 403, "busy": 503}
 
 
@@ -279,33 +280,34 @@ class BallotReceipt:
 def cast_ballot(vote: Vote, contact: Contact, option_ids: Iterable[int], *,
                 now: datetime | None = None) -> BallotReceipt:
     """Cast ``contact``'s ballot in ``vote``; returns once it is committed (see :func:`cast_ballot_in`)."""
-    return _cast(vote.meeting_id, None, vote.id, contact, option_ids, now)
+    return _cast(vote.meeting_id, None, vote.id, None, contact.id, option_ids, now)
 
 
-def cast_ballot_in(meeting_code: str, vote_id: int, contact: Contact, option_ids: Iterable, *,
+def cast_ballot_in(meeting_code: str, vote_id: int, identity_id: int, option_ids: Iterable, *,
                    now: datetime | None = None) -> BallotReceipt:
-    """Cast ``contact``'s ballot in the vote ``vote_id`` of the meeting ``meeting_code``; returns once
-    it is committed.
+    """Cast the ballot of the contact bound to the WeChat identity ``identity_id`` in the vote
+    ``vote_id`` of the meeting ``meeting_code``; returns once it is committed.
 
-    The vote and its meeting are read (the vote under its share lock) together with the other
-    ballots of its batch, so the caller need not load them; the receipt carries them.
+    The voter, the vote and its meeting are read (the vote under its share lock) together with the
+    other ballots of its batch, so the caller need load none of them; the receipt carries the vote.
 
     Ballots arriving together are cast many to a transaction (:mod:`app.services.ballot_batch`),
     each decided by :func:`check_ballot` and the unique voted-marker. The caller's own transaction
     is committed first (with ``GROUP_COMMIT`` off the ballot is cast in it and commits it).
 
-    :raise VoteError: ``vote_not_found``, ``vote_not_open``, ``vote_closed``, ``not_eligible``,
-        ``choice_invalid``, ``choice_count``, ``too_few``, ``too_many``, ``already_voted``; ``busy`` if
-        the database did not answer in time.
+    :raise VoteError: ``voter_unknown`` (no such identity, or not bound to a contact),
+        ``vote_not_found``, ``vote_not_open``, ``vote_closed``, ``not_eligible``, ``choice_invalid``,
+        ``choice_count``, ``too_few``, ``too_many``, ``already_voted``; ``busy`` if the database did
+        not answer in time.
     """
-    return _cast(None, (meeting_code or "").strip(), vote_id, contact, option_ids, now)
+    return _cast(None, (meeting_code or "").strip(), vote_id, identity_id, None, option_ids, now)
 
 
-def _cast(meeting_id: int | None, meeting_code: str | None, vote_id: int, contact: Contact, option_ids: Iterable,
-          now: datetime | None) -> BallotReceipt:
+def _cast(meeting_id: int | None, meeting_code: str | None, vote_id: int, identity_id: int | None,
+          contact_id: int | None, option_ids: Iterable, now: datetime | None) -> BallotReceipt:
     from app.services import ballot_batch
 
-    return ballot_batch.submit(ballot_batch.BallotItem(meeting_id, meeting_code, vote_id, contact.id, contact.active,
+    return ballot_batch.submit(ballot_batch.BallotItem(meeting_id, meeting_code, vote_id, identity_id, contact_id,
                                                        tuple(option_ids), now or datetime.now(UTC)))
 
 

@@ -9,7 +9,7 @@ is kept in the session under a random state value.
 from __future__ import annotations
 
 import secrets
-from functools import wraps
+from functools import partial, wraps
 
 from flask import Blueprint, abort, current_app, g, redirect, request, session
 from sqlalchemy.orm import joinedload
@@ -24,9 +24,15 @@ SESSION_KEY = "identity_id"
 _HELD = "h5_current_identity"
 
 
+def session_identity_id() -> int | None:
+    """The identity id the signed session cookie names, read without the database: the identity may
+    since have been deleted or unbound, so whoever acts on the id alone must check it."""
+    return session.get(SESSION_KEY) or None
+
+
 def current_identity() -> WechatIdentity | None:
-    identity_id = session.get(SESSION_KEY)
-    if not identity_id:
+    identity_id = session_identity_id()
+    if identity_id is None:
         return None
     # Held for the rest of the request (the session's identity map holds objects only weakly, so the
     # login check's copy could be gone by the time the view asks again), and the contact comes in the
@@ -51,12 +57,19 @@ def log_in(identity: WechatIdentity) -> None:
     session.permanent = True
 
 
-def wechat_login_required(view):
-    """Redirect visitors without an identity through WeChat OAuth, then back to this page."""
+def wechat_login_required(view=None, *, load: bool = True):
+    """Redirect visitors without an identity through WeChat OAuth, then back to this page.
+
+    ``load=False`` (``@wechat_login_required(load=False)``): a session naming an identity is enough,
+    the request thread reads nothing from the database; the view passes :func:`session_identity_id`
+    to a service that checks the identity still exists and is bound (the ballot's batch does).
+    """
+    if view is None:
+        return partial(wechat_login_required, load=load)
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if current_identity() is None:
+        if (current_identity() if load else session_identity_id()) is None:
             return start_oauth(request.full_path if request.query_string else request.path)
         return view(*args, **kwargs)
 

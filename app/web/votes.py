@@ -19,7 +19,7 @@ from app.services.meetings import get_meeting
 from app.services.timeutil import parse_local
 from app.services.votes import VoteError
 from app.tx import finish_with_error
-from app.web.auth import current_contact, wechat_login_required
+from app.web.auth import current_contact, session_identity_id, wechat_login_required
 from app.web.screen import TEMPLATES
 from models import InviteeRole
 
@@ -77,17 +77,17 @@ def ballot_page(meeting_code: str, vote_id: int):
 
 
 @bp.post("/m/<meeting_code>/votes/<int:vote_id>")
-@wechat_login_required
+@wechat_login_required(load=False)
 def cast(meeting_code: str, vote_id: int):
-    # The busiest page of a vote: the meeting and the vote are read by the ballot's batch (the
-    # receipt carries them); the view loads them itself only to explain a refusal.
-    contact = current_contact()
-    if contact is None:
-        return redirect(url_for("attendee.signin_page", meeting_code=meeting_code))
+    # The busiest page of a vote reads no database in its request thread: the ballot's batch reads
+    # the voter (the identity in the session cookie), the meeting and the vote (the receipt carries
+    # them); the view loads the meeting and vote itself only to explain a refusal.
     try:
-        receipt = votes.cast_ballot_in(meeting_code, vote_id, contact, request.form.getlist("option"))
+        receipt = votes.cast_ballot_in(meeting_code, vote_id, session_identity_id(), request.form.getlist("option"))
     except VoteError as exc:
         finish_with_error(exc)
+        if exc.code == "voter_unknown":
+            return redirect(url_for("attendee.signin_page", meeting_code=meeting_code))
         meeting = get_meeting(meeting_code)
         vote = votes.get_vote(meeting, vote_id)
         title, detail = REFUSALS.get(exc.code, ("投票未成功", exc.message))

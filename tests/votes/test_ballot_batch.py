@@ -7,10 +7,12 @@ runs through the H5 page with the per-process group commit, many requests at onc
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from app.services import ballot_batch, live_events, vote_results
@@ -23,8 +25,11 @@ pytestmark = pytest.mark.slow
 
 
 def item(vote: Vote, contact: Contact, *option_ids, at: datetime | None = None) -> BallotItem:
-    return BallotItem(vote.meeting_id, None, vote.id, contact.id, contact.active, tuple(option_ids),
-                      at or datetime.now(UTC))
+    return BallotItem(vote.meeting_id, None, vote.id, None, contact.id, tuple(option_ids), at or datetime.now(UTC))
+
+
+def by_identity(vote: Vote, identity_id: int, *option_ids) -> BallotItem:
+    return BallotItem(None, "VBAT5", vote.id, identity_id, None, tuple(option_ids), datetime.now(UTC))
 
 
 def outcome(result) -> str:
@@ -56,8 +61,8 @@ def test_each_ballot_of_a_batch_gets_its_own_answer(app, committed_db, redis_cli
         item(vote, d, yes),       # d's marker is already stored
         item(vote, outsider, yes),
         item(vote, c, yes, no),   # a motion takes exactly one choice
-        BallotItem(vote.meeting_id + 1000, None, vote.id, c.id, True, (yes,), datetime.now(UTC)),  # not its meeting
-        BallotItem(None, "OTHER", vote.id, c.id, True, (yes,), datetime.now(UTC)),  # nor by code
+        BallotItem(vote.meeting_id + 1000, None, vote.id, None, c.id, (yes,), datetime.now(UTC)),  # not its meeting
+        BallotItem(None, "OTHER", vote.id, None, c.id, (yes,), datetime.now(UTC)),  # nor by code
     ])
     assert [outcome(r) for r in results] == ["choice_invalid", "ok", "already_voted", "ok", "already_voted",
                                              "not_eligible", "choice_count", "vote_not_found", "vote_not_found"]
@@ -91,6 +96,41 @@ def test_a_closed_vote_refuses_the_whole_batch(app, committed_db):
     assert db.session.scalar(select(func.count()).select_from(VoteParticipation)) == 0
 
 
+def test_the_batch_finds_who_votes_from_their_wechat_identity(app, committed_db):
+    """The H5 page hands the batch the identity from the session cookie only: the batch reads its
+    bound contact, with the contact's own eligibility and whether it is still active."""
+    db = committed_db
+    vote_id, (yes, no, _abstain), contact_ids = seed(db, 4, code="VBAT5")
+    a, b, c, d = (db.session.get(Contact, cid) for cid in contact_ids)
+    outsider = Contact(unit_id=a.unit_id, name="局外人", phone="13500000002")
+    db.session.add(outsider)
+    db.session.flush()
+    now = datetime.now(UTC)
+    ia, ib, ic, i_out = (WechatIdentity(oa_openid=f"o-vbat5-{p.id}", contact_id=p.id, bound_at=now)
+                         for p in (a, b, c, outsider))
+    unbound = WechatIdentity(oa_openid="o-vbat5-unbound")
+    db.session.add_all([ia, ib, ic, i_out, unbound])
+    c.active = False  # left the directory after binding
+    db.session.commit()
+    vote = db.session.get(Vote, vote_id)
+    results = ballot_batch.cast_ballots([
+        by_identity(vote, ia.id, yes),
+        by_identity(vote, ia.id, no),          # the same identity twice in the batch
+        item(vote, a, no),                     # and the same person by contact
+        by_identity(vote, ib.id, no),
+        by_identity(vote, ic.id, yes),         # inactive contact
+        by_identity(vote, i_out.id, yes),      # bound, but not signed in to the meeting
+        by_identity(vote, unbound.id, yes),    # never bound
+        by_identity(vote, 999_999_999, yes),   # gone
+        item(vote, d, yes),
+    ])
+    assert [outcome(r) for r in results] == ["ok", "already_voted", "already_voted", "ok", "not_eligible",
+                                             "not_eligible", "voter_unknown", "voter_unknown", "ok"]
+    s = db.session
+    assert sorted(s.scalars(select(VoteParticipation.contact_id))) == sorted([a.id, b.id, d.id])
+    assert sorted(s.scalars(select(Ballot.contact_id))) == sorted([a.id, b.id, d.id])
+
+
 def test_h5_ballots_at_once_through_the_group_commit(app, committed_db, group_commit, redis_client):
     """The production path: the H5 ballot page, 200 attendees at once (and 20 of them twice)."""
     from app.web.auth import SESSION_KEY
@@ -114,9 +154,24 @@ def test_h5_ballots_at_once_through_the_group_commit(app, committed_db, group_co
         return "ok" if resp.status_code == 200 and "投票成功" in text else \
             "already" if resp.status_code == 409 and "您已投票" in text else f"{resp.status_code}"
 
-    with ThreadPoolExecutor(max_workers=24) as pool:
-        outcomes = list(pool.map(post, attempts))
+    in_requests: list[str] = []  # statements run by the request threads, not the batch thread
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        if not threading.current_thread().name.startswith("group-commit-ballots"):
+            in_requests.append(statement.split()[1])
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with ThreadPoolExecutor(max_workers=24) as pool:
+            outcomes = list(pool.map(post, attempts))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
     assert outcomes.count("ok") == 200 and outcomes.count("already") == 20
+    # A ballot's request reads nothing (the batch thread does); a refusal loads the meeting and the
+    # vote to explain itself.
+    assert sorted(in_requests) == ["meetings.id,"] * 20 + ["votes.id,"] * 20
     stats = app.extensions["group_commit:ballots"].stats
     assert stats.items == 220 and stats.largest > 1
     s = db.session

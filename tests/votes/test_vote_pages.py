@@ -65,6 +65,35 @@ def test_closed_and_not_eligible_messages(db, client, factory, vm, attendee):
     assert res.status_code == 403 and "您不在本次投票范围内" in res.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("change", ["deleted", "unbound"])
+def test_a_cookie_whose_identity_is_gone_or_unbound_is_sent_to_sign_in(db, client, vm, attendee, change):
+    """The ballot POST trusts the signed cookie only to reach the batch; the batch finds no bound
+    contact behind it, and the page sends the visitor to the sign-in page as for anyone unbound."""
+    from sqlalchemy import func, select
+
+    from models import Ballot, VoteParticipation, WechatIdentity
+
+    vote = motion(vm)
+    login(client, attendee.id)
+    if change == "deleted":
+        db.session.delete(db.session.get(WechatIdentity, attendee.id))
+    else:
+        attendee.contact_id = None
+    db.session.commit()
+    res = client.post(f"/m/{vm.meeting.code}/votes/{vote.id}", data={"option": vote.options[0].id})
+    assert res.status_code == 302 and res.headers["Location"].endswith(f"/m/{vm.meeting.code}/signin")
+    assert db.session.scalar(select(func.count()).select_from(VoteParticipation)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
+
+
+def test_a_ballot_without_a_session_goes_through_wechat_oauth(db, client, vm):
+    vote = motion(vm)
+    res = client.post(f"/m/{vm.meeting.code}/votes/{vote.id}", data={"option": vote.options[0].id})
+    assert res.status_code == 302 and "/connect/oauth2/authorize" in res.headers["Location"]
+    with client.session_transaction() as s:
+        assert f"/m/{vm.meeting.code}/votes/{vote.id}" in s["oauth_next"].values()
+
+
 def test_results_hidden_until_allowed(db, client, vm, attendee):
     vote = motion(vm, results_visibility="after_close")
     login(client, attendee.id)
