@@ -1,0 +1,78 @@
+"""PostgreSQL's own CPU per scan sign-in, by batch size (what group commit saves the database).
+
+    .venv/bin/python -m scripts.bench.pg_signin_cost                 # batches of 1, 10 and 50
+    .venv/bin/python -m scripts.bench.pg_signin_cost --sizes 1 5 20 --n 2000
+
+Runs the scan batch's own statements (``scan_signin`` read of the scanners, ``signin.insert_many``,
+the COMMIT whose trigger takes the order numbers, the read of those numbers) from one connection
+against a scratch database seeded like ``bench_callback``, and reads the server process's CPU time
+from /proc (so PostgreSQL must run on this machine). CPU time, unlike wall time, is little affected
+by other work on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from datetime import UTC, datetime
+
+from scripts.bench import bench_callback as bc
+from scripts.bench.bench_callback import Options
+
+
+def _cpu_s(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(size: int, n: int) -> tuple[float, float]:
+    """(server CPU ms, wall ms) per sign-in for ``n`` sign-ins in batches of ``size``."""
+    from app import create_app
+    from app.extensions import db
+    from app.services import scan_signin, signin
+    from models import SignInMethod
+
+    opts = Options(n=n, db_name="huiyi_bench_pgcost")
+    db_url = bc.create_database(opts)
+    try:
+        seeded = bc.seed(db_url, "redis://127.0.0.1:6379/8", n)
+        app = create_app(bc.app_config(db_url, "redis://127.0.0.1:6379/8"))
+        with app.app_context():
+            pid = db.session.execute(db.text("SELECT pg_backend_pid()")).scalar()
+            db.session.commit()  # the pool hands the same connection back below (one thread, one use)
+            scanners, seqs = scan_signin._scanners("postgresql"), scan_signin._seqs("postgresql")
+            started_cpu, started = _cpu_s(pid), time.perf_counter()
+            for k in range(0, n, size):
+                openids = seeded.openids[k:k + size]
+                rows = db.session.execute(scanners, {"meeting_id": seeded.meeting_id, "session_id": seeded.session_id,
+                                                     "openids": openids}).all()
+                now = datetime.now(UTC)
+                inserted = signin.insert_many([
+                    {"meeting_id": seeded.meeting_id, "session_id": seeded.session_id, "contact_id": r.id,
+                     "method": SignInMethod.SCAN, "signed_at": now, "late": False} for r in rows])
+                db.session.commit()
+                db.session.execute(seqs, {"ids": [r.id for r in inserted]}).all()
+                db.session.commit()
+            cpu, wall = _cpu_s(pid) - started_cpu, time.perf_counter() - started
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        bc.drop_database(opts)
+    return cpu / n * 1000, wall / n * 1000
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50])
+    p.add_argument("--n", type=int, default=3000)
+    a = p.parse_args(argv)
+    print("batch size | PostgreSQL CPU ms per sign-in | wall ms per sign-in")
+    for size in a.sizes:
+        cpu, wall = measure(size, a.n)
+        print(f"{size:10d} | {cpu:29.3f} | {wall:.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
