@@ -13,7 +13,7 @@ transaction through :func:`signin.sign_in`; the rules, the insert and the live e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 
@@ -96,78 +96,90 @@ def _seqs(dialect: str) -> sa.Select:
 
 def sign_in_scans(scans: list[Scan]) -> list[ScanResult | Exception]:
     """Sign in every scanner of ``scans`` in one transaction; one result per scan, in order."""
-    results: list[ScanResult | Exception | None] = [None] * len(scans)
-    # (scan index, insert values, scanner row, what the reply says about them), read before the
-    # commit: it expires every ORM object, and reading one again would cost a query.
-    pending: list[tuple[int, dict, object, dict]] = []
+    results: list[ScanResult | None] = [None] * len(scans)
+    pending: list[_Pending] = []
     groups: dict[tuple[str, int | None], list[int]] = {}
     for i, scan in enumerate(scans):
         groups.setdefault((scan.meeting_code, scan.session_position), []).append(i)
-
     for (code, position), indexes in groups.items():
-        try:
-            meeting = get_meeting(code, cached=True)
-            session = signin.get_session(meeting, position)
-        except (MeetingError, SignInError):
-            for i in indexes:
-                results[i] = ScanResult("no_meeting", meeting_code=code)
-            continue
-        known = {"meeting_code": meeting.code, "meeting_title": meeting.title}
-        rows = {row.oa_openid: row for row in db.session.execute(_scanners(_dialect()), {
-            "meeting_id": meeting.id, "session_id": session.id,
-            "openids": sorted({scans[i].openid for i in indexes})})}
-        first_of: dict[int, int] = {}  # contact id -> the scan in this batch that decides for them
-        for i in indexes:
-            row = rows.get(scans[i].openid)
-            if row is None:
-                results[i] = ScanResult("unbound", **known)
-                continue
-            who = {**known, "name": row.name, "unit": row.unit_name}
-            if row.id in first_of:  # the same person twice in one batch: the first scan decides
-                continue
-            first_of[row.id] = i
-            if row.live_id is not None:
-                results[i] = ScanResult("already", seq=row.seq, signed_at=row.signed_at, late=row.late, **who)
-                continue
-            at = scans[i].at
-            try:
-                signin.check_eligible(meeting, session, _Person(row.id, row.unit_id, row.active), now=at,
-                                      invitee_status=row.invitee_status)
-            except SignInError as exc:
-                db.session.add(SignInDenial(meeting_id=meeting.id, session_id=session.id, contact_id=row.id,
-                                            method=SignInMethod.SCAN, reason=exc.code, at=at))
-                results[i] = ScanResult("refused", code=exc.code, message=exc.message, **who)
-                continue
-            pending.append((i, signin.insert_values(meeting, session, row.id, method=SignInMethod.SCAN, now=at),
-                            row, who))
+        _decide(code, position, scans, indexes, results, pending)
 
-    inserted = _insert(pending)
+    inserted = {(row.session_id, row.contact_id): row.id for row in signin.insert_many([p.values for p in pending])}
     db.session.commit()
-    seqs = _committed_seqs([record_id for record_id, _ in inserted.values()])
+    seqs = _committed_seqs(list(inserted.values()))
 
     with live_events.batch():
-        for i, values, row, who in pending:
-            if row.id not in inserted:  # another channel signed them in a moment ago: theirs stands
-                results[i] = _already(values["session_id"], row.id, who)
+        for p in pending:
+            values = p.values
+            record_id = inserted.get((values["session_id"], p.row.id))
+            if record_id is None:  # another channel signed them in a moment ago: theirs stands
+                results[p.index] = _already(values["session_id"], p.row.id, p.who)
                 continue
-            record_id, _ = inserted[row.id]
             seq = seqs.get(record_id)
-            results[i] = ScanResult("signed_in", seq=seq, signed_at=values["signed_at"], late=values["late"], **who)
+            results[p.index] = ScanResult("signed_in", seq=seq, signed_at=values["signed_at"], late=values["late"],
+                                          **p.who)
             live_events.publish_signin(live_events.signin_event(
-                values["meeting_id"], values["session_id"], seq=seq, contact_id=row.id, name=row.name,
-                unit_id=row.unit_id,
-                unit=row.unit_name, at=values["signed_at"], late=values["late"], method=SignInMethod.SCAN))
+                values["meeting_id"], values["session_id"], seq=seq, contact_id=p.row.id, name=p.row.name,
+                unit_id=p.row.unit_id, unit=p.row.unit_name, at=values["signed_at"], late=values["late"],
+                method=SignInMethod.SCAN))
 
     for i, scan in enumerate(scans):  # repeats of a person in this batch share the first one's answer
         if results[i] is None:
-            first = next(r for j, r in enumerate(results) if r is not None and scans[j].openid == scan.openid)
-            results[i] = _as_repeat(first)
+            first = next(r for j, r in enumerate(results) if r is not None and scans[j].openid == scan.openid
+                         and (scans[j].meeting_code, scans[j].session_position)
+                         == (scan.meeting_code, scan.session_position))
+            results[i] = replace(first, state="already") if first.state == "signed_in" else first
     return results  # type: ignore[return-value]
 
 
-def _insert(pending: list[tuple[int, dict, object, dict]]) -> dict[int, tuple[int, int]]:
-    """One INSERT for every eligible scanner: contact id -> (sign-in id, session id)."""
-    return {row.contact_id: (row.id, row.session_id) for row in signin.insert_many([p[1] for p in pending])}
+@dataclass(frozen=True)
+class _Pending:
+    """An eligible scanner, waiting for the batch's INSERT. ``who`` is what the reply says about them,
+    taken before the commit: the commit expires every ORM object, and reading one again costs a query."""
+
+    index: int
+    values: dict
+    row: sa.Row
+    who: dict
+
+
+def _decide(code: str, position: int | None, scans: list[Scan], indexes: list[int],
+            results: list[ScanResult | None], pending: list[_Pending]) -> None:
+    """For the scans of one session: answer those that need no INSERT, queue the eligible."""
+    try:
+        meeting = get_meeting(code, cached=True)
+        session = signin.get_session(meeting, position)
+    except (MeetingError, SignInError):
+        for i in indexes:
+            results[i] = ScanResult("no_meeting", meeting_code=code)
+        return
+    known = {"meeting_code": meeting.code, "meeting_title": meeting.title}
+    rows = {row.oa_openid: row for row in db.session.execute(_scanners(_dialect()), {
+        "meeting_id": meeting.id, "session_id": session.id, "openids": sorted({scans[i].openid for i in indexes})})}
+    seen: set[int] = set()  # contacts already decided in this batch: their first scan decides
+    for i in indexes:
+        row = rows.get(scans[i].openid)
+        if row is None:
+            results[i] = ScanResult("unbound", **known)
+            continue
+        if row.id in seen:
+            continue
+        seen.add(row.id)
+        who = {**known, "name": row.name, "unit": row.unit_name}
+        if row.live_id is not None:
+            results[i] = ScanResult("already", seq=row.seq, signed_at=row.signed_at, late=row.late, **who)
+            continue
+        at = scans[i].at
+        try:
+            signin.check_eligible(meeting, session, _Person(row.id, row.unit_id, row.active), now=at,
+                                  invitee_status=row.invitee_status)
+        except SignInError as exc:
+            db.session.add(SignInDenial(meeting_id=meeting.id, session_id=session.id, contact_id=row.id,
+                                        method=SignInMethod.SCAN, reason=exc.code, at=at))
+            results[i] = ScanResult("refused", code=exc.code, message=exc.message, **who)
+            continue
+        values = signin.insert_values(meeting, session, row.id, method=SignInMethod.SCAN, now=at)
+        pending.append(_Pending(i, values, row, who))
 
 
 def _committed_seqs(ids: list[int]) -> dict[int, int]:
@@ -186,10 +198,3 @@ def _already(session_id: int, contact_id: int, who: dict) -> ScanResult:
     if record is None:  # signed in and revoked within this instant: say nothing false
         return ScanResult("refused", code="retry", message="签到状态刚刚发生变化，请重新扫码", **who)
     return ScanResult("already", seq=record.seq, signed_at=record.signed_at, late=record.late, **who)
-
-
-def _as_repeat(first: ScanResult) -> ScanResult:
-    if first.state != "signed_in":
-        return first
-    return ScanResult("already", first.meeting_code, first.meeting_title, first.name, first.unit, first.seq,
-                      first.signed_at, first.late)
