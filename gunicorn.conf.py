@@ -11,9 +11,10 @@ import sys
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2))
 # gevent workers keep the live screens' server-sent-event streams from tying up a worker each.
-# The WeChat callback (scan-to-sign-in bursts) is CPU-bound Python and gets nothing from gevent: if
-# it has its own pool (route /wechat/callback there), run that one with GUNICORN_WORKER_CLASS=gthread,
-# GUNICORN_WORKERS=2 x cores and GUNICORN_THREADS=2 (best measured on 2 cores, docs/benchmarks.md).
+# The WeChat callback (scan-to-sign-in bursts) is CPU-bound Python and gets nothing from gevent; its
+# scans are answered in rounds, as big as the number of requests a process holds at once. Give it a
+# pool of its own (route /wechat/callback there): granian --interface wsgi --workers <cores>
+# --blocking-threads 25 wsgi:app measured best on 2 cores (docs/benchmarks.md).
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))  # gthread only
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))

@@ -41,8 +41,8 @@ class Config:
         self.WECHAT_CODES_ENABLED = _env("WECHAT_CODES_ENABLED", "1").lower() not in {"0", "false", "no"}
         self.MINIPROGRAM_APP_SECRET = _env("MINIPROGRAM_APP_SECRET") or "huiyi-demo-mp-secret"
 
-        # Scans of the official account's code: many per transaction (app/batching.py). Off: each in
-        # its own request's transaction (tests that roll back their transaction need that).
+        # Scans and ballots arriving together: many per transaction (app/batching.py). Off: each in its
+        # own request's transaction (tests that roll back their transaction need that).
         self.GROUP_COMMIT = _env("GROUP_COMMIT", "1").lower() not in {"0", "false", "no"}
 
         # Flask / SQLAlchemy settings derived from the above.

@@ -370,7 +370,8 @@ def record(report: Report) -> None:
         f"| {report.signins_per_s} | {report.p50_ms} | {report.p95_ms} | {report.p99_ms} | "
         f"{report.floor_per_s} | {report.ratio:.0%} | {report.errors} | "
         f"{'OK' if report.check_ok else 'FAILED'}: {report.check['rows']} rows, "
-        f"{report.check['distinct_contacts']} people, seq {report.check['min_seq']}..{report.check['max_seq']} |\n"
+        f"{report.check['distinct_contacts']} people, seq {report.check['min_seq']}..{report.check['max_seq']}, "
+        f"{report.check.get('signins_per_transaction', 1)} sign-ins per transaction |\n"
     )
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
     if SECTION not in text:
