@@ -326,8 +326,9 @@ def _report(opts: Options, cb: RunStats, fa: RunStats, fb: RunStats, result: dic
     floor_rate = (fa.rate + fb.rate) / 2
     server = (f"granian --interface wsgi --workers {opts.workers} --blocking-threads {opts.threads}"
               if opts.server == "granian" else f"gunicorn -k {opts.worker_class} -w {opts.workers}" + (
-        f" --threads {opts.threads}" if opts.threads > 1 else "") + (
-        f", GIL switch interval {opts.switch_interval * 1000:g} ms" if opts.switch_interval else ""))
+                  f" --threads {opts.threads}" if opts.threads > 1 else ""))
+    if opts.switch_interval:
+        server += f", GIL switch interval {opts.switch_interval * 1000:g} ms"
     return Report(
         n=len(cb.results), concurrency=opts.concurrency, server=server,
         signins_per_s=round(cb.rate, 1), p50_ms=round(cb.percentile_ms(50), 1), p95_ms=round(cb.percentile_ms(95), 1),

@@ -10,6 +10,9 @@ benchmark's setup, never by the app's migrations.
 
 from __future__ import annotations
 
+import os
+import sys
+
 import sqlalchemy as sa
 from flask import Response, request
 
@@ -21,6 +24,9 @@ FLOOR_COUNTER = "huiyi:bench:floor"
 _FLOOR_INSERT = sa.text(f"INSERT INTO {FLOOR_TABLE} (k) VALUES (:k) ON CONFLICT DO NOTHING")
 
 app = create_app()
+
+if os.environ.get("BENCH_SWITCH_INTERVAL"):  # experiment knob (--switch-interval); gunicorn sets it in post_fork
+    sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
 
 
 @app.post("/_bench/floor")
