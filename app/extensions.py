@@ -9,6 +9,8 @@ from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 
@@ -51,7 +53,7 @@ class RedisExtension:
     def init_app(self, app: Flask) -> None:
         url = app.config.get("REDIS_URL") or ""
         if url:
-            client = redis_lib.Redis.from_url(url, socket_timeout=5, health_check_interval=30)
+            client = redis_client(url)
             app.config["REDIS_IS_EMBEDDED"] = False
         else:
             import fakeredis
@@ -65,6 +67,16 @@ class RedisExtension:
 
 
 redis_ext = RedisExtension()
+
+
+def redis_client(url: str) -> redis_lib.Redis:
+    """The app's Redis client. Redis only speeds things up and feeds the screens; when it is gone,
+    every call must fail at once, not hold a WeChat callback past its 5 s: a short connect timeout
+    (a LAN Redis connects in well under a millisecond) and no retries (redis-py's defaults vary
+    between versions, some retry ten times with back-off). Reads may wait longer: a screen's XREAD
+    blocks for up to 4 s."""
+    return redis_lib.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=0.5, health_check_interval=30,
+                                    retry=Retry(NoBackoff(), 0))
 
 
 def get_redis(app: Flask | None = None) -> redis_lib.Redis:

@@ -113,3 +113,19 @@ def test_retry_does_no_double_work(db, sim, meeting, monkeypatch):
     assert len(calls) == 1
     assert db.session.scalar(select(func.count()).select_from(SignIn)) == 1
     assert reply.text and reply.text.startswith("签到成功")
+
+
+def test_with_redis_down_a_scan_still_signs_in_and_answers(app, db, sim, meeting, monkeypatch):
+    """Redis holds only the retry bookkeeping and the live screens' feed: without it the sign-in is
+    still stored and acknowledged at once (the screens rebuild from the database)."""
+    import time
+
+    from app.extensions import redis_client
+
+    bind_openid("o-zhang", "发改局", "张三", "13800138000")
+    monkeypatch.setitem(app.extensions, "redis", redis_client("redis://127.0.0.1:1/0"))  # nothing listens
+    started = time.monotonic()
+    reply = scan(sim, "o-zhang", meeting)
+    assert reply.attempts == 1 and time.monotonic() - started < 2
+    assert reply.text.startswith("签到成功！张三（区发展和改革局），您是第 1 位签到")
+    assert db.session.scalar(select(func.count()).select_from(SignIn)) == 1
