@@ -186,16 +186,7 @@ def apply(import_id: int, *, actor: str, unit: Unit) -> ContactImport:
 def _apply(import_id: int, *, actor: str, unit: Unit) -> ContactImport:
     # Lock the unit row first: two confirmations for the same unit are applied one after the other.
     db.session.execute(select(Unit.id).where(Unit.id == unit.id).with_for_update())
-    # Lock the import row without fetching its report: that JSON is large and, right after a preview
-    # in the same session (the CLI), already in memory.
-    locked = db.session.scalar(select(ContactImport.id).where(ContactImport.id == import_id).with_for_update())
-    record = db.session.get(ContactImport, import_id) if locked else None
-    if record is None:
-        raise ContactImportError("import_not_found")
-    if record.unit_id != unit.id:
-        raise Forbidden("只能查看和修改本单位的通讯录")
-    if record.status != "previewed":
-        raise ContactImportError("import_not_pending", state=STATUS_LABELS.get(record.status, record.status))
+    record = _locked_pending(import_id, unit)
     report = record.report or {}
     rows = report.get("accepted") or []
     if not rows:
@@ -214,6 +205,17 @@ def _apply(import_id: int, *, actor: str, unit: Unit) -> ContactImport:
 
 def discard(import_id: int, *, actor: str, unit: Unit) -> ContactImport:
     """Drop a previewed import: nothing is written to the directory and it can no longer be applied."""
+    record = _locked_pending(import_id, unit)
+    record.status = "discarded"
+    db.session.flush()
+    audit.record(actor, "contacts.discard", target=f"contact_import:{record.id}", unit=unit.code)
+    return record
+
+
+def _locked_pending(import_id: int, unit: Unit) -> ContactImport:
+    """``unit``'s previewed import, locked until the transaction ends (confirm and discard race)."""
+    # Lock the import row without fetching its report: that JSON is large and, right after a preview
+    # in the same session (the CLI), already in memory.
     locked = db.session.scalar(select(ContactImport.id).where(ContactImport.id == import_id).with_for_update())
     record = db.session.get(ContactImport, import_id) if locked else None
     if record is None:
@@ -222,9 +224,6 @@ def discard(import_id: int, *, actor: str, unit: Unit) -> ContactImport:
         raise Forbidden("只能查看和修改本单位的通讯录")
     if record.status != "previewed":
         raise ContactImportError("import_not_pending", state=STATUS_LABELS.get(record.status, record.status))
-    record.status = "discarded"
-    db.session.flush()
-    audit.record(actor, "contacts.discard", target=f"contact_import:{record.id}", unit=unit.code)
     return record
 
 
