@@ -136,7 +136,18 @@ class GroupCommit(Generic[T, R]):
 
 
 def run_batch(process: Process, items: list, name: str) -> list:
-    """``process(items)`` as one unit of work; on failure, each item again alone. Never raises."""
+    """``process(items)`` as one unit of work in a fresh session; see :func:`split_on_failure`."""
+    try:
+        return split_on_failure(process, items, name)
+    finally:
+        db.session.remove()  # a fresh session (and a pooled connection) for the next round
+
+
+def split_on_failure(process: Process, items: list, name: str) -> list:
+    """``process(items)``; if it raises, roll back and run each item alone, so that only a failing
+    item gets its exception. Never raises."""
+    if not items:
+        return []
     try:
         results = process(items)
         if len(results) != len(items):
@@ -148,9 +159,7 @@ def run_batch(process: Process, items: list, name: str) -> list:
             log.exception("%s: item failed", name)
             return [exc]
         log.warning("%s: a batch of %d failed (%s); retrying its items one by one", name, len(items), exc)
-        return [run_batch(process, [item], name)[0] for item in items]
-    finally:
-        db.session.remove()  # a fresh session (and a pooled connection) for the next round
+        return [split_on_failure(process, [item], name)[0] for item in items]
 
 
 def group_commit(name: str, process: Process, **options) -> Callable[[T], R]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from flask import current_app
 
@@ -79,7 +80,7 @@ def first_scan(openid: str, scene: Scene) -> str | Callable[[], str]:
         return f"{contact.name}，{exc.message}\n{meeting_link}"
     except DomainError as exc:  # any other rule: say it plainly
         return f"{exc.message}\n{meeting_link}"
-    return signed_in_text(contact, outcome, meeting_link)
+    return _signed_in_reply(meeting, contact, outcome)
 
 
 def _recognise(openid: str):
@@ -88,13 +89,13 @@ def _recognise(openid: str):
     return recognise_by_unionid(oa_openid=openid, fetch_unionid=oa_api().user_unionid)
 
 
-def signed_in_text(contact, outcome, meeting_link: str) -> Callable[[], str]:
-    """The reply, finished after the commit: the order number is taken when the sign-in commits."""
+def _signed_in_reply(meeting, contact, outcome) -> Callable[[], str]:
+    """The reply, finished after the commit: the order number is taken when the sign-in commits.
+    Everything else is read now (the commit expires the record)."""
     record = outcome.record
-    who = f"{contact.name}（{contact.unit.name}）"
-    at = fmt_hm(record.signed_at)
+    result = ScanResult("signed_in" if outcome.created else "already", meeting_code=meeting.code,
+                        meeting_title=meeting.title, name=contact.name, unit=contact.unit.name, seq=record.seq,
+                        signed_at=record.signed_at, late=record.late)
     if not outcome.created:
-        seq = record.seq
-        return lambda: f"您已签到，无需重复扫码。{who}，签到时间 {at}，第 {seq} 位。\n{meeting_link}"
-    late = "（迟到）" if record.late else ""
-    return lambda: f"签到成功！{who}，您是第 {outcome.seq} 位签到，{at}{late}\n{meeting_link}"
+        return lambda: reply_for(result)
+    return lambda: reply_for(replace(result, seq=outcome.seq))

@@ -21,10 +21,9 @@ from datetime import UTC, datetime
 
 from flask import current_app
 
-from app.batching import GroupCommitTimeout, group_commit
-from app.extensions import db
+from app.batching import GroupCommitTimeout, group_commit, split_on_failure
 from app.services import live_events
-from app.services.scan_signin import Scan, ScanResult, sign_in_scans
+from app.services.scan_signin import Scan, sign_in_scans
 from app.services.scenes import Scene, parse_scene
 from wechat_handlers.dedupe import admit_many, remember_reply
 from wechat_handlers.envelope import Envelope, EnvelopeError, seal_reply, wechat_keys
@@ -87,8 +86,10 @@ def answer_scans(arrivals: list[Arrival]) -> list[str | _Pass | EnvelopeError]:
             scans.append(i)
 
     with live_events.batch() as pipe:  # the sign-ins' live events and the kept replies: one round trip
-        signed = _sign_in([Scan(arrivals[i].scene.meeting_code, arrivals[i].scene.session_position,
-                                arrivals[i].envelope.get("FromUserName"), arrivals[i].at) for i in scans])
+        round_scans = [Scan(a.scene.meeting_code, a.scene.session_position, a.envelope.get("FromUserName"), a.at)
+                       for a in (arrivals[i] for i in scans)]
+        # One transaction for the round's sign-ins; if it fails, each one again alone.
+        signed = split_on_failure(sign_in_scans, round_scans, "scan sign-in")
         for i, result in zip(scans, signed, strict=True):
             text = BUSY if isinstance(result, Exception) else reply_for(result)
             if text is None:
@@ -99,21 +100,6 @@ def answer_scans(arrivals: list[Arrival]) -> list[str | _Pass | EnvelopeError]:
             results[i] = _seal(arrivals[i], text)
             remember_reply(arrivals[i].key, results[i], pipe)
     return results  # type: ignore[return-value]
-
-
-def _sign_in(scans: list[Scan]) -> list[ScanResult | Exception]:
-    """The round's sign-ins in one transaction; if it fails, each one again alone."""
-    if not scans:
-        return []
-    try:
-        return sign_in_scans(scans)
-    except Exception as exc:
-        db.session.rollback()
-        if len(scans) == 1:
-            log.exception("scan sign-in failed for %s", scans[0].openid)
-            return [exc]
-        log.warning("a round of %d scan sign-ins failed (%s); signing them in one by one", len(scans), exc)
-        return [_sign_in([scan])[0] for scan in scans]
 
 
 def _seal(arrival: Arrival, text: str) -> str:
