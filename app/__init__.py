@@ -43,6 +43,11 @@ def _init_extensions(app: Flask) -> None:
     from app.extensions import csrf, db, migrate, redis_ext
 
     db.init_app(app)
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from app.pool_ping import ping_when_idle
+
+        with app.app_context():
+            ping_when_idle(db.engine)
     # Batch mode lets the same migrations ALTER tables on SQLite, which cannot do it in place.
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
                      render_as_batch=True, compare_type=True)

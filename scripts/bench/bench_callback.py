@@ -33,6 +33,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from scripts.bench import cpu
 from scripts.bench.loadgen import RunStats, build_request, fire
 from scripts.bench.servers import spawn_gunicorn, stop_gunicorn
 
@@ -91,6 +92,7 @@ class Report:
     floor_p99_ms: float
     ratio: float
     generator_cpu_share: float  # generator CPU seconds / wall seconds during the burst
+    cpu_ms_per_signin: dict  # CPU ms per sign-in during the burst: server, postgres, redis, generator
     check_ok: bool
     check: dict
     command: str
@@ -298,7 +300,10 @@ def run(opts: Options, argv: list[str] | None = None) -> Report:
         _say(opts, "floor …")
         fa = fire(floor_a, "127.0.0.1", port, opts.concurrency)
         _say(opts, f"burst: {len(burst)} sign-ins at {opts.concurrency} connections …")
+        cpu_before = cpu.snapshot(proc.pid)
         cb = fire(burst, "127.0.0.1", port, opts.concurrency)
+        cpu_ms = cpu.per_request_ms(cpu_before, cpu.snapshot(proc.pid), len(burst))
+        cpu_ms["generator"] = round(1000 * cb.cpu_s / max(len(burst), 1), 3)
         _say(opts, "floor again …")
         fb = fire(floor_b, "127.0.0.1", port, opts.concurrency)
 
@@ -306,7 +311,7 @@ def run(opts: Options, argv: list[str] | None = None) -> Report:
         acked += [seeded.openids[opts.warmup + r.index] for r in cb.results
                   if r.status == 200 and SIGNED_IN in r.body]
         result = check(db_url, seeded, acked)
-        report = _report(opts, cb, fa, fb, result, argv, mach)
+        report = _report(opts, cb, fa, fb, result, argv, mach, cpu_ms)
     finally:
         if proc is not None:
             stop_gunicorn(proc)
@@ -322,7 +327,8 @@ def _errors(stats: RunStats) -> int:
         0 if len(stats.results) else 1)
 
 
-def _report(opts: Options, cb: RunStats, fa: RunStats, fb: RunStats, result: dict, argv, mach: dict) -> Report:
+def _report(opts: Options, cb: RunStats, fa: RunStats, fb: RunStats, result: dict, argv, mach: dict,
+            cpu_ms: dict) -> Report:
     floor_rate = (fa.rate + fb.rate) / 2
     server = (f"granian --interface wsgi --workers {opts.workers} --blocking-threads {opts.threads}"
               if opts.server == "granian" else f"gunicorn -k {opts.worker_class} -w {opts.workers}" + (
@@ -337,7 +343,7 @@ def _report(opts: Options, cb: RunStats, fa: RunStats, fb: RunStats, result: dic
         floor_p99_ms=round(max(fa.percentile_ms(99), fb.percentile_ms(99)), 1),
         ratio=round(cb.rate / floor_rate, 3) if floor_rate else 0.0,
         generator_cpu_share=round(cb.cpu_s / cb.wall_s, 2) if cb.wall_s else 0.0,
-        check_ok=result["ok"], check=result,
+        check_ok=result["ok"], check=result, cpu_ms_per_signin=cpu_ms,
         command="python -m scripts.bench.bench_callback " + shlex.join(argv if argv is not None else sys.argv[1:]),
         machine=mach,
     )
@@ -351,6 +357,8 @@ def summary(report: Report) -> str:
         f"floor/s       {report.floor_per_s} (p99 {report.floor_p99_ms} ms)   ratio {report.ratio:.0%}",
         f"errors        {report.errors}",
         f"generator     {report.generator_cpu_share:.0%} of one core during the burst",
+        "CPU ms/scan   " + "  ".join(f"{k} {v:.2f}" for k, v in report.cpu_ms_per_signin.items())
+        + f"  (total {sum(report.cpu_ms_per_signin.values()):.2f})",
         f"check         {'OK' if report.check_ok else 'FAILED'} {json.dumps(report.check)}",
         "targets       " + ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in report.meets_targets().items()),
         f"machine       {json.dumps(report.machine, ensure_ascii=False)}",

@@ -1,0 +1,49 @@
+"""Who used the CPU during a measured interval: the server, PostgreSQL, Redis, the generator.
+
+Throughput on a shared 2-core machine moves by ±20% between identical runs; CPU time per request
+moves far less, so it is what an optimisation is judged by. Read from /proc (Linux only); a part
+whose processes cannot be found reports 0.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> tuple[str, int, float] | None:
+    """(comm, process group, user+system CPU seconds) of one process, or None if it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    comm = raw[raw.index("(") + 1:raw.rindex(")")]
+    rest = raw[raw.rindex(")") + 2:].split()
+    # Fields after the comm start at field 3 (state): pgrp is field 5, utime 14, stime 15.
+    return comm, int(rest[2]), (int(rest[11]) + int(rest[12])) / _TICK
+
+
+def snapshot(server_pgid: int) -> dict[str, float]:
+    """CPU seconds so far of: the server's process group, every postgres and redis-server process."""
+    totals = {"server": 0.0, "postgres": 0.0, "redis": 0.0}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        stat = _stat(int(entry.name))
+        if stat is None:
+            continue
+        comm, pgrp, cpu = stat
+        if pgrp == server_pgid:
+            totals["server"] += cpu
+        elif comm == "postgres":
+            totals["postgres"] += cpu
+        elif comm.startswith("redis-server"):
+            totals["redis"] += cpu
+    return totals
+
+
+def per_request_ms(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
+    """CPU milliseconds per request of each part between two snapshots."""
+    return {k: round(1000 * (after[k] - before[k]) / max(requests, 1), 3) for k in before}
