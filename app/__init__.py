@@ -34,6 +34,9 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    from wechat_handlers.callback import CallbackFirst
+
+    app.wsgi_app = CallbackFirst(app)  # the WeChat callback's POSTs skip Flask's request machinery
     return app
 
 

@@ -9,8 +9,8 @@ import io
 
 from flask import current_app, send_file
 
+from app.client_address import client_ip
 from app.services import documents
-from app.web.attendee import client_ip
 from miniprogram_api import bp, present_attendee
 from miniprogram_api import schemas_attendee as s
 from miniprogram_api.auth import bound_contact, current_identity

@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 
+from app.client_address import client_ip
 from app.services import checkin, history, links
 from app.services.activities import open_activities
 from app.services.identity import IdentityError, get_or_create_identity
@@ -49,16 +50,6 @@ def _page_globals():
 def _link_error(exc: links.LinkError):
     return render_template("attendee/message.html", title="链接已失效", message=exc.message,
                            icon="!"), exc.status
-
-
-def client_ip() -> str | None:
-    """The visitor's address. X-Forwarded-For is trusted only behind our own proxy (TRUST_PROXY),
-    and then only its last hop, the one that proxy appended: earlier hops are client-supplied."""
-    if current_app.config.get("TRUST_PROXY"):
-        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-        if hops:
-            return hops[-1]
-    return request.remote_addr
 
 
 def _position() -> int | None:

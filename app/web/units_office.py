@@ -12,11 +12,11 @@ from io import BytesIO
 
 from flask import Blueprint, g, redirect, render_template, request, send_file, session, url_for
 
+from app.client_address import client_ip
 from app.services import contacts_import, unit_login
 from app.services.contacts_reader import DEFAULT_MAX_BYTES, DirectoryFileError
 from app.services.timeutil import local
 from app.tx import finish_with_error
-from app.web.attendee import client_ip
 
 bp = Blueprint("units_office", __name__, url_prefix="/units", template_folder="templates")
 

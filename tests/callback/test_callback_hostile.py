@@ -130,7 +130,7 @@ def test_internal_failure_still_answers_in_chinese(app, client, db, monkeypatch)
     assert response.status_code == 200
     assert "系统繁忙" in response.data.decode()
 
-    monkeypatch.setattr("wechat_handlers.views.dispatch", boom)  # anything else
+    monkeypatch.setattr("wechat_handlers.callback.dispatch", boom)  # anything else
     text = ("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o-x]]></FromUserName>"
             f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
             "<Content><![CDATA[人数]]></Content><MsgId>1234567</MsgId></xml>")

@@ -107,8 +107,6 @@ def test_newcomer_scanning_gets_the_binding_link(db, sim, meeting):
 
 
 def test_fallback_to_h5_qr_when_wechat_refuses(db, sim, meeting, caplog, monkeypatch, redis_client):
-    # Alembic's fileConfig (run by the app fixture) disables loggers that existed before it.
-    monkeypatch.setattr(meeting_codes.log, "disabled", False)
     sim.state.inject_error("/cgi-bin/qrcode/create", 45009)  # quota reached: no retry
     session = meeting.sessions[0]
     static = meeting_codes.static_code(meeting, session)
