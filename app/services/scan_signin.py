@@ -3,9 +3,13 @@
 A burst at the door is hundreds of scans a second, each a bound attendee. This service signs in the
 scans that arrived together (gathered by ``wechat_handlers.scan_lane``) as one unit of work: one query
 reads every scanner (contact, unit, invitee status, live sign-in), the same :func:`signin.check_eligible`
-as every channel decides each one, one statement inserts the sign-ins, one commit takes their order
-numbers (trigger ``signins_take_seq``), one query reads those, and one Redis round trip tells the
-screens. Each scanner's answer is only returned after that commit.
+as every channel decides each one, one statement inserts the sign-ins and commits them, taking their
+order numbers (trigger ``signins_take_seq``), one query reads those, and one Redis round trip tells
+the screens. Each scanner's answer is only returned after that commit.
+
+The round's statements run in autocommit: the sign-ins are one INSERT, atomic by itself, so a
+transaction around the round would only add its BEGIN and COMMIT round trips. Records of refused
+attempts are written before that INSERT, so the sign-ins are the round's last write.
 
 The other channels (H5, mini program, 代签) sign one person in inside their own request's
 transaction through :func:`signin.sign_in`; the rules, the insert and the live event are shared.
@@ -96,6 +100,7 @@ def _seqs(dialect: str) -> sa.Select:
 
 def sign_in_scans(scans: list[Scan]) -> list[ScanResult | Exception]:
     """Sign in every scanner of ``scans`` in one transaction; one result per scan, in order."""
+    autocommit = _statements_commit_themselves()
     results: list[ScanResult | None] = [None] * len(scans)
     pending: list[_Pending] = []
     groups: dict[tuple[str, int | None], list[int]] = {}
@@ -104,9 +109,9 @@ def sign_in_scans(scans: list[Scan]) -> list[ScanResult | Exception]:
     for (code, position), indexes in groups.items():
         _decide(code, position, scans, indexes, results, pending)
 
+    db.session.flush()  # refusals (and walk-ins held for approval) first: the sign-ins are the last write
     inserted = {(row.session_id, row.contact_id): row.id for row in signin.insert_many([p.values for p in pending])}
-    db.session.commit()
-    seqs = _committed_seqs(list(inserted.values()))
+    seqs = _commit_and_read_seqs(list(inserted.values()), autocommit)
 
     with live_events.batch():
         for p in pending:
@@ -182,11 +187,27 @@ def _decide(code: str, position: int | None, scans: list[Scan], indexes: list[in
         pending.append(_Pending(i, values, row, who))
 
 
-def _committed_seqs(ids: list[int]) -> dict[int, int]:
-    """The order numbers the commit gave these sign-ins, read once without opening a transaction."""
-    if not ids:
-        return {}
-    return {row.id: row.seq for row in signin.read_committed(_seqs(_dialect()), {"ids": ids})}
+def _statements_commit_themselves() -> bool:
+    """Put this round's database session in autocommit (see the module's docstring); False when it
+    is already in a transaction, which then commits the sign-ins as before."""
+    if isinstance(db.session.get_bind(), sa.Connection) or db.session().in_transaction():
+        return False  # joined a caller's transaction (as in tests) or one already begun: theirs to end
+    db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return True
+
+
+def _commit_and_read_seqs(ids: list[int], autocommit: bool) -> dict[int, int]:
+    """Commit, and read the order numbers the commit gave these sign-ins."""
+    if autocommit:  # the INSERT committed itself: read on the same connection before letting it go
+        seqs = _read_seqs(ids, db.session.execute)
+        db.session.commit()
+        return seqs
+    db.session.commit()
+    return _read_seqs(ids, signin.read_committed)
+
+
+def _read_seqs(ids: list[int], execute) -> dict[int, int]:
+    return {row.id: row.seq for row in execute(_seqs(_dialect()), {"ids": ids})} if ids else {}
 
 
 def _dialect() -> str:

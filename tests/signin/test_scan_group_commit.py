@@ -102,3 +102,50 @@ def test_a_refused_scanner_does_not_hold_up_the_others(app, committed_db, group_
     assert all("不在本次会议的参会名单中" in r for r in replies[40:])
     assert committed_db.session.scalar(select(func.count()).select_from(SignIn)) == 40
     assert committed_db.session.scalars(select(SignInDenial.reason)).all() == ["not_invited"] * 10
+
+
+def test_a_round_is_three_statements_on_one_connection_with_no_transaction_around_them(app, committed_db):
+    """The round's INSERT commits by itself: no BEGIN/COMMIT round trips, one pooled connection, and
+    the connection goes back to the pool transactional again."""
+    from sqlalchemy import event
+
+    from app.batching import run_batch
+    from app.services.scan_signin import Scan, sign_in_scans
+
+    code = _seed(committed_db, 9).split(":")[1]
+    committed_db.session.remove()  # a round starts on a fresh session
+    now = datetime.now(UTC)
+    run_batch(sign_in_scans, [Scan(code, 1, "o-grp-8", now)], "test")  # the meeting is now in the cache
+    engine = committed_db.engine
+    statements, checkouts, commands = [], [], []
+
+    def on_execute(conn, cursor, statement, *_args):
+        statements.append(statement.split()[0])
+        commands.append(conn.connection.driver_connection.autocommit)
+
+    def on_checkout(*_args):
+        checkouts.append(1)
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(engine, "checkout", on_checkout)
+    try:
+        results = run_batch(sign_in_scans, [Scan(code, 1, f"o-grp-{i}", now) for i in range(8)], "test")
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+        event.remove(engine, "checkout", on_checkout)
+    assert [r.state for r in results] == ["signed_in"] * 8 and sorted(r.seq for r in results) == list(range(2, 10))
+    assert statements == ["SELECT", "INSERT", "SELECT"] and all(commands) and len(checkouts) == 1
+    with engine.connect() as conn:  # the pool reset it: the next user gets a transaction again
+        assert conn.connection.driver_connection.autocommit is False
+        assert conn.execute(select(func.count()).select_from(SignIn)).scalar_one() == 9
+
+
+def test_a_round_inside_a_transaction_already_begun_commits_it_and_still_reads_its_numbers(app, committed_db):
+    from app.batching import run_batch
+    from app.services.scan_signin import Scan, sign_in_scans
+
+    code = _seed(committed_db, 3).split(":")[1]
+    assert committed_db.session().in_transaction()  # reading the scene refreshed the meeting after its commit
+    now = datetime.now(UTC)
+    results = run_batch(sign_in_scans, [Scan(code, 1, f"o-grp-{i}", now) for i in range(3)], "test")
+    assert sorted(r.seq for r in results) == [1, 2, 3]
