@@ -8,8 +8,12 @@ round and hands it to ``process`` as one unit of work: one commit, side effects 
 then gets its own result.
 
 - Acknowledged means stored: :meth:`GroupCommit.submit` returns only after the batch committed.
-- No added waiting: a batch forms only while the previous one is in the database. A lone request
+- No added waiting: a batch forms while the previous one is on its way to its commit. A lone request
   goes straight through.
+- Rounds overlap only after the commit: the next round takes its batch once the previous one has
+  committed (``process`` says when with :func:`committed`, else when it returns). Its replies and
+  side effects overlap the next round's reading and writing; the batch waiting meanwhile grows, and
+  every round's fixed cost (its round trips, its statements) is shared by more callers.
 - One bad item cannot sink the others: if a batch fails, its items are retried one by one, and only
   the failing one gets the error.
 - ``GROUP_COMMIT = False`` (tests that run inside a rolled-back transaction) processes each item in
@@ -70,6 +74,8 @@ class GroupCommit(Generic[T, R]):
         self._pid: int | None = None  # the threads belong to the process that started them (fork)
         self._threads: list[threading.Thread] = []
         self.stats = Stats()
+        # Held from taking a batch until that batch has committed: one round forming at a time.
+        self._forming = threading.Semaphore(1)
 
     def submit(self, item: T) -> R:
         """``item``'s result once its batch has committed; raises the item's own exception.
@@ -107,10 +113,14 @@ class GroupCommit(Generic[T, R]):
                     thread.start()
 
     def _run(self) -> None:
+        _round.committer = self
         with self.app.app_context():
             while True:
+                self._forming.acquire()
+                _round.forming = True
                 first = self._queue.get()
                 if first is None:
+                    committed()  # the other threads get their stop signal too
                     return
                 batch = [first]
                 while len(batch) < self.max_batch:
@@ -126,13 +136,28 @@ class GroupCommit(Generic[T, R]):
                     self.stats.rounds += 1
                     self.stats.items += len(batch)
                     self.stats.largest = max(self.stats.largest, len(batch))
-                self._finish(batch, run_batch(self.process, [w.item for w in batch], self.name))
+                try:
+                    results = run_batch(self.process, [w.item for w in batch], self.name)
+                finally:
+                    committed()  # if ``process`` did not say so itself
+                self._finish(batch, results)
 
     @staticmethod
     def _finish(batch: list[_Waiter], results: list) -> None:
         for waiter, result in zip(batch, results, strict=True):
             waiter.result = result
             waiter.done.set()
+
+
+_round = threading.local()  # per round thread: its GroupCommit, and whether its round still holds the turn
+
+
+def committed() -> None:
+    """Called by a ``process`` once its round has committed: the next round may take its batch now,
+    while this one publishes and answers. Does nothing outside a round thread (inline mode)."""
+    if getattr(_round, "forming", False):
+        _round.forming = False
+        _round.committer._forming.release()
 
 
 def run_batch(process: Process, items: list, name: str) -> list:

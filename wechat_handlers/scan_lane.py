@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from flask import current_app
 
-from app.batching import GroupCommitTimeout, group_commit, split_on_failure
+from app.batching import GroupCommitTimeout, committed, group_commit, split_on_failure
 from app.services import live_events
 from app.services.scan_signin import Scan, sign_in_scans
 from app.services.scenes import Scene, parse_scene
@@ -90,6 +90,7 @@ def answer_scans(arrivals: list[Arrival]) -> list[str | _Pass | EnvelopeError]:
                        for a in (arrivals[i] for i in scans)]
         # One transaction for the round's sign-ins; if it fails, each one again alone.
         signed = split_on_failure(sign_in_scans, round_scans, "scan sign-in")
+        committed()  # the next round may form while this one publishes and answers
         for i, result in zip(scans, signed, strict=True):
             text = BUSY if isinstance(result, Exception) else reply_for(result)
             if text is None:

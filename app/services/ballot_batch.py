@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import select
 
-from app.batching import GroupCommitTimeout, group_commit
+from app.batching import GroupCommitTimeout, committed, group_commit
 from app.extensions import db
 from app.services import vote_results, votes
 from app.services.vote_results import Snapshot
@@ -215,6 +215,7 @@ def cast_ballots(items: list[BallotItem]) -> list[BallotReceipt | VoteError]:
 
     stored = _insert(pending, [item.at for item in items])
     db.session.commit()
+    committed()  # the next round may form while this one updates the live results
 
     counted: dict[int, list[tuple[str, list[int]]]] = {}
     for i, vote, _contact_id, ballot_id, chosen in pending:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from app.batching import GroupCommit, GroupCommitTimeout, group_commit
+from app.batching import GroupCommit, GroupCommitTimeout, committed, group_commit
 
 
 class Refused(Exception):
@@ -84,3 +84,45 @@ def test_inline_mode_runs_in_the_callers_thread(app):
             submit(-1)
     assert callers == [threading.current_thread()] * 2
     assert "group_commit:inline-test" not in app.extensions
+
+
+def test_one_round_forms_at_a_time_and_the_next_overlaps_only_after_the_commit(app):
+    lock = threading.Lock()
+    state = {"before_commit": 0, "most_before_commit": 0, "after_commit": 0, "overlapped": 0}
+    sizes: list[int] = []
+
+    def process(items: list[int]) -> list[int]:
+        with lock:
+            sizes.append(len(items))
+            state["before_commit"] += 1
+            state["most_before_commit"] = max(state["most_before_commit"], state["before_commit"])
+            state["overlapped"] += state["after_commit"] > 0
+        time.sleep(0.004)  # reading and writing, up to the commit
+        with lock:
+            state["before_commit"] -= 1
+            state["after_commit"] += 1
+        committed()
+        time.sleep(0.004)  # publishing and answering
+        with lock:
+            state["after_commit"] -= 1
+        return [i * 2 for i in items]
+
+    committer = GroupCommit(app, "gate", process, threads=2)
+    try:
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            results = list(pool.map(committer.submit, range(300)))
+    finally:
+        committer.stop()
+    assert results == [i * 2 for i in range(300)]
+    assert state["most_before_commit"] == 1  # never two rounds on their way to a commit at once
+    assert state["overlapped"] > 0  # a round formed while the previous one was still answering
+    assert sum(sizes) == 300 and max(sizes) > 8
+
+
+def test_committed_outside_a_round_thread_does_nothing(app):
+    committed()  # inline mode calls it from a request thread: no error, no effect
+    committer = GroupCommit(app, "gate-quiet", lambda items: list(items), threads=2)
+    try:
+        assert [committer.submit(i) for i in range(5)] == list(range(5))  # a process that never says so
+    finally:
+        committer.stop()
