@@ -35,14 +35,23 @@ def message_key(envelope: Envelope) -> str:
                      envelope.get("Event"), envelope.get("EventKey")])
 
 
-# One round trip for both checks, atomically: refuse a (timestamp, nonce) already seen with another
-# body *before* claiming the message key, so a refused replay can never claim a key in passing.
+# One call for both checks of every request in it, each request atomically: refuse a (timestamp,
+# nonce) already seen with another body *before* claiming the message key, so a refused replay can
+# never claim a key in passing. KEYS: each request's nonce key then its claim key; ARGV: the two TTLs,
+# then each request's body hash. Returns per request -1 (replay), 1 (first) or 0 (a retry).
 _ADMIT = """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
-  if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+local verdicts = {}
+for n = 1, #KEYS / 2 do
+  local nonce, claim, body = KEYS[2 * n - 1], KEYS[2 * n], ARGV[2 + n]
+  if not redis.call('SET', nonce, body, 'NX', 'EX', ARGV[1]) and redis.call('GET', nonce) ~= body then
+    verdicts[n] = -1
+  elseif redis.call('SET', claim, '1', 'NX', 'EX', ARGV[2]) then
+    verdicts[n] = 1
+  else
+    verdicts[n] = 0
+  end
 end
-if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then return 1 end
-return 0
+return verdicts
 """
 
 
@@ -60,24 +69,22 @@ def admit(envelope: Envelope, key: str) -> bool:
 
 
 def admit_many(items: list[tuple[Envelope, str]]) -> list[bool | EnvelopeError]:
-    """:func:`admit` for several requests in one Redis round trip: per request True (first), False
-    (a retry) or the EnvelopeError to answer a replay with."""
+    """:func:`admit` for several requests in one Redis call: per request True (first), False (a
+    retry) or the EnvelopeError to answer a replay with. Requests are checked in order, so of two
+    copies in one call the first is the one admitted."""
+    if not items:
+        return []
     r = get_redis()
-
-    def run() -> list:
-        pipe = r.pipeline(transaction=False)
-        for envelope, key in items:
-            # EVALSHA: the script is sent once per server, not with every callback.
-            pipe.evalsha(_ADMIT_SHA, 2, f"huiyi:wx:nonce:{envelope.timestamp}:{envelope.nonce}",
-                         f"huiyi:wx:claim:{key}", envelope.body_sha256, 2 * TIMESTAMP_WINDOW_S, CLAIM_TTL_S)
-        return pipe.execute()
-
+    keys: list[str] = []
+    for envelope, key in items:
+        keys += [f"huiyi:wx:nonce:{envelope.timestamp}:{envelope.nonce}", f"huiyi:wx:claim:{key}"]
+    args = [2 * TIMESTAMP_WINDOW_S, CLAIM_TTL_S, *(envelope.body_sha256 for envelope, _ in items)]
     try:
-        try:
-            verdicts = run()
+        try:  # EVALSHA: the script is sent once per server, not with every call
+            verdicts = r.evalsha(_ADMIT_SHA, len(keys), *keys, *args)
         except NoScriptError:  # a restarted or flushed Redis: load it once more
             r.script_load(_ADMIT)
-            verdicts = run()
+            verdicts = r.evalsha(_ADMIT_SHA, len(keys), *keys, *args)
     except Exception:
         log.warning("replay and retry detection skipped: Redis unavailable")
         return [True] * len(items)

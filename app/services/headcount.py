@@ -2,8 +2,8 @@
 
 Where the numbers come from:
 - who has arrived: a Redis hash per session, one field per live sign-in (contact id -> unit and
-  late flag). It is fed after each commit by the live-event publish (``record_signin`` /
-  ``record_revoke``). Setting or deleting a field is idempotent, so a replayed event cannot
+  late flag). It is fed after each commit by the live-event publish (``record_signins`` /
+  ``record_revokes``). Setting or deleting a field is idempotent, so a replayed event cannot
   count anyone twice.
 - the hash is rebuilt exactly from the database whenever its ``built`` marker is missing (Redis
   flushed or restarted) and, because the marker expires, at least every ``RECONCILE_S`` seconds:
@@ -135,14 +135,25 @@ def _value(unit_id: int, late: bool) -> str:
 
 
 # -- fed by live_events after each commit -----------------------------------------------------------
-def record_signin(payload: dict[str, Any], pipe=None) -> None:
-    """``pipe``: a Redis pipeline to queue the update on (the live event's), else sent at once."""
-    (pipe if pipe is not None else get_redis()).hset(
-        live_key(payload["session_id"]), str(payload["contact_id"]), _value(payload["unit_id"], payload.get("late", False)))
+def record_signins(payloads: list[dict[str, Any]], pipe=None) -> None:
+    """One HSET per session for these sign-ins' events. ``pipe``: a Redis pipeline to queue the
+    update on (the live events'), else sent at once."""
+    target = pipe if pipe is not None else get_redis()
+    for session_id, fields in _by_session(payloads, lambda p: _value(p["unit_id"], p.get("late", False))).items():
+        target.hset(live_key(session_id), mapping=fields)
 
 
-def record_revoke(payload: dict[str, Any], pipe=None) -> None:
-    (pipe if pipe is not None else get_redis()).hdel(live_key(payload["session_id"]), str(payload["contact_id"]))
+def record_revokes(payloads: list[dict[str, Any]], pipe=None) -> None:
+    target = pipe if pipe is not None else get_redis()
+    for session_id, fields in _by_session(payloads, lambda p: None).items():
+        target.hdel(live_key(session_id), *fields)
+
+
+def _by_session(payloads: list[dict[str, Any]], value) -> dict[int, dict[str, Any]]:
+    grouped: dict[int, dict[str, Any]] = {}
+    for p in payloads:
+        grouped.setdefault(p["session_id"], {})[str(p["contact_id"])] = value(p)
+    return grouped
 
 
 # -- rebuild ----------------------------------------------------------------------------------------

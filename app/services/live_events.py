@@ -82,33 +82,46 @@ def publish(meeting_id: int, payload: dict[str, Any], *, count: str | None = Non
     the event reads numbers that already include it. Inside :func:`batch`, everything is queued on
     the batch's pipeline instead.
     """
-    data = json.dumps(payload, ensure_ascii=False)
+    _publish([(meeting_id, payload)], count)
+
+
+def publish_signin(payload: dict[str, Any]) -> None:
+    publish(payload["meeting_id"], payload, count="record_signins")
+
+
+def publish_signins(payloads: list[dict[str, Any]]) -> None:
+    """:func:`publish_signin` for several sign-ins: their counters in one update per session."""
+    _publish([(p["meeting_id"], p) for p in payloads], "record_signins")
+
+
+def publish_revoke(payload: dict[str, Any]) -> None:
+    publish(payload["meeting_id"], payload, count="record_revokes")
+
+
+def _publish(events: list[tuple[int, dict[str, Any]]], count: str | None) -> None:
+    if not events:
+        return
     try:
         batched = g.get(_BATCH)
         pipe = batched[-1] if batched else get_redis().pipeline(transaction=False)
         if count is not None:
-            _count(count, payload, pipe)
-        pipe.xadd(stream_key(meeting_id), {"data": data}, maxlen=STREAM_MAXLEN, approximate=True)
+            _count(count, [payload for _, payload in events], pipe)
+        for meeting_id, payload in events:
+            pipe.xadd(stream_key(meeting_id), {"data": json.dumps(payload, ensure_ascii=False)},
+                      maxlen=STREAM_MAXLEN, approximate=True)
         if not batched:
             pipe.execute()
     except Exception:
-        log.exception("could not publish live event for meeting %s", meeting_id)
+        log.exception("could not publish live events for meetings %s", sorted({m for m, _ in events}))
 
 
-def publish_signin(payload: dict[str, Any]) -> None:
-    publish(payload["meeting_id"], payload, count="record_signin")
-
-
-def publish_revoke(payload: dict[str, Any]) -> None:
-    publish(payload["meeting_id"], payload, count="record_revoke")
-
-
-def _count(func_name: str, payload: dict[str, Any], pipe) -> None:
+def _count(func_name: str, payloads: list[dict[str, Any]], pipe) -> None:
     """Queue the live headcount counters' update. Failures only log: counters are rebuilt from the
     database."""
     try:
         from app.services import headcount
 
-        getattr(headcount, func_name)(payload, pipe)
+        getattr(headcount, func_name)(payloads, pipe)
     except Exception:
-        log.exception("could not update headcount counters for meeting %s", payload.get("meeting_id"))
+        log.exception("could not update headcount counters for meetings %s",
+                      sorted({p.get("meeting_id") for p in payloads}))

@@ -113,20 +113,21 @@ def sign_in_scans(scans: list[Scan]) -> list[ScanResult | Exception]:
     inserted = {(row.session_id, row.contact_id): row.id for row in signin.insert_many([p.values for p in pending])}
     seqs = _commit_and_read_seqs(list(inserted.values()), autocommit)
 
-    with live_events.batch():
-        for p in pending:
-            values = p.values
-            record_id = inserted.get((values["session_id"], p.row.id))
-            if record_id is None:  # another channel signed them in a moment ago: theirs stands
-                results[p.index] = _already(values["session_id"], p.row.id, p.who)
-                continue
-            seq = seqs.get(record_id)
-            results[p.index] = ScanResult("signed_in", seq=seq, signed_at=values["signed_at"], late=values["late"],
-                                          **p.who)
-            live_events.publish_signin(live_events.signin_event(
-                values["meeting_id"], values["session_id"], seq=seq, contact_id=p.row.id, name=p.row.name,
-                unit_id=p.row.unit_id, unit=p.row.unit_name, at=values["signed_at"], late=values["late"],
-                method=SignInMethod.SCAN))
+    events = []
+    for p in pending:
+        values = p.values
+        record_id = inserted.get((values["session_id"], p.row.id))
+        if record_id is None:  # another channel signed them in a moment ago: theirs stands
+            results[p.index] = _already(values["session_id"], p.row.id, p.who)
+            continue
+        seq = seqs.get(record_id)
+        results[p.index] = ScanResult("signed_in", seq=seq, signed_at=values["signed_at"], late=values["late"],
+                                      **p.who)
+        events.append(live_events.signin_event(
+            values["meeting_id"], values["session_id"], seq=seq, contact_id=p.row.id, name=p.row.name,
+            unit_id=p.row.unit_id, unit=p.row.unit_name, at=values["signed_at"], late=values["late"],
+            method=SignInMethod.SCAN))
+    live_events.publish_signins(events)
 
     for i, scan in enumerate(scans):  # repeats of a person in this batch share the first one's answer
         if results[i] is None:

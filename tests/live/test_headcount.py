@@ -44,8 +44,8 @@ def test_numbers_follow_signins_and_revokes(db, live, redis_client):
     n = _check_against_db(db, meeting, session)
     assert n.arrived == 3
     # A replayed event (a retry of the publish) must not count anyone twice.
-    headcount.record_signin({"session_id": session.id, "contact_id": people[1].id, "unit_id": people[1].unit_id,
-                             "late": False})
+    headcount.record_signins([{"session_id": session.id, "contact_id": people[1].id, "unit_id": people[1].unit_id,
+                               "late": False}])
     assert headcount.numbers(meeting, session).arrived == 3
 
 
