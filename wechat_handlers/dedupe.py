@@ -93,10 +93,25 @@ def admit_many(items: list[tuple[Envelope, str]]) -> list[bool | EnvelopeError]:
 
 def remember_reply(key: str, reply: str, pipe=None) -> None:
     """Keep the reply for WeChat's retries; ``pipe``: queue it on that Redis pipeline instead."""
+    remember_replies([(key, reply)], pipe)
+
+
+# Several replies in one command, each with its own key and the same expiry. EVAL (not EVALSHA): it
+# is queued on a pipeline, where a script the server no longer has would fail the whole pipeline;
+# the server caches the compiled script by its hash either way.
+_SET_MANY = "for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ARGV[1]) end"
+
+
+def remember_replies(replies: list[tuple[str, str]], pipe=None) -> None:
+    """:func:`remember_reply` for each (message key, reply), in one Redis command."""
+    if not replies:
+        return
     try:
-        (pipe if pipe is not None else get_redis()).set(f"huiyi:wx:reply:{key}", reply, ex=REPLY_TTL_S)
+        (pipe if pipe is not None else get_redis()).eval(
+            _SET_MANY, len(replies), *(f"huiyi:wx:reply:{key}" for key, _ in replies), REPLY_TTL_S,
+            *(reply for _, reply in replies))
     except Exception:
-        log.warning("could not store reply for %s", key)
+        log.warning("could not store replies for %s", [key for key, _ in replies])
 
 
 def wait_for_reply(key: str, timeout_s: float = WAIT_FOR_FIRST_S) -> str | None:

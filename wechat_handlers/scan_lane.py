@@ -25,7 +25,7 @@ from app.batching import GroupCommitTimeout, committed, group_commit, split_on_f
 from app.services import live_events
 from app.services.scan_signin import Scan, sign_in_scans
 from app.services.scenes import Scene, parse_scene
-from wechat_handlers.dedupe import admit_many, remember_reply
+from wechat_handlers.dedupe import admit_many, remember_replies, remember_reply
 from wechat_handlers.envelope import Envelope, EnvelopeError, seal_reply, wechat_keys
 from wechat_handlers.replies import BUSY, text_reply
 from wechat_handlers.scan import NOT_A_MEETING_CODE, reply_for
@@ -99,7 +99,7 @@ def answer_scans(arrivals: list[Arrival]) -> list[str | _Pass | EnvelopeError]:
                 texts[i] = text
         for i, text in texts.items():
             results[i] = _seal(arrivals[i], text)
-            remember_reply(arrivals[i].key, results[i], pipe)
+        remember_replies([(arrivals[i].key, results[i]) for i in texts], pipe)
     return results  # type: ignore[return-value]
 
 

@@ -38,3 +38,11 @@ def test_without_redis_everything_is_admitted(app_ctx, redis_client, monkeypatch
 
     monkeypatch.setattr(redis_client, "evalsha", gone)
     assert admit_many([(_envelope("n1", "x"), "evt:x"), (_envelope("n1", "y"), "evt:y")]) == [True, True]
+
+
+def test_replies_kept_for_retries_in_one_command(app_ctx, redis_client):
+    from wechat_handlers.dedupe import REPLY_TTL_S, remember_replies, wait_for_reply
+
+    remember_replies([("evt:a", "<xml>甲</xml>"), ("evt:b", "<xml>乙</xml>")])
+    assert wait_for_reply("evt:a", 0) == "<xml>甲</xml>" and wait_for_reply("evt:b", 0) == "<xml>乙</xml>"
+    assert 0 < redis_client.ttl("huiyi:wx:reply:evt:b") <= REPLY_TTL_S
