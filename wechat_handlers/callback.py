@@ -2,10 +2,10 @@
 
 During a burst at the door this endpoint takes hundreds of scans a second, and Flask's request
 machinery (request and session objects, cookies, CSRF, URL routing, response objects and their
-hooks) cost about as much CPU as answering a scan: about 0.2 ms per request. The callback uses
-none of it: WeChat sends no cookies and the body is XML. So :class:`CallbackFirst` answers it in front of
-Flask, inside an app context, where the services, the database session and the config work as in
-any view. Everything else, the GET URL verification included, goes on to Flask.
+hooks) cost ~170 µs of CPU per request, more than the rest of the request side (docs/benchmarks.md).
+The callback uses none of it: WeChat sends no cookies and the body is XML. So :class:`CallbackFirst`
+answers it in front of Flask, inside an app context, where the services, the database session and
+the config work as in any view. Everything else, the GET URL verification included, goes on to Flask.
 """
 
 from __future__ import annotations

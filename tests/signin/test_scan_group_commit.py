@@ -1,7 +1,7 @@
 """Scans batched into shared transactions (app/batching.py) keep every sign-in guarantee.
 
-These run the production path: the callback, through Flask, with the per-process group-commit thread
-on committed PostgreSQL data, many requests at once.
+These run the production path: the callback (its WSGI layer, wechat_handlers.callback), with the
+per-process group-commit thread on committed PostgreSQL data, many requests at once.
 """
 
 from __future__ import annotations
