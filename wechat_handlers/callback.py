@@ -58,7 +58,11 @@ class CallbackFirst:
 def receive(environ) -> tuple[str, str, str]:
     """(HTTP status line, content type, body) for one callback."""
     started = time.monotonic()
-    if int(environ.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
+    try:
+        declared = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return "400 Bad Request", _TEXT, "bad Content-Length"
+    if declared > MAX_BODY_BYTES:
         return "413 Request Entity Too Large", _TEXT, "too large"
     try:
         body = get_input_stream(environ).read(MAX_BODY_BYTES + 1)

@@ -52,6 +52,12 @@ def test_a_declared_oversize_body_is_refused_before_it_is_read(app, client, db):
     assert response.status_code == 413
 
 
+def test_a_malformed_content_length_is_a_bad_request(app, client, db):
+    response = client.post("/wechat/callback", query_string=signed_query(app), data=b"<xml/>",
+                           environ_overrides={"CONTENT_LENGTH": "12abc"})
+    assert response.status_code == 400
+
+
 def test_a_bug_answers_500_and_is_logged(app, client, db, monkeypatch, caplog):
     def broken(*_args, **_kwargs):
         raise RuntimeError("a bug")
