@@ -300,9 +300,10 @@ def run(opts: Options, argv: list[str] | None = None) -> Report:
         _say(opts, "floor …")
         fa = fire(floor_a, "127.0.0.1", port, opts.concurrency)
         _say(opts, f"burst: {len(burst)} sign-ins at {opts.concurrency} connections …")
-        cpu_before = cpu.snapshot(proc.pid)
+        cpu_before, ticks_before = cpu.snapshot(proc.pid), cpu.machine_ticks()
         cb = fire(burst, "127.0.0.1", port, opts.concurrency)
         cpu_ms = cpu.per_request_ms(cpu_before, cpu.snapshot(proc.pid), len(burst))
+        mach["stolen_during_burst"] = f"{cpu.stolen_share(ticks_before, cpu.machine_ticks()):.0%}"
         cpu_ms["generator"] = round(1000 * cb.cpu_s / max(len(burst), 1), 3)
         _say(opts, "floor again …")
         fb = fire(floor_b, "127.0.0.1", port, opts.concurrency)

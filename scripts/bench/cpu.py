@@ -44,6 +44,18 @@ def snapshot(server_pgid: int) -> dict[str, float]:
     return totals
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(all CPU ticks, ticks stolen by the hypervisor) of the whole machine so far (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields[:8]), fields[7]
+
+
+def stolen_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """The share of the machine's CPU time that the hypervisor gave to other guests in between."""
+    total = after[0] - before[0]
+    return (after[1] - before[1]) / total if total else 0.0
+
+
 def per_request_ms(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
     """CPU milliseconds per request of each part between two snapshots."""
     return {k: round(1000 * (after[k] - before[k]) / max(requests, 1), 3) for k in before}
