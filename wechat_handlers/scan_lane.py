@@ -3,10 +3,10 @@
 Each scan callback needs: refuse a replay, recognise WeChat's retry, sign the person in, answer,
 and keep the answer for WeChat's retries. One request at a time that is two Redis round trips, a
 transaction and a Redis pipeline per scan, and on a small server that overhead is most of the work.
-Here the scans that arrive together are handled as one round (:mod:`app.batching`): one Redis round
-trip for every replay and retry check, one transaction for the sign-ins
-(:func:`scan_signin.sign_in_scans`), one Redis round trip for the live events and every reply kept
-for retries. Each request gets its answer after the commit.
+Here the scans that arrive together are handled as one round (:mod:`app.batching`): one Redis call
+for every replay and retry check, three statements for the sign-ins (:func:`scan_signin.sign_in_scans`:
+read the scanners, one INSERT that commits them, read their numbers), one Redis round trip for the
+live events and every reply kept for retries. Each request gets its answer after the commit.
 
 Not answered here: a retry of a scan still being handled (it waits for the first answer), and a
 scanner not bound yet, whose answer may ask WeChat for their unionid and write a binding: the
@@ -88,7 +88,7 @@ def answer_scans(arrivals: list[Arrival]) -> list[str | _Pass | EnvelopeError]:
     with live_events.batch() as pipe:  # the sign-ins' live events and the kept replies: one round trip
         round_scans = [Scan(a.scene.meeting_code, a.scene.session_position, a.envelope.get("FromUserName"), a.at)
                        for a in (arrivals[i] for i in scans)]
-        # One transaction for the round's sign-ins; if it fails, each one again alone.
+        # One INSERT for the round's sign-ins; if the round fails, each scan again alone.
         signed = split_on_failure(sign_in_scans, round_scans, "scan sign-in")
         committed()  # the next round may form while this one publishes and answers
         for i, result in zip(scans, signed, strict=True):

@@ -99,7 +99,7 @@ def _seqs(dialect: str) -> sa.Select:
 
 
 def sign_in_scans(scans: list[Scan]) -> list[ScanResult | Exception]:
-    """Sign in every scanner of ``scans`` in one transaction; one result per scan, in order."""
+    """Sign in every eligible scanner of ``scans`` with one INSERT; one result per scan, in order."""
     autocommit = _statements_commit_themselves()
     results: list[ScanResult | None] = [None] * len(scans)
     pending: list[_Pending] = []
