@@ -9,11 +9,11 @@ import os
 import sys
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# One gevent worker per core: 2 workers on 2 cores answered 950-1450 scans/s (4 workers did worse).
+# One gevent worker per core: 2 workers on 2 cores answered a median 1097 scans/s (4 workers did worse).
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
 # gevent workers keep the live screens' server-sent-event streams from tying up a worker each, and
 # serve the bursts too: scans and ballots waiting for their round (app/batching.py) cost a greenlet
-# each, so rounds grow with the burst. Measured on 2 cores with 2 workers: 950-1450 scans/s; earlier
+# each, so rounds grow with the burst. Measured on 2 cores with 2 workers: 745-1454 scans/s; earlier
 # code did as well on gevent as on granian with 2 x 32 threads, far better than gthread (docs/benchmarks.md).
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))  # gthread only

@@ -414,7 +414,7 @@ def _summary(values: list[float], expected: int) -> dict:
 
 
 def record(report: dict) -> None:
-    lines = [SECTION, "",
+    lines = [SECTION, "", f"#### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "",
              f"Command: `{report['command'] or 'python -m scripts.bench.bench_votes'}` "
              f"({report['machine']['cpus']} CPUs, Python {report['machine']['python']}, load average before the run "
              f"{report['machine']['load']}; server {report['server']}, PostgreSQL and Redis on the same machine).",
@@ -439,10 +439,10 @@ def record(report: dict) -> None:
              f"{'met' if report['wall_s'] <= TARGETS['ballots_in_s'] else 'NOT met'}; live results under 1 s behind "
              f"(p99, stream): {'met' if report['stream_lag_ms']['p99'] < 1000 else 'NOT met'}.", ""]
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n\n"
-    if START in text and END in text:  # only the recorded numbers; the prose around them stays
+    if START in text and END in text:  # the new run on top of the recorded ones; the prose around stays
         block = "\n".join(lines[2:]).rstrip("\n")
-        head = text[:text.index(START) + len(START)]
-        DOC.write_text(head + "\n" + block + "\n" + text[text.index(END):], encoding="utf-8")
+        head, rest = text[:text.index(START) + len(START)], text[text.index(START) + len(START):]
+        DOC.write_text(head + "\n" + block + "\n" + rest, encoding="utf-8")
         return
     if SECTION in text:  # replace only our own section, up to the next "## " heading
         start = text.index(SECTION)
