@@ -139,20 +139,21 @@ def record_signins(payloads: list[dict[str, Any]], pipe=None) -> None:
     """One HSET per session for these sign-ins' events. ``pipe``: a Redis pipeline to queue the
     update on (the live events'), else sent at once."""
     target = pipe if pipe is not None else get_redis()
-    for session_id, fields in _by_session(payloads, lambda p: _value(p["unit_id"], p.get("late", False))).items():
-        target.hset(live_key(session_id), mapping=fields)
+    for session_id, events in _by_session(payloads).items():
+        target.hset(live_key(session_id),
+                    mapping={str(p["contact_id"]): _value(p["unit_id"], p.get("late", False)) for p in events})
 
 
 def record_revokes(payloads: list[dict[str, Any]], pipe=None) -> None:
     target = pipe if pipe is not None else get_redis()
-    for session_id, fields in _by_session(payloads, lambda p: None).items():
-        target.hdel(live_key(session_id), *fields)
+    for session_id, events in _by_session(payloads).items():
+        target.hdel(live_key(session_id), *(str(p["contact_id"]) for p in events))
 
 
-def _by_session(payloads: list[dict[str, Any]], value) -> dict[int, dict[str, Any]]:
-    grouped: dict[int, dict[str, Any]] = {}
+def _by_session(payloads: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    grouped: dict[int, list[dict[str, Any]]] = {}
     for p in payloads:
-        grouped.setdefault(p["session_id"], {})[str(p["contact_id"])] = value(p)
+        grouped.setdefault(p["session_id"], []).append(p)
     return grouped
 
 

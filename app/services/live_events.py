@@ -106,12 +106,8 @@ def _publish(events: list[tuple[int, dict[str, Any]]], count: str | None) -> Non
         pipe = batched[-1] if batched else get_redis().pipeline(transaction=False)
         if count is not None:
             _count(count, [payload for _, payload in events], pipe)
-        if len(events) == 1:
-            pipe.xadd(stream_key(events[0][0]), {"data": json.dumps(events[0][1], ensure_ascii=False)},
-                      maxlen=STREAM_MAXLEN, approximate=True)
-        else:  # a round's events: one command
-            pipe.eval(_XADD_MANY, len(events), *(stream_key(m) for m, _ in events), STREAM_MAXLEN,
-                      *(json.dumps(p, ensure_ascii=False) for _, p in events))
+        pipe.eval(_XADD_MANY, len(events), *(stream_key(m) for m, _ in events), STREAM_MAXLEN,
+                  *(json.dumps(p, ensure_ascii=False) for _, p in events))
         if not batched:
             pipe.execute()
     except Exception:
