@@ -42,6 +42,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from scripts.bench import cpu
 from scripts.bench.bench_callback import _free_port, create_database, drop_database
 from scripts.bench.loadgen import fire
 from scripts.bench.servers import spawn_gunicorn, stop_gunicorn
@@ -239,37 +240,6 @@ def lags(cast_times: list[float], observed: list[tuple[float, int, int]]) -> lis
     return out
 
 
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of one process so far (0 if it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _group_pids(pgid: int) -> list[int]:
-    """Every process of a process group (the server and its workers)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[2]) == pgid:
-                        pids.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                continue
-    return pids
-
-
-def _machine_busy_s() -> float:
-    """CPU seconds the whole machine has spent busy (every process, the kernel, others' work too)."""
-    with open("/proc/stat") as f:
-        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in f.readline().split()[1:9])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
 class CpuMeter:
     """CPU seconds spent by the server, the database's backends and Redis between start and stop, and
     by the whole machine (``machine``: if it is far above their sum, others' work shared the run)."""
@@ -286,9 +256,9 @@ class CpuMeter:
             backends = conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> "
                                             "pg_backend_pid()"), {"d": self.db_name}).scalars().all()
         info = redis.Redis.from_url(self.redis_url).info("cpu")
-        return {"server": {p: _cpu_s(p) for p in _group_pids(self.server_pgid)},
-                "postgres": {p: _cpu_s(p) for p in backends},
-                "redis": info["used_cpu_sys"] + info["used_cpu_user"], "machine": _machine_busy_s()}
+        return {"server": {p: cpu.process_cpu_s(p) for p in cpu.group_pids(self.server_pgid)},
+                "postgres": {p: cpu.process_cpu_s(p) for p in backends},
+                "redis": info["used_cpu_sys"] + info["used_cpu_user"], "machine": cpu.machine_busy_s()}
 
     def start(self) -> None:
         self.before = self._sample()
@@ -349,7 +319,7 @@ def _run(opts: Options) -> dict:
         meter = CpuMeter(proc.pid, db_url, opts.db_name, opts.redis_url)
         meter.start()
         stats = fire(reqs, "127.0.0.1", port, opts.concurrency)
-        cpu = meter.stop()
+        used_cpu = meter.stop()
         time.sleep(1.5)  # let the observers see the last ballots
         stop.set()
         stream_seen, json_seen = out.get(timeout=30)
@@ -396,9 +366,9 @@ def _run(opts: Options) -> dict:
         "json_polls": len(json_seen), "json_lag_ms": _summary(json_lag, len(cast_times)),
         "max_sum_mismatch": max([abs(b - s) for _t, b, s in stream_seen + json_seen] or [0]),
         "cpu_ms_per_ballot": {k: round(1000 * v / opts.n, 2) for k, v in
-                              {**{k: cpu[k] for k in ("server", "postgres", "redis")}, "loadgen": stats.cpu_s,
-                               "machine": cpu["machine"]}.items()},
-        "machine_busy_cores": round(cpu["machine"] / stats.wall_s, 2) if stats.wall_s else None,
+                              {**{k: used_cpu[k] for k in ("server", "postgres", "redis")}, "loadgen": stats.cpu_s,
+                               "machine": used_cpu["machine"]}.items()},
+        "machine_busy_cores": round(used_cpu["machine"] / stats.wall_s, 2) if stats.wall_s else None,
         "ballots_per_batch": round(opts.n / len(stream_seen), 1) if stream_seen else None,
         "check_ok": check_ok, "check": check,
         "command": "python -m scripts.bench.bench_votes " + " ".join(sys.argv[1:]),

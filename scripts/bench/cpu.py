@@ -25,6 +25,29 @@ def _stat(pid: int) -> tuple[str, int, float] | None:
     return comm, int(rest[2]), (int(rest[11]) + int(rest[12])) / _TICK
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of one process so far (0 if it is gone)."""
+    stat = _stat(pid)
+    return stat[2] if stat is not None else 0.0
+
+
+def group_pids(pgid: int) -> list[int]:
+    """Every process of a process group (a server and its workers)."""
+    return [int(e.name) for e in os.scandir("/proc")
+            if e.name.isdigit() and (stat := _stat(int(e.name))) is not None and stat[1] == pgid]
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy (every process, the kernel, others' work too)."""
+    fields = _proc_stat()
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / _TICK
+
+
+def _proc_stat() -> list[int]:
+    return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+
+
 def snapshot(server_pgid: int) -> dict[str, float]:
     """CPU seconds so far of: the server's process group, every postgres and redis-server process."""
     totals = {"server": 0.0, "postgres": 0.0, "redis": 0.0}
@@ -46,7 +69,7 @@ def snapshot(server_pgid: int) -> dict[str, float]:
 
 def machine_ticks() -> tuple[int, int]:
     """(all CPU ticks, ticks stolen by the hypervisor) of the whole machine so far (/proc/stat)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    fields = _proc_stat()
     return sum(fields[:8]), fields[7]
 
 

@@ -13,18 +13,12 @@ by other work on a shared machine.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from datetime import UTC, datetime
 
 from scripts.bench import bench_callback as bc
+from scripts.bench import cpu
 from scripts.bench.bench_callback import Options
-
-
-def _cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(size: int, n: int) -> tuple[float, float]:
@@ -43,7 +37,7 @@ def measure(size: int, n: int) -> tuple[float, float]:
             pid = db.session.execute(db.text("SELECT pg_backend_pid()")).scalar()
             db.session.commit()  # the pool hands the same connection back below (one thread, one use)
             scanners, seqs = scan_signin._scanners("postgresql"), scan_signin._seqs("postgresql")
-            started_cpu, started = _cpu_s(pid), time.perf_counter()
+            started_cpu, started = cpu.process_cpu_s(pid), time.perf_counter()
             for k in range(0, n, size):
                 openids = seeded.openids[k:k + size]
                 rows = db.session.execute(scanners, {"meeting_id": seeded.meeting_id, "session_id": seeded.session_id,
@@ -55,12 +49,12 @@ def measure(size: int, n: int) -> tuple[float, float]:
                 db.session.commit()
                 db.session.execute(seqs, {"ids": [r.id for r in inserted]}).all()
                 db.session.commit()
-            cpu, wall = _cpu_s(pid) - started_cpu, time.perf_counter() - started
+            used, wall = cpu.process_cpu_s(pid) - started_cpu, time.perf_counter() - started
             db.session.remove()
             db.engine.dispose()
     finally:
         bc.drop_database(opts)
-    return cpu / n * 1000, wall / n * 1000
+    return used / n * 1000, wall / n * 1000
 
 
 def main(argv: list[str] | None = None) -> None:
