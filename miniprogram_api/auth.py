@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, request
 
 from app.services.errors import DomainError
-from app.services.mp_sessions import MpSessionError, identity_for_token
+from app.services.identity.mp_sessions import MpSessionError, identity_for_token
 from models import Contact, WechatIdentity
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from app.services import history
-from app.services.checkin import status_for
-from app.services.headcount import Headcount
+from app.services.live.headcount import Headcount
+from app.services.meetings import history
+from app.services.signin.checkin import status_for
 from miniprogram_api import present_attendee, schemas
 from models import Contact, Meeting, MeetingSession, SignIn
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import url_for
 
-from app.services import documents, surveys, votes
-from app.services.vote_results import Results
+from app.services.documents import materials as documents
+from app.services.votes import surveys, votes
+from app.services.votes.results import Results
 from miniprogram_api import schemas_attendee as s
 from models import Contact, Meeting
 from models.surveys import Survey

@@ -10,7 +10,7 @@ import io
 from flask import current_app, send_file
 
 from app.client_address import client_ip
-from app.services import documents
+from app.services.documents import materials as documents
 from miniprogram_api import bp, present_attendee
 from miniprogram_api import schemas_attendee as s
 from miniprogram_api.auth import bound_contact, current_identity

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from app.services import history
+from app.services.meetings import history
 from miniprogram_api import bp, present, schemas
 from miniprogram_api.auth import bound_contact, current_identity
 from miniprogram_api.openapi import ErrorBody, api

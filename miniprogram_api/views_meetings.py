@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from app.extensions import db
-from app.services import headcount, organizers
+from app.services.codes.scenes import parse_mp_scene
 from app.services.errors import DomainError
-from app.services.meetings import MeetingError, get_meeting
-from app.services.scenes import parse_mp_scene
-from app.services.signin import get_session, sign_in
+from app.services.live import headcount
+from app.services.meetings import organizers
+from app.services.meetings.meetings import MeetingError, get_meeting
+from app.services.signin.rules import get_session
+from app.services.signin.write import sign_in
 from app.tx import commit
 from miniprogram_api import bp, present, schemas
 from miniprogram_api.auth import bound_contact, current_identity

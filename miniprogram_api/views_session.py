@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from app.services import identity as identity_service
-from app.services import mp_sessions
+from app.services.identity import binding as identity_service
+from app.services.identity import mp_sessions
 from miniprogram_api import bp, present, schemas
 from miniprogram_api.auth import current_identity
 from miniprogram_api.openapi import ErrorBody, api

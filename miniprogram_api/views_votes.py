@@ -4,8 +4,10 @@ The same service calls as the H5 pages, so the same rules, error codes and messa
 
 from __future__ import annotations
 
-from app.services import organizers, surveys, vote_results, votes
-from app.services.votes import VoteError
+from app.services.meetings import organizers
+from app.services.votes import results as vote_results
+from app.services.votes import surveys, votes
+from app.services.votes.votes import VoteError
 from miniprogram_api import bp, present_attendee
 from miniprogram_api import schemas_attendee as s
 from miniprogram_api.auth import bound_contact, current_identity

@@ -99,9 +99,9 @@ def start_jobs(app: Any) -> str:
 
 def prepare(app: Any, sim: Any) -> dict[str, Any]:
     """Make the demo meeting's codes and the menus through the seam (real HTTP to the simulator)."""
-    from app.services import meeting_codes, menus
+    from app.services.codes import meeting_codes, menus
     from app.services.demo import DEMO_MEETING, ORGANIZER_PHONE
-    from app.services.meetings import MeetingError, get_meeting
+    from app.services.meetings.meetings import MeetingError, get_meeting
     from app.tx import unit_of_work
     from app.wechat import WeChatError
 
@@ -133,7 +133,7 @@ def prepare(app: Any, sim: Any) -> dict[str, Any]:
 def keep_organizer_tags_in_step(app: Any, stop: threading.Event) -> None:
     """Demo only: someone who binds as the organizer sees the organizer menu within seconds
     (production runs ``flask wechat sync-organizer-tags`` from cron)."""
-    from app.services import menus
+    from app.services.codes import menus
     from app.tx import unit_of_work
 
     while not stop.wait(TAG_SYNC_SECONDS):
@@ -175,7 +175,7 @@ def url_block(app: Any, base: str, info: dict[str, Any]) -> str:
     with app.app_context():
         key: dict[str, str] = {}
         try:
-            from app.services import headcount
+            from app.services.live import headcount
 
             key = {"k": headcount.screen_key(app.config["SECRET_KEY"], code)}
         except (ImportError, AttributeError):

@@ -15,7 +15,7 @@ class Factory:
         self.db = db
 
     def unit(self, code: str | None = None, name: str | None = None, **kw) -> Unit:
-        from app.services.units import add_unit
+        from app.services.contacts.units import add_unit
 
         n = next(_seq)
         return add_unit(code or f"U{n:04d}", name or f"测试单位{n}", actor="test", **kw)
@@ -30,7 +30,7 @@ class Factory:
 
     def meeting(self, code: str | None = None, *, title: str = "测试会议", starts_at: datetime | None = None,
                 hours: float = 3, **kw) -> Meeting:
-        from app.services.meetings import create_meeting
+        from app.services.meetings.meetings import create_meeting
 
         starts = starts_at or datetime.now(UTC) + timedelta(minutes=30)
         kw.setdefault("publish", True)
@@ -38,7 +38,7 @@ class Factory:
                               ends_at=starts + timedelta(hours=hours), **kw)
 
     def invitee(self, meeting: Meeting, contact: Contact | None = None, **kw) -> Invitee:
-        from app.services.meetings import invite_contact
+        from app.services.meetings.meetings import invite_contact
 
         return invite_contact(meeting, contact or self.contact(), actor="test", **kw)[0]
 

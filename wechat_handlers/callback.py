@@ -20,7 +20,7 @@ from werkzeug.wsgi import get_input_stream
 
 from app.client_address import client_ip
 from app.extensions import db
-from app.services import live_events
+from app.services.live import events as live_events
 from wechat_handlers import scan_lane
 from wechat_handlers.dedupe import admit, message_key, remember_reply, wait_for_reply
 from wechat_handlers.dispatch import dispatch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.services.scenes import parse_scene
+from app.services.codes.scenes import parse_scene
 from wechat_handlers.envelope import Envelope
 from wechat_handlers.scan import NOT_A_MEETING_CODE, first_scan, scene_of
 

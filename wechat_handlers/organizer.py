@@ -12,10 +12,11 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.services import headcount, organizers, reminders
 from app.services.errors import DomainError
-from app.services.identity import bound_contact
-from app.services.signin import get_session
+from app.services.identity.binding import bound_contact
+from app.services.live import headcount, reminders
+from app.services.meetings import organizers
+from app.services.signin.rules import get_session
 from models import Contact, Meeting, MeetingState, Organizer
 from wechat_handlers.replies import link
 

@@ -8,12 +8,13 @@ from dataclasses import replace
 from flask import current_app
 
 from app.services import links
+from app.services.codes.scenes import Scene
 from app.services.errors import DomainError
-from app.services.identity import recognise_by_unionid
-from app.services.meetings import MeetingError, get_meeting
-from app.services.scan_signin import ScanResult
-from app.services.scenes import Scene
-from app.services.signin import SignInError, get_session, sign_in
+from app.services.identity.binding import recognise_by_unionid
+from app.services.meetings.meetings import MeetingError, get_meeting
+from app.services.signin.rules import SignInError, get_session
+from app.services.signin.scans import ScanResult
+from app.services.signin.write import sign_in
 from app.services.timeutil import fmt_hm
 from models import SignInMethod
 from wechat_handlers.envelope import Envelope

@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from flask import current_app
 
 from app.batching import GroupCommitTimeout, committed, group_commit, split_on_failure
-from app.services import live_events
-from app.services.scan_signin import Scan, sign_in_scans
-from app.services.scenes import Scene, parse_scene
+from app.services.codes.scenes import Scene, parse_scene
+from app.services.live import events as live_events
+from app.services.signin.scans import Scan, sign_in_scans
 from wechat_handlers.dedupe import admit_many, remember_replies, remember_reply
 from wechat_handlers.envelope import Envelope, EnvelopeError, seal_reply, wechat_keys
 from wechat_handlers.replies import BUSY, text_reply

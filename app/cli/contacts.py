@@ -10,7 +10,7 @@ import click
 from flask.cli import AppGroup
 
 from app.cli.common import json_option, run
-from app.services import contacts_import as svc
+from app.services.contacts import importer as svc
 
 contacts_cli = AppGroup("contacts", help="通讯录")
 

@@ -6,8 +6,8 @@ import click
 from flask.cli import AppGroup
 
 from app.cli.common import json_option, run
-from app.services import meetings as svc
-from app.services import organizers as org_svc
+from app.services.meetings import meetings as svc
+from app.services.meetings import organizers as org_svc
 from app.services.timeutil import parse_local
 
 meetings_cli = AppGroup("meetings", help="会议管理")

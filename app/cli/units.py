@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from app.cli.common import json_option, run
-from app.services import units as svc
+from app.services.contacts import units as svc
 
 units_cli = AppGroup("units", help="单位管理")
 

@@ -11,7 +11,7 @@ import click
 from flask.cli import AppGroup
 
 from app.cli.common import json_option, run
-from app.services import menus
+from app.services.codes import menus
 from app.wechat import WeChatError
 
 wechat_cli = AppGroup("wechat", help="公众号菜单与标签")

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import select
 
 from app.extensions import db
-from app.services import meetings, organizers, units
+from app.services.contacts import units
+from app.services.meetings import meetings, organizers
 from app.services.timeutil import LOCAL_TZ
 from models import Contact, Meeting
 

@@ -15,11 +15,14 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from markupsafe import Markup
 
 from app.client_address import client_ip
-from app.services import checkin, history, links
-from app.services.activities import open_activities
-from app.services.identity import IdentityError, get_or_create_identity
-from app.services.meetings import get_meeting
-from app.services.signin import SignInError, get_session, live_signin, sign_in
+from app.services import links
+from app.services.identity.binding import IdentityError, get_or_create_identity
+from app.services.meetings import history
+from app.services.meetings.activities import open_activities
+from app.services.meetings.meetings import get_meeting
+from app.services.signin import checkin
+from app.services.signin.rules import SignInError, get_session, live_signin
+from app.services.signin.write import sign_in
 from app.services.timeutil import fmt_date_cn, fmt_hm, fmt_range_cn
 from app.tx import finish_with_error
 from app.web.auth import current_identity, log_in, wechat_login_required

@@ -15,7 +15,7 @@ from flask import Blueprint, abort, current_app, g, redirect, request, session
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.services.identity import get_or_create_identity
+from app.services.identity.binding import get_or_create_identity
 from app.wechat import WeChatError, oa_api
 from models import Contact, WechatIdentity
 

@@ -7,9 +7,10 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, request
 
-from app.services import meeting_codes, organizers
-from app.services.meetings import get_meeting
-from app.services.signin import get_session
+from app.services.codes import meeting_codes
+from app.services.meetings import organizers
+from app.services.meetings.meetings import get_meeting
+from app.services.signin.rules import get_session
 from app.web.auth import current_contact, wechat_login_required
 from app.wechat import WeChatError
 

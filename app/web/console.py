@@ -9,10 +9,12 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 
 from app.extensions import db
-from app.services import headcount, organizers, reminders
 from app.services.errors import DomainError
-from app.services.meetings import get_meeting
-from app.services.signin import get_session, revoke, sign_in
+from app.services.live import headcount, reminders
+from app.services.meetings import organizers
+from app.services.meetings.meetings import get_meeting
+from app.services.signin.rules import get_session
+from app.services.signin.write import revoke, sign_in
 from app.tx import commit
 from app.web.auth import current_contact, wechat_login_required
 from app.web.screen import TEMPLATES, event_stream, last_stream_id

@@ -12,8 +12,8 @@ import io
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file, url_for
 
 from app.client_address import client_ip
-from app.services import documents
-from app.services.meetings import get_meeting
+from app.services.documents import materials as documents
+from app.services.meetings.meetings import get_meeting
 from app.services.timeutil import fmt_hm
 from app.web.attendee import _h5_css
 from app.web.auth import current_contact, current_identity, wechat_login_required

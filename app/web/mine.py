@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 
-from app.services import history
+from app.services.meetings import history
 from app.services.timeutil import fmt_date_cn, fmt_hm, fmt_range_cn
 from app.web.attendee import _h5_css
 from app.web.auth import current_identity, wechat_login_required

@@ -19,11 +19,14 @@ from pathlib import Path
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
 
 from app.extensions import db, get_redis
-from app.services import headcount, live_events, vote_results, votes
-from app.services.meetings import get_meeting
-from app.services.qr_images import qr_svg
-from app.services.signin import get_session
-from app.services.votes import VoteError
+from app.services.codes.qr_images import qr_svg
+from app.services.live import events as live_events
+from app.services.live import headcount
+from app.services.meetings.meetings import get_meeting
+from app.services.signin.rules import get_session
+from app.services.votes import results as vote_results
+from app.services.votes import votes
+from app.services.votes.votes import VoteError
 from models import Meeting, MeetingSession, Vote
 
 log = logging.getLogger(__name__)
@@ -55,7 +58,7 @@ def qr_payload(meeting: Meeting, session: MeetingSession) -> str:
     """What the screen's QR carries: the meeting's WeChat or rotating code when meeting_codes makes
     one, else the plain H5 sign-in link (a screen must always show something scannable)."""
     try:
-        from app.services import meeting_codes
+        from app.services.codes import meeting_codes
 
         make = getattr(meeting_codes, "screen_qr_payload", None)
         if make is not None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from app.services import organizers, surveys
-from app.services.meetings import get_meeting
-from app.services.surveys import SurveyError
+from app.services.meetings import organizers
+from app.services.meetings.meetings import get_meeting
+from app.services.votes import surveys
+from app.services.votes.surveys import SurveyError
 from app.tx import finish_with_error
 from app.web.auth import current_contact, wechat_login_required
 from app.web.screen import TEMPLATES

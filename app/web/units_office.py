@@ -13,8 +13,9 @@ from io import BytesIO
 from flask import Blueprint, g, redirect, render_template, request, send_file, session, url_for
 
 from app.client_address import client_ip
-from app.services import contacts_import, unit_login
-from app.services.contacts_reader import DEFAULT_MAX_BYTES, DirectoryFileError
+from app.services.contacts import importer as contacts_import
+from app.services.contacts import unit_login
+from app.services.contacts.reader import DEFAULT_MAX_BYTES, DirectoryFileError
 from app.services.timeutil import local
 from app.tx import finish_with_error
 

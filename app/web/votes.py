@@ -14,10 +14,12 @@ from types import SimpleNamespace
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from app.services import organizers, vote_results, votes
-from app.services.meetings import get_meeting
+from app.services.meetings import organizers
+from app.services.meetings.meetings import get_meeting
 from app.services.timeutil import parse_local
-from app.services.votes import VoteError
+from app.services.votes import results as vote_results
+from app.services.votes import votes
+from app.services.votes.votes import VoteError
 from app.tx import finish_with_error
 from app.web.auth import current_contact, session_identity_id, wechat_login_required
 from app.web.screen import TEMPLATES

@@ -142,8 +142,8 @@ def seed(db_url: str, redis_url: str, attendees: int) -> Seeded:
 
     from app import create_app
     from app.extensions import db, get_redis
-    from app.services.meetings import create_meeting
-    from app.services.scenes import make_scene
+    from app.services.codes.scenes import make_scene
+    from app.services.meetings.meetings import create_meeting
     from models import Contact, Invitee, Unit, WechatIdentity
     from scripts.bench.bench_wsgi import FLOOR_TABLE
 

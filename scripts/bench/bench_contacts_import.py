@@ -53,7 +53,7 @@ def drop_database(admin_url: str, name: str) -> None:
 
 def timed_import(app, unit_code: str, data: bytes) -> dict[str, float | int | str | None]:
     from app.extensions import db
-    from app.services import contacts_import as svc
+    from app.services.contacts import importer as svc
 
     with app.app_context():
         unit = svc.get_unit(unit_code)
@@ -86,7 +86,7 @@ def main() -> None:
 
     from app import create_app
     from app.extensions import db
-    from app.services.units import add_unit
+    from app.services.contacts.units import add_unit
     from models import Contact
 
     db_name = f"huiyi_bench_contacts_{secrets.token_hex(3)}"

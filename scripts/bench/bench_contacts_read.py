@@ -19,7 +19,7 @@ from pathlib import Path
 
 import openpyxl
 
-from app.services.contacts_reader import read_directory
+from app.services.contacts.reader import read_directory
 
 
 def write_source(path: Path, rows: int) -> None:

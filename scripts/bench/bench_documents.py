@@ -82,8 +82,8 @@ def setup(config: dict):
 
     from app import create_app
     from app.extensions import db, get_redis
-    from app.services.meetings import create_meeting, invite_contact
-    from app.services.organizers import add_organizer
+    from app.services.meetings.meetings import create_meeting, invite_contact
+    from app.services.meetings.organizers import add_organizer
     from models import Contact, Unit, WechatIdentity
 
     recreate_database()

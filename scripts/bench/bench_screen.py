@@ -74,8 +74,8 @@ def setup(people: int) -> None:
 
     from app import create_app
     from app.extensions import db
-    from app.services.meetings import create_meeting, invite_contact
-    from app.services.units import add_unit
+    from app.services.contacts.units import add_unit
+    from app.services.meetings.meetings import create_meeting, invite_contact
     from models import Contact
 
     app = create_app({"DATABASE_URL": database_url(), "REDIS_URL": REDIS_URL, "SECRET_KEY": SECRET})
@@ -189,7 +189,8 @@ def _signer(people_ids: list[int], seconds: float, out_path: str, start_at: floa
     os.environ.update(_env())
     from app import create_app
     from app.extensions import db
-    from app.services.signin import get_session, sign_in
+    from app.services.signin.rules import get_session
+    from app.services.signin.write import sign_in
     from models import Contact, Meeting
 
     app = create_app({"DATABASE_URL": database_url(), "REDIS_URL": REDIS_URL, "SECRET_KEY": SECRET})
@@ -231,7 +232,7 @@ def main() -> int:
     engine = sa.create_engine(database_url().replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as conn:
         people = [r[0] for r in conn.execute(sa.text("SELECT contact_id FROM invitees ORDER BY id"))]
-    from app.services.headcount import screen_key
+    from app.services.live.headcount import screen_key
 
     bases, procs = start_servers(args.servers, args.server)
     clients = []

@@ -95,9 +95,9 @@ def seed(config: dict[str, str], attendees: int) -> Seeded:
 
     from app import create_app
     from app.extensions import db, get_redis
-    from app.services.meetings import create_meeting
-    from app.services.organizers import add_organizer
-    from app.services.votes import create_vote, open_vote
+    from app.services.meetings.meetings import create_meeting
+    from app.services.meetings.organizers import add_organizer
+    from app.services.votes.votes import create_vote, open_vote
     from models import Contact, Invitee, OrganizerRight, SignIn, Unit, WechatIdentity
 
     app = create_app(config)
@@ -180,7 +180,7 @@ class Signer:
 def watch_stream(redis_url: str, meeting_id: int, vote_id: int, stop: threading.Event, seen: list):
     import redis
 
-    from app.services.live_events import stream_key
+    from app.services.live.events import stream_key
 
     r = redis.Redis.from_url(redis_url)
     key = stream_key(meeting_id)

@@ -25,7 +25,8 @@ def measure(size: int, n: int) -> tuple[float, float]:
     """(server CPU ms, wall ms) per sign-in for ``n`` sign-ins in batches of ``size``."""
     from app import create_app
     from app.extensions import db
-    from app.services import scan_signin, signin
+    from app.services.signin import scans as scan_signin
+    from app.services.signin import write as signin
     from models import SignInMethod
 
     opts = Options(n=n, db_name="huiyi_bench_pgcost")

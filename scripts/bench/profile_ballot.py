@@ -11,7 +11,7 @@ distinct attendee POSTing to ``/m/<code>/votes/<id>`` through ``app.test_client(
 session cookie and a real CSRF token (CSRF stays on). CPU time (process_time) is the number to
 compare on a shared machine: wall time includes everyone else's load.
 
-Ballots are cast through the group commit (``app.services.ballot_batch``) as in production; one at a
+Ballots are cast through the group commit (``app.services.votes.ballots``) as in production; one at a
 time every batch holds one ballot. ``--threads N`` casts with N threads at once (a client each), as a
 server's request threads would, so batches form and the CPU per ballot shows what they save; it
 also prints the batches' count and sizes.

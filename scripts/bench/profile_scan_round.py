@@ -26,7 +26,7 @@ REDIS_URL = "redis://127.0.0.1:6379/8"
 
 
 def _arrivals(openids: list[str], scene: str):
-    from app.services.scenes import parse_scene
+    from app.services.codes.scenes import parse_scene
     from wechat_handlers import scan_lane
     from wechat_handlers.envelope import Envelope
 

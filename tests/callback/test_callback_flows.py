@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.services import links
-from app.services.identity import bind, get_or_create_identity
-from app.services.scenes import make_scene
+from app.services.codes.scenes import make_scene
+from app.services.identity.binding import bind, get_or_create_identity
 from models import SignIn, SignInDenial
 
 

@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.services import meeting_cache
-from app.services.identity import bind, get_or_create_identity
-from app.services.meetings import get_meeting
-from app.services.scenes import make_scene
+from app.services.codes.scenes import make_scene
+from app.services.identity.binding import bind, get_or_create_identity
+from app.services.meetings.meetings import get_meeting
 from models import Meeting, MeetingState
 
 
@@ -55,7 +55,7 @@ def test_another_process_change_is_seen_through_the_redis_version(db, sim, meeti
 
 
 def test_unknown_codes_are_not_cached(db, meeting):
-    from app.services.meetings import MeetingError
+    from app.services.meetings.meetings import MeetingError
 
     with pytest.raises(MeetingError):
         get_meeting("NOPE", cached=True)

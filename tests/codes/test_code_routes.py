@@ -9,8 +9,8 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from app.services import meeting_codes
-from app.services.organizers import add_organizer
+from app.services.codes import meeting_codes
+from app.services.meetings.organizers import add_organizer
 from app.web.auth import SESSION_KEY
 
 
@@ -31,7 +31,7 @@ def log_in_as(client, factory, contact):
 
 @pytest.fixture
 def organizer_client(client, factory, meeting):
-    from app.services.meetings import find_contact_by_phone
+    from app.services.meetings.meetings import find_contact_by_phone
 
     log_in_as(client, factory, find_contact_by_phone("13905710006"))
     return client

@@ -12,9 +12,9 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import func, select
 
-from app.services import meeting_codes
-from app.services.identity import bind, get_or_create_identity
-from app.services.scenes import MP_SCENE_MAX, make_mp_scene, make_scene, parse_mp_scene
+from app.services.codes import meeting_codes
+from app.services.codes.scenes import MP_SCENE_MAX, make_mp_scene, make_scene, parse_mp_scene
+from app.services.identity.binding import bind, get_or_create_identity
 from models import MeetingCode, SignIn
 from scripts.wechat_sim import parse_wxacode_payload
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from app.services import menus
-from app.services.identity import bind, get_or_create_identity
-from app.services.organizers import add_organizer
+from app.services.codes import menus
+from app.services.identity.binding import bind, get_or_create_identity
+from app.services.meetings.organizers import add_organizer
 from app.wechat import oa_api
 
 

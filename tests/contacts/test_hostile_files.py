@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services.contacts_reader import FILE_MESSAGES, DirectoryFileError, read_directory
+from app.services.contacts.reader import FILE_MESSAGES, DirectoryFileError, read_directory
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "contacts"
 

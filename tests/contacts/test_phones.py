@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.phones import (
+from app.services.contacts.phones import (
     PhoneKind,
     is_known_mobile_range,
     normalize_name,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.services.contacts_reader import ROW_MESSAGES, DirectoryFileError, read_directory
-from app.services.phones import PhoneKind
+from app.services.contacts.phones import PhoneKind
+from app.services.contacts.reader import ROW_MESSAGES, DirectoryFileError, read_directory
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "contacts"
 

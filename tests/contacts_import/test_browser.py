@@ -16,7 +16,7 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def unit_office(live_server, committed_db):
     """A unit with one contact the upload will deactivate, and its office's login."""
-    from app.services.units import add_unit_account
+    from app.services.contacts.units import add_unit_account
     from tests.factories import Factory
 
     unit = Factory(committed_db).unit("FGJ", "区发展和改革局")

@@ -12,7 +12,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from app.services import contacts_import as svc
+from app.services.contacts import importer as svc
 from models import Contact
 from scripts.bench.bench_contacts_read import write_source
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.services import contacts_import as svc
+from app.services.contacts import importer as svc
 from app.services.errors import DomainError
 from models import Contact, ContactImport, WechatIdentity
 

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from app.services.units import add_unit_account
+from app.services.contacts.units import add_unit_account
 from models import Contact, ContactImport
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "contacts"

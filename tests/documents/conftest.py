@@ -50,7 +50,7 @@ def _no_queue(app, monkeypatch):
 
 @pytest.fixture
 def world(factory, db) -> World:
-    from app.services.organizers import add_organizer
+    from app.services.meetings.organizers import add_organizer
 
     unit = factory.unit("BGS", "区政府办公室")
     meeting = factory.meeting("DOCS01", title="全区经济工作会议")
@@ -74,8 +74,8 @@ def world(factory, db) -> World:
 
 def upload_pdf(world: World, pages: int = 2, **kw):
     from app.extensions import db
-    from app.services import documents
-    from app.services.doc_convert import process_version
+    from app.services.documents import materials as documents
+    from app.services.documents.convert import process_version
 
     kw.setdefault("file_name", "材料.pdf")
     version = documents.upload(world.meeting, world.people["organizer"].contact, data=make_pdf(pages), **kw)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app.services import documents
+from app.services.documents import materials as documents
 from models import DocumentAccess
 from tests.documents.conftest import login, upload_pdf
 
@@ -155,7 +155,7 @@ def test_download_only_when_allowed(app, client, world):
 
 
 def test_new_version_keeps_the_old_and_attendees_see_the_newest_ready(app, client, world, db):
-    from app.services.doc_convert import process_version
+    from app.services.documents.convert import process_version
     from tests.documents.conftest import make_pdf
 
     first = upload_pdf(world, title="工作报告", pages=2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from app.services.doc_convert import process_version
+from app.services.documents.convert import process_version
 from models import Document, DocumentVersion
 from tests.documents.conftest import FIXTURES, login, make_pdf
 

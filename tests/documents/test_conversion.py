@@ -11,9 +11,10 @@ import pytest
 from PIL import Image, ImageChops
 
 from app.extensions import db as _db
-from app.services import documents, storage
-from app.services.doc_convert import convert_version, office_to_pdf, page_png, process_version
-from app.services.doc_errors import DocumentError
+from app.services import storage
+from app.services.documents import materials as documents
+from app.services.documents.convert import convert_version, office_to_pdf, page_png, process_version
+from app.services.documents.errors import DocumentError
 from models import DocumentVersion
 from tests.documents.conftest import FIXTURES, make_pdf
 

@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 
-from app.services.doc_errors import DocumentError
-from app.services.doc_types import detect
+from app.services.documents.errors import DocumentError
+from app.services.documents.filetypes import detect
 from tests.documents.conftest import FIXTURES, make_pdf
 
 

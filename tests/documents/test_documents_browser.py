@@ -11,9 +11,9 @@ from tests.documents.conftest import FIXTURES
 
 @pytest.fixture
 def seeded(app, committed_db):
-    from app.services import documents
-    from app.services.doc_convert import process_version
-    from app.services.organizers import add_organizer
+    from app.services.documents import materials as documents
+    from app.services.documents.convert import process_version
+    from app.services.meetings.organizers import add_organizer
     from tests.factories import Factory
 
     f = Factory(committed_db)
@@ -65,7 +65,7 @@ def test_attendee_reads_a_watermarked_document_in_chromium(app, live_server, see
             image = page.request.get(live_server + src)
             assert image.status == 200 and "no-store" in image.headers["cache-control"]
 
-            from app.services import documents
+            from app.services.documents import materials as documents
 
             documents.recall(seeded["meeting"], seeded["organizer"], seeded["document_id"])
             committed_db.session.commit()
@@ -82,7 +82,7 @@ def test_organizer_uploads_through_the_form_in_chromium(app, live_server, seeded
     from playwright.sync_api import sync_playwright
     from sqlalchemy import select
 
-    from app.services.doc_convert import process_version
+    from app.services.documents.convert import process_version
     from models import DocumentVersion, WechatIdentity
 
     organizer_identity = WechatIdentity(oa_openid="o-doc-organizer", contact_id=seeded["organizer"].id)

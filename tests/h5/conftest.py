@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from app.services.scenes import make_scene
+from app.services.codes.scenes import make_scene
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import time
 from sqlalchemy import func, select
 
 from app.services import links
-from app.services.identity import bind, get_or_create_identity
+from app.services.identity.binding import bind, get_or_create_identity
 from models import AuditLog, SignIn, SignInDenial, WechatIdentity
 from tests.h5.conftest import ZHANG, form_value, reply_link, scan
 
@@ -151,7 +151,8 @@ def test_names_are_escaped_on_the_result_page(app, db, client, factory):
     evil = factory.contact(unit, name="<script>alert(1)</script>", phone="13600136000")
     factory.invitee(m, evil)
     identity = factory.identity(evil)
-    from app.services.signin import get_session, sign_in
+    from app.services.signin.rules import get_session
+    from app.services.signin.write import sign_in
 
     sign_in(m, get_session(m), evil, method="h5")
     with client.session_transaction() as s:

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from app.services.checkin import bind_and_sign_in, status_for
-from app.services.identity import IdentityError, get_or_create_identity
-from app.services.signin import SignInError, get_session, sign_in
+from app.services.identity.binding import IdentityError, get_or_create_identity
+from app.services.signin.checkin import bind_and_sign_in, status_for
+from app.services.signin.rules import SignInError, get_session
+from app.services.signin.write import sign_in
 from models import Admission, Invitee, SignIn, SignInDenial
 
 

@@ -6,7 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
 
-from app.services.signin import get_session, sign_in
+from app.services.signin.rules import get_session
+from app.services.signin.write import sign_in
 from models import Document, SignIn
 from tests.h5.conftest import ZHANG
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from app.services.scenes import make_scene
+from app.services.codes.scenes import make_scene
 from tests.browser import ARTIFACTS
 
 IPHONE_SE = {"width": 375, "height": 667}

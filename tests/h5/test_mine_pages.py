@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.services import documents
+from app.services.documents import materials as documents
 from tests.documents.conftest import make_pdf
 
 
@@ -24,8 +24,9 @@ def _no_queue(app, monkeypatch):
 @pytest.fixture
 def mine(db, factory):
     """张三 invited to two meetings (signed in to the older one); 李四 invited only to a third."""
-    from app.services.organizers import add_organizer
-    from app.services.signin import get_session, sign_in
+    from app.services.meetings.organizers import add_organizer
+    from app.services.signin.rules import get_session
+    from app.services.signin.write import sign_in
 
     unit = factory.unit("MINE", "区财政局")
     now = datetime.now(UTC)
@@ -47,7 +48,7 @@ def mine(db, factory):
 
 
 def _upload(db, meeting, actor, title, **kw):
-    from app.services.doc_convert import process_version
+    from app.services.documents.convert import process_version
 
     version = documents.upload(meeting, actor, data=make_pdf(1), file_name="f.pdf", title=title, **kw)
     process_version(version.id)

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.services import links
-from app.services.identity import IdentityError, bind, get_or_create_identity, unbind
+from app.services.identity.binding import IdentityError, bind, get_or_create_identity, unbind
 from models import AuditLog, WechatIdentity
 
 

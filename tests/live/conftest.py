@@ -19,7 +19,7 @@ class LiveMeeting:
 
 
 def build_meeting(factory, code: str = "LIVE1", *, size: int = 6, mask_names: bool = False) -> LiveMeeting:
-    from app.services.organizers import add_organizer
+    from app.services.meetings.organizers import add_organizer
 
     a = factory.unit(name="区发展和改革局")
     b = factory.unit(name="区财政局")

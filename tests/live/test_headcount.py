@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.services import headcount
-from app.services.signin import get_session, revoke, sign_in
+from app.services.live import headcount
+from app.services.signin.rules import get_session
+from app.services.signin.write import revoke, sign_in
 from models import SignIn
 
 

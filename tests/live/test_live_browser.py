@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from app.services import headcount
-from app.services.scenes import make_scene
+from app.services.codes.scenes import make_scene
+from app.services.live import headcount
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -96,7 +96,7 @@ def _wait_ready(base: str) -> None:
 
 @pytest.fixture
 def seeded(committed_db):
-    from app.services.organizers import add_organizer
+    from app.services.meetings.organizers import add_organizer
     from tests.factories import Factory
 
     f = Factory(committed_db)

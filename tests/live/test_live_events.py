@@ -1,11 +1,12 @@
-"""app.services.live_events: a round's sign-ins reach the streams in order, in one command each kind."""
+"""app.services.live.events: a round's sign-ins reach the streams in order, in one command each kind."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
 
-from app.services import headcount, live_events
+from app.services.live import events as live_events
+from app.services.live import headcount
 
 
 def _event(meeting_id: int, session_id: int, contact_id: int, seq: int) -> dict:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.services.signin import get_session, sign_in
+from app.services.signin.rules import get_session
+from app.services.signin.write import sign_in
 from models import Reminder
 from wechat_handlers.dispatch import HELP
 
@@ -46,7 +47,7 @@ def test_non_organizers_get_the_default_help(db, factory, sim, live):
 
 
 def test_qr_menu_gives_poster_qr_and_screen_links(app, db, sim, live):
-    from app.services.headcount import check_screen_key
+    from app.services.live.headcount import check_screen_key
 
     reply = sim.phone.click_menu(live.organizer_openid, "ORG_QR")
     code = live.meeting.code

@@ -7,9 +7,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from app.services import headcount
-from app.services.organizers import add_organizer
-from app.services.signin import get_session, sign_in
+from app.services.live import headcount
+from app.services.meetings.organizers import add_organizer
+from app.services.signin.rules import get_session
+from app.services.signin.write import sign_in
 from models import AuditLog, OrganizerRight, SignIn
 from tests.live.conftest import build_meeting, login
 

@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from app import jobs
-from app.services import reminders
-from app.services.signin import get_session, sign_in
+from app.services.live import reminders
+from app.services.signin.rules import get_session
+from app.services.signin.write import sign_in
 from app.wechat import WeChatUnavailable
 from models import Reminder, ReminderDelivery
 from tests.live.conftest import login

@@ -14,7 +14,7 @@ def bearer(token: str) -> dict[str, str]:
 def token_for(app, identity, *, now: float | None = None) -> str:
     """A token for ``identity``. Commits first: an error answer rolls back what is not committed."""
     from app.extensions import db
-    from app.services.mp_sessions import issue_token
+    from app.services.identity.mp_sessions import issue_token
 
     db.session.commit()
 
@@ -31,7 +31,7 @@ def mp_log_in(client, sim, mp_openid: str) -> dict:
 @pytest.fixture
 def people(factory):
     """A published meeting with one invitee (张三), one organizer (王会务) and an outsider (李四)."""
-    from app.services.organizers import add_organizer
+    from app.services.meetings.organizers import add_organizer
 
     unit = factory.unit("FGJ", "区发展和改革局", aliases=["发改局"])
     meeting = factory.meeting("MPTEST", title="全区经济工作会议", venue="区政府三楼大会议室",

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from app.services import documents, surveys, votes
+from app.services.documents import materials as documents
+from app.services.votes import surveys, votes
 from models import DocumentAccess
 from models.votes import Ballot
 from tests.documents.conftest import make_pdf
@@ -27,7 +28,8 @@ def _no_queue(app, monkeypatch):
 @pytest.fixture
 def room(app, db, factory, people):
     """张三 and 赵六 invited and signed in; 王会务 organizes; an open vote (results live)."""
-    from app.services.signin import get_session, sign_in
+    from app.services.signin.rules import get_session
+    from app.services.signin.write import sign_in
 
     meeting = people["meeting"]
     zhao = factory.contact(people["zhang"].unit, name="赵六", phone="13600136000")
@@ -46,7 +48,7 @@ def room(app, db, factory, people):
 
 
 def _upload(room, db, **kw):
-    from app.services.doc_convert import process_version
+    from app.services.documents.convert import process_version
 
     version = documents.upload(room["meeting"], room["wang"], data=make_pdf(2), file_name="材料.pdf", **kw)
     process_version(version.id)

@@ -73,8 +73,9 @@ def tokens(app, factory, people):
 @pytest.fixture
 def things(app, db, monkeypatch, tokens, people):
     """An open vote for all invitees (results after closing), an open survey, a ready document."""
-    from app.services import documents, surveys, votes
-    from app.services.doc_convert import process_version
+    from app.services.documents import materials as documents
+    from app.services.documents.convert import process_version
+    from app.services.votes import surveys, votes
     from tests.documents.conftest import make_pdf
 
     monkeypatch.setitem(app.config, "DOCUMENT_JOBS", False)
@@ -135,7 +136,7 @@ def test_live_numbers_for_the_organizer(client, tokens):
 
 
 def test_drafts_are_visible_to_their_organizers_only(app, client, db, factory, tokens, people):
-    from app.services.organizers import add_organizer
+    from app.services.meetings.organizers import add_organizer
 
     factory.meeting("MPDRAFT2", publish=False)
     add_organizer("MPDRAFT2", people["wang"].phone, actor="test", right="viewer")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.services.mp_sessions import issue_token
+from app.services.identity.mp_sessions import issue_token
 from models import Contact, SignIn, WechatIdentity
 from tests.mp.conftest import API, bearer
 
@@ -17,8 +17,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_twenty_concurrent_sign_ins_make_one_record(app, committed_db):
-    from app.services.meetings import create_meeting, invite_contact
-    from app.services.units import add_unit
+    from app.services.contacts.units import add_unit
+    from app.services.meetings.meetings import create_meeting, invite_contact
 
     db = committed_db
     unit = add_unit("CONCMP", "并发测试单位", actor="test")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.services.scenes import make_mp_scene, make_scene
+from app.services.codes.scenes import make_mp_scene, make_scene
 from models import SignIn, SignInDenial, WechatIdentity
 from tests.mp.conftest import API, bearer, mp_log_in, token_for
 
@@ -104,7 +104,7 @@ def test_tokens_missing_malformed_forged_expired(app, client, db, factory):
 
 
 def test_a_token_signed_with_another_key_is_refused(client, db, factory):
-    from app.services.mp_sessions import issue_token
+    from app.services.identity.mp_sessions import issue_token
 
     identity = factory.identity(mp_openid="mp-k", oa_openid=None)
     forged = issue_token("not-our-secret", identity.id)[0]
@@ -125,7 +125,7 @@ def test_invalid_input_names_the_field_in_chinese(app, client, db, factory, peop
 
 
 def test_bind_has_the_h5_rules_and_messages(app, client, db, factory, people):
-    from app.services.identity import FAILS_PER_OPENID, IdentityError
+    from app.services.identity.binding import FAILS_PER_OPENID, IdentityError
 
     auth = bearer(token_for(app, factory.identity(mp_openid="mp-b", oa_openid=None)))
     res = client.post(f"{API}/identity/bind", json={"unit": "发改局", "name": "张三"}, headers=auth)

@@ -17,10 +17,10 @@ from tests.mp.conftest import API, bearer
 @pytest.fixture
 def mp_world(app, committed_db):
     """Real commits (schemathesis calls the app like a client would), the simulator for WeChat."""
-    from app.services.meetings import create_meeting, invite_contact
-    from app.services.mp_sessions import issue_token
-    from app.services.organizers import add_organizer
-    from app.services.units import add_unit
+    from app.services.contacts.units import add_unit
+    from app.services.identity.mp_sessions import issue_token
+    from app.services.meetings.meetings import create_meeting, invite_contact
+    from app.services.meetings.organizers import add_organizer
     from models import Contact, WechatIdentity
     from scripts.wechat_sim import SimConfig, Simulator
     from scripts.wechat_sim.transport import WsgiAdapter

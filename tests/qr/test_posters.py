@@ -11,15 +11,15 @@ import qrcode
 import zxingcpp
 from PIL import Image, ImageDraw, ImageFont
 
-from app.services import posters
-from app.services.posters import (
+from app.services.codes import posters
+from app.services.codes.posters import (
     CjkFontNotFoundError,
     PosterSpec,
     find_cjk_font,
     render_poster_pdf,
     render_poster_png,
 )
-from app.services.qr_images import qr_png
+from app.services.codes.qr_images import qr_png
 from app.services.timeutil import fmt_range_cn
 
 CST = timezone(timedelta(hours=8))

@@ -9,7 +9,7 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageDraw
 
-from app.services.qr_images import qr_png, qr_svg
+from app.services.codes.qr_images import qr_png, qr_svg
 
 URL = "https://huiyi.example.gov.cn/m/signin?c=MTG2026A&t=Ab3-_x9QzT0k&src=poster"
 # WeChat's longest parametric-QR scene string: 64 chars.

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from app.services.rotating_code import TOKEN_LENGTH, RotatingCode
+from app.services.codes.rotating_code import TOKEN_LENGTH, RotatingCode
 
 SECRET = b"0123456789abcdef0123456789abcdef"
 T0 = datetime(2026, 11, 23, 1, 0, 0, tzinfo=UTC)  # exactly on a 30 s boundary

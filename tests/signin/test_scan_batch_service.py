@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from app.services.scan_signin import Scan, sign_in_scans
+from app.services.signin.scans import Scan, sign_in_scans
 from models import MeetingSession, SignIn, SignInDenial
 
 

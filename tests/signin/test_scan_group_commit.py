@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.services.scenes import make_scene
+from app.services.codes.scenes import make_scene
 from models import Contact, SignIn, SignInDenial, WechatIdentity
 from scripts.wechat_sim.signing import signature
 from scripts.wechat_sim.xmlmsg import build_xml
@@ -26,8 +26,8 @@ TOKEN_KEY = "WECHAT_TOKEN"
 
 
 def _seed(db, invited: int, outsiders: int = 0) -> str:
-    from app.services.meetings import create_meeting, invite_contact
-    from app.services.units import add_unit
+    from app.services.contacts.units import add_unit
+    from app.services.meetings.meetings import create_meeting, invite_contact
 
     unit = add_unit("GRP", "批量签到测试单位", actor="test")
     starts = datetime.now(UTC) + timedelta(minutes=30)
@@ -110,7 +110,7 @@ def test_a_round_is_three_statements_on_one_connection_with_no_transaction_aroun
     from sqlalchemy import event
 
     from app.batching import run_batch
-    from app.services.scan_signin import Scan, sign_in_scans
+    from app.services.signin.scans import Scan, sign_in_scans
 
     code = _seed(committed_db, 9).split(":")[1]
     committed_db.session.remove()  # a round starts on a fresh session
@@ -142,7 +142,7 @@ def test_a_round_is_three_statements_on_one_connection_with_no_transaction_aroun
 
 def test_a_round_inside_a_transaction_already_begun_commits_it_and_still_reads_its_numbers(app, committed_db):
     from app.batching import run_batch
-    from app.services.scan_signin import Scan, sign_in_scans
+    from app.services.signin.scans import Scan, sign_in_scans
 
     code = _seed(committed_db, 3).split(":")[1]
     assert committed_db.session().in_transaction()  # reading the scene refreshed the meeting after its commit

@@ -9,15 +9,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from app.services.signin import sign_in
+from app.services.signin.write import sign_in
 from models import Contact, Meeting, SignIn
 
 pytestmark = pytest.mark.slow
 
 
 def _seed(db, n_people: int):
-    from app.services.meetings import create_meeting, invite_contact
-    from app.services.units import add_unit
+    from app.services.contacts.units import add_unit
+    from app.services.meetings.meetings import create_meeting, invite_contact
 
     unit = add_unit("CONC", "并发测试单位", actor="test")
     starts = datetime.now(UTC) + timedelta(minutes=30)

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.services.signin import SignInError, get_session, revoke, sign_in
+from app.services.signin.rules import SignInError, get_session
+from app.services.signin.write import revoke, sign_in
 from models import Admission, Invitee, SignIn, SignInDenial
 
 
@@ -114,7 +115,7 @@ def test_revoke_keeps_the_row_and_allows_signing_in_again(db, setup):
 
 
 def test_live_event_published_only_after_commit(db, setup, redis_client):
-    from app.services.live_events import stream_key
+    from app.services.live.events import stream_key
 
     meeting, session, (a, _, _) = setup
     sign_in(meeting, session, a, method="scan")

@@ -25,8 +25,9 @@ class VoteMeeting:
 def build(factory, code: str = "VOTE1", *, delegates: int = 4, observers: int = 2, signed_in: int | None = None,
           db=None) -> VoteMeeting:
     """``signed_in`` people (default: all) are signed in to the first session."""
-    from app.services.organizers import add_organizer
-    from app.services.signin import get_session, sign_in
+    from app.services.meetings.organizers import add_organizer
+    from app.services.signin.rules import get_session
+    from app.services.signin.write import sign_in
 
     unit = factory.unit(name="区人大常委会办公室")
     meeting = factory.meeting(code, title="区人民代表大会第三次会议")

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from app.services.votes import cast_ballot, close_vote, create_vote, open_vote
+from app.services.votes.votes import cast_ballot, close_vote, create_vote, open_vote
 from models import AuditLog, Contact, Meeting, Vote, VoteParticipation
 from tests.votes.test_vote_concurrency import seed
 
@@ -69,7 +69,7 @@ def test_anonymous_vote_leaves_no_link(app, committed_db):
 
 def test_anonymous_ballots_in_one_batch_are_not_stored_in_voter_order(app, committed_db):
     """Many ballots share a transaction: inside it, row order must not pair ballots with markers."""
-    from app.services import ballot_batch
+    from app.services.votes import ballots as ballot_batch
     from tests.votes.test_ballot_batch import item
 
     db = committed_db

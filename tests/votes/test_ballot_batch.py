@@ -15,9 +15,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
-from app.services import ballot_batch, live_events, vote_results
-from app.services.ballot_batch import BallotItem
-from app.services.votes import BallotReceipt, VoteError, close_vote
+from app.services.live import events as live_events
+from app.services.votes import ballots as ballot_batch
+from app.services.votes import results as vote_results
+from app.services.votes.ballots import BallotItem
+from app.services.votes.votes import BallotReceipt, VoteError, close_vote
 from models import Ballot, BallotChoice, Contact, Meeting, Vote, VoteParticipation, WechatIdentity
 from tests.votes.test_vote_concurrency import seed
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from app.services import votes
-from app.services.headcount import screen_key
+from app.services.live.headcount import screen_key
+from app.services.votes import votes
 from app.web import screen
 
 

@@ -18,7 +18,7 @@ LIVE_WITHIN_S = 1.0
 
 @pytest.fixture
 def seeded(committed_db):
-    from app.services.votes import create_vote
+    from app.services.votes.votes import create_vote
     from tests.factories import Factory
     from tests.votes.conftest import build
 
@@ -36,7 +36,7 @@ def seeded(committed_db):
 
 
 def screen_url(app, base: str) -> str:
-    from app.services.headcount import screen_key
+    from app.services.live.headcount import screen_key
 
     return f"{base}/screen/{CODE}?k={screen_key(app.config['SECRET_KEY'], CODE)}"
 
@@ -59,7 +59,7 @@ def counts(page) -> dict[str, tuple[str, str]]:
 
 def set_screen(app, vote_id: int | None, organizer_contact: int) -> None:
     from app.extensions import db
-    from app.services.votes import show_on_screen
+    from app.services.votes.votes import show_on_screen
     from models import Contact, Meeting, Vote
 
     with app.app_context():
@@ -124,7 +124,7 @@ def test_screen_follows_vote_live(app, live_server, browser, seeded):
     wait_text(screen, "#v-state", "已结束")
     late.click("button:has-text('反对')")
     assert "投票已结束" in late.locator("#result").inner_text()
-    from app.services.votes import VoteError
+    from app.services.votes.votes import VoteError
 
     with pytest.raises(VoteError) as refused:
         cast_by_service(app, motion, seeded["voters"][4], no)

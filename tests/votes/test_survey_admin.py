@@ -3,7 +3,7 @@ organizer pages from the H5 meeting page and the live console."""
 
 from __future__ import annotations
 
-from app.services import surveys, votes
+from app.services.votes import surveys, votes
 from models.surveys import Survey
 from tests.votes.conftest import login
 

@@ -10,9 +10,9 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from app.services import surveys
-from app.services.organizers import OrganizerError
-from app.services.surveys import SurveyError, create_survey, set_state, submit_response, summary
+from app.services.meetings.organizers import OrganizerError
+from app.services.votes import surveys
+from app.services.votes.surveys import SurveyError, create_survey, set_state, submit_response, summary
 from models import Contact, Meeting, SurveyParticipation, SurveyResponse
 
 QUESTIONS = [

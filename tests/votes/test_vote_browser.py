@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from app.services.scenes import make_scene
+from app.services.codes.scenes import make_scene
 from tests.browser import ARTIFACTS
 
 PHONE = {"width": 375, "height": 667}
@@ -18,7 +18,7 @@ CODE = "VOTEWEB"
 
 @pytest.fixture
 def seeded(committed_db):
-    from app.services.votes import create_vote
+    from app.services.votes.votes import create_vote
     from tests.factories import Factory
     from tests.votes.conftest import build
 
@@ -48,7 +48,7 @@ def logged_in_page(app, browser, base_url: str, identity_id: int):
 
 def cast_by_service(app, vote_id: int, contact_id: int, option_id: int) -> None:
     from app.extensions import db
-    from app.services.votes import cast_ballot
+    from app.services.votes.votes import cast_ballot
     from models import Contact, Vote
 
     with app.app_context():

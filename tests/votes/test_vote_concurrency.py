@@ -2,7 +2,7 @@
 
 Each test runs twice: ballots cast one per transaction in the caller's session (``inline``, the path
 with ``GROUP_COMMIT`` off) and many per transaction through the per-process group commit
-(``batched``, the production path, :mod:`app.services.ballot_batch`)."""
+(``batched``, the production path, :mod:`app.services.votes.ballots`)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.services import live_events, vote_results
-from app.services.votes import VoteError, cast_ballot, create_vote, open_vote
+from app.services.live import events as live_events
+from app.services.votes import results as vote_results
+from app.services.votes.votes import VoteError, cast_ballot, create_vote, open_vote
 from models import Ballot, BallotChoice, Contact, OrganizerRight, Vote, VoteParticipation
 
 pytestmark = pytest.mark.slow
@@ -38,10 +39,10 @@ def batches(app) -> tuple[int, int]:
 
 def seed(db, n_people: int, *, anonymous: bool = False, code: str = "VCONC"):
     """A meeting with ``n_people`` signed in and an open motion vote; ids only (threads reload)."""
-    from app.services.meetings import create_meeting, invite_contact
-    from app.services.organizers import add_organizer
-    from app.services.signin import sign_in
-    from app.services.units import add_unit
+    from app.services.contacts.units import add_unit
+    from app.services.meetings.meetings import create_meeting, invite_contact
+    from app.services.meetings.organizers import add_organizer
+    from app.services.signin.write import sign_in
 
     unit = add_unit(code, "并发投票单位", actor="test")
     starts = datetime.now(UTC) + timedelta(minutes=30)

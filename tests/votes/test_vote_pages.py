@@ -7,7 +7,7 @@ import io
 import openpyxl
 import pytest
 
-from app.services.votes import cast_ballot, close_vote, create_vote, open_vote
+from app.services.votes.votes import cast_ballot, close_vote, create_vote, open_vote
 from models import Vote
 from tests.votes.conftest import build, login
 

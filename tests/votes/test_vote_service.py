@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.services import vote_results, votes
-from app.services.organizers import OrganizerError
-from app.services.signin import get_session, revoke
-from app.services.votes import VoteError, cast_ballot, close_vote, create_vote, open_vote
+from app.services.meetings.organizers import OrganizerError
+from app.services.signin.rules import get_session
+from app.services.signin.write import revoke
+from app.services.votes import results as vote_results
+from app.services.votes import votes
+from app.services.votes.votes import VoteError, cast_ballot, close_vote, create_vote, open_vote
 from models import Ballot, VoteParticipation
 from tests.votes.conftest import build
 

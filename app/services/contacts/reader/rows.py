@@ -1,0 +1,137 @@
+"""Turning the rows under the header into normalized contacts or row-level rejections."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from app.services.contacts.phones import PhoneKind, normalize_name, normalize_phone, normalize_unit_name
+from app.services.contacts.reader.errors import row_message
+from app.services.contacts.reader.formats import Cell
+from app.services.contacts.reader.table import SYNONYMS, Columns, cell_text, header_key
+
+# A footer row starts with one of these ("制表人：李雷", "填表日期：2026年11月5日", "注：…").
+_FOOTER_WORDS = (
+    "制表人 制表 填表人 填报人 填表 审核人 审核 审批人 负责人 经办人 联系人 "
+    "填表日期 填报日期 制表日期 日期 注 备注 说明 合计 总计 共计"
+).split()
+# Longest first, so that "填表日期" is not read as "填表" followed by "日期".
+_FOOTER_RE = re.compile(r"^\s*(" + "|".join(sorted(_FOOTER_WORDS, key=len, reverse=True)) + r")")
+_FOOTER_BARE_RE = re.compile(r"^\s*(合计|总计|共计)")
+
+
+@dataclass(slots=True)
+class DirectoryRow:
+    """One data row. ``row`` is the 1-based sheet row number as the office sees it in Excel."""
+
+    row: int
+    name: str
+    phone: str | None
+    phone_kind: PhoneKind | None
+    phone_raw: str
+    unit: str
+    title: str
+    department: str
+    extras: dict[str, str] = field(default_factory=dict)
+    code: str | None = None
+    message: str | None = None
+    duplicate_of: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.code is None
+
+    @property
+    def unit_key(self) -> str:
+        return normalize_unit_name(self.unit)
+
+
+def _is_footer_row(cells: list[Cell]) -> bool:
+    for cell in cells:
+        if cell is not None and cell != "":
+            return isinstance(cell, str) and _is_footer(cell)
+    return False
+
+
+def _is_footer(first: str) -> bool:
+    """Is this cell (a row's first non-empty one) a footer such as "制表人：李雷"?"""
+    match = _FOOTER_RE.match(first)
+    if match is None:
+        return False
+    # "联系人" is also a name header synonym; as a footer it must be followed by a colon.
+    rest = first[match.end(1) :].lstrip()
+    return rest[:1] in (":", "：") or _FOOTER_BARE_RE.match(first) is not None or not rest
+
+
+def _text(value: Cell) -> str:
+    # Most cells are already str; skip the call for them (this runs ~10 times per row).
+    return value if type(value) is str else cell_text(value)
+
+
+def _collapse(value: Cell) -> str:
+    text = value if type(value) is str else cell_text(value)
+    return " ".join(text.split())
+
+
+def _skippable(cells: list[Cell], raw_name: Cell) -> bool:
+    """A footer ("制表人：…") or the header printed again on the next page."""
+    return _is_footer_row(cells) or header_key(raw_name) in SYNONYMS["name"]
+
+
+def build_rows(grid: list[list[Cell]], columns: Columns, *, allow_landline: bool) -> list[DirectoryRow]:
+    out: list[DirectoryRow] = []
+    seen: dict[str, int] = {}
+    idx = columns.index
+    name_col, phone_col = idx["name"], idx["phone"]
+    unit_col = idx.get("unit", -1)
+    title_col = idx.get("title", -1)
+    dept_col = idx.get("department", -1)
+    extras = list(columns.extras.items())
+
+    for offset, cells in enumerate(grid[columns.header_row :]):
+        row_number = columns.header_row + offset + 1
+        n = len(cells)
+        raw_name = cells[name_col] if name_col < n else None
+        raw_phone = cells[phone_col] if phone_col < n else None
+        # Blank rows, and template rows where only 序号 was pre-filled, are skipped silently.
+        if not _text(raw_name).strip() and not _text(raw_phone).strip():
+            continue
+        phone = normalize_phone(raw_phone)
+        # Neither a footer nor a repeated header carries a mobile: the common row skips the check.
+        if not phone.is_mobile and _skippable(cells, raw_name):
+            continue
+        row = DirectoryRow(
+            row=row_number,
+            name=normalize_name(raw_name),
+            phone=phone.number,
+            phone_kind=phone.kind,
+            phone_raw=phone.raw,
+            unit=_collapse(cells[unit_col]) if 0 <= unit_col < n else "",
+            title=_collapse(cells[title_col]) if 0 <= title_col < n else "",
+            department=_collapse(cells[dept_col]) if 0 <= dept_col < n else "",
+            extras={
+                label: text.strip()
+                for col, label in extras
+                if col < n and (text := _text(cells[col])) and not text.isspace()
+            },
+        )
+        if not row.name:
+            row.code = "name_missing"
+        elif phone.error == "phone_missing":
+            row.code = "phone_missing"
+        elif phone.error is not None:
+            row.code = "phone_invalid"
+            row.message = row_message("phone_invalid", detail=phone.detail or phone.raw)
+        elif phone.kind is PhoneKind.LANDLINE and not allow_landline:
+            row.code = "landline_not_allowed"
+            row.message = row_message("landline_not_allowed", phone=phone.display)
+        elif phone.number in seen:
+            row.code = "phone_duplicate_in_file"
+            row.duplicate_of = seen[phone.number]
+            row.message = row_message("phone_duplicate_in_file", first_row=row.duplicate_of)
+        else:
+            seen[phone.number] = row_number  # type: ignore[index]
+        if row.code and row.message is None:
+            row.message = row_message(row.code)
+        out.append(row)
+    return out

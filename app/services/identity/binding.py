@@ -1,0 +1,185 @@
+"""WeChat identities and binding them to the directory.
+
+Binding matches unit + name + phone against the directory. The answer to a mismatch never says
+which of the three was wrong, and attempts are limited per openid and per IP, so nobody can use the
+form to discover who is in the directory.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app.extensions import db
+from app.services import audit, ratelimit
+from app.services.contacts.phones import mask_name, normalize_name, normalize_phone
+from app.services.contacts.units import unit_matches
+from app.services.errors import DomainError
+from models import Contact, WechatIdentity
+
+log = logging.getLogger(__name__)
+
+#: Failed attempts allowed per openid and per IP within the window. Per IP is generous because a
+#: whole venue may share one NAT address.
+FAILS_PER_OPENID = 5
+FAILS_PER_IP = 30
+FAIL_WINDOW_S = 30 * 60
+
+
+class IdentityError(DomainError):
+    messages = {
+        "fields_missing": "请完整填写单位、姓名和手机号",
+        "phone_invalid": "手机号格式不正确，请填写 11 位手机号",
+        "identity_mismatch": "单位、姓名或手机号与通讯录不一致，请核对后重试；如仍有问题请联系会务组",
+        "contact_bound_elsewhere": "该人员已绑定其他微信。如需更换，请联系会务组解除绑定",
+        "identity_bound_elsewhere": "您的微信已绑定 {name}，如需更换请联系会务组",
+        "rate_limited": "尝试次数过多，请 30 分钟后再试，或联系会务组",
+        "not_bound": "该人员未绑定微信",
+    }
+    statuses = {"rate_limited": 429, "contact_bound_elsewhere": 409, "identity_bound_elsewhere": 409}
+    #: A failed attempt is logged (audit) even though the request fails.
+    recorded = frozenset({"identity_mismatch", "contact_bound_elsewhere", "identity_bound_elsewhere"})
+
+
+def find_identity(*, oa_openid: str | None = None, mp_openid: str | None = None) -> WechatIdentity | None:
+    if oa_openid:
+        return db.session.scalar(select(WechatIdentity).where(WechatIdentity.oa_openid == oa_openid))
+    if mp_openid:
+        return db.session.scalar(select(WechatIdentity).where(WechatIdentity.mp_openid == mp_openid))
+    return None
+
+
+def bound_contact(*, oa_openid: str | None = None, mp_openid: str | None = None) -> Contact | None:
+    """The contact bound to an openid, with its unit, in one query (every scan asks this)."""
+    if oa_openid:
+        where = WechatIdentity.oa_openid == oa_openid
+    elif mp_openid:
+        where = WechatIdentity.mp_openid == mp_openid
+    else:
+        return None
+    return db.session.scalar(
+        select(Contact).join(WechatIdentity, WechatIdentity.contact_id == Contact.id).where(where)
+        .options(joinedload(Contact.unit))
+    )
+
+
+def recognise_by_unionid(*, oa_openid: str, fetch_unionid) -> Contact | None:
+    """The contact of an official-account user not bound yet, found through their unionid.
+
+    Someone who bound in the mini program is the same person to WeChat's open platform; the
+    official account learns their unionid from WeChat (``fetch_unionid(openid)``), so they need not
+    bind again. A failure to ask WeChat just means "not recognised": the person can still bind.
+    """
+    try:
+        unionid = fetch_unionid(oa_openid)
+    except Exception:
+        log.warning("could not fetch unionid for an unbound scan; falling back to binding")
+        return None
+    if not unionid:
+        return None
+    return get_or_create_identity(oa_openid=oa_openid, unionid=unionid).contact
+
+
+def get_or_create_identity(*, oa_openid: str | None = None, mp_openid: str | None = None,
+                           unionid: str | None = None) -> WechatIdentity:
+    """The identity for an openid, linked through the unionid to the same person's other openid.
+
+    WeChat gives the same unionid to a person's official-account and mini-program openids (under
+    one open-platform account), so someone bound on one channel is recognised on the other.
+    """
+    identity = find_identity(oa_openid=oa_openid, mp_openid=mp_openid)
+    by_union = (db.session.scalar(select(WechatIdentity).where(WechatIdentity.unionid == unionid))
+                if unionid else None)
+    if identity is None and by_union is not None:
+        identity = by_union
+    elif identity is not None and by_union is not None and by_union.id != identity.id:
+        identity = _merge(identity, by_union)
+    if identity is None:
+        identity = WechatIdentity()
+        db.session.add(identity)
+    if oa_openid:
+        identity.oa_openid = oa_openid
+    if mp_openid:
+        identity.mp_openid = mp_openid
+    if unionid and identity.unionid is None:
+        identity.unionid = unionid
+    db.session.flush()
+    return identity
+
+
+def _merge(a: WechatIdentity, b: WechatIdentity) -> WechatIdentity:
+    """Fold two rows of one person into one. If both are bound to different people, keep ``a``."""
+    if a.contact_id and b.contact_id and a.contact_id != b.contact_id:
+        return a
+    keep, drop = (b, a) if b.contact_id else (a, b)
+    fields = {"oa_openid": drop.oa_openid, "mp_openid": drop.mp_openid, "unionid": drop.unionid}
+    db.session.delete(drop)
+    db.session.flush()
+    for name, value in fields.items():
+        if value and getattr(keep, name) is None:
+            setattr(keep, name, value)
+    return keep
+
+
+def bind(identity: WechatIdentity, *, unit_text: str, name: str, phone: str, ip: str | None,
+         now: datetime | None = None) -> Contact:
+    """Bind ``identity`` to the directory contact matching unit, name and phone.
+
+    Binding the same person again is a no-op. :raise IdentityError: ``fields_missing``,
+    ``phone_invalid``, ``identity_mismatch``, ``contact_bound_elsewhere``,
+    ``identity_bound_elsewhere``, ``rate_limited``.
+    """
+    who = identity.oa_openid or identity.mp_openid or f"identity:{identity.id}"
+    limits = [(f"bind:openid:{who}", FAILS_PER_OPENID)] + ([(f"bind:ip:{ip}", FAILS_PER_IP)] if ip else [])
+    if any(ratelimit.count(key, FAIL_WINDOW_S) >= limit for key, limit in limits):
+        raise IdentityError("rate_limited")
+
+    name_n = normalize_name(name)
+    if not (unit_text or "").strip() or not name_n or not (phone or "").strip():
+        raise IdentityError("fields_missing")
+    phone_r = normalize_phone(phone)
+    if not phone_r.ok:
+        raise IdentityError("phone_invalid")
+
+    candidates = db.session.scalars(
+        select(Contact).where(Contact.phone == phone_r.number, Contact.active.is_(True))
+    ).all()
+    contact = next((c for c in candidates if normalize_name(c.name) == name_n and unit_matches(c.unit, unit_text)),
+                   None)
+    try:
+        if contact is None:
+            raise IdentityError("identity_mismatch")
+        if identity.contact_id == contact.id:
+            return contact
+        if identity.contact_id is not None:
+            raise IdentityError("identity_bound_elsewhere", name=mask_name(identity.contact.name))
+        holder = db.session.scalar(select(WechatIdentity).where(WechatIdentity.contact_id == contact.id))
+        if holder is not None:
+            raise IdentityError("contact_bound_elsewhere")
+    except IdentityError as exc:
+        for key, _ in limits:
+            ratelimit.hit(key, FAIL_WINDOW_S)
+        # Log what was typed only as a phone tail: the log must not become the directory's mirror.
+        audit.record(f"openid:{who}", "identity.bind_failed", ip=ip, reason=exc.code,
+                     phone_tail=(phone_r.number or "")[-4:], unit=(unit_text or "")[:64])
+        raise
+
+    identity.contact_id = contact.id
+    identity.bound_at = now or datetime.now(UTC)
+    db.session.flush()
+    audit.record(f"openid:{who}", "identity.bind", ip=ip, target=f"contact:{contact.id}")
+    return contact
+
+
+def unbind(contact: Contact, *, actor: Contact, meeting_id: int | None = None) -> None:
+    """An organizer frees a contact from the WeChat it was bound to (a lost phone, a mistake)."""
+    identity = db.session.scalar(select(WechatIdentity).where(WechatIdentity.contact_id == contact.id))
+    if identity is None:
+        raise IdentityError("not_bound")
+    identity.contact_id = None
+    identity.bound_at = None
+    db.session.flush()
+    audit.record(f"contact:{actor.id}", "identity.unbind", meeting_id=meeting_id, target=f"contact:{contact.id}")

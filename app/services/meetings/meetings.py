@@ -1,0 +1,172 @@
+"""Meetings: creation, sessions, invitee lists, lookup by public code."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app.extensions import db
+from app.services import audit, meeting_cache
+from app.services.contacts.phones import normalize_phone
+from app.services.contacts.units import get_unit
+from app.services.errors import DomainError
+from models import (
+    Admission,
+    Contact,
+    Invitee,
+    InviteeRole,
+    Meeting,
+    MeetingSession,
+    MeetingState,
+    Unit,
+)
+
+MEETING_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{3,32}$")
+#: Sign-in opens this long before the start unless told otherwise.
+DEFAULT_SIGNIN_LEAD = timedelta(hours=2)
+
+
+class MeetingError(DomainError):
+    messages = {
+        "meeting_code_invalid": "会议代码只能包含字母、数字、下划线和短横线（3–32 位）：{code}",
+        "meeting_exists": "会议代码已存在：{code}",
+        "meeting_not_found": "找不到会议：{code}",
+        "title_missing": "请填写会议名称",
+        "time_invalid": "时间格式不正确：{value}（示例：2026-11-23 09:00）",
+        "time_order": "结束时间必须晚于开始时间",
+        "admission_invalid": "签到范围只能是 invitees（仅受邀人员）、units（所列单位全体）或 approval（开放报名、会务审核）",
+        "role_invalid": "参会身份不正确：{role}（可选：领导、代表、列席、工作人员、媒体）",
+        "contact_not_found": "通讯录中找不到手机号为 {phone} 的人员",
+        "phone_invalid": "手机号格式不正确：{phone}",
+        "nothing_to_invite": "请指定要邀请的手机号或单位",
+    }
+    statuses = {"meeting_exists": 409, "meeting_not_found": 404, "contact_not_found": 404}
+
+
+def create_meeting(code: str, title: str, *, actor: str, starts_at: datetime, ends_at: datetime,
+                   venue: str = "", intro: str = "", agenda: list[dict] | None = None,
+                   admission: str = Admission.INVITEES, unit_codes: list[str] | None = None,
+                   publish: bool = False, signin_opens_at: datetime | None = None,
+                   signin_closes_at: datetime | None = None) -> Meeting:
+    """Create a meeting with its first sign-in session (a one-day plenary needs no more).
+
+    :raise MeetingError: ``meeting_code_invalid``, ``meeting_exists``, ``title_missing``,
+        ``time_order``, ``admission_invalid``; :raise UnitError: ``unit_not_found``.
+    """
+    code = (code or "").strip()
+    title = (title or "").strip()
+    if not MEETING_CODE_RE.match(code):
+        raise MeetingError("meeting_code_invalid", code=code)
+    if not title:
+        raise MeetingError("title_missing")
+    if ends_at <= starts_at:
+        raise MeetingError("time_order")
+    if admission not in set(Admission):
+        raise MeetingError("admission_invalid")
+    if db.session.scalar(select(Meeting.id).where(Meeting.code == code)):
+        raise MeetingError("meeting_exists", code=code)
+    units = [get_unit(c) for c in dict.fromkeys(unit_codes or [])]
+
+    meeting = Meeting(code=code, title=title, venue=venue.strip(), intro=intro, agenda=agenda or [],
+                      starts_at=starts_at, ends_at=ends_at, admission=admission, units=units,
+                      state=MeetingState.PUBLISHED if publish else MeetingState.DRAFT)
+    meeting.sessions.append(MeetingSession(
+        position=1, title=title, starts_at=starts_at, ends_at=ends_at,
+        signin_opens_at=signin_opens_at or starts_at - DEFAULT_SIGNIN_LEAD,
+        signin_closes_at=signin_closes_at or ends_at,
+    ))
+    db.session.add(meeting)
+    db.session.flush()
+    if admission == Admission.INVITEES and units:
+        # Listing units on an invitees-only meeting means "invite everyone in them".
+        for unit in units:
+            invite_unit(meeting, unit, actor=actor)
+    audit.record(actor, "meeting.create", meeting_id=meeting.id, target=f"meeting:{meeting.id}", code=code)
+    return meeting
+
+
+def get_meeting(code: str, *, with_sessions: bool = False, cached: bool = False) -> Meeting:
+    """The meeting by code. ``with_sessions`` loads its sessions in the same query (the scan path
+    needs them on every request). ``cached`` (implies ``with_sessions``): from this process's
+    short-lived copy when it is current (see :mod:`app.services.meeting_cache` for how current)."""
+    if cached:
+        return meeting_cache.meeting_with_sessions((code or "").strip(),
+                                                   lambda c: get_meeting(c, with_sessions=True))
+    stmt = select(Meeting).where(Meeting.code == (code or "").strip())
+    if with_sessions:
+        stmt = stmt.options(joinedload(Meeting.sessions))
+    meeting = db.session.execute(stmt).unique().scalar_one_or_none()
+    if meeting is None:
+        raise MeetingError("meeting_not_found", code=code)
+    return meeting
+
+
+def find_contact_by_phone(raw_phone: str) -> Contact:
+    """The active contact with this phone. Phones are unique among active contacts (the importer
+    refuses a phone that belongs to another unit), so at most one matches."""
+    result = normalize_phone(raw_phone)
+    if not result.ok:
+        raise MeetingError("phone_invalid", phone=raw_phone)
+    contact = db.session.scalar(
+        select(Contact).where(Contact.phone == result.number, Contact.active.is_(True)).limit(1)
+    )
+    if contact is None:
+        raise MeetingError("contact_not_found", phone=result.number)
+    return contact
+
+
+def _check_role(role: str) -> str:
+    if role not in set(InviteeRole):
+        raise MeetingError("role_invalid", role=role)
+    return role
+
+
+def invite_contact(meeting: Meeting, contact: Contact, *, actor: str, role: str = InviteeRole.DELEGATE,
+                   group_name: str | None = None, seat: str | None = None) -> tuple[Invitee, bool]:
+    """Invite one person; inviting again updates role/group/seat. Returns (invitee, created)."""
+    _check_role(role)
+    invitee = db.session.scalar(
+        select(Invitee).where(Invitee.meeting_id == meeting.id, Invitee.contact_id == contact.id)
+    )
+    created = invitee is None
+    if created:
+        invitee = Invitee(meeting_id=meeting.id, contact_id=contact.id)
+        db.session.add(invitee)
+    invitee.role = role
+    invitee.group_name = group_name or invitee.group_name
+    invitee.seat = seat or invitee.seat
+    invitee.status = "approved"
+    db.session.flush()
+    if created:
+        audit.record(actor, "meeting.invite", meeting_id=meeting.id, target=f"contact:{contact.id}")
+    return invitee, created
+
+
+def invite_unit(meeting: Meeting, unit: Unit, *, actor: str, role: str = InviteeRole.DELEGATE,
+                group_name: str | None = None) -> int:
+    """Invite every active contact of a unit; returns how many were newly invited."""
+    _check_role(role)
+    contacts = db.session.scalars(
+        select(Contact).where(Contact.unit_id == unit.id, Contact.active.is_(True)).order_by(Contact.id)
+    ).all()
+    return sum(invite_contact(meeting, c, actor=actor, role=role, group_name=group_name)[1] for c in contacts)
+
+
+def invite(meeting_code: str, *, actor: str, phones: list[str] | None = None,
+           unit_codes: list[str] | None = None, role: str = InviteeRole.DELEGATE,
+           group_name: str | None = None, seat: str | None = None) -> dict[str, int]:
+    """Invite by phone and/or by whole unit. All or nothing: one unknown phone invites nobody."""
+    if not phones and not unit_codes:
+        raise MeetingError("nothing_to_invite")
+    meeting = get_meeting(meeting_code)
+    _check_role(role)
+    contacts = [find_contact_by_phone(p) for p in phones or []]
+    units = [get_unit(c) for c in unit_codes or []]
+    added = sum(invite_contact(meeting, c, actor=actor, role=role, group_name=group_name, seat=seat)[1]
+                for c in contacts)
+    added += sum(invite_unit(meeting, u, actor=actor, role=role, group_name=group_name) for u in units)
+    total = db.session.scalar(select(db.func.count()).select_from(Invitee).where(Invitee.meeting_id == meeting.id))
+    return {"invited": added, "total_invitees": int(total or 0)}

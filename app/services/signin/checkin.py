@@ -1,0 +1,63 @@
+"""Check-in for someone not yet bound: bind the WeChat identity, then sign in, in one step.
+
+The H5 binding page and the mini-program API both call this. The rules stay where they are:
+matching and take-over refusal in ``identity``, eligibility and order numbers in ``signin``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.services.identity import binding as identity_service
+from app.services.signin import rules as signin_rules
+from app.services.signin import write as signin
+from app.services.signin.rules import SignInError
+from app.services.signin.write import SignInOutcome
+from models import Admission, Contact, Invitee, Meeting, MeetingSession, SignIn, WechatIdentity
+
+
+def bind_and_sign_in(identity: WechatIdentity, meeting: Meeting, session: MeetingSession, *, unit_text: str,
+                     name: str, phone: str, ip: str | None, method: str,
+                     now: datetime | None = None) -> SignInOutcome:
+    """Bind ``identity`` to the matching contact and sign them in to ``session``.
+
+    :raise IdentityError: from :func:`identity.bind`; :raise SignInError: from :func:`signin.sign_in`.
+    A recorded refusal of the sign-in keeps the (valid) binding: the boundary commits both.
+    """
+    contact = identity_service.bind(identity, unit_text=unit_text, name=name, phone=phone, ip=ip, now=now)
+    return signin.sign_in(meeting, session, contact, method=method, now=now)
+
+
+@dataclass(frozen=True)
+class SignInStatus:
+    """What the meeting page says about one person and one session."""
+
+    #: ``signed_in``, ``can_sign_in``, or a SignInError code (``not_invited``, ``not_open_yet``…).
+    state: str
+    record: SignIn | None = None
+    message: str = ""
+
+
+def status_for(meeting: Meeting, session: MeetingSession, contact: Contact, *, now: datetime) -> SignInStatus:
+    """Whether ``contact`` has signed in, could sign in now, or why not, without writing anything."""
+    record = signin_rules.live_signin(session.id, contact.id)
+    if record is not None:
+        return SignInStatus("signed_in", record=record)
+    # check_eligible is the one statement of the rule; it may hold a walk-in for approval, so ask
+    # it inside a savepoint that is always rolled back.
+    had_invitee = db.session.scalar(
+        select(Invitee.id).where(Invitee.meeting_id == meeting.id, Invitee.contact_id == contact.id)) is not None
+    savepoint = db.session.begin_nested()
+    try:
+        signin_rules.check_eligible(meeting, session, contact, now=now)
+    except SignInError as exc:
+        if exc.code == "pending_approval" and not had_invitee and meeting.admission == Admission.APPROVAL:
+            return SignInStatus("can_sign_in")  # a walk-in may ask; signing in files the request
+        return SignInStatus(exc.code, message=exc.message)
+    finally:
+        savepoint.rollback()
+    return SignInStatus("can_sign_in")
