@@ -4,6 +4,6 @@ from dotenv import load_dotenv
 
 load_dotenv()  # a .env file is a development convenience; real deployments set the environment
 
-from app import create_app  # noqa: E402
+from app.factory import create_app  # noqa: E402
 
 app = create_app()

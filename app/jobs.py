@@ -4,8 +4,9 @@
   transaction that asked for it has committed, so a job never looks for rows that were rolled back.
 - Every job runs through :func:`run_job`: inside an app context, as one unit of work (commit once,
   roll back on error).
-- Production: ``rq worker --url $REDIS_URL huiyi`` (queue name :data:`QUEUE_NAME`), as many as
-  needed; the worker process builds the app from the environment like ``wsgi.py`` does.
+- Production: ``rq worker --url $REDIS_URL --worker-class worker.Worker huiyi`` (queue name
+  :data:`QUEUE_NAME`), as many as needed; ``worker.py`` builds the app from the environment like
+  ``wsgi.py`` does and binds it here (:func:`bind_app`).
 - The embedded defaults (fakeredis lives inside one process) cannot use a separate worker
   process: :func:`run_worker_thread` runs a worker in a daemon thread of the app process.
 """
@@ -55,14 +56,15 @@ def enqueue_after_commit(func: Callable[..., Any], *args: Any) -> None:
     on_commit(lambda: enqueue(func, *args, app=app))
 
 
-def _job_app() -> Flask:
-    """The app a job runs in: the one the worker thread was started with, else one built from the
-    environment (a separate ``rq worker`` process)."""
+def bind_app(app: Flask) -> None:
+    """The app that jobs run in, for a worker that runs outside any app context."""
     global _app
-    if _app is None:
-        from app import create_app
+    _app = app
 
-        _app = create_app()
+
+def _job_app() -> Flask:
+    if _app is None:
+        raise RuntimeError("no app bound for jobs: start the worker with --worker-class worker.Worker")
     return _app
 
 
@@ -96,8 +98,7 @@ def make_worker(app: Flask) -> ThreadWorker:
 
 def run_worker_thread(app: Flask) -> threading.Thread:
     """Start an RQ worker in a daemon thread of this process (the embedded Redis stand-in's way)."""
-    global _app
-    _app = app
+    bind_app(app)
     worker = make_worker(app)
 
     def _loop() -> None:
@@ -114,6 +115,5 @@ def run_worker_thread(app: Flask) -> threading.Thread:
 
 def run_pending(app: Flask) -> bool:
     """Run every queued job now, in this thread (tests, CLI); True if any job ran."""
-    global _app
-    _app = app
+    bind_app(app)
     return make_worker(app).work(burst=True, logging_level="WARNING")

@@ -26,14 +26,6 @@ def on_commit(callback: Callable[[], None]) -> None:
     db.session().info.setdefault(_KEY, []).append(callback)
 
 
-def commit() -> None:
-    """Commit now, for a view whose answer needs what the database sets at commit time.
-
-    The request boundary's own commit then has nothing left to do: the request still commits once.
-    """
-    db.session.commit()
-
-
 @event.listens_for(Session, "after_rollback")
 def _drop_after_rollback(session: Session) -> None:
     session.info.pop(_KEY, None)

@@ -1,18 +1,11 @@
 """Front door for the mini program: JSON API under /api/mp/v1, described by /api/mp/v1/openapi.json."""
 
-from flask import Blueprint, jsonify
+from flask import jsonify
 
-bp = Blueprint("mp_api", __name__, url_prefix="/api/mp/v1")
-
-# The view modules register their routes (and their OpenAPI operations) on import.
-from miniprogram_api import (  # noqa: E402, F401
-    views_documents,
-    views_history,
-    views_meetings,
-    views_session,
-    views_votes,
-)
-from miniprogram_api.openapi import document  # noqa: E402
+# The view modules register their routes (and their OpenAPI operations) on the blueprint on import.
+from miniprogram_api import views_documents, views_history, views_meetings, views_session, views_votes  # noqa: F401
+from miniprogram_api.blueprint import bp
+from miniprogram_api.openapi import document
 
 
 def openapi_document() -> dict:

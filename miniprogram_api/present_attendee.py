@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import url_for
 
 from app.services.documents import materials as documents
+from app.services.votes import rules as vote_rules
 from app.services.votes import surveys, votes
 from app.services.votes.results import Results
 from miniprogram_api import schemas_attendee as s
@@ -16,7 +17,7 @@ from models.votes import Vote
 def vote(item: Vote, contact: Contact, *, is_organizer: bool) -> s.VoteOut:
     return s.VoteOut(
         id=item.id, title=item.title, description=item.description or "", kind=item.kind,
-        state=votes.effective_state(item), anonymous=item.anonymous, min_choices=item.min_choices,
+        state=vote_rules.effective_state(item), anonymous=item.anonymous, min_choices=item.min_choices,
         max_choices=item.max_choices, opens_at=item.opens_at, closes_at=item.closes_at,
         options=[s.VoteOptionOut(id=o.id, label=o.label) for o in item.options],
         has_voted=votes.has_voted(item, contact), eligible=votes.is_eligible(item, contact),

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import current_app
 
 from app.services.meetings import history
-from miniprogram_api import bp, present, schemas
+from miniprogram_api import present, schemas
 from miniprogram_api.auth import bound_contact, current_identity
+from miniprogram_api.blueprint import bp
 from miniprogram_api.openapi import ErrorBody, api
 
 

@@ -7,27 +7,20 @@ from app.services.codes.scenes import parse_mp_scene
 from app.services.errors import DomainError
 from app.services.live import headcount
 from app.services.meetings import organizers
-from app.services.meetings.meetings import MeetingError, get_meeting
+from app.services.meetings.meetings import get_meeting
+from app.services.meetings.visibility import visible_meeting
 from app.services.signin.rules import get_session
 from app.services.signin.write import sign_in
-from app.tx import commit
-from miniprogram_api import bp, present, schemas
+from miniprogram_api import present, schemas
 from miniprogram_api.auth import bound_contact, current_identity
+from miniprogram_api.blueprint import bp
 from miniprogram_api.openapi import ErrorBody, api
-from models import Meeting, MeetingState, SignInMethod
+from models import Meeting, SignInMethod
 
 
 class SceneError(DomainError):
     messages = {"scene_invalid": "这不是会议签到码，请扫描会场大屏或海报上的小程序码"}
     statuses = {"scene_invalid": 404}
-
-
-def _visible_meeting(code: str, me) -> Meeting:
-    """A published meeting, or a draft to its organizers; anyone else gets "not found"."""
-    meeting = get_meeting(code)
-    if meeting.state == MeetingState.DRAFT and organizers.organizer_right(meeting, me.contact) is None:
-        raise MeetingError("meeting_not_found", code=code)
-    return meeting
 
 
 @api(bp, "/meetings/by-scene/<scene>", authenticate=current_identity, tags=["会议"],
@@ -41,7 +34,7 @@ def meeting_by_scene(scene: str, me):
                else db.session.get(Meeting, parsed.meeting_id))
     if meeting is None:
         raise SceneError("scene_invalid")
-    meeting = _visible_meeting(meeting.code, me)
+    meeting = visible_meeting(meeting, me.contact)
     session = get_session(meeting, parsed.session_position)
     return schemas.SceneMeeting(session_position=session.position, meeting=present.detail(meeting, me.contact))
 
@@ -49,7 +42,7 @@ def meeting_by_scene(scene: str, me):
 @api(bp, "/meetings/<code>", authenticate=current_identity, tags=["会议"],
      summary="会议简介、议程、地点、时间和我的签到状态", responses={200: schemas.MeetingDetail, 404: ErrorBody})
 def meeting_detail(code: str, me):
-    return present.detail(_visible_meeting(code, me), me.contact)
+    return present.detail(visible_meeting(code, me.contact), me.contact)
 
 
 @api(bp, "/meetings/<code>/signin", "POST", body=schemas.SignInRequest, authenticate=current_identity,
@@ -58,10 +51,9 @@ def meeting_detail(code: str, me):
 def meeting_signin(code: str, me, body: schemas.SignInRequest):
     """不能签到时返回原因代码：not_invited、not_open_yet、signin_closed、pending_approval…"""
     contact = bound_contact(me)
-    meeting = _visible_meeting(code, me)
+    meeting = visible_meeting(code, me.contact)
     session = get_session(meeting, body.session)
     outcome = sign_in(meeting, session, contact, method=SignInMethod.MINIPROGRAM, nonce=body.nonce)
-    commit()  # the order number is taken as the sign-in commits
     # A retry of the request that created the record gets the answer the first one got.
     first = outcome.created or outcome.record.nonce == body.nonce
     return present.signin_result(meeting, session, contact, outcome.record, first=first)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app
 
+from app.client_address import client_ip
 from app.services.identity import binding as identity_service
 from app.services.identity import mp_sessions
-from miniprogram_api import bp, present, schemas
+from miniprogram_api import present, schemas
 from miniprogram_api.auth import current_identity
+from miniprogram_api.blueprint import bp
 from miniprogram_api.openapi import ErrorBody, api
 
 
@@ -27,7 +29,7 @@ def create_session(body: schemas.SessionRequest):
 def bind_identity(me, body: schemas.BindRequest):
     """与 H5 绑定页相同的规则、次数限制和提示。"""
     contact = identity_service.bind(me, unit_text=body.unit, name=body.name, phone=body.phone,
-                                    ip=request.remote_addr)
+                                    ip=client_ip())
     return present.me(contact)
 
 

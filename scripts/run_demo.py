@@ -72,7 +72,7 @@ def build(base: str) -> tuple[Any, Any, Any]:
     """(app, simulator, the combined WSGI app)."""
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-    from app import create_app
+    from app.factory import create_app
     from scripts.wechat_sim import SimConfig, Simulator
 
     app = create_app()

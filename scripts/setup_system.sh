@@ -7,7 +7,11 @@ set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui libreoffice-impress-nogui libreoffice-calc-nogui)
-fc-list 2>/dev/null | grep -q "Noto Sans CJK" || missing+=(fonts-noto-cjk)
+# Read fc-list whole before matching: `fc-list | grep -q` under pipefail fails whenever grep quits at
+# the first match and fc-list dies of SIGPIPE, which made every other run "install" the fonts again.
+command -v fc-list >/dev/null 2>&1 || missing+=(fontconfig)
+fonts=$(fc-list : family 2>/dev/null || true)
+[[ $fonts == *"Noto Sans CJK"* ]] || missing+=(fonts-noto-cjk)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -1,4 +1,9 @@
-"""Pick the test database and Redis: the real servers when reachable, loudly not otherwise."""
+"""Pick the test database and Redis: the real servers when reachable, loudly not otherwise.
+
+``HUIYI_TEST_DB=sqlite`` asks for SQLite on purpose (the demo's database): a fresh file per run, the
+schema still built by the migrations, Redis still the real one. That pass is labelled as such in
+the pytest header and is never a fallback, so ``CI=true`` allows it.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ class Backends:
     storage_dir: str
     database_label: str
     redis_label: str
+    dialect: str = ""
     warnings: list[str] = field(default_factory=list)
     _drop_database: str | None = None
     _admin_url: str | None = None
@@ -45,6 +51,10 @@ def _is_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
 
 
+#: Values of ``HUIYI_TEST_DB``: unset or ``postgresql`` (the default), or ``sqlite``.
+TEST_DB_CHOICES = ("", "postgresql", "sqlite")
+
+
 def choose_backends() -> Backends:
     warnings: list[str] = []
     storage = tempfile.mkdtemp(prefix="huiyi-test-storage-")
@@ -52,7 +62,16 @@ def choose_backends() -> Backends:
     name = f"huiyi_test_{os.getpid()}"
     admin_url = os.environ.get("TEST_DATABASE_ADMIN_URL", DEFAULT_PG)
     drop = None
-    if os.environ.get("TEST_DATABASE_URL"):
+    wanted = os.environ.get("HUIYI_TEST_DB", "").lower()
+    if wanted not in TEST_DB_CHOICES:
+        pytest.exit(f"HUIYI_TEST_DB={wanted!r}: expected one of {', '.join(c for c in TEST_DB_CHOICES if c)}", 4)
+    if wanted == "sqlite":
+        if os.environ.get("TEST_DATABASE_URL"):
+            pytest.exit("HUIYI_TEST_DB=sqlite and TEST_DATABASE_URL are both set; pick one", 4)
+        # A fresh file in this run's own directory (removed with it); the migrations build the schema.
+        db_url = f"sqlite:///{storage}/test.sqlite3"
+        db_label = f"SQLite (deliberate, HUIYI_TEST_DB=sqlite: fresh file {storage}/test.sqlite3)"
+    elif os.environ.get("TEST_DATABASE_URL"):
         db_url = os.environ["TEST_DATABASE_URL"]
         db_label = db_url
     else:
@@ -85,7 +104,8 @@ def choose_backends() -> Backends:
             warnings.append(f"!!! Redis unreachable ({type(exc).__name__}): tests ran on fakeredis !!!")
     else:
         redis_label = redis_url
-    return Backends(db_url, redis_url, storage, db_label, redis_label, warnings, drop, admin_url, release)
+    dialect = sa.engine.make_url(db_url).get_backend_name()
+    return Backends(db_url, redis_url, storage, db_label, redis_label, dialect, warnings, drop, admin_url, release)
 
 
 #: Databases a test run may claim: not 0 (claims live there), not 6–8 (the benchmarks flush them),

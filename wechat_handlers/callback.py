@@ -19,8 +19,7 @@ from flask import Flask, current_app
 from werkzeug.wsgi import get_input_stream
 
 from app.client_address import client_ip
-from app.extensions import db
-from app.services.live import events as live_events
+from app.tx import unit_of_work
 from wechat_handlers import scan_lane
 from wechat_handlers.dedupe import admit, message_key, remember_reply, wait_for_reply
 from wechat_handlers.dispatch import dispatch
@@ -84,20 +83,15 @@ def receive(environ) -> tuple[str, str, str]:
         # A retry of a message we are handling or have handled: same answer, no second run.
         return _reply(wait_for_reply(key) or "")
 
-    # The live event (published after the commit) and the reply kept for retries: one Redis round trip.
-    with live_events.batch() as redis_batch:
-        try:
+    try:
+        with unit_of_work():
             text = dispatch(envelope)
-            db.session.commit()
-            if callable(text):  # a sign-in reply: its order number exists only after the commit
-                text = text()
-        except Exception:
-            db.session.rollback()
-            log.exception("callback failed for %s", key)
-            text = BUSY
-        reply = seal_reply(text_reply(envelope.get("FromUserName"), envelope.get("ToUserName"), text), envelope,
-                           **wechat_keys(current_app.config)) if text else ""
-        remember_reply(key, reply, redis_batch)
+    except Exception:
+        log.exception("callback failed for %s", key)
+        text = BUSY
+    reply = seal_reply(text_reply(envelope.get("FromUserName"), envelope.get("ToUserName"), text), envelope,
+                       **wechat_keys(current_app.config)) if text else ""
+    remember_reply(key, reply)
     if time.monotonic() - started > 4.5:
         log.warning("callback %s took %.1fs; WeChat may have given up on it", key, time.monotonic() - started)
     return _reply(reply)

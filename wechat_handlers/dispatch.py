@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from app.services.codes.scenes import parse_scene
 from wechat_handlers.envelope import Envelope
+from wechat_handlers.organizer import answer
 from wechat_handlers.scan import NOT_A_MEETING_CODE, first_scan, scene_of
 
 HELP = ("您好，这里是会易会议签到。\n"
@@ -14,7 +13,7 @@ HELP = ("您好，这里是会易会议签到。\n"
 WELCOME = "感谢关注！参会时扫描会场签到二维码即可签到。\n" + HELP
 
 
-def dispatch(envelope: Envelope) -> str | Callable[[], str]:
+def dispatch(envelope: Envelope) -> str:
     """Scans of bound attendees never get here (``scan_lane`` answers them); a scan that does is
     someone's first, not bound yet."""
     openid = envelope.get("FromUserName")
@@ -38,8 +37,4 @@ def dispatch(envelope: Envelope) -> str | Callable[[], str]:
 
 def _organizer_answer(openid: str, *, click_key: str | None = None, text: str | None = None) -> str | None:
     """Organizer commands (人数, 未到, 催签 and the organizer menu). None for everyone else."""
-    try:
-        from wechat_handlers.organizer import answer
-    except ImportError:  # pragma: no cover - the organizer commands ship with live headcount
-        return None
     return answer(openid, click_key=click_key, text=text)

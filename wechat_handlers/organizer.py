@@ -6,25 +6,22 @@ Only a bound contact who organizes a current or upcoming meeting gets an answer;
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from flask import current_app
-from sqlalchemy import select
 
-from app.extensions import db
 from app.services.errors import DomainError
 from app.services.identity.binding import bound_contact
 from app.services.live import headcount, reminders
 from app.services.meetings import organizers
+from app.services.meetings.meetings import current_meeting_for
 from app.services.signin.rules import get_session
-from models import Contact, Meeting, MeetingState, Organizer
+from models import Contact, Meeting
 from wechat_handlers.replies import link
 
 COMMANDS = {"人数": "headcount", "签到人数": "headcount", "未到": "missing", "未签到": "missing", "催签": "remind"}
 CLICK_KEYS = {"ORG_HEADCOUNT": "headcount", "ORG_MISSING": "missing", "ORG_REMIND": "remind", "ORG_QR": "codes"}
 COMMANDS["二维码"] = "codes"
-#: Meetings that ended this long ago still count as "current" (the organizer checks the last numbers).
-RECENT_END = timedelta(hours=6)
 TOP_UNITS = 5
 NAMES_PER_UNIT = 6
 
@@ -34,7 +31,7 @@ def answer(openid: str, *, click_key: str | None = None, text: str | None = None
     if command is None:
         return None
     contact = bound_contact(oa_openid=openid)
-    meeting = current_meeting(contact) if contact is not None else None
+    meeting = current_meeting_for(contact, datetime.now(UTC)) if contact is not None else None
     if meeting is None:
         return None
     session = get_session(meeting)
@@ -52,22 +49,6 @@ def answer(openid: str, *, click_key: str | None = None, text: str | None = None
     except DomainError as exc:
         body = exc.message
     return f"{body}\n{console}"
-
-
-def current_meeting(contact: Contact) -> Meeting | None:
-    """The organizer's meeting happening now, else the next one, else the one that just ended."""
-    now = datetime.now(UTC)
-    meetings = db.session.scalars(
-        select(Meeting).join(Organizer, Organizer.meeting_id == Meeting.id)
-        .where(Organizer.contact_id == contact.id, Meeting.state == MeetingState.PUBLISHED,
-               Meeting.ends_at >= now - RECENT_END)
-        .order_by(Meeting.starts_at)
-    ).all()
-    for m in meetings:
-        if m.starts_at <= now <= m.ends_at:
-            return m
-    upcoming = [m for m in meetings if m.starts_at > now]
-    return upcoming[0] if upcoming else (meetings[-1] if meetings else None)
 
 
 def _headcount(meeting: Meeting, n: headcount.Headcount) -> str:

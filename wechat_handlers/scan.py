@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
-
 from flask import current_app
 
 from app.services import links
@@ -16,6 +13,7 @@ from app.services.signin.rules import SignInError, get_session
 from app.services.signin.scans import ScanResult
 from app.services.signin.write import sign_in
 from app.services.timeutil import fmt_hm
+from app.wechat import oa_api
 from models import SignInMethod
 from wechat_handlers.envelope import Envelope
 from wechat_handlers.replies import link
@@ -58,10 +56,9 @@ def reply_for(result: ScanResult) -> str | None:
     return f"{result.name}，{result.message}\n{meeting_link}"
 
 
-def first_scan(openid: str, scene: Scene) -> str | Callable[[], str]:
+def first_scan(openid: str, scene: Scene) -> str:
     """A scanner not bound here: bound already through the mini program (same unionid, asked of
-    WeChat), or sent to the binding page. Runs in the request's own transaction (a callable reply
-    is finished after its commit)."""
+    WeChat), or sent to the binding page. Runs in the request's own unit of work."""
     try:
         meeting = get_meeting(scene.meeting_code, cached=True)
         session = get_session(meeting, scene.session_position)
@@ -85,18 +82,12 @@ def first_scan(openid: str, scene: Scene) -> str | Callable[[], str]:
 
 
 def _recognise(openid: str):
-    from app.wechat import oa_api
 
     return recognise_by_unionid(oa_openid=openid, fetch_unionid=oa_api().user_unionid)
 
 
-def _signed_in_reply(meeting, contact, outcome) -> Callable[[], str]:
-    """The reply, finished after the commit: the order number is taken when the sign-in commits.
-    Everything else is read now (the commit expires the record)."""
+def _signed_in_reply(meeting, contact, outcome) -> str:
     record = outcome.record
-    result = ScanResult("signed_in" if outcome.created else "already", meeting_code=meeting.code,
-                        meeting_title=meeting.title, name=contact.name, unit=contact.unit.name, seq=record.seq,
-                        signed_at=record.signed_at, late=record.late)
-    if not outcome.created:
-        return lambda: reply_for(result)
-    return lambda: reply_for(replace(result, seq=outcome.seq))
+    return reply_for(ScanResult("signed_in" if outcome.created else "already", meeting_code=meeting.code,
+                                meeting_title=meeting.title, name=contact.name, unit=contact.unit.name,
+                                seq=record.seq, signed_at=record.signed_at, late=record.late))

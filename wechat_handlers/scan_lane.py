@@ -89,7 +89,7 @@ def answer_scans(arrivals: list[Arrival]) -> list[str | _Pass | EnvelopeError]:
         round_scans = [Scan(a.scene.meeting_code, a.scene.session_position, a.envelope.get("FromUserName"), a.at)
                        for a in (arrivals[i] for i in scans)]
         # One INSERT for the round's sign-ins; if the round fails, each scan again alone.
-        signed = split_on_failure(sign_in_scans, round_scans, "scan sign-in")
+        signed = split_on_failure(lambda batch: sign_in_scans(batch, pipe), round_scans, "scan sign-in")
         committed()  # the next round may form while this one publishes and answers
         for i, result in zip(scans, signed, strict=True):
             text = BUSY if isinstance(result, Exception) else reply_for(result)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Blueprint, Response, current_app, request
 
 from app.extensions import csrf
-from wechat_handlers import bp
 from wechat_handlers.envelope import EnvelopeError, check_query
+
+bp = Blueprint("wechat", __name__, url_prefix="/wechat")
 
 
 @bp.get("/callback")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -53,3 +55,18 @@ def fmt_range_cn(starts: datetime, ends: datetime) -> str:
     if s.date() == e.date():
         return f"{fmt_date_cn(starts)} {s:%H:%M}–{e:%H:%M}"
     return f"{fmt_date_cn(starts)} {s:%H:%M} 至 {fmt_date_cn(ends)} {e:%H:%M}"
+
+
+T = TypeVar("T")
+
+
+def now_next_or_last(items: Sequence[T], now: datetime, *, opens: Callable[[T], datetime],
+                     closes: Callable[[T], datetime]) -> T | None:
+    """Which of ``items`` (in their order) is the current one at ``now``: the first whose window
+    [opens, closes] holds ``now``, else the first still to open, else the last; None for no items.
+    The one rule for "the current one": a meeting's session by its sign-in window
+    (``signin.rules.get_session``), an organizer's meeting by its times (:func:`current_meeting_for`)."""
+    for item in items:
+        if opens(item) <= now <= closes(item):
+            return item
+    return next((item for item in items if opens(item) > now), items[-1] if items else None)

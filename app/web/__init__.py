@@ -1,2 +1,37 @@
 """Browser-facing pages: attendee H5 (/m), organizer console (/admin), unit offices (/units),
-the big screen (/screen), and health checks."""
+the big screen (/screen), and health checks.
+
+This package sets the pages up in one place: :data:`BLUEPRINTS` lists every browser-facing
+blueprint (one per audience) in registration order, and :func:`init_app` gives the app the one
+template folder, the globals every page sees (:mod:`app.web.pages`) and the error pages.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.web import (
+    attendee,
+    auth,
+    codes,
+    console,
+    documents,
+    health,
+    mine,
+    screen,
+    surveys,
+    units_office,
+    votes,
+)
+from app.web.errors import register_error_handlers
+from app.web.pages import TEMPLATES, page_globals
+
+BLUEPRINTS = (health.bp, auth.bp, attendee.bp, units_office.bp, screen.bp, console.bp, codes.bp, documents.bp,
+              votes.bp, surveys.bp, mine.bp)
+
+
+def init_app(app: Flask) -> None:
+    # Flask reads the folder on the first render, so blueprints need no template_folder of their own.
+    app.template_folder = TEMPLATES
+    app.context_processor(page_globals)
+    register_error_handlers(app)

@@ -8,11 +8,8 @@ who the visitor is. Both end in the same service calls and the same result page.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
-from markupsafe import Markup
 
 from app.client_address import client_ip
 from app.services import links
@@ -20,33 +17,22 @@ from app.services.identity.binding import IdentityError, get_or_create_identity
 from app.services.meetings import history
 from app.services.meetings.activities import open_activities
 from app.services.meetings.meetings import get_meeting
+from app.services.meetings.visibility import visible_meeting
 from app.services.signin import checkin
 from app.services.signin.rules import SignInError, get_session, live_signin
 from app.services.signin.write import sign_in
-from app.services.timeutil import fmt_date_cn, fmt_hm, fmt_range_cn
+from app.services.timeutil import fmt_date_cn, fmt_range_cn
 from app.tx import finish_with_error
 from app.web.auth import current_identity, log_in, wechat_login_required
+from app.web.pages import STATIC
 from models import Meeting, MeetingSession, SignInMethod, WechatIdentity
 
-bp = Blueprint("attendee", __name__, url_prefix="/m", template_folder="templates",
-               static_folder="static", static_url_path="/static")
+bp = Blueprint("attendee", __name__, url_prefix="/m", static_folder=STATIC, static_url_path="/static")
 
 #: Session key holding the id of a sign-in made by this browser's last POST, so the result page
 #: can say "签到成功" for that one and "您已签到" on any later visit.
 JUST_SIGNED_KEY = "just_signed_in"
 FIELDS = ("unit_text", "name", "phone")
-
-
-@cache
-def _h5_css() -> Markup:
-    # Inlined into every page: one round trip on a weak connection instead of two. It is our own
-    # file, never user data, so marking it safe is sound.
-    return Markup((Path(__file__).parent / "static" / "h5.css").read_text(encoding="utf-8"))
-
-
-@bp.context_processor
-def _page_globals():
-    return {"h5_css": _h5_css(), "fmt_hm": fmt_hm}
 
 
 @bp.errorhandler(links.LinkError)
@@ -60,8 +46,13 @@ def _position() -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-def _meeting_session(meeting_code: str, position: int | None) -> tuple[Meeting, MeetingSession]:
-    meeting = get_meeting(meeting_code)
+def _meeting_session(meeting_code: str, position: int | None, *,
+                     sealed: bool = False) -> tuple[Meeting, MeetingSession]:
+    """The meeting and session a page is about. To the visitor WeChat logged in, as the meetings
+    service lets them see it (a draft only to its organizers); a bind link (``sealed``) names the
+    meeting our reply to a scan of its code named."""
+    meeting = (get_meeting(meeting_code) if sealed
+               else visible_meeting(meeting_code, current_identity().contact))
     return meeting, get_session(meeting, position)
 
 
@@ -105,7 +96,7 @@ def _finish(identity: WechatIdentity, meeting: Meeting, meeting_session: Meeting
 def bind_form():
     token = request.args.get("t", "")
     ticket = links.read_bind_token(current_app.config["SECRET_KEY"], token)
-    meeting, meeting_session = _meeting_session(ticket.meeting_code, ticket.session_position)
+    meeting, meeting_session = _meeting_session(ticket.meeting_code, ticket.session_position, sealed=True)
     return _bind_page(meeting, meeting_session, action=url_for(".bind_submit"), token=token)
 
 
@@ -113,7 +104,7 @@ def bind_form():
 def bind_submit():
     token = request.form.get("t", "")
     ticket = links.read_bind_token(current_app.config["SECRET_KEY"], token)
-    meeting, meeting_session = _meeting_session(ticket.meeting_code, ticket.session_position)
+    meeting, meeting_session = _meeting_session(ticket.meeting_code, ticket.session_position, sealed=True)
     identity = get_or_create_identity(oa_openid=ticket.oa_openid)
     return _finish(identity, meeting, meeting_session, action=url_for(".bind_submit"), token=token, bind=True)
 

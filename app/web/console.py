@@ -6,21 +6,20 @@ and its JSON are refused (403) to attendees and anyone else.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
 from app.extensions import db
 from app.services.errors import DomainError
 from app.services.live import headcount, reminders
+from app.services.live import stream as live_stream
 from app.services.meetings import organizers
 from app.services.meetings.meetings import get_meeting
 from app.services.signin.rules import get_session
 from app.services.signin.write import revoke, sign_in
-from app.tx import commit
 from app.web.auth import current_contact, wechat_login_required
-from app.web.screen import TEMPLATES, event_stream, last_stream_id
 from models import Contact, Meeting, MeetingSession, SignInMethod
 
-bp = Blueprint("console", __name__, url_prefix="/admin", template_folder=TEMPLATES)
+bp = Blueprint("console", __name__, url_prefix="/admin")
 
 
 class ConsoleError(DomainError):
@@ -55,7 +54,7 @@ def _int(value) -> int:
 @wechat_login_required
 def page(code: str):
     meeting, session, me, right = _load(code, "view")
-    since = last_stream_id(meeting.id)
+    since = live_stream.last_stream_id(meeting.id)
     key = headcount.screen_key(current_app.config["SECRET_KEY"], meeting.code)
     return render_template(
         "console/live.html", meeting=meeting, session=session, me=me, right=right, since=since,
@@ -77,7 +76,10 @@ def numbers(code: str):
 @wechat_login_required
 def events(code: str):
     meeting, session, _me, _right = _load(code, "view")
-    return event_stream(headcount.SessionRef.of(meeting, session), mask=False, with_missing=True)
+    stream = live_stream.listen(current_app._get_current_object(), headcount.SessionRef.of(meeting, session),
+                                last_event_id=request.headers.get("Last-Event-ID"), since=request.args.get("since"),
+                                mask=False, with_missing=True)
+    return Response(stream, mimetype=live_stream.SSE_MIMETYPE, headers=live_stream.SSE_HEADERS)
 
 
 @bp.post("/<code>/proxy")
@@ -85,7 +87,6 @@ def events(code: str):
 def proxy_signin(code: str):
     meeting, session, me, _right = _load(code, "proxy_signin")
     outcome = sign_in(meeting, session, _person(), method=SignInMethod.PROXY, actor=me, check_window=False)
-    commit()  # the order number is taken as the sign-in commits
     return jsonify(ok=True, created=outcome.created, seq=outcome.seq)
 
 

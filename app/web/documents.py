@@ -14,19 +14,16 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from app.client_address import client_ip
 from app.services.documents import materials as documents
 from app.services.meetings.meetings import get_meeting
-from app.services.timeutil import fmt_hm
-from app.web.attendee import _h5_css
 from app.web.auth import current_contact, current_identity, wechat_login_required
-from app.web.screen import TEMPLATES
 
-bp = Blueprint("documents", __name__, template_folder=TEMPLATES)
+bp = Blueprint("documents", __name__)
 NO_STORE = "private, no-store, max-age=0"
 ROLES = ("领导", "代表", "列席", "工作人员", "媒体")
 
 
 @bp.context_processor
 def _page_globals():
-    return {"h5_css": _h5_css(), "fmt_hm": fmt_hm, "roles": ROLES}
+    return {"roles": ROLES}
 
 
 def _who() -> dict:

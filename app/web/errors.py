@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, make_response, render_template_string, request
+from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
@@ -24,12 +24,6 @@ HTTP_CODES = {
     500: ("internal_error", "服务器开小差了，请稍后再试"),
 }
 
-_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1"><title>{{ title }}</title>
-<style>body{font-family:system-ui,"PingFang SC","Noto Sans CJK SC",sans-serif;margin:0;padding:3rem 1.5rem;
-color:#333;text-align:center}h1{font-size:1.3rem}p{color:#666}</style></head>
-<body><h1>{{ title }}</h1><p>{{ message }}</p></body></html>"""
-
 
 def wants_json() -> bool:
     if request.path.startswith("/api/") or request.is_json:
@@ -41,7 +35,7 @@ def wants_json() -> bool:
 def error_response(code: str, message: str, status: int):
     if wants_json():
         return jsonify(error={"code": code, "message": message}), status
-    return render_template_string(_PAGE, title=message, message=f"错误代码：{code}"), status
+    return render_template("error.html", title=message, message=f"错误代码：{code}"), status
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -7,12 +7,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 
 from app.services.meetings import history
-from app.services.timeutil import fmt_date_cn, fmt_hm, fmt_range_cn
-from app.web.attendee import _h5_css
 from app.web.auth import current_identity, wechat_login_required
-from app.web.screen import TEMPLATES
 
-bp = Blueprint("mine", __name__, url_prefix="/m", template_folder=TEMPLATES)
+bp = Blueprint("mine", __name__, url_prefix="/m")
 
 STATUS_LABELS = {"signed_in": "已签到", "invited": "未签到", "pending": "报名待审核", "rejected": "报名未通过"}
 NO_STORE = "private, no-store, max-age=0"
@@ -20,8 +17,7 @@ NO_STORE = "private, no-store, max-age=0"
 
 @bp.context_processor
 def _page_globals():
-    return {"h5_css": _h5_css(), "fmt_range_cn": fmt_range_cn, "fmt_date_cn": fmt_date_cn, "fmt_hm": fmt_hm,
-            "status_labels": STATUS_LABELS}
+    return {"status_labels": STATUS_LABELS}
 
 
 def _page(template: str, per_page: int):

@@ -12,10 +12,9 @@ from app.services.votes import surveys
 from app.services.votes.surveys import SurveyError
 from app.tx import finish_with_error
 from app.web.auth import current_contact, wechat_login_required
-from app.web.screen import TEMPLATES
 from app.web.votes import page_globals
 
-bp = Blueprint("surveys", __name__, template_folder=TEMPLATES)
+bp = Blueprint("surveys", __name__)
 bp.context_processor(page_globals)
 #: Question rows on the creation form (blank rows are skipped); enough for a satisfaction survey.
 QUESTION_SLOTS = 8

@@ -19,7 +19,7 @@ from app.services.contacts.reader import DEFAULT_MAX_BYTES, DirectoryFileError
 from app.services.timeutil import local
 from app.tx import finish_with_error
 
-bp = Blueprint("units_office", __name__, url_prefix="/units", template_folder="templates")
+bp = Blueprint("units_office", __name__, url_prefix="/units")
 
 SESSION_KEY = "unit_account_id"
 TEMPLATE_HEADERS = ["序号", "姓名", "手机号码", "单位", "职务", "部门", "备注"]

@@ -7,25 +7,23 @@ Attendees: ``/m/<code>/votes`` (open and finished votes), ``/m/<code>/votes/<id>
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
-from pathlib import Path
+from functools import lru_cache
 from types import SimpleNamespace
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
-from markupsafe import Markup
 
 from app.services.meetings import organizers
 from app.services.meetings.meetings import get_meeting
 from app.services.timeutil import parse_local
 from app.services.votes import results as vote_results
+from app.services.votes import rules as vote_rules
 from app.services.votes import votes
-from app.services.votes.votes import VoteError
+from app.services.votes.rules import VoteError
 from app.tx import finish_with_error
 from app.web.auth import current_contact, session_identity_id, wechat_login_required
-from app.web.screen import TEMPLATES
 from models import InviteeRole
 
-bp = Blueprint("votes", __name__, template_folder=TEMPLATES)
+bp = Blueprint("votes", __name__)
 
 #: Headline and explanation for each refused ballot (the service's message is the explanation
 #: where it already says more than the headline).
@@ -38,16 +36,11 @@ REFUSALS = {
 }
 
 
-@cache
-def _h5_css() -> Markup:
-    # Our own stylesheet inlined (one round trip on a weak connection); never user data.
-    return Markup((Path(__file__).parent / "static" / "h5.css").read_text(encoding="utf-8"))
-
-
 @bp.context_processor
 def page_globals():
-    return {"h5_css": _h5_css(), "kind_labels": votes.KIND_LABELS, "state_labels": votes.STATE_LABELS,
-            "state_of": votes.effective_state}
+    """The vote labels; the survey pages (surveys.py) share them."""
+    return {"kind_labels": vote_rules.KIND_LABELS, "state_labels": vote_rules.STATE_LABELS,
+            "state_of": vote_rules.effective_state}
 
 
 def _message(meeting, title: str, message: str, *, ok: bool = False, status: int = 200, vote=None, links=()):
@@ -73,7 +66,7 @@ def ballot_page(meeting_code: str, vote_id: int):
     contact = current_contact()
     if contact is None:
         return redirect(url_for("attendee.signin_page", meeting_code=meeting.code))
-    return render_template("votes/ballot.html", meeting=meeting, vote=vote, state=votes.effective_state(vote),
+    return render_template("votes/ballot.html", meeting=meeting, vote=vote, state=vote_rules.effective_state(vote),
                            voted=votes.has_voted(vote, contact),
                            can_see=votes.results_visible(vote, is_organizer=False))
 

@@ -140,8 +140,8 @@ def seed(db_url: str, redis_url: str, attendees: int) -> Seeded:
     """Migrate the fresh database and seed the meeting and its bound attendees (bulk inserts)."""
     from flask_migrate import upgrade
 
-    from app import create_app
     from app.extensions import db, get_redis
+    from app.factory import create_app
     from app.services.codes.scenes import make_scene
     from app.services.meetings.meetings import create_meeting
     from models import Contact, Invitee, Unit, WechatIdentity

@@ -84,8 +84,8 @@ def main() -> None:
 
     from flask_migrate import upgrade
 
-    from app import create_app
     from app.extensions import db
+    from app.factory import create_app
     from app.services.contacts.units import add_unit
     from models import Contact
 

@@ -80,8 +80,8 @@ def unique_zip(data: bytes, run: int) -> bytes:
 def setup(config: dict):
     from flask_migrate import upgrade
 
-    from app import create_app
     from app.extensions import db, get_redis
+    from app.factory import create_app
     from app.services.meetings.meetings import create_meeting, invite_contact
     from app.services.meetings.organizers import add_organizer
     from models import Contact, Unit, WechatIdentity
@@ -200,7 +200,7 @@ def start_worker(kind: str, app, env: dict) -> subprocess.Popen | None:
         run_worker_thread(app)
         return None
     rq = shutil.which("rq", path=str(Path(sys.executable).parent)) or "rq"
-    return subprocess.Popen([rq, "worker", "--url", REDIS_URL, "--worker-class", "rq.SimpleWorker", "huiyi",
+    return subprocess.Popen([rq, "worker", "--url", REDIS_URL, "--worker-class", "worker.SimpleWorker", "huiyi",
                              "--logging_level", "WARNING"], env={**os.environ, **env})
 
 

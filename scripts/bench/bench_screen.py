@@ -72,8 +72,8 @@ def setup(people: int) -> None:
 
     from flask_migrate import upgrade
 
-    from app import create_app
     from app.extensions import db
+    from app.factory import create_app
     from app.services.contacts.units import add_unit
     from app.services.meetings.meetings import create_meeting, invite_contact
     from models import Contact
@@ -187,8 +187,8 @@ class Client(threading.Thread):
 def _signer(people_ids: list[int], seconds: float, out_path: str, start_at: float, offset: float) -> None:
     """Runs in its own process: sign everyone in at an even rate; write {contact_id: commit_time}."""
     os.environ.update(_env())
-    from app import create_app
     from app.extensions import db
+    from app.factory import create_app
     from app.services.signin.rules import get_session
     from app.services.signin.write import sign_in
     from models import Contact, Meeting

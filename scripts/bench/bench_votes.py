@@ -93,8 +93,8 @@ def app_config(db_url: str, redis_url: str, secret: str) -> dict[str, str]:
 def seed(config: dict[str, str], attendees: int) -> Seeded:
     from flask_migrate import upgrade
 
-    from app import create_app
     from app.extensions import db, get_redis
+    from app.factory import create_app
     from app.services.meetings.meetings import create_meeting
     from app.services.meetings.organizers import add_organizer
     from app.services.votes.votes import create_vote, open_vote
@@ -155,7 +155,7 @@ class Signer:
     def __init__(self, config: dict[str, str]):
         from itsdangerous import URLSafeTimedSerializer
 
-        from app import create_app
+        from app.factory import create_app
 
         self.app = create_app(config)
         self.sessions = self.app.session_interface.get_signing_serializer(self.app)

@@ -16,8 +16,8 @@ import sys
 import sqlalchemy as sa
 from flask import Response, request
 
-from app import create_app
 from app.extensions import csrf, db, get_redis
+from app.factory import create_app
 
 FLOOR_TABLE = "bench_floor"
 FLOOR_COUNTER = "huiyi:bench:floor"

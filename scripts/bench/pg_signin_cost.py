@@ -3,8 +3,9 @@
     .venv/bin/python -m scripts.bench.pg_signin_cost                 # batches of 1, 10 and 50
     .venv/bin/python -m scripts.bench.pg_signin_cost --sizes 1 5 20 --n 2000
 
-Runs the scan batch's own statements (``scan_signin`` read of the scanners, ``signin.insert_many``,
-the COMMIT whose trigger takes the order numbers, the read of those numbers) from one connection
+Runs a scan round's own statements (``signin.scans``' read of the scanners, then the write core
+``signin.write.commit_signins``: the INSERT whose trigger takes the order numbers as it commits, the
+read of those numbers) from one connection
 against a scratch database seeded like ``bench_callback``, and reads the server process's CPU time
 from /proc (so PostgreSQL must run on this machine). CPU time, unlike wall time, is little affected
 by other work on a shared machine.
@@ -23,8 +24,8 @@ from scripts.bench.bench_callback import Options
 
 def measure(size: int, n: int) -> tuple[float, float]:
     """(server CPU ms, wall ms) per sign-in for ``n`` sign-ins in batches of ``size``."""
-    from app import create_app
     from app.extensions import db
+    from app.factory import create_app
     from app.services.signin import scans as scan_signin
     from app.services.signin import write as signin
     from models import SignInMethod
@@ -37,19 +38,17 @@ def measure(size: int, n: int) -> tuple[float, float]:
         with app.app_context():
             pid = db.session.execute(db.text("SELECT pg_backend_pid()")).scalar()
             db.session.commit()  # the pool hands the same connection back below (one thread, one use)
-            scanners, seqs = scan_signin._scanners("postgresql"), scan_signin._seqs("postgresql")
+            scanners = scan_signin._scanners("postgresql")
             started_cpu, started = cpu.process_cpu_s(pid), time.perf_counter()
             for k in range(0, n, size):
                 openids = seeded.openids[k:k + size]
+                signin.begin_round()
                 rows = db.session.execute(scanners, {"meeting_id": seeded.meeting_id, "session_id": seeded.session_id,
                                                      "openids": openids}).all()
                 now = datetime.now(UTC)
-                inserted = signin.insert_many([
-                    {"meeting_id": seeded.meeting_id, "session_id": seeded.session_id, "contact_id": r.id,
-                     "method": SignInMethod.SCAN, "signed_at": now, "late": False} for r in rows])
-                db.session.commit()
-                db.session.execute(seqs, {"ids": [r.id for r in inserted]}).all()
-                db.session.commit()
+                signin.commit_signins([
+                    signin.NewSignIn(seeded.meeting_id, seeded.session_id, r.id, SignInMethod.SCAN, now, False,
+                                     r.name, r.unit_id, r.unit_name) for r in rows])
             used, wall = cpu.process_cpu_s(pid) - started_cpu, time.perf_counter() - started
             db.session.remove()
             db.engine.dispose()

@@ -51,7 +51,7 @@ def _run(opts: bv.Options, redis_url: str, *, profile: bool) -> None:
     config = bv.app_config(create_database(opts), redis_url, "profile-" + secrets.token_hex(8))
     seeded = bv.seed(config, WARM + MEASURED)
     signer = bv.Signer(config)
-    from app import create_app
+    from app.factory import create_app
 
     app = create_app(config)
     clients = threading.local()

@@ -28,7 +28,7 @@ def main() -> None:
     db_url = bc.create_database(Options(n=WARM + MEASURED))
     redis_url = "redis://127.0.0.1:6379/7"
     seeded = bc.seed(db_url, redis_url, WARM + MEASURED + 100)
-    from app import create_app
+    from app.factory import create_app
     from scripts.bench.bench_wsgi import bench_floor
     from scripts.wechat_sim.signing import signature
     from scripts.wechat_sim.xmlmsg import build_xml

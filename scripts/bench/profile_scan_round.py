@@ -39,9 +39,9 @@ def _arrivals(openids: list[str], scene: str):
 
 def measure(size: int, n: int, top: int) -> tuple[float, float]:
     """(CPU ms per scan, Python calls per scan) for ``n`` scans in rounds of ``size``."""
-    from app import create_app
     from app.batching import run_batch
     from app.extensions import db
+    from app.factory import create_app
     from wechat_handlers.scan_lane import answer_scans
 
     opts = Options(n=3 * n, db_name="huiyi_bench_round")

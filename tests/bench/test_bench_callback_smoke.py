@@ -32,6 +32,8 @@ def _reachable() -> bool:
         return False
 
 
+@pytest.mark.pg_only(reason="the benchmark runs gunicorn workers on a PostgreSQL database of its own, "
+                            "whatever the suite's database: the SQLite pass would only repeat it")
 @pytest.mark.skipif(not _reachable(), reason="the benchmark needs PostgreSQL and Redis on 127.0.0.1")
 def test_tiny_burst_signs_everyone_in_once():
     opts = bench.Options(n=200, concurrency=10, warmup=20, floor_n=100, workers=2, worker_class="gthread",

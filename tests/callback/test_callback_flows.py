@@ -99,11 +99,11 @@ def test_retry_does_no_double_work(db, sim, meeting, monkeypatch):
     calls = []
     original = scan_lane.sign_in_scans
 
-    def slow_sign_in(scans):
+    def slow_sign_in(scans, pipe=None):
         calls.append([s.openid for s in scans])
         if len(calls) == 1:
             time.sleep(0.6)
-        return original(scans)
+        return original(scans, pipe)
 
     monkeypatch.setattr(scan_lane, "sign_in_scans", slow_sign_in)
     sim.config.callback_timeout = 0.3

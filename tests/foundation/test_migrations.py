@@ -31,7 +31,7 @@ def test_upgrade_builds_empty_sqlite_file(tmp_path):
     """``flask db upgrade`` works on an empty SQLite file too (the demo's default)."""
     from flask_migrate import downgrade, upgrade
 
-    from app import create_app
+    from app.factory import create_app
 
     url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
     app = create_app({"DATABASE_URL": url, "REDIS_URL": ""})

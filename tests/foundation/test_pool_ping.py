@@ -10,12 +10,14 @@ import sqlalchemy as sa
 from app.pool_ping import ping_when_idle
 from tests.conftest import backends
 
+# The app pings idle pooled connections on PostgreSQL only (a SQLite file has no server connection to
+# lose), and these tests kill a server backend (pg_backend_pid, pg_terminate_backend).
+pytestmark = pytest.mark.pg_only(reason="idle-connection pings and killed server backends exist on PostgreSQL only")
+
 
 @pytest.fixture
 def engine():
     url = backends().database_url
-    if not url.startswith("postgresql"):
-        pytest.skip("needs PostgreSQL")
     engine = sa.create_engine(url, pool_size=1, max_overflow=0)
     pings = []
     real_ping = engine.dialect.do_ping
@@ -66,7 +68,5 @@ def test_the_app_engine_pings_only_idle_connections(app):
     from app.extensions import db
 
     with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("needs PostgreSQL")
         assert not db.engine.pool._pre_ping
         assert any(fn.__qualname__.startswith("ping_when_idle") for fn in db.engine.pool.dispatch.checkout)

@@ -20,8 +20,8 @@ def _stream(redis_client, meeting_id: int) -> list[dict]:
 
 def test_a_rounds_sign_ins_in_order_across_meetings_with_their_counters(app_ctx, redis_client):
     events = [_event(1, 11, 101, 1), _event(2, 21, 201, 1), _event(1, 11, 102, 2), _event(1, 12, 103, 1)]
-    with live_events.batch():
-        live_events.publish_signins(events)
+    with live_events.batch() as pipe:
+        live_events.publish_signins(events, pipe=pipe)
         assert _stream(redis_client, 1) == []  # nothing sent before the batch ends
     assert [e["contact_id"] for e in _stream(redis_client, 1)] == [101, 102, 103]
     assert [e["seq"] for e in _stream(redis_client, 2)] == [1]
@@ -31,6 +31,6 @@ def test_a_rounds_sign_ins_in_order_across_meetings_with_their_counters(app_ctx,
 
 def test_one_event_and_none(app_ctx, redis_client):
     live_events.publish_signins([])
-    live_events.publish_signin(_event(3, 31, 301, 5))
+    live_events.publish_signins([_event(3, 31, 301, 5)])
     assert [e["seq"] for e in _stream(redis_client, 3)] == [5]
     assert redis_client.hget(headcount.live_key(31), "301") == b"7|0"

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.services.documents import materials as documents
+from app.services.votes import rules as vote_rules
 from app.services.votes import surveys, votes
 from models import DocumentAccess
 from models.votes import Ballot
@@ -74,7 +75,7 @@ def test_ballots_through_the_mini_program_and_h5_count_once_each(client, db, roo
     again = client.post(f"{API}/meetings/MPTEST/votes/{vote.id}/ballot", json={"option_ids": [yes]},
                         headers=h["zhang"])
     assert again.status_code == 409
-    assert again.json["error"] == {"code": "already_voted", "message": votes.VoteError("already_voted").message}
+    assert again.json["error"] == {"code": "already_voted", "message": vote_rules.VoteError("already_voted").message}
     # The H5 page refuses the same person the same way, whichever door they used first.
     assert client.post(f"/m/MPTEST/votes/{vote.id}", data={"option": str(yes)}).status_code == 409
     h5_login(client, room["ids"]["zhang"])

@@ -9,17 +9,12 @@ import pypdfium2 as pdfium
 import pytest
 import qrcode
 import zxingcpp
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageFont
 
 from app.services.codes import posters
-from app.services.codes.posters import (
-    CjkFontNotFoundError,
-    PosterSpec,
-    find_cjk_font,
-    render_poster_pdf,
-    render_poster_png,
-)
+from app.services.codes.posters import PosterSpec, render_poster_pdf, render_poster_png
 from app.services.codes.qr_images import qr_png
+from app.services.fonts import find_cjk_font
 from app.services.timeutil import fmt_range_cn
 
 CST = timezone(timedelta(hours=8))
@@ -98,53 +93,6 @@ def test_spec_rejects_naive_and_reversed() -> None:
         make_spec(starts_at=datetime(2026, 11, 23, 9, 0), ends_at=None)
     with pytest.raises(ValueError):
         make_spec(ends_at=datetime(2026, 11, 23, 8, 0, tzinfo=CST))
-
-
-# --- fonts -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("bold", [False, True])
-def test_finds_simplified_chinese_face(bold: bool) -> None:
-    f = find_cjk_font(bold)
-    font = ImageFont.truetype(str(f.path), 48, index=f.index)
-    family, style = font.getname()
-    assert family == "Noto Sans CJK SC"
-    assert style == ("Bold" if bold else "Regular")
-    # Real glyphs, not tofu: different hanzi draw differently (.notdef boxes would all be equal).
-    glyphs = []
-    for ch in "会易":
-        img = Image.new("L", (64, 64), 0)
-        ImageDraw.Draw(img).text((8, 4), ch, font=font, fill=255)
-        glyphs.append(img.tobytes())
-    assert glyphs[0] != glyphs[1] and any(glyphs[0])
-
-
-def test_missing_font_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        posters, "_KNOWN_PATHS", {False: ("/nonexistent/a.ttc",), True: ("/nonexistent/b.ttc",)}
-    )
-    monkeypatch.setattr(posters, "_from_fontconfig", lambda bold: None)
-    find_cjk_font.cache_clear()
-    try:
-        with pytest.raises(CjkFontNotFoundError, match="fonts-noto-cjk"):
-            find_cjk_font(True)
-    finally:
-        find_cjk_font.cache_clear()
-
-
-def test_fontconfig_fallback_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
-    """fc-match answers with some font even when Noto is missing; a non-CJK answer is refused."""
-    import reportlab
-
-    vera = f"{reportlab.__path__[0]}/fonts/Vera.ttf"
-    monkeypatch.setattr(posters, "_KNOWN_PATHS", {False: (), True: ()})
-    monkeypatch.setattr(posters, "_from_fontconfig", lambda bold: posters.Path(vera))
-    find_cjk_font.cache_clear()
-    try:
-        with pytest.raises(CjkFontNotFoundError):
-            find_cjk_font(False)
-    finally:
-        find_cjk_font.cache_clear()
 
 
 # --- PNG ---------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -114,29 +115,31 @@ def test_revoke_keeps_the_row_and_allows_signing_in_again(db, setup):
         revoke(meeting, session, b, actor=a, reason="")
 
 
-def test_live_event_published_only_after_commit(db, setup, redis_client):
+def test_sign_in_commits_itself_and_returns_the_final_number_and_one_event(db, setup, redis_client):
+    """The one exception to "the request commits once": the order number exists only once the
+    sign-in has committed, so sign_in commits and answers with it; its live event follows."""
     from app.services.live.events import stream_key
 
-    meeting, session, (a, _, _) = setup
-    sign_in(meeting, session, a, method="scan")
-    assert redis_client.xlen(stream_key(meeting.id)) == 0
-    db.session.commit()
-    assert redis_client.xlen(stream_key(meeting.id)) == 1
-
-    _, b = setup[2][0], setup[2][1]
-    sign_in(meeting, session, b, method="scan")
-    db.session.rollback()
-    assert redis_client.xlen(stream_key(meeting.id)) == 1
-
-
-def test_order_number_is_taken_at_commit_and_never_by_a_rolled_back_sign_in(db, setup):
     meeting, session, (a, b, _) = setup
-    db.session.commit()
-    sign_in(meeting, session, a, method="scan")
-    db.session.rollback()  # that sign-in never happened: its number must not be used up
-    outcome = sign_in(meeting, session, b, method="scan")
-    db.session.commit()
-    assert outcome.seq == 1 and session.last_seq == 1
+    first = sign_in(meeting, session, a, method="scan")
+    assert first.created and first.seq == 1 and not db.session.new and not db.session.dirty
+    events = [json.loads(f[b"data"]) for _, f in redis_client.xrange(stream_key(meeting.id))]
+    assert [(e["contact_id"], e["seq"]) for e in events] == [(a.id, 1)]
+    assert sign_in(meeting, session, b, method="h5").seq == 2
+    again = sign_in(meeting, session, a, method="h5")  # a retry: nothing written, nothing published
+    assert not again.created and again.seq == 1 and redis_client.xlen(stream_key(meeting.id)) == 2
+
+
+def test_a_refused_sign_in_publishes_nothing_and_takes_no_number(db, setup, redis_client):
+    from app.services.live.events import stream_key
+
+    meeting, session, (a, b, _) = setup
+    meeting.state = "closed"
+    with pytest.raises(SignInError):
+        sign_in(meeting, session, a, method="scan")
+    assert redis_client.xlen(stream_key(meeting.id)) == 0
+    meeting.state = "published"
+    assert sign_in(meeting, session, b, method="scan").seq == 1 and session.last_seq == 1
 
 
 def test_get_session_by_position(db, setup):

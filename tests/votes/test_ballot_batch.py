@@ -19,7 +19,8 @@ from app.services.live import events as live_events
 from app.services.votes import ballots as ballot_batch
 from app.services.votes import results as vote_results
 from app.services.votes.ballots import BallotItem
-from app.services.votes.votes import BallotReceipt, VoteError, close_vote
+from app.services.votes.rules import BallotReceipt, VoteError
+from app.services.votes.votes import close_vote
 from models import Ballot, BallotChoice, Contact, Meeting, Vote, VoteParticipation, WechatIdentity
 from tests.votes.test_vote_concurrency import seed
 

@@ -124,7 +124,7 @@ def test_screen_follows_vote_live(app, live_server, browser, seeded):
     wait_text(screen, "#v-state", "已结束")
     late.click("button:has-text('反对')")
     assert "投票已结束" in late.locator("#result").inner_text()
-    from app.services.votes.votes import VoteError
+    from app.services.votes.rules import VoteError
 
     with pytest.raises(VoteError) as refused:
         cast_by_service(app, motion, seeded["voters"][4], no)

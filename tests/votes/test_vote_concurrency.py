@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 
 from app.services.live import events as live_events
 from app.services.votes import results as vote_results
-from app.services.votes.votes import VoteError, cast_ballot, create_vote, open_vote
+from app.services.votes.rules import VoteError
+from app.services.votes.votes import cast_ballot, create_vote, open_vote
 from models import Ballot, BallotChoice, Contact, OrganizerRight, Vote, VoteParticipation
 
 pytestmark = pytest.mark.slow

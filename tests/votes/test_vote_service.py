@@ -11,8 +11,10 @@ from app.services.meetings.organizers import OrganizerError
 from app.services.signin.rules import get_session
 from app.services.signin.write import revoke
 from app.services.votes import results as vote_results
+from app.services.votes import rules as vote_rules
 from app.services.votes import votes
-from app.services.votes.votes import VoteError, cast_ballot, close_vote, create_vote, open_vote
+from app.services.votes.rules import VoteError
+from app.services.votes.votes import cast_ballot, close_vote, create_vote, open_vote
 from models import Ballot, VoteParticipation
 from tests.votes.conftest import build
 
@@ -102,9 +104,9 @@ def test_schedule_opens_and_closes_without_anyone(db, vm):
     now = datetime.now(UTC)
     vote = create_vote(vm.meeting, actor=vm.organizer, title="定时表决", kind="motion",
                        opens_at=now + timedelta(minutes=5), closes_at=now + timedelta(minutes=15))
-    assert votes.effective_state(vote, now) == "draft"
-    assert votes.effective_state(vote, now + timedelta(minutes=5)) == "open"
-    assert votes.effective_state(vote, now + timedelta(minutes=15)) == "closed"
+    assert vote_rules.effective_state(vote, now) == "draft"
+    assert vote_rules.effective_state(vote, now + timedelta(minutes=5)) == "open"
+    assert vote_rules.effective_state(vote, now + timedelta(minutes=15)) == "closed"
     assert code_of(lambda: cast_ballot(vote, vm.people[0], ids(vote, "赞成"), now=now))[0] == "vote_not_open"
     cast_ballot(vote, vm.people[0], ids(vote, "赞成"), now=now + timedelta(minutes=6))
     assert code_of(lambda: cast_ballot(vote, vm.people[1], ids(vote, "赞成"),
@@ -113,8 +115,8 @@ def test_schedule_opens_and_closes_without_anyone(db, vm):
     early = create_vote(vm.meeting, actor=vm.organizer, title="提前开始", kind="motion",
                         opens_at=now + timedelta(hours=1), closes_at=now + timedelta(hours=2))
     open_vote(vm.meeting, early, actor=vm.organizer, now=now)
-    assert votes.effective_state(early, now) == "open"
-    assert votes.effective_state(early, now + timedelta(hours=2)) == "closed"
+    assert vote_rules.effective_state(early, now) == "open"
+    assert vote_rules.effective_state(early, now + timedelta(hours=2)) == "closed"
 
 
 def test_signed_in_eligibility_follows_live_sign_ins(db, factory):

@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import select, update
+from sqlalchemy.dialects.sqlite import insert
 
 from app.extensions import db
 from app.services import audit
@@ -300,7 +301,6 @@ def _write(unit: Unit, plan: Plan) -> None:
 
 def _write_generic(unit: Unit, added: list[list[Any]], updates: list[tuple], ids: list[int],
                    now: datetime) -> None:
-    from sqlalchemy.dialects.sqlite import insert
 
     table = Contact.__table__
     if added:

@@ -30,22 +30,24 @@ import pypdfium2 as pdfium
 from flask import current_app
 
 from app.extensions import db
+from app.jobs import enqueue_after_commit
 from app.services import storage
 from app.services.documents.errors import DocumentError
 from app.services.documents.filetypes import detect
+from app.services.documents.pdf import (
+    PAGE_WIDTH_PX,
+    PDFIUM_LOCK,
+    open_pdf,
+    render_page_png,
+)
 from models import DocumentVersion
 
 log = logging.getLogger(__name__)
 
-PAGE_WIDTH_PX = 1080
-#: Tall pages (a long image, a banner) are capped so one page cannot become a 100-megapixel bitmap.
-MAX_PAGE_HEIGHT_PX = 4 * PAGE_WIDTH_PX
 DEFAULT_MAX_PAGES = 1000
 DEFAULT_CONVERT_TIMEOUT_S = 120
 RENDER_CHUNK = 4  # small: a new upload waits behind at most one chunk of another
 
-#: PDFium is not thread-safe: every call into it in this process goes through this lock.
-PDFIUM_LOCK = threading.RLock()
 #: One LibreOffice conversion at a time per worker process.
 CONVERT_SLOTS = threading.BoundedSemaphore(1)
 
@@ -55,38 +57,6 @@ def _config(name: str, default: int) -> int:
         return int(current_app.config.get(name, default))
     except RuntimeError:  # outside an app context (benchmarks, scripts)
         return default
-
-
-# --- PDF ---------------------------------------------------------------------------------------
-
-def open_pdf(data: bytes) -> pdfium.PdfDocument:
-    """Open PDF bytes, or raise ``pdf_encrypted`` / ``pdf_broken``. Caller holds or takes the lock."""
-    with PDFIUM_LOCK:
-        try:
-            return pdfium.PdfDocument(data)
-        except pdfium.PdfiumError as exc:
-            if getattr(exc, "err_code", None) == pdfium.raw.FPDF_ERR_PASSWORD:
-                raise DocumentError("pdf_encrypted") from None
-            raise DocumentError("pdf_broken") from None
-
-
-def render_page_png(pdf: pdfium.PdfDocument, index: int, *, width_px: int = PAGE_WIDTH_PX) -> bytes:
-    """Page ``index`` (0-based) as a PNG ``width_px`` wide on white."""
-    with PDFIUM_LOCK:
-        page = pdf[index]
-        try:
-            w_pt, h_pt = page.get_size()
-            scale = width_px / max(w_pt, 1.0)
-            if h_pt * scale > MAX_PAGE_HEIGHT_PX:
-                scale = MAX_PAGE_HEIGHT_PX / max(h_pt, 1.0)
-            bitmap = page.render(scale=scale, fill_color=(255, 255, 255, 255), may_draw_forms=True)
-            image = bitmap.to_pil().convert("RGB")
-        finally:
-            page.close()
-    buf = io.BytesIO()
-    # Stored renders are a cache: fast compression; the served (watermarked) copy is compressed better.
-    image.save(buf, "PNG", compress_level=1)
-    return buf.getvalue()
 
 
 def page_name(page: int) -> str:
@@ -282,10 +252,6 @@ def process_version(version_id: int) -> None:
 def _schedule(func, *args) -> None:
     """Queue ``func(*args)`` after commit on the job queue; without one, the caller runs it."""
     if not current_app.config.get("DOCUMENT_JOBS", True):
-        return
-    try:
-        from app.jobs import enqueue_after_commit
-    except ImportError:  # pragma: no cover - the queue module is always present in this repo
         return
     enqueue_after_commit(func, *args)
 

@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass
 
 from app.services.documents.errors import DocumentError
+from app.services.documents.pdf import open_pdf
 
 MAX_ZIP_ENTRIES = 10_000
 MAX_ZIP_UNCOMPRESSED = 300 * 1024 * 1024
@@ -177,7 +178,6 @@ def _check_pdf_password(data: bytes) -> None:
     """Refuse a PDF that needs a password to open. Owner-password-only PDFs open fine and pass."""
     if b"/Encrypt" not in data:
         return
-    from app.services.documents.convert import open_pdf
 
     try:
         pdf = open_pdf(data)

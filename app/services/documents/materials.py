@@ -24,7 +24,7 @@ from app.extensions import db
 from app.services import audit, links, storage
 from app.services.documents.convert import page_png, schedule_conversion
 from app.services.documents.errors import DocumentError
-from app.services.documents.filetypes import detect, extension
+from app.services.documents.filetypes import MIMES, detect, extension
 from app.services.documents.watermark import watermarked_page
 from app.services.meetings.organizers import OrganizerError, require_right
 from models import Contact, Document, DocumentAccess, DocumentVersion, Invitee, InviteeRole, Meeting
@@ -339,7 +339,6 @@ def download(meeting: Meeting, contact: Contact | None, *, secret_key: str, iden
 
 
 def detect_kind(version: DocumentVersion) -> str:
-    from app.services.documents.filetypes import MIMES
 
     return next((k for k, m in MIMES.items() if m == version.mime_type), "bin")
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 from PIL import Image, ImageDraw, ImageFont
 
 from app.extensions import get_redis
-from app.services.codes.posters import find_cjk_font
+from app.services.fonts import find_cjk_font
 from models import Contact
 
 CACHE_TTL_S = 300

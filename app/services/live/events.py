@@ -14,9 +14,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from flask import g
-
 from app.extensions import get_redis
+from app.services.live import headcount
 from models import Meeting, MeetingSession, SignIn
 
 log = logging.getLogger(__name__)
@@ -25,14 +24,6 @@ STREAM_MAXLEN = 2000
 
 def stream_key(meeting_id: int) -> str:
     return f"huiyi:live:{meeting_id}:stream"
-
-
-def signin_payload(meeting: Meeting, session: MeetingSession, record: SignIn) -> dict[str, Any]:
-    """The event for a new sign-in; its ``seq`` is only known once the sign-in has committed."""
-    contact = record.contact
-    return signin_event(meeting.id, session.id, seq=record.seq, contact_id=contact.id, name=contact.name,
-                        unit_id=contact.unit_id, unit=contact.unit.name, at=record.signed_at, late=record.late,
-                        method=record.method)
 
 
 def signin_event(meeting_id: int, session_id: int, *, seq: int | None, contact_id: int, name: str, unit_id: int,
@@ -49,66 +40,54 @@ def revoke_payload(meeting: Meeting, session: MeetingSession, record: SignIn) ->
 
 @contextmanager
 def batch() -> Iterator[Any]:
-    """Queue every live event published inside the block (with its counter updates) on one Redis
-    pipeline, sent when the block ends together with whatever the caller queued on the yielded
-    pipeline: one round trip for all of a request's Redis writes after its commit. Inside another
-    batch, the outer one's pipeline is used and sent when that one ends. Failures are logged,
-    never raised (as :func:`publish`'s)."""
-    stack = g.setdefault(_BATCH, [])
-    if stack:
-        yield stack[-1]
-        return
+    """A Redis pipeline for a round's writes after its commit (live events, counters, kept replies):
+    pass it to the publish functions as ``pipe``; it is sent, in one round trip, when the block
+    ends. Failures are logged, never raised (as :func:`publish`'s)."""
     pipe = get_redis().pipeline(transaction=False)
-    stack.append(pipe)
     try:
         yield pipe
     finally:
-        stack.pop()
         try:
             pipe.execute()
         except Exception:
             log.exception("could not send a batch of live events")
 
 
-_BATCH = "huiyi_live_batch"
-
-
-def publish(meeting_id: int, payload: dict[str, Any], *, count: str | None = None) -> None:
+def publish(meeting_id: int, payload: dict[str, Any], *, count: str | None = None, pipe: Any = None) -> None:
     """Append to the meeting's stream (which wakes its listeners). Failures are logged, never raised:
     the sign-in is already committed and screens resync from the database.
 
     ``count`` names the :mod:`headcount` function that updates the live counters for this event. It
     is queued first in the same pipeline (one Redis round trip for all of it), so a screen woken by
-    the event reads numbers that already include it. Inside :func:`batch`, everything is queued on
-    the batch's pipeline instead.
+    the event reads numbers that already include it. With ``pipe`` (from :func:`batch`), everything
+    is queued on it and sent by its owner.
     """
-    _publish([(meeting_id, payload)], count)
+    _publish([(meeting_id, payload)], count, pipe)
 
 
-def publish_signin(payload: dict[str, Any]) -> None:
-    publish(payload["meeting_id"], payload, count="record_signins")
+def publish_signins(payloads: list[dict[str, Any]], *, pipe: Any = None) -> None:
+    """Sign-ins' events, their counters in one update per session."""
+    _publish([(p["meeting_id"], p) for p in payloads], "record_signins", pipe)
 
 
-def publish_signins(payloads: list[dict[str, Any]]) -> None:
-    """:func:`publish_signin` for several sign-ins: their counters in one update per session."""
-    _publish([(p["meeting_id"], p) for p in payloads], "record_signins")
+def publish_revoke(payload: dict[str, Any], *, pipe: Any = None) -> None:
+    publish(payload["meeting_id"], payload, count="record_revokes", pipe=pipe)
 
 
-def publish_revoke(payload: dict[str, Any]) -> None:
-    publish(payload["meeting_id"], payload, count="record_revokes")
+_COUNTERS = {"record_signins": headcount.record_signins, "record_revokes": headcount.record_revokes}
 
 
-def _publish(events: list[tuple[int, dict[str, Any]]], count: str | None) -> None:
+def _publish(events: list[tuple[int, dict[str, Any]]], count: str | None, pipe: Any) -> None:
     if not events:
         return
     try:
-        batched = g.get(_BATCH)
-        pipe = batched[-1] if batched else get_redis().pipeline(transaction=False)
+        own = pipe is None
+        pipe = get_redis().pipeline(transaction=False) if own else pipe
         if count is not None:
             _count(count, [payload for _, payload in events], pipe)
         pipe.eval(_XADD_MANY, len(events), *(stream_key(m) for m, _ in events), STREAM_MAXLEN,
                   *(json.dumps(p, ensure_ascii=False) for _, p in events))
-        if not batched:
+        if own:
             pipe.execute()
     except Exception:
         log.exception("could not publish live events for meetings %s", sorted({m for m, _ in events}))
@@ -124,9 +103,7 @@ def _count(func_name: str, payloads: list[dict[str, Any]], pipe) -> None:
     """Queue the live headcount counters' update. Failures only log: counters are rebuilt from the
     database."""
     try:
-        from app.services.live import headcount
-
-        getattr(headcount, func_name)(payloads, pipe)
+        _COUNTERS[func_name](payloads, pipe)
     except Exception:
         log.exception("could not update headcount counters for meetings %s",
                       sorted({p.get("meeting_id") for p in payloads}))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.services.votes import rules as vote_rules
 from app.services.votes import surveys, votes
 from models import Meeting, Survey
 
@@ -15,5 +16,5 @@ class OpenActivities:
 
 
 def open_activities(meeting: Meeting) -> OpenActivities:
-    open_votes = [v for v in votes.visible_votes(meeting) if votes.effective_state(v) == votes.OPEN]
+    open_votes = [v for v in votes.visible_votes(meeting) if vote_rules.effective_state(v) == vote_rules.OPEN]
     return OpenActivities(open_votes=len(open_votes), surveys=surveys.list_surveys(meeting, state="open"))

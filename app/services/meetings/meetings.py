@@ -13,6 +13,7 @@ from app.services import audit, meeting_cache
 from app.services.contacts.phones import normalize_phone
 from app.services.contacts.units import get_unit
 from app.services.errors import DomainError
+from app.services.timeutil import now_next_or_last
 from models import (
     Admission,
     Contact,
@@ -21,12 +22,15 @@ from models import (
     Meeting,
     MeetingSession,
     MeetingState,
+    Organizer,
     Unit,
 )
 
 MEETING_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{3,32}$")
 #: Sign-in opens this long before the start unless told otherwise.
 DEFAULT_SIGNIN_LEAD = timedelta(hours=2)
+#: An organizer's meeting that ended this long ago is still their current one (they check the last numbers).
+ORGANIZER_RECENT_END = timedelta(hours=6)
 
 
 class MeetingError(DomainError):
@@ -102,6 +106,19 @@ def get_meeting(code: str, *, with_sessions: bool = False, cached: bool = False)
     if meeting is None:
         raise MeetingError("meeting_not_found", code=code)
     return meeting
+
+
+def current_meeting_for(contact: Contact, now: datetime) -> Meeting | None:
+    """The published meeting ``contact`` organizes that is current for them at ``now``: the one
+    happening now, else the next one, else the one that just ended (within ``ORGANIZER_RECENT_END``);
+    None when they organize none of these. The session within it is ``signin.rules.get_session``'s."""
+    meetings = db.session.scalars(
+        select(Meeting).join(Organizer, Organizer.meeting_id == Meeting.id)
+        .where(Organizer.contact_id == contact.id, Meeting.state == MeetingState.PUBLISHED,
+               Meeting.ends_at >= now - ORGANIZER_RECENT_END)
+        .order_by(Meeting.starts_at)
+    ).all()
+    return now_next_or_last(meetings, now, opens=lambda m: m.starts_at, closes=lambda m: m.ends_at)
 
 
 def find_contact_by_phone(raw_phone: str) -> Contact:

@@ -9,15 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
-from app.extensions import db
 from app.services.identity import binding as identity_service
 from app.services.signin import rules as signin_rules
 from app.services.signin import write as signin
 from app.services.signin.rules import SignInError
 from app.services.signin.write import SignInOutcome
-from models import Admission, Contact, Invitee, Meeting, MeetingSession, SignIn, WechatIdentity
+from models import Contact, Meeting, MeetingSession, SignIn, WechatIdentity
 
 
 def bind_and_sign_in(identity: WechatIdentity, meeting: Meeting, session: MeetingSession, *, unit_text: str,
@@ -47,17 +44,10 @@ def status_for(meeting: Meeting, session: MeetingSession, contact: Contact, *, n
     record = signin_rules.live_signin(session.id, contact.id)
     if record is not None:
         return SignInStatus("signed_in", record=record)
-    # check_eligible is the one statement of the rule; it may hold a walk-in for approval, so ask
-    # it inside a savepoint that is always rolled back.
-    had_invitee = db.session.scalar(
-        select(Invitee.id).where(Invitee.meeting_id == meeting.id, Invitee.contact_id == contact.id)) is not None
-    savepoint = db.session.begin_nested()
     try:
         signin_rules.check_eligible(meeting, session, contact, now=now)
     except SignInError as exc:
-        if exc.code == "pending_approval" and not had_invitee and meeting.admission == Admission.APPROVAL:
+        if exc.walk_in:
             return SignInStatus("can_sign_in")  # a walk-in may ask; signing in files the request
         return SignInStatus(exc.code, message=exc.message)
-    finally:
-        savepoint.rollback()
     return SignInStatus("can_sign_in")

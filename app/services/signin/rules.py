@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.services.errors import DomainError
-from app.services.timeutil import fmt_hm, local
+from app.services.timeutil import fmt_hm, local, now_next_or_last
 from models import Admission, Contact, Invitee, Meeting, MeetingSession, MeetingState, MeetingUnit, SignIn
 
 
@@ -29,6 +29,12 @@ class SignInError(DomainError):
         "not_signed_in": "该人员尚未签到",
     }
     statuses = {"session_not_found": 404, "not_signed_in": 409}
+
+    def __init__(self, code: str, message: str | None = None, /, *, walk_in: bool = False, **params) -> None:
+        super().__init__(code, message, **params)
+        #: A person of an "open with approval" meeting who is not on the list yet: their attempt
+        #: files a request for approval (:func:`app.services.signin.write.hold_walk_in`).
+        self.walk_in = walk_in
     #: Every refusal of an attempt is stored as a SignInDenial (and a walk-in's pending request).
     recorded = frozenset({"meeting_not_published", "meeting_closed", "not_open_yet", "signin_closed",
                           "not_invited", "pending_approval", "approval_rejected", "contact_inactive"})
@@ -38,7 +44,8 @@ _LOOK_UP = object()
 
 
 def get_session(meeting: Meeting, position: int | None = None) -> MeetingSession:
-    """The session by position, or the one whose sign-in window is current (else the first)."""
+    """The session by position, or the one whose sign-in window is current, else the next to open,
+    else the last."""
     sessions = meeting.sessions
     if not sessions:
         raise SignInError("session_not_found")
@@ -47,12 +54,8 @@ def get_session(meeting: Meeting, position: int | None = None) -> MeetingSession
             if s.position == position:
                 return s
         raise SignInError("session_not_found")
-    now = datetime.now(UTC)
-    for s in sessions:
-        if s.signin_opens_at <= now <= s.signin_closes_at:
-            return s
-    upcoming = [s for s in sessions if s.signin_opens_at > now]
-    return upcoming[0] if upcoming else sessions[-1]
+    return now_next_or_last(sessions, datetime.now(UTC), opens=lambda s: s.signin_opens_at,
+                            closes=lambda s: s.signin_closes_at)
 
 
 def check_eligible(meeting: Meeting, session: MeetingSession, contact: Contact, *, now: datetime,
@@ -92,10 +95,8 @@ def check_eligible(meeting: Meeting, session: MeetingSession, contact: Contact, 
         if listed is not None:
             return None
     if meeting.admission == Admission.APPROVAL:
-        # A walk-in: held for an organizer's approval, kept even though the attempt is refused.
-        db.session.add(Invitee(meeting_id=meeting.id, contact_id=contact.id, status="pending"))
-        db.session.flush()
-        raise SignInError("pending_approval")
+        # A walk-in: the writer holds them for an organizer's approval (signin.write.hold_walk_in).
+        raise SignInError("pending_approval", walk_in=True)
     raise SignInError("not_invited")
 
 

@@ -1,18 +1,11 @@
 """Sign-in by scanning the meeting's QR code: the official account's hot path, many scans per commit.
 
 A burst at the door is hundreds of scans a second, each a bound attendee. This service signs in the
-scans that arrived together (gathered by ``wechat_handlers.scan_lane``) as one unit of work: one query
-reads every scanner (contact, unit, invitee status, live sign-in), the same :func:`signin.check_eligible`
-as every channel decides each one, one statement inserts the sign-ins and commits them, taking their
-order numbers (trigger ``signins_take_seq``), one query reads those, and one Redis round trip tells
-the screens. Each scanner's answer is only returned after that commit.
-
-The round's statements run in autocommit: the sign-ins are one INSERT, atomic by itself, so a
-transaction around the round would only add its BEGIN and COMMIT round trips. Records of refused
-attempts are written before that INSERT, so the sign-ins are the round's last write.
-
-The other channels (H5, mini program, 代签) sign one person in inside their own request's
-transaction through :func:`signin.sign_in`; the rules, the insert and the live event are shared.
+scans that arrived together (gathered by ``wechat_handlers.scan_lane``) as one round: one query
+reads every scanner (contact, unit, invitee status, live sign-in), the same
+:func:`~app.services.signin.rules.check_eligible` as every channel decides each one, and the one
+write core (:func:`~app.services.signin.write.commit_signins`) inserts, commits and numbers the
+round's sign-ins and tells the screens. Each scanner's answer is only returned after that commit.
 """
 
 from __future__ import annotations
@@ -20,19 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.extensions import db
-from app.services.live import events as live_events
 from app.services.meetings.meetings import MeetingError, get_meeting
 from app.services.signin import rules as signin_rules
 from app.services.signin import write as signin
 from app.services.signin.rules import SignInError
 from models import Contact, Invitee, SignIn, Unit, WechatIdentity
-from models.signins import SignInDenial, SignInMethod
+from models.signins import SignInMethod
 
 
 @dataclass(frozen=True)
@@ -70,14 +62,6 @@ class _Person:
     active: bool
 
 
-def _one_of(column, name: str, dialect: str):
-    """``column`` in the list bound as ``name``. On PostgreSQL one array parameter (``= ANY``), so the
-    statement's text is the same whatever the batch's size and the server plans it once."""
-    if dialect == "postgresql":
-        return column == sa.any_(sa.bindparam(name, type_=ARRAY(column.type)))
-    return column.in_(sa.bindparam(name, expanding=True))
-
-
 @cache
 def _scanners(dialect: str) -> sa.Select:
     """Every scanner of a batch: contact, unit, invitee status for the meeting, live sign-in to the session."""
@@ -91,18 +75,14 @@ def _scanners(dialect: str) -> sa.Select:
                                     Invitee.contact_id == Contact.id))
         .outerjoin(SignIn, sa.and_(SignIn.session_id == sa.bindparam("session_id"), SignIn.contact_id == Contact.id,
                                    SignIn.revoked_at.is_(None)))
-        .where(_one_of(WechatIdentity.oa_openid, "openids", dialect))
+        .where(signin.in_list(WechatIdentity.oa_openid, "openids", dialect))
     )
 
 
-@cache
-def _seqs(dialect: str) -> sa.Select:
-    return select(SignIn.id, SignIn.seq).where(_one_of(SignIn.id, "ids", dialect))
-
-
-def sign_in_scans(scans: list[Scan]) -> list[ScanResult | Exception]:
-    """Sign in every eligible scanner of ``scans`` with one INSERT; one result per scan, in order."""
-    autocommit = _statements_commit_themselves()
+def sign_in_scans(scans: list[Scan], pipe: Any = None) -> list[ScanResult | Exception]:
+    """Sign in every eligible scanner of ``scans`` in one round; one result per scan, in order.
+    The live events are queued on ``pipe`` when given (sent by its owner)."""
+    signin.begin_round()
     results: list[ScanResult | None] = [None] * len(scans)
     pending: list[_Pending] = []
     groups: dict[tuple[str, int | None], list[int]] = {}
@@ -111,25 +91,14 @@ def sign_in_scans(scans: list[Scan]) -> list[ScanResult | Exception]:
     for (code, position), indexes in groups.items():
         _decide(code, position, scans, indexes, results, pending)
 
-    db.session.flush()  # refusals (and walk-ins held for approval) first: the sign-ins are the last write
-    inserted = {(row.session_id, row.contact_id): row.id for row in signin.insert_many([p.values for p in pending])}
-    seqs = _commit_and_read_seqs(list(inserted.values()), autocommit)
-
-    events = []
+    written = signin.commit_signins([p.row for p in pending], pipe=pipe)
     for p in pending:
-        values = p.values
-        record_id = inserted.get((values["session_id"], p.row.id))
-        if record_id is None:  # another channel signed them in a moment ago: theirs stands
-            results[p.index] = _already(values["session_id"], p.row.id, p.who)
-            continue
-        seq = seqs.get(record_id)
-        results[p.index] = ScanResult("signed_in", seq=seq, signed_at=values["signed_at"], late=values["late"],
-                                      **p.who)
-        events.append(live_events.signin_event(
-            values["meeting_id"], values["session_id"], seq=seq, contact_id=p.row.id, name=p.row.name,
-            unit_id=p.row.unit_id, unit=p.row.unit_name, at=values["signed_at"], late=values["late"],
-            method=SignInMethod.SCAN))
-    live_events.publish_signins(events)
+        done = written.get(p.row.key)
+        if done is None:  # another channel signed them in a moment ago: theirs stands
+            results[p.index] = _already(p.row.session_id, p.row.contact_id, p.who)
+        else:
+            results[p.index] = ScanResult("signed_in", seq=done.seq, signed_at=p.row.signed_at, late=p.row.late,
+                                          **p.who)
 
     for i, scan in enumerate(scans):  # repeats of a person in this batch share the first one's answer
         if results[i] is None:
@@ -146,8 +115,7 @@ class _Pending:
     taken before the commit: the commit expires every ORM object, and reading one again costs a query."""
 
     index: int
-    values: dict
-    row: sa.Row
+    row: signin.NewSignIn
     who: dict
 
 
@@ -182,35 +150,11 @@ def _decide(code: str, position: int | None, scans: list[Scan], indexes: list[in
             signin_rules.check_eligible(meeting, session, _Person(row.id, row.unit_id, row.active), now=at,
                                   invitee_status=row.invitee_status)
         except SignInError as exc:
-            db.session.add(SignInDenial(meeting_id=meeting.id, session_id=session.id, contact_id=row.id,
-                                        method=SignInMethod.SCAN, reason=exc.code, at=at))
+            signin.record_refusal(meeting.id, session.id, row.id, method=SignInMethod.SCAN, error=exc, at=at)
             results[i] = ScanResult("refused", code=exc.code, message=exc.message, **who)
             continue
-        values = signin.insert_values(meeting, session, row.id, method=SignInMethod.SCAN, now=at)
-        pending.append(_Pending(i, values, row, who))
-
-
-def _statements_commit_themselves() -> bool:
-    """Put this round's database session in autocommit (see the module's docstring); False when it
-    is already in a transaction, which then commits the sign-ins as before."""
-    if isinstance(db.session.get_bind(), sa.Connection) or db.session().in_transaction():
-        return False  # joined a caller's transaction (as in tests) or one already begun: theirs to end
-    db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    return True
-
-
-def _commit_and_read_seqs(ids: list[int], autocommit: bool) -> dict[int, int]:
-    """Commit, and read the order numbers the commit gave these sign-ins."""
-    if autocommit:  # the INSERT committed itself: read on the same connection before letting it go
-        seqs = _read_seqs(ids, db.session.execute)
-        db.session.commit()
-        return seqs
-    db.session.commit()
-    return _read_seqs(ids, signin.read_committed)
-
-
-def _read_seqs(ids: list[int], execute) -> dict[int, int]:
-    return {row.id: row.seq for row in execute(_seqs(_dialect()), {"ids": ids})} if ids else {}
+        pending.append(_Pending(i, signin.NewSignIn.of(meeting, session, row.id, name=row.name, unit_id=row.unit_id,
+                                                       unit=row.unit_name, method=SignInMethod.SCAN, now=at), who))
 
 
 def _dialect() -> str:

@@ -8,7 +8,7 @@ trips for the live results. Here the ballots that arrived together are cast as o
   under a share lock on its row (a close waits for the batch; ballots after the close see it), its
   options come from a per-process copy (they never change), and one query tells who the vote's
   voters are (a WeChat identity's bound contact, or the contact given), whether they are active and
-  whether eligible; :func:`votes.check_ballot` then decides each ballot by the same rules as always.
+  whether eligible; :func:`vote_rules.check_ballot` then decides each ballot by the same rules as always.
   Callers therefore need not load the vote nor the voter (the H5 ballot page reads no database in
   its request thread): the receipt carries the vote, and a voter whose identity is gone or unbound
   gets ``voter_unknown``;
@@ -24,7 +24,7 @@ nothing about which marker it came with. The batch's rows share one ``xmin`` (as
 always did) until closing the vote rewrites them all (:func:`votes._unlink_anonymous`).
 
 Each caller's ballot is answered only after the commit, with its own receipt or its own
-:class:`votes.VoteError`.
+:class:`vote_rules.VoteError`.
 """
 
 from __future__ import annotations
@@ -37,13 +37,14 @@ from functools import cache
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.dialects.sqlite import insert
 
 from app.batching import GroupCommitTimeout, committed, group_commit
 from app.extensions import db
 from app.services.votes import results as vote_results
-from app.services.votes import votes
+from app.services.votes import rules as vote_rules
 from app.services.votes.results import Snapshot
-from app.services.votes.votes import BallotReceipt, VoteError
+from app.services.votes.rules import BallotReceipt, VoteError
 from models import Contact, Meeting, WechatIdentity
 from models.votes import Ballot, BallotChoice, Vote, VoteOption, VoteParticipation
 
@@ -111,11 +112,11 @@ _options_memo: dict[tuple[int, object], list[dict]] = {}
 
 
 @cache
-def _voters_statement(shape: tuple[str, bool, bool, bool]) -> sa.Select:
+def _voters_statement(shape: tuple[str, bool, bool, bool], dialect: str) -> sa.Select:
     """The voters of one vote's ballots: ``identity_ids`` by their bound contact (an identity that is
     gone or unbound has no row), ``contact_ids`` as given (``identity_id`` NULL); each with whether
-    the contact is active and eligible under the vote's rule (:func:`votes.eligible_template`).
-    Built once per eligibility shape (bound parameters)."""
+    the contact is active and eligible under the vote's rule (:func:`vote_rules.eligible_template`).
+    Built once per eligibility shape (bound parameters) and database."""
     by_identity = (select(WechatIdentity.id.label("identity_id"), Contact.id.label("contact_id"), Contact.active)
                    .join(Contact, Contact.id == WechatIdentity.contact_id)
                    .where(WechatIdentity.id.in_(sa.bindparam("identity_ids", expanding=True))))
@@ -123,10 +124,15 @@ def _voters_statement(shape: tuple[str, bool, bool, bool]) -> sa.Select:
                          Contact.active)
                   .where(Contact.id.in_(sa.bindparam("contact_ids", expanding=True))))
     voters = sa.union_all(by_identity, by_contact).subquery("voters")
-    eligible = votes.eligible_template(*shape).subquery("eligible")
+    eligible = vote_rules.eligible_template(*shape).subquery("eligible")
+    lookup = select(eligible.c.contact_id).where(eligible.c.contact_id == voters.c.contact_id)
+    if dialect != "postgresql":
+        # SQLite (the demo's database) has no LATERAL: the same lookup per voter as a correlated EXISTS.
+        return select(voters.c.identity_id, voters.c.contact_id, voters.c.active,
+                      lookup.exists().label("eligible"))
     # Per voter (LATERAL), so the lookup goes by contact id through the index rather than hashing
     # every eligible id of the meeting.
-    found = select(eligible.c.contact_id).where(eligible.c.contact_id == voters.c.contact_id).limit(1).lateral("found")
+    found = lookup.limit(1).lateral("found")
     return (select(voters.c.identity_id, voters.c.contact_id, voters.c.active,
                    found.c.contact_id.is_not(None).label("eligible"))
             .select_from(voters.outerjoin(found, sa.true())))
@@ -135,10 +141,11 @@ def _voters_statement(shape: tuple[str, bool, bool, bool]) -> sa.Select:
 def _voters(vote: Vote, items: list[BallotItem]) -> dict[tuple[str, int], tuple[int, bool]]:
     """``("identity" | "contact", id)`` -> (contact id, may vote: active and eligible) for the voters
     of ``items`` (ballots in ``vote``) that exist; one query."""
-    rows = db.session.execute(_voters_statement(votes.eligible_shape(vote)), {
+    statement = _voters_statement(vote_rules.eligible_shape(vote), db.session.get_bind().dialect.name)
+    rows = db.session.execute(statement, {
         "identity_ids": sorted({i.identity_id for i in items if i.identity_id is not None}),
         "contact_ids": sorted({i.contact_id for i in items if i.identity_id is None and i.contact_id is not None}),
-        **votes.eligible_params(vote)})
+        **vote_rules.eligible_params(vote)})
     return {(("identity", r.identity_id) if r.identity_id is not None else ("contact", r.contact_id)):
             (r.contact_id, bool(r.active and r.eligible)) for r in rows}
 
@@ -204,7 +211,7 @@ def cast_ballots(items: list[BallotItem]) -> list[BallotReceipt | VoteError]:
                 continue
             contact_id, may_vote = voter
             try:
-                chosen = votes.check_ballot(vote, item.at, eligible=may_vote, option_ids=item.option_ids)
+                chosen = vote_rules.check_ballot(vote, item.at, eligible=may_vote, option_ids=item.option_ids)
             except VoteError as exc:
                 results[i] = exc
                 continue
@@ -278,7 +285,6 @@ def _insert(pending: list[tuple[int, Vote, int, str, list[int]]], at: list[datet
 
 def _insert_one_by_one(rows: list[tuple]) -> set[str]:
     """SQLite (development): the same inserts, a statement per row."""
-    from sqlalchemy.dialects.sqlite import insert
 
     marker = (insert(VoteParticipation).values(vote_id=sa.bindparam("v"), contact_id=sa.bindparam("c"))
               .on_conflict_do_nothing(index_elements=["vote_id", "contact_id"]).returning(VoteParticipation.id))

@@ -32,6 +32,12 @@ import sqlalchemy as sa
 from sqlalchemy import select
 
 from app.extensions import db, get_redis
+from app.services import audit
+from app.services.exports import write_xlsx
+from app.services.live import events as live_events
+from app.services.meetings import organizers
+from app.services.votes.rules import CLOSED, KIND_LABELS, STATE_LABELS, effective_state, eligible_ids_query
+from models import Contact, Unit
 from models.votes import Ballot, BallotChoice, Vote, VoteOption
 
 log = logging.getLogger(__name__)
@@ -110,7 +116,6 @@ def tally_from_db(vote_id: int, conn=None) -> tuple[int, dict[int, int]]:
 
 
 def eligible_count(vote: Vote, conn=None) -> int:
-    from app.services.votes.votes import eligible_ids_query
 
     conn = conn if conn is not None else db.session
     return conn.execute(select(sa.func.count()).select_from(eligible_ids_query(vote).subquery())).scalar_one()
@@ -118,7 +123,6 @@ def eligible_count(vote: Vote, conn=None) -> int:
 
 def results(vote: Vote, *, live: bool = True) -> Results:
     """The vote's results: from the live counters while it is open, from the database otherwise."""
-    from app.services.votes.votes import CLOSED, effective_state
 
     state = effective_state(vote)
     if live and state != CLOSED:
@@ -289,7 +293,6 @@ class Snapshot:
 
 
 def snapshot(vote: Vote) -> Snapshot:
-    from app.services.votes.votes import effective_state
 
     return Snapshot(vote.id, vote.meeting_id, vote.title, vote.kind, effective_state(vote), _event_eligible(vote),
                     tuple((o.id, o.label) for o in vote.options))
@@ -332,7 +335,6 @@ def ballots_committed(snap: Snapshot, ballots: list[tuple[str, list[int]]]) -> N
 
 
 def _publish(snap: Snapshot, ballots: int, counts: dict[int, int]) -> None:
-    from app.services.live import events as live_events
 
     options = [OptionCount(oid, label, counts.get(oid, 0), round(counts.get(oid, 0) * 100.0 / ballots, 1)
                            if ballots else 0.0) for oid, label in snap.options]
@@ -347,7 +349,6 @@ def announce(vote_id: int) -> None:
             vote = _detached_vote(conn, vote_id)
             if vote is None:
                 return
-            from app.services.votes.votes import CLOSED, effective_state
 
             state = effective_state(vote)
             if state == CLOSED:
@@ -378,11 +379,6 @@ def _detached_vote(conn, vote_id: int) -> Vote | None:
 # -- export ----------------------------------------------------------------------------------------
 def export_xlsx(meeting, vote: Vote, *, actor) -> bytes:
     """The vote's results as xlsx (organizers only); named votes also list who chose what."""
-    from app.services import audit
-    from app.services.exports import write_xlsx
-    from app.services.meetings import organizers
-    from app.services.votes.votes import KIND_LABELS, STATE_LABELS
-    from models import Contact, Unit
 
     organizers.require_right(meeting, actor, "votes")
     res = results(vote, live=False)

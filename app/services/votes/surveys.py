@@ -19,6 +19,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.services import audit
 from app.services.errors import DomainError
+from app.services.exports import write_xlsx
 from app.services.meetings import organizers
 from models import Contact, Invitee, Meeting
 from models.surveys import Survey, SurveyParticipation, SurveyQuestion, SurveyResponse
@@ -215,7 +216,6 @@ def summary(survey: Survey) -> tuple[int, list[QuestionSummary]]:
 
 def export_xlsx(meeting: Meeting, survey: Survey, *, actor: Contact | None) -> bytes:
     """One row per response, one column per question (anonymous responses in random-id order)."""
-    from app.services.exports import write_xlsx
 
     organizers.require_right(meeting, actor, "votes")
     questions = list(survey.questions)

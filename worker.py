@@ -1,0 +1,29 @@
+"""The job worker's entry point, beside ``wsgi.py``:
+
+    rq worker --url "$REDIS_URL" --worker-class worker.Worker huiyi
+
+The worker builds the app from the environment once, as ``wsgi.py`` does, and every job runs in it
+(:func:`app.jobs.run_job`). The app is built here, at the outermost layer, so that nothing inside
+``app`` has to import the app factory.
+"""
+
+from __future__ import annotations
+
+import rq
+
+from app import jobs
+from app.factory import create_app
+
+
+class Worker(rq.Worker):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        jobs.bind_app(create_app())
+
+
+class SimpleWorker(rq.SimpleWorker):
+    """The same, running each job in the worker's own process (no fork)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        jobs.bind_app(create_app())
