@@ -124,15 +124,18 @@ def _voters_statement(shape: tuple[str, bool, bool, bool], dialect: str) -> sa.S
                          Contact.active)
                   .where(Contact.id.in_(sa.bindparam("contact_ids", expanding=True))))
     voters = sa.union_all(by_identity, by_contact).subquery("voters")
-    eligible = vote_rules.eligible_template(*shape).subquery("eligible")
-    lookup = select(eligible.c.contact_id).where(eligible.c.contact_id == voters.c.contact_id)
     if dialect != "postgresql":
-        # SQLite (the demo's database) has no LATERAL: the same lookup per voter as a correlated EXISTS.
+        # SQLite (the demo's database) has no LATERAL: the same lookup per voter as a correlated EXISTS,
+        # its condition inside the template's own query so that it goes through the index too.
+        template = vote_rules.eligible_template(*shape)
+        lookup = template.where(template.selected_columns[0] == voters.c.contact_id)
         return select(voters.c.identity_id, voters.c.contact_id, voters.c.active,
                       lookup.exists().label("eligible"))
+    eligible = vote_rules.eligible_template(*shape).subquery("eligible")
     # Per voter (LATERAL), so the lookup goes by contact id through the index rather than hashing
     # every eligible id of the meeting.
-    found = lookup.limit(1).lateral("found")
+    found = (select(eligible.c.contact_id).where(eligible.c.contact_id == voters.c.contact_id)
+             .limit(1).lateral("found"))
     return (select(voters.c.identity_id, voters.c.contact_id, voters.c.active,
                    found.c.contact_id.is_not(None).label("eligible"))
             .select_from(voters.outerjoin(found, sa.true())))
