@@ -8,7 +8,6 @@ update seen on B crossed processes through Redis. 代签 is clicked on B (CSRF o
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import requests
 
 from app.services.codes.scenes import make_scene
 from app.services.live import headcount
+from tests.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -27,10 +27,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 PEOPLE = 8
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -54,7 +50,7 @@ def wechat_api(app):
 @pytest.fixture
 def two_servers(app, committed_db, wechat_api):
     sim, api_base = wechat_api
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     bases = [f"http://127.0.0.1:{p}" for p in ports]
     env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"], "REDIS_URL": app.config["REDIS_URL"],
            "SECRET_KEY": app.config["SECRET_KEY"], "PUBLIC_BASE_URL": bases[0], "WECHAT_API_BASE_URL": api_base,

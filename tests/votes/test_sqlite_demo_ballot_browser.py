@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from tests.browser import ARTIFACTS
+from tests.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = "QJJ2026Q4"  # app.services.demo.DEMO_MEETING
@@ -28,12 +29,6 @@ PHONE = {"width": 375, "height": 667}
 TITLE = "关于《2027年全区经济工作要点》的表决"
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
