@@ -42,9 +42,26 @@ def backends() -> Backends:
     return _BACKENDS
 
 
+#: ``HUIYI_TEST_CLOCK=2026-12-03T23:30:00+08:00`` starts this process's wall clock there (it keeps
+#: ticking; monotonic time, sleeps and timeouts are untouched), to prove no test depends on the hour
+#: it runs. libfaketime would do it from outside, but it hangs Python 3.11's sleeps on this Debian.
+#: Servers a test starts in another process keep the real clock: tests marked ``real_clock`` skip.
+_CLOCK = os.environ.get("HUIYI_TEST_CLOCK", "")
+
+
+def pytest_configure(config):
+    if _CLOCK:
+        from datetime import datetime
+
+        import time_machine
+
+        time_machine.travel(datetime.fromisoformat(_CLOCK), tick=True).start()
+
+
 def pytest_report_header(config):
     b = backends()
-    return [f"huiyi backends: database={b.database_label} redis={b.redis_label}", *b.warnings]
+    clock = [f"huiyi clock: this process starts at {_CLOCK} (HUIYI_TEST_CLOCK)"] if _CLOCK else []
+    return [f"huiyi backends: database={b.database_label} redis={b.redis_label}", *clock, *b.warnings]
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -197,6 +214,10 @@ def pytest_collection_modifyitems(config, items):
                 why = mark.kwargs.get("reason") or (mark.args[0] if mark.args else "")
                 item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {why}" if why else "PostgreSQL only"))
                 break
+    if _CLOCK:
+        for item in items:
+            if item.get_closest_marker("real_clock"):
+                item.add_marker(pytest.mark.skip(reason="starts a server in another process, which keeps the real clock"))
     # Browser tests need Debian's chromium; say so rather than fail obscurely on a bare machine.
     if os.path.exists("/usr/bin/chromium"):
         return

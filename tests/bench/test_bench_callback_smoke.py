@@ -32,6 +32,7 @@ def _reachable() -> bool:
         return False
 
 
+@pytest.mark.real_clock
 @pytest.mark.pg_only(reason="the benchmark runs gunicorn workers on a PostgreSQL database of its own, "
                             "whatever the suite's database: the SQLite pass would only repeat it")
 @pytest.mark.skipif(not _reachable(), reason="the benchmark needs PostgreSQL and Redis on 127.0.0.1")

@@ -118,6 +118,7 @@ def _session_cookie(app, identity_id: int) -> str:
     return app.session_interface.get_signing_serializer(app).dumps({SESSION_KEY: identity_id})
 
 
+@pytest.mark.real_clock
 @pytest.mark.browser
 def test_numbers_change_on_both_pages_within_one_second(app, two_servers, seeded):
     from playwright.sync_api import sync_playwright

@@ -128,7 +128,7 @@ def test_anonymous_ballots_in_one_batch_are_not_stored_in_voter_order(app, commi
     assert_unlinked(db, vote_id, contact_ids, voting_order)
 
 
-def test_anonymous_ballots_cast_at_once_leave_no_link(app, committed_db, group_commit):
+def test_anonymous_ballots_cast_at_once_leave_no_link(app, committed_db, group_commit, patient_ballots):
     """The production path: 30 voters at once, batched by the group commit, then the vote closes."""
     from tests.votes.test_vote_concurrency import cast_in_own_context
 

@@ -134,7 +134,8 @@ def test_the_batch_finds_who_votes_from_their_wechat_identity(app, committed_db)
     assert sorted(s.scalars(select(Ballot.contact_id))) == sorted([a.id, b.id, d.id])
 
 
-def test_h5_ballots_at_once_through_the_group_commit(app, committed_db, group_commit, redis_client):
+def test_h5_ballots_at_once_through_the_group_commit(app, committed_db, group_commit, patient_ballots,
+                                                   redis_client):
     """The production path: the H5 ballot page, 200 attendees at once (and 20 of them twice)."""
     from app.web.auth import SESSION_KEY
 

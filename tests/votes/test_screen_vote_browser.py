@@ -1,7 +1,8 @@
 """The big screen in vote mode, in real Chromium against a live server with CSRF on: the organizer
 opens a vote and puts it on the screen, attendees vote on the H5 page and through the service, the
-screen's bars and counts follow within 1 s, a vote whose results wait for the close shows only the
-turnout until then, a late ballot is refused, and the screen goes back to the headcount."""
+screen's bars and counts follow live (pushed by the stream, not by the page's 15 s re-read), a vote
+whose results wait for the close shows only the turnout until then, a late ballot is refused, and
+the screen goes back to the headcount."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from tests.browser import ARTIFACTS
 from tests.votes.test_vote_browser import cast_by_service, logged_in_page
 
 CODE = "VOTESCR"
-LIVE_WITHIN_S = 1.0
+#: The screen follows a change through the live stream: within a second on an idle machine (each
+#: wait prints how long it took). The bound is 3 s so that a loaded 2-core machine does not fail it,
+#: and still far below the page's 15 s vote.json re-read (static/live/screen.js): only a pushed update
+#: passes in time.
+LIVE_WITHIN_S = 3.0
 
 
 @pytest.fixture
@@ -42,13 +47,18 @@ def screen_url(app, base: str) -> str:
 
 
 def wait_text(page, selector: str, text: str, *, within: float = LIVE_WITHIN_S) -> float:
-    """Wait until ``selector`` shows ``text``; returns how long it took (asserted under ``within``)."""
+    """Wait (at most ``within``) until ``selector`` shows ``text``; returns how long it took."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    shows = "([s, t]) => { const e = document.querySelector(s); return e && e.textContent === t; }"
     started = time.monotonic()
-    page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.textContent === t; }",
-                           arg=[selector, text], timeout=max(3000, within * 3000), polling=20)
+    try:
+        page.wait_for_function(shows, arg=[selector, text], timeout=within * 1000, polling=20)
+    except PlaywrightTimeoutError:
+        shown = page.evaluate("s => { const e = document.querySelector(s); return e && e.textContent; }", selector)
+        pytest.fail(f"{selector} still showed {shown!r}, not {text!r}, after {within} s")
     took = time.monotonic() - started
     print(f"screen showed {selector}={text!r} after {took * 1000:.0f} ms")
-    assert took < within, f"{selector} showed {text!r} after {took:.2f} s"
     return took
 
 
@@ -88,7 +98,7 @@ def test_screen_follows_vote_live(app, live_server, browser, seeded):
     organizer.wait_for_url(f"**/admin/{CODE}/votes/{motion}")
     organizer.click("#screen-toggle")
     organizer.wait_for_url(f"**/admin/{CODE}/votes/{motion}")
-    wait_text(screen, "#v-state", "进行中", within=2.0)
+    wait_text(screen, "#v-state", "进行中")
     assert screen.evaluate("document.body.classList.contains('mode-vote')")
     # The title is text, not markup.
     assert screen.locator("#v-title").inner_text() == "关于<b>《工作要点》</b>的表决"
@@ -155,6 +165,6 @@ def test_screen_follows_vote_live(app, live_server, browser, seeded):
 
     # Back to the headcount.
     set_screen(app, None, seeded["organizer_contact"])
-    screen.wait_for_function("!document.body.classList.contains('mode-vote')", timeout=3000)
+    screen.wait_for_function("!document.body.classList.contains('mode-vote')", timeout=LIVE_WITHIN_S * 1000)
     assert screen.locator("#n-arrived").is_visible()
     screen.screenshot(path=str(ARTIFACTS / "screen-vote-back-to-headcount.png"))

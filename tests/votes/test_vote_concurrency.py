@@ -29,6 +29,7 @@ pytestmark = pytest.mark.slow
 def ballot_path(request, app, committed_db) -> str:
     if request.param == "batched":
         request.getfixturevalue("group_commit")
+        request.getfixturevalue("patient_ballots")  # see tests/votes/conftest.py
     return request.param
 
 
