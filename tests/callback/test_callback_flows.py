@@ -102,11 +102,11 @@ def test_retry_does_no_double_work(db, sim, meeting, monkeypatch):
     def slow_sign_in(scans, pipe=None):
         calls.append([s.openid for s in scans])
         if len(calls) == 1:
-            time.sleep(0.6)
+            time.sleep(2.0)  # past the 1st attempt's timeout; done within the 3rd's, with a second to spare
         return original(scans, pipe)
 
     monkeypatch.setattr(scan_lane, "sign_in_scans", slow_sign_in)
-    sim.config.callback_timeout = 0.3
+    sim.config.callback_timeout = 1.0
     reply = scan(sim, "o-zhang", meeting)
     sim.phone.wait_idle()
     assert reply.attempts >= 2
