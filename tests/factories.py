@@ -5,7 +5,8 @@ checked against its sign-in window at ``datetime.now``), so a default meeting is
 ``clock()``: open for sign-in now, starting soon, and always within one China-time day, even at
 23:30 (see ``meeting_times``). A test that cares about a date or a time of day builds its meeting
 at explicit times (``ANCHOR`` is a fixed mid-day China time) and passes ``now=`` to the services
-that take one. Check with the suite under ``faketime`` at 21:00, 23:30 and 00:10 China time.
+that take one. Check by running the suite with ``HUIYI_TEST_CLOCK`` (tests/conftest.py) at 21:00,
+23:30 and 00:10 China time.
 """
 
 from __future__ import annotations
