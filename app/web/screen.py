@@ -24,12 +24,6 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("screen", __name__, url_prefix="/screen", static_folder=STATIC, static_url_path="/static")
 
-# The old names of the stream's vote policy, which tests/votes/test_screen_vote.py still uses here.
-_Visibility = live_stream.VoteVisibility
-_meeting_event = live_stream.meeting_event
-screen_vote_id = live_stream.screen_vote_id
-
-
 def _load(code: str) -> tuple[Meeting, MeetingSession]:
     meeting = get_meeting(code)
     if not headcount.check_screen_key(current_app.config["SECRET_KEY"], meeting.code, request.args.get("k")):

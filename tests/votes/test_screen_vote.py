@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
+from app.services.live import stream as live_stream
 from app.services.live.headcount import screen_key
 from app.services.votes import votes
-from app.web import screen
 
 
 def _url(app, code: str, path: str = "/vote.json") -> str:
@@ -63,14 +63,14 @@ def test_organizers_only_never_on_the_public_screen(app, client, vm, redis_clien
 
 def test_stream_sends_vote_events_in_public_form(app, db, vm, redis_client):
     hidden, shown = _vote(vm, "after_close"), _vote(vm, "live")
-    visibility = screen._Visibility(app)
+    visibility = live_stream.VoteVisibility(app)
 
     def sent(vote, **kw):
         payload = {"type": "vote", "vote_id": vote.id, "state": "open", "title": vote.title, "ballots": 2,
                    "eligible": 6, "turnout": 33.3, "totals": {str(vote.options[0].id): 2},
                    "options": [{"id": o.id, "label": o.label, "count": 2 - i, "percent": 100.0 - 100 * i}
                                for i, o in enumerate(vote.options)]}
-        message = screen._meeting_event("1-0", payload, visibility, **kw)
+        message = live_stream.meeting_event("1-0", payload, visibility, **kw)
         head, _, data = message.partition("data: ")
         assert head == "id: 1-0\nevent: vote\n"
         return json.loads(data)
@@ -81,14 +81,14 @@ def test_stream_sends_vote_events_in_public_form(app, db, vm, redis_client):
     assert public["ballots"] == 2 and public["turnout"] == 33.3
     assert sent(shown, organizer=False)["options"][0]["count"] == 2
     assert sent(hidden, organizer=True)["totals"] == {str(hidden.options[0].id): 2}
-    mode = screen._meeting_event("2-0", {"type": "screen_mode", "mode": f"vote:{shown.id}"}, visibility,
+    mode = live_stream.meeting_event("2-0", {"type": "screen_mode", "mode": f"vote:{shown.id}"}, visibility,
                                  organizer=False)
     assert json.loads(mode.partition("data: ")[2]) == {"type": "screen_mode", "mode": f"vote:{shown.id}",
                                                        "vote_id": shown.id}
 
 
 def test_screen_vote_id():
-    assert screen.screen_vote_id("vote:12") == 12
-    assert screen.screen_vote_id("headcount") is None
-    assert screen.screen_vote_id("vote:x") is None
-    assert screen.screen_vote_id(None) is None
+    assert live_stream.screen_vote_id("vote:12") == 12
+    assert live_stream.screen_vote_id("headcount") is None
+    assert live_stream.screen_vote_id("vote:x") is None
+    assert live_stream.screen_vote_id(None) is None
