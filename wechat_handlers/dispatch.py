@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.services.codes.scenes import parse_scene
 from wechat_handlers.envelope import Envelope
-from wechat_handlers.organizer import answer
+from wechat_handlers.organizer import answer as organizer_answer  # 人数, 未到, 催签, the organizer menu
 from wechat_handlers.scan import NOT_A_MEETING_CODE, first_scan, scene_of
 
 HELP = ("您好，这里是会易会议签到。\n"
@@ -28,13 +28,9 @@ def dispatch(envelope: Envelope) -> str:
         if event == "subscribe":
             return WELCOME
         if event == "click":
-            return _organizer_answer(openid, click_key=key) or HELP
+            return organizer_answer(openid, click_key=key) or HELP
         return ""  # unsubscribe, VIEW, TEMPLATESENDJOBFINISH…: nothing to say
     if msg_type == "text":
-        return _organizer_answer(openid, text=envelope.get("Content")) or HELP
+        return organizer_answer(openid, text=envelope.get("Content")) or HELP
     return HELP
 
-
-def _organizer_answer(openid: str, *, click_key: str | None = None, text: str | None = None) -> str | None:
-    """Organizer commands (人数, 未到, 催签 and the organizer menu). None for everyone else."""
-    return answer(openid, click_key=click_key, text=text)
