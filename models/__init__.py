@@ -1,6 +1,7 @@
 """The data model, one module per aggregate. Importing this package registers every table."""
 
 from models.audit import AuditLog
+from models.console import SystemAdmin, UnitOrganizer
 from models.contacts import Contact, ContactImport
 from models.documents import Document, DocumentAccess, DocumentVersion
 from models.identities import WechatIdentity
@@ -8,6 +9,7 @@ from models.meetings import (
     Admission,
     Invitee,
     InviteeRole,
+    Leave,
     Meeting,
     MeetingCode,
     MeetingSession,
@@ -15,6 +17,7 @@ from models.meetings import (
     MeetingUnit,
     Organizer,
     OrganizerRight,
+    Presence,
 )
 from models.reminders import Reminder, ReminderDelivery
 from models.signins import SignIn, SignInDenial, SignInMethod
@@ -24,9 +27,9 @@ from models.votes import Ballot, BallotChoice, Vote, VoteOption, VoteParticipati
 
 __all__ = [
     "Admission", "AuditLog", "Ballot", "BallotChoice", "Contact", "ContactImport", "Document",
-    "DocumentAccess", "DocumentVersion", "Invitee", "InviteeRole", "Meeting", "MeetingCode",
-    "MeetingSession", "MeetingState", "MeetingUnit", "Organizer", "OrganizerRight", "Reminder",
+    "DocumentAccess", "DocumentVersion", "Invitee", "InviteeRole", "Leave", "Meeting", "MeetingCode",
+    "MeetingSession", "MeetingState", "MeetingUnit", "Organizer", "OrganizerRight", "Presence", "Reminder",
     "ReminderDelivery", "SignIn", "SignInDenial", "SignInMethod", "Survey", "SurveyParticipation",
-    "SurveyQuestion", "SurveyResponse", "Unit", "UnitAccount", "Vote", "VoteOption",
+    "SurveyQuestion", "SurveyResponse", "SystemAdmin", "Unit", "UnitAccount", "UnitOrganizer", "Vote", "VoteOption",
     "VoteParticipation", "WechatIdentity",
 ]

@@ -21,6 +21,14 @@ class Admission(enum.StrEnum):
     APPROVAL = "approval"  # open: walk-ins are held for an organizer's approval
 
 
+class Presence(enum.StrEnum):
+    """How a bound attendee may sign in without staff: what proves they are in the room."""
+
+    SCAN = "scan"  # only by scanning a code shown in the room (screen or poster)
+    SCAN_OR_LINK = "scan_or_link"  # a scan, or the meeting page / reminder link, within the window
+    LINK_IN_WINDOW = "link_in_window"  # the link only while sign-in is open; scans as usual
+
+
 class MeetingState(enum.StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"
@@ -49,8 +57,16 @@ class Meeting(Model):
     rotating_qr: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     #: What the big screen shows: ``headcount`` or ``vote:<id>``.
     screen_mode: Mapped[str] = mapped_column(sa.String(32), default="headcount")
+    #: The organizing unit (主办单位): its organizers see and run the meeting. None for meetings made
+    #: before organizing units existed (only their listed organizers see them).
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id", ondelete="RESTRICT"), index=True)
+    presence: Mapped[str] = mapped_column(sa.String(16), default=Presence.SCAN_OR_LINK,
+                                          server_default=Presence.SCAN_OR_LINK.value)
+    #: Arriving this many minutes after a session starts counts as late.
+    late_after_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = created_at_column()
 
+    organizing_unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     sessions: Mapped[list[MeetingSession]] = relationship(
         back_populates="meeting", order_by="MeetingSession.position", cascade="all, delete-orphan"
     )
@@ -111,9 +127,31 @@ class Invitee(Model):
     #: ``approved``; ``pending`` for a walk-in waiting for an organizer (admission ``approval``);
     #: ``rejected``.
     status: Mapped[str] = mapped_column(sa.String(16), default="approved")
+    #: Why a walk-in was refused (or approved), and by whom: kept for the record.
+    decided_by: Mapped[str | None] = mapped_column(sa.String(96))
+    decision_note: Mapped[str | None] = mapped_column(sa.String(200))
+    note: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = created_at_column()
 
     meeting: Mapped[Meeting] = relationship()
+    contact: Mapped[Contact] = relationship()
+
+
+class Leave(Model):
+    """请假: the person is excused from the whole meeting and leaves 应到; shown as 请假 everywhere."""
+
+    __tablename__ = "leaves"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contacts.id", ondelete="RESTRICT"), index=True)
+    reason: Mapped[str] = mapped_column(sa.String(200))
+    #: Who approved the leave (a name as people say it, e.g. 王主任).
+    approver: Mapped[str] = mapped_column(sa.String(64))
+    recorded_by: Mapped[str] = mapped_column(sa.String(96))
+    created_at: Mapped[datetime] = created_at_column()
+
     contact: Mapped[Contact] = relationship()
 
 

@@ -15,6 +15,10 @@ from app.web import (
     auth,
     codes,
     console,
+    console_door,
+    console_login,
+    console_meetings,
+    console_people,
     documents,
     health,
     mine,
@@ -26,8 +30,8 @@ from app.web import (
 from app.web.errors import register_error_handlers
 from app.web.pages import TEMPLATES, page_globals
 
-BLUEPRINTS = (health.bp, auth.bp, attendee.bp, units_office.bp, screen.bp, console.bp, codes.bp, documents.bp,
-              votes.bp, surveys.bp, mine.bp)
+BLUEPRINTS = (health.bp, auth.bp, attendee.bp, units_office.bp, screen.bp, console_login.bp, console_meetings.bp,
+              console_people.bp, console_door.bp, console.bp, codes.bp, documents.bp, votes.bp, surveys.bp, mine.bp)
 
 
 def init_app(app: Flask) -> None:

@@ -16,7 +16,8 @@ from app.services.meetings import organizers
 from app.services.meetings.meetings import get_meeting
 from app.services.signin.rules import get_session
 from app.services.signin.write import revoke, sign_in
-from app.web.auth import current_contact, wechat_login_required
+from app.web.auth import current_contact
+from app.web.console_auth import console_login_required
 from models import Contact, Meeting, MeetingSession, SignInMethod
 
 bp = Blueprint("console", __name__, url_prefix="/admin")
@@ -51,7 +52,7 @@ def _int(value) -> int:
 
 
 @bp.get("/<code>")
-@wechat_login_required
+@console_login_required
 def page(code: str):
     meeting, session, me, right = _load(code, "view")
     since = live_stream.last_stream_id(meeting.id)
@@ -66,14 +67,14 @@ def page(code: str):
 
 
 @bp.get("/<code>/numbers.json")
-@wechat_login_required
+@console_login_required
 def numbers(code: str):
     meeting, session, _me, _right = _load(code, "view")
     return jsonify(headcount.numbers(meeting, session).to_dict())
 
 
 @bp.get("/<code>/events")
-@wechat_login_required
+@console_login_required
 def events(code: str):
     meeting, session, _me, _right = _load(code, "view")
     stream = live_stream.listen(current_app._get_current_object(), headcount.SessionRef.of(meeting, session),
@@ -83,7 +84,7 @@ def events(code: str):
 
 
 @bp.post("/<code>/proxy")
-@wechat_login_required
+@console_login_required
 def proxy_signin(code: str):
     meeting, session, me, _right = _load(code, "proxy_signin")
     outcome = sign_in(meeting, session, _person(), method=SignInMethod.PROXY, actor=me, check_window=False)
@@ -91,7 +92,7 @@ def proxy_signin(code: str):
 
 
 @bp.post("/<code>/revoke")
-@wechat_login_required
+@console_login_required
 def undo_signin(code: str):
     meeting, session, me, _right = _load(code, "proxy_signin")
     payload = request.get_json(silent=True) or request.form
@@ -100,7 +101,7 @@ def undo_signin(code: str):
 
 
 @bp.post("/<code>/remind")
-@wechat_login_required
+@console_login_required
 def remind(code: str):
     meeting, session, me, _right = _load(code, "remind")
     reminder = reminders.create_reminder(meeting, session, actor=me)
@@ -108,7 +109,7 @@ def remind(code: str):
 
 
 @bp.get("/<code>/reminders.json")
-@wechat_login_required
+@console_login_required
 def reminder_list(code: str):
     _meeting, session, _me, _right = _load(code, "view")
     return jsonify(reminders=reminders.recent_reminders(session))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from app.services.meetings.organizers import RIGHTS
 from app.services.timeutil import fmt_date_cn, fmt_hm, fmt_range_cn
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -22,6 +23,16 @@ def h5_css() -> Markup:
     return Markup((WEB_DIR / "static" / "h5.css").read_text(encoding="utf-8"))
 
 
+STATE_LABELS = {"draft": "草稿", "published": "已发布", "closed": "已结束", "archived": "已归档"}
+RIGHT_LABELS = {"owner": "负责人", "staff": "会务人员", "viewer": "只读"}
+
+
+def console_rights(right: str | None) -> frozenset[str]:
+    """What a console page may offer for ``right``; the service checks again on every action."""
+    return RIGHTS.get(right, frozenset()) if right else frozenset()
+
+
 def page_globals() -> dict[str, object]:
     """The app-wide context processor; a blueprint adds only what is its own (labels, the account)."""
-    return {"h5_css": h5_css(), "fmt_hm": fmt_hm, "fmt_date_cn": fmt_date_cn, "fmt_range_cn": fmt_range_cn}
+    return {"h5_css": h5_css(), "fmt_hm": fmt_hm, "fmt_date_cn": fmt_date_cn, "fmt_range_cn": fmt_range_cn,
+            "console_rights": console_rights, "state_label": STATE_LABELS.get, "right_label": RIGHT_LABELS.get}

@@ -115,7 +115,8 @@ def test_non_organizers_are_refused_everywhere(client, live, visitors, who):
 
 
 def test_anonymous_visitor_is_sent_to_wechat_login(client, live):
-    res = client.get(f"/admin/{live.meeting.code}")
+    # In WeChat's browser: silent OAuth; elsewhere the scan-to-log-in page (tests/console/test_shell.py).
+    res = client.get(f"/admin/{live.meeting.code}", headers={"User-Agent": "Mozilla/5.0 MicroMessenger/8.0.50"})
     assert res.status_code == 302 and "oauth2/authorize" in res.headers["Location"]
     res = client.post(f"/admin/{live.meeting.code}/proxy", json={"contact_id": live.people[1].id})
     assert res.status_code == 302

@@ -1,4 +1,11 @@
-"""Organizers (会务组) and their rights per meeting."""
+"""Organizers (会务组) and their rights per meeting: the one authorization rule of the console.
+
+A person's right on a meeting is the stronger of two grants:
+- an ``Organizer`` row on that meeting (owner, staff or viewer), added by the meeting's owner;
+- being an organizer of the meeting's organizing unit (``UnitOrganizer``): owner of every meeting
+  of that unit. System administrators decide who organizes for a unit.
+Nothing else gives a right: not a system administrator's role, not being invited.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,17 @@ from app.extensions import db
 from app.services import audit
 from app.services.errors import DomainError
 from app.services.meetings.meetings import find_contact_by_phone, get_meeting
-from models import Contact, Meeting, Organizer, OrganizerRight
+from models import Contact, Meeting, Organizer, OrganizerRight, SystemAdmin, Unit, UnitOrganizer
 
+_STAFF = frozenset({"view", "proxy_signin", "remind", "votes", "documents",
+                    # the exceptions at the door: guests, walk-in approval, unbinding, leave
+                    "door"})
 #: What each right may do. A rule lives here and nowhere else.
 RIGHTS: dict[str, frozenset[str]] = {
     OrganizerRight.VIEWER: frozenset({"view"}),
-    OrganizerRight.STAFF: frozenset({"view", "proxy_signin", "remind", "votes", "documents"}),
-    OrganizerRight.OWNER: frozenset({"view", "proxy_signin", "remind", "votes", "documents", "organizers"}),
+    OrganizerRight.STAFF: _STAFF,
+    # edit: the meeting itself, its sessions, agenda, settings and lifecycle; invitees: the list
+    OrganizerRight.OWNER: _STAFF | {"organizers", "edit", "invitees"},
 }
 
 
@@ -45,11 +56,39 @@ def add_organizer(meeting_code: str, phone: str, *, actor: str, right: str = Org
 
 
 def organizer_right(meeting: Meeting, contact: Contact | None) -> str | None:
+    """``contact``'s right on ``meeting`` (owner, staff, viewer), None when they have none."""
     if contact is None:
         return None
-    return db.session.scalar(
+    right = db.session.scalar(
         select(Organizer.right).where(Organizer.meeting_id == meeting.id, Organizer.contact_id == contact.id)
     )
+    if right != OrganizerRight.OWNER and meeting.unit_id is not None and organizes_for(contact, meeting.unit_id):
+        return OrganizerRight.OWNER
+    return right
+
+
+
+def organizes_for(contact: Contact | None, unit_id: int) -> bool:
+    """Whether ``contact`` organizes the meetings of the organizing unit ``unit_id``."""
+    if contact is None:
+        return False
+    return db.session.scalar(
+        select(UnitOrganizer.unit_id).where(UnitOrganizer.unit_id == unit_id, UnitOrganizer.contact_id == contact.id)
+    ) is not None
+
+
+def organizing_units(contact: Contact | None) -> list[Unit]:
+    """The organizing units ``contact`` may create meetings for, by name."""
+    if contact is None:
+        return []
+    return list(db.session.scalars(
+        select(Unit).join(UnitOrganizer, UnitOrganizer.unit_id == Unit.id)
+        .where(UnitOrganizer.contact_id == contact.id).order_by(Unit.name)
+    ))
+
+
+def is_system_admin(contact: Contact | None) -> bool:
+    return contact is not None and db.session.get(SystemAdmin, contact.id) is not None
 
 
 def require_right(meeting: Meeting, contact: Contact | None, action: str) -> str:

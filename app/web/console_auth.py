@@ -1,0 +1,55 @@
+"""Who is at the organizer console, and how they got in.
+
+The console has one session, the signed cookie's WeChat identity (:mod:`app.web.auth`). Inside
+WeChat's browser it is learnt silently through web OAuth; anywhere else (the office PC) the visitor
+is sent to the scan-to-log-in page, ``/admin/login``. Every console view then loads its meeting and
+asks :func:`app.services.meetings.organizers.require_right` for the action it performs: the
+decorator only establishes who is asking, never what they may do.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import redirect, request, url_for
+
+from app.services.meetings import organizers
+from app.services.meetings.meetings import get_meeting
+from app.web.auth import current_contact, current_identity, start_oauth
+from models import Contact, Meeting
+
+
+def in_wechat() -> bool:
+    """WeChat's in-app browser names itself in the User-Agent (``MicroMessenger/8.0…``)."""
+    return "MicroMessenger" in (request.headers.get("User-Agent") or "")
+
+
+def console_login_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_identity() is None:
+            target = request.full_path if request.query_string else request.path
+            if in_wechat():
+                return start_oauth(target)
+            return redirect(url_for("console_login.page", next=target))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def load_meeting(code: str, action: str) -> tuple[Meeting, Contact, str]:
+    """The meeting ``code`` and the acting contact, if they may do ``action`` on it; their right.
+
+    :raise MeetingError: ``meeting_not_found`` (404); :raise OrganizerError: ``not_organizer`` or
+        ``right_missing`` (403). A meeting of another organizing unit answers 403, as any meeting
+        the visitor has no right on.
+    """
+    meeting = get_meeting(code)
+    me = current_contact()
+    right = organizers.require_right(meeting, me, action)
+    return meeting, me, right
+
+
+def actor_of(contact: Contact) -> str:
+    """The audit log's name for a console user."""
+    return f"contact:{contact.id}"
