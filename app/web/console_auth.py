@@ -9,12 +9,15 @@ decorator only establishes who is asking, never what they may do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
 
-from flask import redirect, request, url_for
+from flask import flash, redirect, request, url_for
 
+from app.services.errors import DomainError
 from app.services.meetings import organizers
 from app.services.meetings.meetings import get_meeting
+from app.tx import finish_with_error
 from app.web.auth import current_contact, current_identity, start_oauth
 from models import Contact, Meeting
 
@@ -53,3 +56,23 @@ def load_meeting(code: str, action: str) -> tuple[Meeting, Contact, str]:
 def actor_of(contact: Contact) -> str:
     """The audit log's name for a console user."""
     return f"contact:{contact.id}"
+
+
+def form_action(action: Callable[[], str | None], back: str):
+    """Run a console form's ``action`` (it returns the success message, or None for none) and go
+    back to ``back`` (post/redirect/get). A domain error is shown on that page instead, and the
+    request's writes are dropped, as the JSON doors drop them: nothing half-done is committed.
+
+    Authorization errors (403) and unknown meetings (404) are not caught: they answer as errors.
+    """
+    try:
+        message = action()
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        finish_with_error(exc)
+        flash(exc.message, "error")
+        return redirect(back)
+    if message:
+        flash(message, "ok")
+    return redirect(back)
