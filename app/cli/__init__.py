@@ -8,6 +8,6 @@ from app.cli import contacts, demo, meetings, units, wechat
 
 
 def register_cli(app: Flask) -> None:
-    for group in (units.units_cli, meetings.meetings_cli, meetings.organizers_cli, demo.demo_cli,
+    for group in (units.units_cli, units.admins_cli, meetings.meetings_cli, meetings.organizers_cli, demo.demo_cli,
                   wechat.wechat_cli, contacts.contacts_cli):
         app.cli.add_command(group)

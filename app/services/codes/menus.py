@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.wechat import WeChatApi, oa_api
-from models import Meeting, MeetingState, Organizer, WechatIdentity
+from models import Meeting, MeetingState, Organizer, UnitOrganizer, WechatIdentity
 
 ORGANIZER_TAG = "会务组"
 #: Click keys answered by wechat_handlers (organizer commands and help).
@@ -136,14 +136,20 @@ def sync_menus(base_url: str | None = None) -> dict[str, Any]:
 
 
 def organizer_openids() -> set[str]:
-    """Official-account openids of everyone bound to a contact who organizes a live meeting."""
-    rows = db.session.scalars(
-        select(WechatIdentity.oa_openid).distinct()
+    """Official-account openids of everyone bound to a contact who organizes a live meeting, or who
+    organizes for an organizing unit (they create meetings from the menu's 会议管理)."""
+    per_meeting = (
+        select(WechatIdentity.oa_openid)
         .join(Organizer, Organizer.contact_id == WechatIdentity.contact_id)
         .join(Meeting, Meeting.id == Organizer.meeting_id)
         .where(WechatIdentity.oa_openid.is_not(None), Meeting.state != MeetingState.ARCHIVED)
     )
-    return {r for r in rows if r}
+    per_unit = (
+        select(WechatIdentity.oa_openid)
+        .join(UnitOrganizer, UnitOrganizer.contact_id == WechatIdentity.contact_id)
+        .where(WechatIdentity.oa_openid.is_not(None))
+    )
+    return {r for r in db.session.scalars(per_meeting.union(per_unit)) if r}
 
 
 def sync_organizer_tags() -> dict[str, Any]:
