@@ -19,6 +19,7 @@ from app.web import (
     console_login,
     console_meetings,
     console_people,
+    console_system,
     documents,
     health,
     mine,
@@ -30,8 +31,9 @@ from app.web import (
 from app.web.errors import register_error_handlers
 from app.web.pages import TEMPLATES, page_globals
 
-BLUEPRINTS = (health.bp, auth.bp, attendee.bp, units_office.bp, screen.bp, console_login.bp, console_meetings.bp,
-              console_people.bp, console_door.bp, console.bp, codes.bp, documents.bp, votes.bp, surveys.bp, mine.bp)
+BLUEPRINTS = (health.bp, auth.bp, attendee.bp, units_office.bp, screen.bp, console_login.bp, console_system.bp,
+              console_meetings.bp, console_people.bp, console_door.bp, console.bp, codes.bp, documents.bp, votes.bp,
+              surveys.bp, mine.bp)
 
 
 def init_app(app: Flask) -> None:

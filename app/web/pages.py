@@ -8,7 +8,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from app.services.meetings.organizers import RIGHTS
+from app.services.meetings.organizers import RIGHTS, is_system_admin
 from app.services.timeutil import fmt_date_cn, fmt_hm, fmt_range_cn
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -35,4 +35,5 @@ def console_rights(right: str | None) -> frozenset[str]:
 def page_globals() -> dict[str, object]:
     """The app-wide context processor; a blueprint adds only what is its own (labels, the account)."""
     return {"h5_css": h5_css(), "fmt_hm": fmt_hm, "fmt_date_cn": fmt_date_cn, "fmt_range_cn": fmt_range_cn,
-            "console_rights": console_rights, "state_label": STATE_LABELS.get, "right_label": RIGHT_LABELS.get}
+            "console_rights": console_rights, "is_system_admin": is_system_admin,
+            "state_label": STATE_LABELS.get, "right_label": RIGHT_LABELS.get}
