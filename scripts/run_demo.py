@@ -187,6 +187,8 @@ def url_block(app: Any, base: str, info: dict[str, Any]) -> str:
             ("会务后台 console         ", _meeting_url(app, base, "/admin/", code),
              f"用 {phone} 周敏 的微信登录 / log in as 周敏 on the simulated WeChat"),
         ]
+    pages.insert(0, ("电脑端会务后台 desktop    ", f"{base}/admin",
+                     "打开后用模拟手机扫码登录（周敏）/ open on the PC, scan the login code with the simulated phone"))
     for label, url, hint in pages:
         if url:
             lines += [f"  {label}{url}", f"      {hint}"]

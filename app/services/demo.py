@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.services.contacts import units
-from app.services.meetings import meetings, organizers
+from app.services.meetings import grants, meetings, organizers
 from app.services.timeutil import LOCAL_TZ
-from models import Contact, Meeting
+from models import Contact, Meeting, Unit
 
 DEMO_MEETING = "QJJ2026Q4"
 
@@ -73,6 +73,11 @@ def seed(*, now: datetime | None = None) -> dict[str, object]:
         # The demo can be tried at any hour of the day it is seeded.
         signin_opens_at=day_start, signin_closes_at=day_start + timedelta(days=1) - timedelta(minutes=1),
     )
+    # 周敏 organizes for the district government office (主办单位): owner of its meetings, and may
+    # create more from the console; she also administers the demo deployment.
+    meeting.unit_id = db.session.scalar(select(Unit.id).where(Unit.code == "ZFB"))
+    grants.add_unit_organizer("ZFB", ORGANIZER_PHONE, actor="demo")
+    grants.add_system_admin(ORGANIZER_PHONE, actor="demo")
     organizers.add_organizer(DEMO_MEETING, ORGANIZER_PHONE, actor="demo", right="owner")
     contacts = db.session.scalar(select(db.func.count()).select_from(Contact))
     return {"created": True, "meeting": meeting.code, "title": meeting.title, "units": len(UNITS),
