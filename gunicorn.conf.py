@@ -26,6 +26,12 @@ errorlog = "-"
 
 
 def on_starting(server):
+    from dotenv import load_dotenv
+
+    from app.config import refuse_public_defaults
+
+    load_dotenv()  # as wsgi.py does, so a .env file counts here too
+    refuse_public_defaults()
     # The in-process Redis stand-in lives inside one process: counters, rate limits and the shared
     # access token would silently diverge between workers. Refuse rather than mislead.
     if not os.environ.get("REDIS_URL") and server.cfg.workers > 1:

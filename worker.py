@@ -12,13 +12,19 @@ from __future__ import annotations
 import rq
 
 from app import jobs
+from app.config import refuse_public_defaults
 from app.factory import create_app
+
+
+def _production_app():
+    refuse_public_defaults()
+    return create_app()
 
 
 class Worker(rq.Worker):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        jobs.bind_app(create_app())
+        jobs.bind_app(_production_app())
 
 
 class SimpleWorker(rq.SimpleWorker):
@@ -26,4 +32,4 @@ class SimpleWorker(rq.SimpleWorker):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        jobs.bind_app(create_app())
+        jobs.bind_app(_production_app())

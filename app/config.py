@@ -11,6 +11,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = ROOT / "instance"
 
+#: The development defaults are public (they are in this repository): a production server that ran on
+#: them would let anyone forge an organizer's session cookie, bind tokens, screen links, or WeChat's
+#: callback signature. The production entry points refuse them (:func:`refuse_public_defaults`).
+PUBLIC_DEFAULTS = {"SECRET_KEY": "dev-only-secret-change-me", "WECHAT_TOKEN": "huiyidemotoken"}
+MIN_SECRET_KEY_LENGTH = 32
+
 
 def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
@@ -20,7 +26,7 @@ class Config:
     """Defaults for a newcomer's machine: SQLite, the in-process Redis stand-in, the simulator."""
 
     def __init__(self) -> None:
-        self.SECRET_KEY = _env("SECRET_KEY") or "dev-only-secret-change-me"
+        self.SECRET_KEY = _env("SECRET_KEY") or PUBLIC_DEFAULTS["SECRET_KEY"]
         self.DATABASE_URL = _env("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'huiyi.sqlite3'}"
         # Empty means the embedded in-process stand-in (fakeredis): fine for one process only.
         self.REDIS_URL = _env("REDIS_URL")
@@ -32,7 +38,7 @@ class Config:
 
         self.WECHAT_APP_ID = _env("WECHAT_APP_ID") or "wx_huiyi_demo_oa"
         self.WECHAT_APP_SECRET = _env("WECHAT_APP_SECRET") or "huiyi-demo-oa-secret"
-        self.WECHAT_TOKEN = _env("WECHAT_TOKEN") or "huiyidemotoken"
+        self.WECHAT_TOKEN = _env("WECHAT_TOKEN") or PUBLIC_DEFAULTS["WECHAT_TOKEN"]
         # Set -> safe mode (AES); empty -> plaintext.
         self.WECHAT_ENCODING_AES_KEY = _env("WECHAT_ENCODING_AES_KEY")
         self.WECHAT_API_BASE_URL = (_env("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com").rstrip("/")
@@ -54,6 +60,33 @@ class Config:
 
     def as_dict(self) -> dict[str, object]:
         return {k: v for k, v in vars(self).items() if k.isupper()}
+
+
+def public_default_problems(config: Config) -> list[str]:
+    """What makes ``config`` unfit for production, one line each (Chinese, then English)."""
+    problems = [f"{name} 使用了公开的默认值 / {name} is the public development default"
+                for name, default in PUBLIC_DEFAULTS.items() if getattr(config, name) == default]
+    if config.SECRET_KEY != PUBLIC_DEFAULTS["SECRET_KEY"] and len(config.SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
+        problems.append(f"SECRET_KEY 太短，至少 {MIN_SECRET_KEY_LENGTH} 个字符 / SECRET_KEY is shorter than "
+                        f"{MIN_SECRET_KEY_LENGTH} characters")
+    return problems
+
+
+def refuse_public_defaults(config: Config | None = None) -> None:
+    """Exit (status 5) with a clear message if a production entry point (gunicorn, the rq worker)
+    would run on the public development secrets. ``make run`` (the demo) and the tests never call it."""
+    import sys
+
+    problems = public_default_problems(config or Config())
+    if problems:
+        sys.stderr.write(
+            "\n拒绝启动：生产环境不能使用公开的默认密钥。\nRefusing to start: production cannot run on public defaults.\n"
+            + "".join(f"  - {p}\n" for p in problems)
+            + "请设置环境变量，例如 / set them, e.g.:\n"
+            "  SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))')\n"
+            "  WECHAT_TOKEN=<公众号后台“服务器配置”中的令牌 / the token of the account's server configuration>\n\n"
+        )
+        sys.exit(5)
 
 
 def _normalize_db_url(url: str) -> str:

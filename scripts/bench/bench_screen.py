@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "huiyi_bench_screen"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
-SECRET = "bench-screen-secret"
+SECRET = "bench-screen-secret-long-enough-for-production"  # gunicorn.conf.py refuses short keys
 CODE = "BENCHSCR"
 
 
@@ -54,7 +54,8 @@ def database_url() -> str:
 
 def _env() -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": REDIS_URL, "SECRET_KEY": SECRET,
-            "PUBLIC_BASE_URL": "http://bench.invalid", "WECHAT_API_BASE_URL": "http://127.0.0.1:9",
+            "WECHAT_TOKEN": "bench-screen-token", "PUBLIC_BASE_URL": "http://bench.invalid",
+            "WECHAT_API_BASE_URL": "http://127.0.0.1:9",
             "PYTHONUNBUFFERED": "1"}
 
 
