@@ -21,6 +21,7 @@ from app.web import (
     console_people,
     console_system,
     documents,
+    headers,
     health,
     mine,
     screen,
@@ -41,3 +42,4 @@ def init_app(app: Flask) -> None:
     app.template_folder = TEMPLATES
     app.context_processor(page_globals)
     register_error_handlers(app)
+    headers.init_app(app)
