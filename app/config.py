@@ -41,6 +41,9 @@ class Config:
         self.WECHAT_TOKEN = _env("WECHAT_TOKEN") or PUBLIC_DEFAULTS["WECHAT_TOKEN"]
         # Set -> safe mode (AES); empty -> plaintext.
         self.WECHAT_ENCODING_AES_KEY = _env("WECHAT_ENCODING_AES_KEY")
+        # With an AES key set, plaintext callbacks are refused as a downgrade; this lets them in while
+        # the account's message mode is being switched, and only then.
+        self.WECHAT_ALLOW_PLAINTEXT = _env("WECHAT_ALLOW_PLAINTEXT").lower() in {"1", "true", "yes"}
         self.WECHAT_API_BASE_URL = (_env("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com").rstrip("/")
         self.MINIPROGRAM_APP_ID = _env("MINIPROGRAM_APP_ID") or "wx_huiyi_demo_mp"
         # Off: never ask WeChat for codes; show the plain H5 QR (e.g. an account without the API).

@@ -65,7 +65,8 @@ def receive(environ) -> tuple[str, str, str]:
         return "413 Request Entity Too Large", _TEXT, "too large"
     try:
         body = get_input_stream(environ).read(MAX_BODY_BYTES + 1)
-        envelope = open_envelope(body, _query(environ), **wechat_keys(current_app.config))
+        envelope = open_envelope(body, _query(environ), **wechat_keys(current_app.config),
+                                 allow_plaintext=current_app.config["WECHAT_ALLOW_PLAINTEXT"])
         key = message_key(envelope)
         scene = scene_of(envelope)
         if scene is not None:  # a scan: answered in a round with the others arriving now

@@ -29,7 +29,9 @@ WAIT_FOR_FIRST_S = 4.0
 def message_key(envelope: Envelope) -> str:
     msg_id = envelope.get("MsgId") or envelope.get("MsgID")
     if msg_id and envelope.get("MsgType") != "event":
-        return f"msg:{msg_id}"
+        # WeChat's retries repeat the MsgId, but nothing promises it is unique across users: keyed on
+        # it alone, another user's message could be answered with this one's reply.
+        return f"msg:{envelope.get('FromUserName')}:{msg_id}"
     # Events have no id; CreateTime is in whole seconds, so the event and its key are added.
     return ":".join(["evt", envelope.get("FromUserName"), envelope.get("CreateTime"),
                      envelope.get("Event"), envelope.get("EventKey")])

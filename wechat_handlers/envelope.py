@@ -63,12 +63,22 @@ def check_query(token: str, args, *, now: float | None = None) -> None:
         raise EnvelopeError(403, "timestamp outside the window")
 
 
-def open_envelope(body: bytes, args, *, token: str, aes_key: str, app_id: str) -> Envelope:
+def open_envelope(body: bytes, args, *, token: str, aes_key: str, app_id: str,
+                  allow_plaintext: bool = False) -> Envelope:
+    """Check and open one callback POST.
+
+    With an EncodingAESKey configured, WeChat sends every message encrypted (safe mode) or with its
+    ciphertext beside the plaintext (compatible mode), and says so with ``encrypt_type=aes`` either
+    way. A plaintext POST is then a downgrade, refused unless ``allow_plaintext`` (the explicit
+    setting ``WECHAT_ALLOW_PLAINTEXT``, for the minutes of switching modes in the account settings).
+    """
     if len(body) > MAX_BODY_BYTES:
         raise EnvelopeError(413, "body too large")
     check_query(token, args)
     outer = parse_xml(body)
     encrypted = args.get("encrypt_type") == "aes"
+    if aes_key and not encrypted and not allow_plaintext:
+        raise EnvelopeError(403, "plaintext message while safe mode is configured")
     fields = outer
     if encrypted:
         if not aes_key:

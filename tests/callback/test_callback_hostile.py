@@ -137,3 +137,32 @@ def test_internal_failure_still_answers_in_chinese(app, client, db, monkeypatch)
     response = client.post("/wechat/callback", query_string=signed_query(app, nonce="n2"), data=text)
     assert response.status_code == 200
     assert "系统繁忙" in response.data.decode()
+
+
+def test_plaintext_is_refused_once_safe_mode_is_configured(app, client, db, safe_mode, monkeypatch):
+    """A correctly signed plaintext POST while an AES key is set is a downgrade: refused, nothing run.
+    (The token signs only timestamp and nonce, so whoever holds one signed query could otherwise
+    post any plaintext body with it.)"""
+    response = client.post("/wechat/callback", query_string=signed_query(app),
+                           data=event_xml(key="m:NOSUCH:1"))
+    assert response.status_code == 403 and b"plaintext" in response.data
+    nothing_written(db)
+    # The explicit switch, for the minutes of changing the account's message mode, lets it in.
+    monkeypatch.setitem(app.config, "WECHAT_ALLOW_PLAINTEXT", True)
+    response = client.post("/wechat/callback", query_string=signed_query(app, nonce="n2"),
+                           data=event_xml(key="m:NOSUCH:1"))
+    assert response.status_code == 200
+
+
+def test_a_message_id_is_one_senders(app, client, db, redis_client):
+    """Two users' messages that happen to share a MsgId are two messages: the second is answered for
+    itself, never with the first one's reply (which could be an organizer's absentee list)."""
+    from wechat_handlers.dedupe import message_key
+    from wechat_handlers.envelope import Envelope
+
+    def text(openid):
+        return Envelope(fields={"FromUserName": openid, "MsgType": "text", "MsgId": "6900000000000000001",
+                                "Content": "人数"}, encrypted=False, timestamp="1", nonce="n", body_sha256="x")
+
+    assert message_key(text("o-organizer")) != message_key(text("o-stranger"))
+    assert message_key(text("o-organizer")) == message_key(text("o-organizer"))
