@@ -23,6 +23,7 @@ from app.web import (
     documents,
     headers,
     health,
+    input_guard,
     mine,
     screen,
     surveys,
@@ -43,3 +44,4 @@ def init_app(app: Flask) -> None:
     app.context_processor(page_globals)
     register_error_handlers(app)
     headers.init_app(app)
+    input_guard.init_app(app)  # before any blueprint registers a route: it sets the int converter

@@ -1,0 +1,73 @@
+"""Bad input answered as bad input: a 4xx with a stable code, never a 500, nothing written.
+
+Three roots, each handled once here rather than in every view:
+- NUL bytes, which no person types and PostgreSQL cannot store in text, are refused before any view
+  runs, in the path, the query and form fields (``bad_input``).
+- Numbers past what the database holds (a 20-digit id): path ids beyond 2^53 do not match a route
+  (404, the ``int`` converter below); a value that still reaches the database and is refused there
+  (``DataError``) is the client's error, answered 400 ``value_out_of_range`` with the transaction
+  rolled back.
+- JSON nested deeper than Python's parser recurses (``RecursionError``) is a malformed body, answered
+  as one (400), as any other unparseable JSON.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Request, request
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter
+
+from app.extensions import db
+from app.services.errors import DomainError
+
+#: JavaScript's safe integers: every id we hand out fits, and a browser can hold it exactly.
+MAX_ID = 2**53 - 1
+
+
+class InputError(DomainError):
+    messages = {
+        "bad_input": "请求中含有无法识别的字符，请检查后重新输入",
+        "value_out_of_range": "输入的数值超出范围，请检查后重新输入",
+    }
+
+
+class BoundedInt(IntegerConverter):
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+class GuardedRequest(Request):
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True):
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            if silent:
+                return None
+            raise BadRequest("JSON nested too deeply") from None
+
+
+def _has_nul(values) -> bool:
+    return any("\x00" in v for v in values)
+
+
+def init_app(app: Flask) -> None:
+    app.request_class = GuardedRequest
+    app.url_map.converters["int"] = BoundedInt
+
+    @app.before_request
+    def _refuse_nul():
+        if "\x00" in request.path or _has_nul(request.args.values()):
+            raise InputError("bad_input")
+        if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+                "application/x-www-form-urlencoded", "multipart/form-data") and _has_nul(request.form.values()):
+            raise InputError("bad_input")
+
+    @app.errorhandler(DataError)
+    def _data_error(exc: DataError):
+        from app.web.errors import error_response
+
+        db.session.rollback()
+        error = InputError("value_out_of_range")
+        return error_response(error.code, error.message, error.status)
