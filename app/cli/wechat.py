@@ -43,4 +43,6 @@ def sync_organizer_tags(as_json):
     """Tag every bound organizer with 会务组 and untag those who no longer are organizers."""
     _run_wechat(menus.sync_organizer_tags, as_json,
                 lambda r: f"会务组标签：新增 {len(r['added'])} 人，移除 {len(r['removed'])} 人，"
-                          f"现有会务人员 {r['organizers']} 人")
+                          f"现有会务人员 {r['organizers']} 人"
+                          + (f"；微信拒绝 {len(r['refused'])} 人（已取消关注等）：" + "、".join(r["refused"])
+                             if r["refused"] else ""))

@@ -108,3 +108,15 @@ def test_cli_reports_wechat_errors(app, db, sim, runner):
     out = runner.invoke(args=["wechat", "sync-menus", "--json"])
     assert out.exit_code == 1
     assert json.loads(out.output.splitlines()[0])["error"]["errcode"] == 45009
+
+
+def test_tag_sync_goes_on_past_an_openid_wechat_refuses(db, sim, people, factory):
+    """One organizer whose openid WeChat refuses (they unfollowed: unknown to the account) must not
+    keep every other organizer from getting the organizer menu."""
+    gone = factory.contact(name="已取关", phone="13905710099")
+    add_organizer("MENUS", "13905710099", actor="test")
+    factory.identity(gone, oa_openid="o-unfollowed")  # never a follower in the simulator
+    result = menus.sync_organizer_tags()
+    assert result["added"] == ["o-org"]
+    assert set(result["refused"]) == {"o-unfollowed"} and result["refused"]["o-unfollowed"]
+    assert oa_api().tag_members(result["tag_id"]) == ["o-org"]

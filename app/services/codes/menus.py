@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.wechat import WeChatApi, oa_api
+from app.wechat import WeChatApi, WeChatError, oa_api
 from models import Meeting, MeetingState, Organizer, UnitOrganizer, WechatIdentity
 
 ORGANIZER_TAG = "会务组"
@@ -159,8 +159,30 @@ def sync_organizer_tags() -> dict[str, Any]:
     wanted = organizer_openids()
     tagged = set(api.tag_members(tag_id))
     to_add, to_remove = sorted(wanted - tagged), sorted(tagged - wanted)
-    if to_add:
-        api.tag_users(tag_id, to_add)  # batches of 50 inside
-    if to_remove:
-        api.untag_users(tag_id, to_remove)
-    return {"tag_id": tag_id, "added": to_add, "removed": to_remove, "organizers": len(wanted)}
+    refused: dict[str, int] = {}
+    added = _each_batch(api.tag_users, tag_id, to_add, refused)
+    removed = _each_batch(api.untag_users, tag_id, to_remove, refused)
+    return {"tag_id": tag_id, "added": added, "removed": removed, "organizers": len(wanted), "refused": refused}
+
+
+def _each_batch(call, tag_id: int, openids: list[str], refused: dict[str, int]) -> list[str]:
+    """Apply ``call`` in WeChat's batches of 50. WeChat refuses a whole batch for one bad openid (a
+    user who unfollowed, 40003), so a refused batch is retried one by one: the others still get
+    their menu, and the refused are reported with WeChat's errcode instead of aborting the sync."""
+    done: list[str] = []
+    for start in range(0, len(openids), 50):
+        batch = openids[start:start + 50]
+        try:
+            call(tag_id, batch)
+            done.extend(batch)
+            continue
+        except WeChatError as exc:
+            if exc.errcode is None:
+                raise  # WeChat did not answer: an outage, not a bad openid; the next sync retries
+        for openid in batch:
+            try:
+                call(tag_id, [openid])
+                done.append(openid)
+            except WeChatError as exc:
+                refused[openid] = exc.errcode
+    return done
