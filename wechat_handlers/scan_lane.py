@@ -8,9 +8,9 @@ for every replay and retry check, three statements for the sign-ins (:func:`scan
 read the scanners, one INSERT that commits them, read their numbers), one Redis round trip for the
 live events and every reply kept for retries. Each request gets its answer after the commit.
 
-Not answered here: a retry of a scan still being handled (it waits for the first answer), and a
-scanner not bound yet, whose answer may ask WeChat for their unionid and write a binding: the
-request finishes those itself, in its own transaction.
+Not answered here: a retry of a scan still being handled (it waits for the first answer), a
+scanner not bound yet, whose answer may ask WeChat for their unionid and write a binding, and a
+desktop login code (no sign-in in it): the request finishes those itself, in its own transaction.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 from flask import current_app
 
 from app.batching import GroupCommitTimeout, committed, group_commit, split_on_failure
-from app.services.codes.scenes import Scene, parse_scene
+from app.services.codes.scenes import Scene, parse_login_scene, parse_scene
 from app.services.live import events as live_events
 from app.services.signin.scans import Scan, sign_in_scans
-from wechat_handlers.dedupe import admit_many, remember_replies, remember_reply
+from wechat_handlers.dedupe import admit, admit_many, remember_replies, remember_reply
 from wechat_handlers.envelope import Envelope, EnvelopeError, seal_reply, wechat_keys
 from wechat_handlers.replies import BUSY, text_reply
 from wechat_handlers.scan import NOT_A_MEETING_CODE, reply_for
@@ -60,6 +60,8 @@ def answer(envelope: Envelope, key: str, scene_text: str) -> str | _Pass:
 
     :raise EnvelopeError: a replayed request (403).
     """
+    if parse_login_scene(scene_text) is not None:  # a desktop login: the usual dispatch answers it
+        return FIRST_SCAN if admit(envelope, key) else RETRY
     arrival = Arrival(envelope, key, parse_scene(scene_text), datetime.now(UTC))
     try:
         return group_commit("wechat-scan", answer_scans)(arrival)

@@ -12,14 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, request, session, url_for
 
 from app.services.errors import DomainError
+from app.services.identity import desktop_login
 from app.services.meetings import organizers
 from app.services.meetings.meetings import get_meeting
 from app.tx import finish_with_error
-from app.web.auth import current_contact, current_identity, start_oauth
-from models import Contact, Meeting
+from app.web.auth import current_contact, current_identity, session_identity_id, start_oauth
+from models import Contact, Meeting, WechatIdentity
+
+#: The session key of a desktop login's server-side session id (app/web/console_login.py sets it).
+DESKTOP_SESSION_KEY = "console_sid"
 
 
 def in_wechat() -> bool:
@@ -27,10 +31,21 @@ def in_wechat() -> bool:
     return "MicroMessenger" in (request.headers.get("User-Agent") or "")
 
 
+def console_identity() -> WechatIdentity | None:
+    """The session's identity, if its login still stands. A desktop (scan) login also holds a
+    server-side session that logout ends, so a copied cookie stops working with it; a session
+    opened by WeChat OAuth in the phone's browser has none and stands as long as its cookie."""
+    session_id = session.get(DESKTOP_SESSION_KEY)
+    if session_id is not None and not desktop_login.session_alive(session_id, session_identity_id()):
+        session.clear()
+        return None
+    return current_identity()
+
+
 def console_login_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if current_identity() is None:
+        if console_identity() is None:
             target = request.full_path if request.query_string else request.path
             if in_wechat():
                 return start_oauth(target)

@@ -20,6 +20,7 @@ from werkzeug.routing import IntegerConverter
 
 from app.extensions import db
 from app.services.errors import DomainError
+from app.web.errors import error_response
 
 #: JavaScript's safe integers: every id we hand out fits, and a browser can hold it exactly.
 MAX_ID = 2**53 - 1
@@ -66,8 +67,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DataError)
     def _data_error(exc: DataError):
-        from app.web.errors import error_response
-
         db.session.rollback()
         error = InputError("value_out_of_range")
         return error_response(error.code, error.message, error.status)

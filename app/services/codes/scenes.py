@@ -62,3 +62,22 @@ def parse_mp_scene(text: str) -> MpScene | None:
     if match := _MP_CODE_RE.match(text):
         return MpScene(match.group(1), None, int(match.group(2)))
     return None
+
+
+# A desktop login's code (app/services/identity/desktop_login.py): "login:<token>". It can never read
+# as a meeting scene, which starts with "m:", so a stale login code is never taken for a sign-in.
+LOGIN_PREFIX = "login:"
+_LOGIN_RE = re.compile(r"^login:([A-Za-z0-9_-]{16,58})$")
+
+
+def make_login_scene(token: str) -> str:
+    scene = LOGIN_PREFIX + token
+    if not _LOGIN_RE.match(scene):
+        raise ValueError("a login token is 16-58 URL-safe characters")
+    return scene
+
+
+def parse_login_scene(text: str) -> str | None:
+    """The login token a scene carries, or None when it is not a login scene."""
+    match = _LOGIN_RE.match((text or "").strip())
+    return match.group(1) if match else None
