@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 
 from app.services import links
-from app.services.codes.scenes import Scene
+from app.services.codes.scenes import Scene, parse_login_scene, parse_scene
 from app.services.errors import DomainError
 from app.services.identity.binding import recognise_by_unionid
 from app.services.meetings.meetings import MeetingError, get_meeting
@@ -30,7 +30,11 @@ def scene_of(envelope: Envelope) -> str | None:
     if event == "scan":
         return key
     if event == "subscribe" and key.startswith("qrscene_"):
-        return key[len("qrscene_"):]
+        scene = key[len("qrscene_"):]
+        # Following through someone else's code (a channel code, an old poster) is a follow like any
+        # other: welcome them rather than tell a newcomer their code is wrong.
+        if parse_scene(scene) is not None or parse_login_scene(scene) is not None:
+            return scene
     return None
 
 

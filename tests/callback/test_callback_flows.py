@@ -52,6 +52,16 @@ def test_subscribe_with_qrscene_signs_in(db, sim, meeting):
     assert reply.text.startswith("签到成功！李四")
 
 
+def test_following_through_a_code_that_is_not_ours_is_welcomed(db, sim, meeting):
+    """A channel code or an old poster: the newcomer is welcomed, not told their code is wrong; a SCAN
+    of such a code by a follower still says it is not a sign-in code."""
+    follow = sim.phone.post_event("o-new", [("Event", "subscribe"), ("EventKey", "qrscene_channel_2026")])
+    assert follow.text.startswith("感谢关注")
+    sim.clock.advance(2)
+    scan_it = sim.phone.post_event("o-new", [("Event", "SCAN"), ("EventKey", "channel_2026")])
+    assert "不是会议签到码" in scan_it.text
+
+
 def test_unbound_user_gets_bind_link_without_openid(app, db, sim, meeting):
     reply = scan(sim, "oUNBOUNDopenid123", meeting)
     assert "首次签到需核对身份" in reply.text
