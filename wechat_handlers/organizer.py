@@ -2,6 +2,12 @@
 
 Only a bound contact who organizes a current or upcoming meeting gets an answer; for anyone else
 :func:`answer` returns None and the dispatcher sends its usual help, so nothing here leaks.
+
+催签 messages many people at once, so it takes two steps whichever way it is asked (typed, or a
+menu's ORG_REMIND): 催签 says how many would be reminded and asks for 确认催签 within
+``CONFIRM_TTL_S``; 确认催签 sends. The pending confirmation is a Redis key per openid, meeting and
+session with that lifetime, deleted by the confirmation that uses it: one send per 催签, and a
+confirmation for another meeting or session than the one asked about finds nothing.
 """
 
 from __future__ import annotations
@@ -9,21 +15,26 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import current_app
+from redis import RedisError
 
+from app.extensions import get_redis
 from app.services.errors import DomainError
 from app.services.identity.binding import bound_contact
 from app.services.live import headcount, reminders
 from app.services.meetings import organizers
 from app.services.meetings.meetings import current_meeting_for
 from app.services.signin.rules import get_session
-from models import Contact, Meeting
+from models import Contact, Meeting, MeetingSession
 from wechat_handlers.replies import link
 
-COMMANDS = {"人数": "headcount", "签到人数": "headcount", "未到": "missing", "未签到": "missing", "催签": "remind"}
+COMMANDS = {"人数": "headcount", "签到人数": "headcount", "未到": "missing", "未签到": "missing", "催签": "remind",
+            "确认催签": "remind_confirm"}
 CLICK_KEYS = {"ORG_HEADCOUNT": "headcount", "ORG_MISSING": "missing", "ORG_REMIND": "remind", "ORG_QR": "codes"}
 COMMANDS["二维码"] = "codes"
 TOP_UNITS = 5
 NAMES_PER_UNIT = 6
+#: How long a 催签 waits for its 确认催签.
+CONFIRM_TTL_S = 300
 
 
 def answer(openid: str, *, click_key: str | None = None, text: str | None = None) -> str | None:
@@ -38,7 +49,9 @@ def answer(openid: str, *, click_key: str | None = None, text: str | None = None
     console = link(current_app.config["PUBLIC_BASE_URL"] + f"/admin/{meeting.code}", "打开会务实时页面")
     try:
         if command == "remind":
-            body = _remind(meeting, session, contact)
+            body = _remind_ask(meeting, session, contact, openid)
+        elif command == "remind_confirm":
+            body = _remind_confirm(meeting, session, contact, openid)
         elif command == "codes":
             organizers.require_right(meeting, contact, "view")
             body = _codes(meeting)
@@ -85,7 +98,32 @@ def _codes(meeting: Meeting) -> str:
     ])
 
 
-def _remind(meeting: Meeting, session, contact: Contact) -> str:
+def _confirm_key(openid: str, meeting: Meeting, session: MeetingSession) -> str:
+    return f"huiyi:remind-confirm:{openid}:{meeting.id}:{session.id}"
+
+
+def _remind_ask(meeting: Meeting, session: MeetingSession, contact: Contact, openid: str) -> str:
     organizers.require_right(meeting, contact, "remind")
+    count = len(reminders.reminder_recipients(meeting, session))
+    try:
+        get_redis().set(_confirm_key(openid, meeting, session), count, ex=CONFIRM_TTL_S)
+    except RedisError:
+        return "暂时无法催签，请稍后再试，或在会务实时页面操作。"
+    return (f"《{meeting.title}》{_session_name(meeting, session)}将向 {count} 位未到人员发送微信催签提醒。\n"
+            f"确认发送请在 {CONFIRM_TTL_S // 60} 分钟内回复“确认催签”。")
+
+
+def _remind_confirm(meeting: Meeting, session: MeetingSession, contact: Contact, openid: str) -> str:
+    organizers.require_right(meeting, contact, "remind")
+    try:
+        pending = get_redis().delete(_confirm_key(openid, meeting, session))
+    except RedisError:
+        return "暂时无法催签，请稍后再试，或在会务实时页面操作。"
+    if not pending:
+        return f"没有待确认的催签（确认须在发送“催签”后 {CONFIRM_TTL_S // 60} 分钟内回复）。如需催签，请重新发送“催签”。"
     reminder = reminders.create_reminder(meeting, session, actor=contact)
     return f"已提交催签：将向 {len(reminder.deliveries)} 位未到人员发送微信提醒，发送结果见会务实时页面。"
+
+
+def _session_name(meeting: Meeting, session: MeetingSession) -> str:
+    return f"（{session.title}）" if len(meeting.sessions) > 1 and session.title != meeting.title else ""

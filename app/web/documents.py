@@ -15,6 +15,7 @@ from app.client_address import client_ip
 from app.services.documents import materials as documents
 from app.services.meetings.meetings import get_meeting
 from app.web.auth import current_contact, current_identity, wechat_login_required
+from app.web.console_auth import console_login_required, load_meeting
 
 bp = Blueprint("documents", __name__)
 NO_STORE = "private, no-store, max-age=0"
@@ -40,16 +41,16 @@ def _no_store(response):
 # --- Organizer ------------------------------------------------------------------------------------
 
 @bp.get("/admin/<meeting_code>/documents")
-@wechat_login_required
+@console_login_required
 def admin_list(meeting_code: str):
-    meeting = get_meeting(meeting_code)
-    rows = documents.organizer_overview(meeting, current_contact(), **_who())
-    return render_template("documents/admin.html", meeting=meeting, rows=rows,
+    meeting, me, right = load_meeting(meeting_code, "documents")
+    rows = documents.organizer_overview(meeting, me, **_who())
+    return render_template("documents/admin.html", meeting=meeting, me=me, right=right, rows=rows,
                            refresh=documents.in_progress(rows), error=request.args.get("error"))
 
 
 @bp.get("/admin/<meeting_code>/documents/status.json")
-@wechat_login_required
+@console_login_required
 def admin_status(meeting_code: str):
     meeting = get_meeting(meeting_code)
     rows = documents.organizer_overview(meeting, current_contact(), **_who())
@@ -79,37 +80,38 @@ def _upload(meeting_code: str, document_id: int | None):
 
 
 @bp.post("/admin/<meeting_code>/documents")
-@wechat_login_required
+@console_login_required
 def admin_upload(meeting_code: str):
     return _upload(meeting_code, None)
 
 
 @bp.post("/admin/<meeting_code>/documents/<int:document_id>/versions")
-@wechat_login_required
+@console_login_required
 def admin_new_version(meeting_code: str, document_id: int):
     return _upload(meeting_code, document_id)
 
 
 @bp.post("/admin/<meeting_code>/documents/<int:document_id>/recall")
-@wechat_login_required
+@console_login_required
 def admin_recall(meeting_code: str, document_id: int):
     documents.recall(get_meeting(meeting_code), current_contact(), document_id)
     return redirect(url_for(".admin_list", meeting_code=meeting_code))
 
 
 @bp.post("/admin/<meeting_code>/documents/recall")
-@wechat_login_required
+@console_login_required
 def admin_recall_all(meeting_code: str):
     documents.recall_all(get_meeting(meeting_code), current_contact())
     return redirect(url_for(".admin_list", meeting_code=meeting_code))
 
 
 @bp.get("/admin/<meeting_code>/documents/<int:document_id>/log")
-@wechat_login_required
+@console_login_required
 def admin_log(meeting_code: str, document_id: int):
-    meeting = get_meeting(meeting_code)
-    document, entries = documents.access_log(meeting, current_contact(), document_id)
-    return render_template("documents/log.html", meeting=meeting, document=document, entries=entries)
+    meeting, me, right = load_meeting(meeting_code, "documents")
+    document, entries = documents.access_log(meeting, me, document_id)
+    return render_template("documents/log.html", meeting=meeting, me=me, right=right, document=document,
+                           entries=entries)
 
 
 # --- Attendee -------------------------------------------------------------------------------------

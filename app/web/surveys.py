@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from app.services.meetings import organizers
 from app.services.meetings.meetings import get_meeting
 from app.services.votes import surveys
 from app.services.votes.surveys import SurveyError
 from app.tx import finish_with_error
 from app.web.auth import current_contact, wechat_login_required
+from app.web.console_auth import console_login_required, load_meeting
 from app.web.votes import page_globals
 
 bp = Blueprint("surveys", __name__)
@@ -65,11 +65,9 @@ def answer(meeting_code: str, survey_id: int):
 
 
 @bp.route("/admin/<meeting_code>/surveys", methods=["GET", "POST"])
-@wechat_login_required
+@console_login_required
 def admin_list(meeting_code: str):
-    meeting = get_meeting(meeting_code)
-    me = current_contact()
-    organizers.require_right(meeting, me, "view")
+    meeting, me, right = load_meeting(meeting_code, "view")
     error = None
     if request.method == "POST":
         try:
@@ -80,23 +78,23 @@ def admin_list(meeting_code: str):
             error = exc.message
         else:
             return redirect(url_for(".summary_page", meeting_code=meeting.code, survey_id=survey.id))
-    return render_template("surveys/admin_list.html", meeting=meeting, items=surveys.list_surveys(meeting),
-                           kinds=surveys.KIND_LABELS, slots=QUESTION_SLOTS, form=request.form,
-                           error=error), (422 if error else 200)
+    return render_template("surveys/admin_list.html", meeting=meeting, me=me, right=right,
+                           items=surveys.list_surveys(meeting), kinds=surveys.KIND_LABELS, slots=QUESTION_SLOTS,
+                           form=request.form, error=error), (422 if error else 200)
 
 
 @bp.get("/admin/<meeting_code>/surveys/<int:survey_id>")
-@wechat_login_required
+@console_login_required
 def summary_page(meeting_code: str, survey_id: int):
-    meeting = get_meeting(meeting_code)
-    organizers.require_right(meeting, current_contact(), "view")
+    meeting, me, right = load_meeting(meeting_code, "view")
     survey = surveys.get_survey(meeting, survey_id)
     count, questions = surveys.summary(survey)
-    return render_template("surveys/summary.html", meeting=meeting, survey=survey, count=count, questions=questions)
+    return render_template("surveys/summary.html", meeting=meeting, me=me, right=right, survey=survey, count=count,
+                           questions=questions)
 
 
 @bp.post("/admin/<meeting_code>/surveys/<int:survey_id>/<any(open, closed):state>")
-@wechat_login_required
+@console_login_required
 def set_state(meeting_code: str, survey_id: int, state: str):
     meeting = get_meeting(meeting_code)
     me = current_contact()
@@ -105,7 +103,7 @@ def set_state(meeting_code: str, survey_id: int, state: str):
 
 
 @bp.get("/admin/<meeting_code>/surveys/<int:survey_id>/export.xlsx")
-@wechat_login_required
+@console_login_required
 def export(meeting_code: str, survey_id: int):
     meeting = get_meeting(meeting_code)
     data = surveys.export_xlsx(meeting, surveys.get_survey(meeting, survey_id), actor=current_contact())

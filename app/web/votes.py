@@ -12,7 +12,6 @@ from types import SimpleNamespace
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
-from app.services.meetings import organizers
 from app.services.meetings.meetings import get_meeting
 from app.services.timeutil import parse_local
 from app.services.votes import results as vote_results
@@ -21,6 +20,7 @@ from app.services.votes import votes
 from app.services.votes.rules import VoteError
 from app.tx import finish_with_error
 from app.web.auth import current_contact, session_identity_id, wechat_login_required
+from app.web.console_auth import console_login_required, load_meeting
 from models import InviteeRole
 
 bp = Blueprint("votes", __name__)
@@ -131,29 +131,23 @@ def attendee_results_json(meeting_code: str, vote_id: int):
 
 
 # -- organizers ------------------------------------------------------------------------------------
-def _organizer(meeting_code: str, action: str):
-    meeting = get_meeting(meeting_code)
-    me = current_contact()
-    organizers.require_right(meeting, me, action)
-    return meeting, me
-
-
 @bp.get("/admin/<meeting_code>/votes")
-@wechat_login_required
+@console_login_required
 def admin_list(meeting_code: str):
-    meeting, _me = _organizer(meeting_code, "view")
-    return _admin_list(meeting)
+    meeting, me, right = load_meeting(meeting_code, "view")
+    return _admin_list(meeting, me, right)
 
 
-def _admin_list(meeting, error: str | None = None, status: int = 200):
-    return render_template("votes/admin_list.html", meeting=meeting, items=votes.list_votes(meeting),
-                           roles=[r.value for r in InviteeRole], error=error, form=request.form), status
+def _admin_list(meeting, me, right: str, error: str | None = None, status: int = 200):
+    return render_template("votes/admin_list.html", meeting=meeting, me=me, right=right,
+                           items=votes.list_votes(meeting), roles=[r.value for r in InviteeRole], error=error,
+                           form=request.form), status
 
 
 @bp.post("/admin/<meeting_code>/votes")
-@wechat_login_required
+@console_login_required
 def admin_create(meeting_code: str):
-    meeting, me = _organizer(meeting_code, "votes")
+    meeting, me, right = load_meeting(meeting_code, "votes")
     f = request.form
     try:
         vote = votes.create_vote(
@@ -166,49 +160,50 @@ def admin_create(meeting_code: str):
             opens_at=parse_local(f.get("opens_at", "")), closes_at=parse_local(f.get("closes_at", "")))
     except VoteError as exc:
         finish_with_error(exc)
-        return _admin_list(meeting, exc.message, exc.status)
+        return _admin_list(meeting, me, right, exc.message, exc.status)
     return redirect(url_for(".admin_vote", meeting_code=meeting.code, vote_id=vote.id))
 
 
 @bp.get("/admin/<meeting_code>/votes/<int:vote_id>")
-@wechat_login_required
+@console_login_required
 def admin_vote(meeting_code: str, vote_id: int):
-    meeting, _me = _organizer(meeting_code, "view")
+    meeting, me, right = load_meeting(meeting_code, "view")
     vote = votes.get_vote(meeting, vote_id)
-    return render_template("votes/admin_vote.html", meeting=meeting, vote=vote, res=vote_results.results(vote),
+    return render_template("votes/admin_vote.html", meeting=meeting, me=me, right=right, vote=vote,
+                           res=vote_results.results(vote),
                            on_screen=meeting.screen_mode == f"vote:{vote.id}",
                            poll_url=url_for(".admin_results_json", meeting_code=meeting.code, vote_id=vote.id))
 
 
 @bp.get("/admin/<meeting_code>/votes/<int:vote_id>/results.json")
-@wechat_login_required
+@console_login_required
 def admin_results_json(meeting_code: str, vote_id: int):
-    meeting, _me = _organizer(meeting_code, "view")
+    meeting, _me, _right = load_meeting(meeting_code, "view")
     return jsonify(vote_results.results(votes.get_vote(meeting, vote_id)).to_dict())
 
 
 @bp.post("/admin/<meeting_code>/votes/<int:vote_id>/<any(open, close):action>")
-@wechat_login_required
+@console_login_required
 def admin_state(meeting_code: str, vote_id: int, action: str):
-    meeting, me = _organizer(meeting_code, "votes")
+    meeting, me, _right = load_meeting(meeting_code, "votes")
     vote = votes.get_vote(meeting, vote_id)
     (votes.open_vote if action == "open" else votes.close_vote)(meeting, vote, actor=me)
     return redirect(url_for(".admin_vote", meeting_code=meeting.code, vote_id=vote.id))
 
 
 @bp.post("/admin/<meeting_code>/votes/<int:vote_id>/screen")
-@wechat_login_required
+@console_login_required
 def admin_screen(meeting_code: str, vote_id: int):
-    meeting, me = _organizer(meeting_code, "votes")
+    meeting, me, _right = load_meeting(meeting_code, "votes")
     vote = votes.get_vote(meeting, vote_id)
     votes.show_on_screen(meeting, vote if request.form.get("on") == "1" else None, actor=me)
     return redirect(url_for(".admin_vote", meeting_code=meeting.code, vote_id=vote.id))
 
 
 @bp.get("/admin/<meeting_code>/votes/<int:vote_id>/export.xlsx")
-@wechat_login_required
+@console_login_required
 def admin_export(meeting_code: str, vote_id: int):
-    meeting, me = _organizer(meeting_code, "votes")
+    meeting, me, _right = load_meeting(meeting_code, "votes")
     vote = votes.get_vote(meeting, vote_id)
     data = vote_results.export_xlsx(meeting, vote, actor=me)
     return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -96,7 +96,7 @@ def test_organizer_uploads_through_the_form_in_chromium(app, live_server, seeded
             context.add_cookies([{"name": app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": live_server}])
             page = context.new_page()
             page.goto(f"{live_server}/admin/{seeded['code']}/documents")
-            page.set_input_files("form >> nth=0 >> input[name=file]", str(FIXTURES / "slides.pptx"))
+            page.set_input_files("#upload input[name=file]", str(FIXTURES / "slides.pptx"))
             page.fill("input[name=title]", "大会幻灯片")
             page.check("input[name=access][value=restricted]")
             page.check("input[name=roles][value=领导]")

@@ -52,9 +52,11 @@ def missing_contact_ids(meeting: Meeting, session: MeetingSession) -> list[int]:
     return [cid for cid in expected if cid not in arrived]
 
 
-def create_reminder(meeting: Meeting, session: MeetingSession, *, actor: Contact,
-                    now: datetime | None = None) -> Reminder:
-    """Write a reminder for everyone missing now and queue its sending after the commit."""
+def reminder_recipients(meeting: Meeting, session: MeetingSession, now: datetime | None = None) -> list[int]:
+    """Whom a reminder written now would go to (writes nothing): what an organizer is asked to confirm.
+
+    :raise ReminderError: ``too_soon`` (one was sent within ``MIN_INTERVAL_S``), ``nobody_missing``.
+    """
     now = now or datetime.now(UTC)
     last = db.session.scalar(
         select(Reminder.created_at).where(Reminder.session_id == session.id)
@@ -66,6 +68,14 @@ def create_reminder(meeting: Meeting, session: MeetingSession, *, actor: Contact
     missing = missing_contact_ids(meeting, session)
     if not missing:
         raise ReminderError("nobody_missing")
+    return missing
+
+
+def create_reminder(meeting: Meeting, session: MeetingSession, *, actor: Contact,
+                    now: datetime | None = None) -> Reminder:
+    """Write a reminder for everyone missing now and queue its sending after the commit."""
+    now = now or datetime.now(UTC)
+    missing = reminder_recipients(meeting, session, now)
     reminder = Reminder(meeting_id=meeting.id, session_id=session.id, created_by_contact_id=actor.id,
                         status="queued", created_at=now)
     db.session.add(reminder)
