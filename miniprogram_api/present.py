@@ -34,10 +34,10 @@ def my_signin(record: SignIn | None) -> schemas.MySignIn | None:
 
 
 def session_out(meeting: Meeting, session: MeetingSession, contact: Contact | None,
-                now: datetime) -> schemas.SessionOut:
+                now: datetime, *, scanned: bool = False) -> schemas.SessionOut:
     state, message, record = "not_bound", "请先绑定身份后签到", None
     if contact is not None:
-        status = status_for(meeting, session, contact, now=now)
+        status = status_for(meeting, session, contact, now=now, scanned=scanned)
         state, message, record = status.state, status.message, status.record
     return schemas.SessionOut(position=session.position, title=session.title, starts_at=session.starts_at,
                               ends_at=session.ends_at, signin_opens_at=session.signin_opens_at,
@@ -45,12 +45,13 @@ def session_out(meeting: Meeting, session: MeetingSession, contact: Contact | No
                               my_signin=my_signin(record))
 
 
-def detail(meeting: Meeting, contact: Contact | None) -> schemas.MeetingDetail:
+def detail(meeting: Meeting, contact: Contact | None, *, scanned: bool = False) -> schemas.MeetingDetail:
+    """``scanned``: shown after a scan of the meeting's code (the sign-in it offers is a scan's)."""
     now = datetime.now(UTC)
     agenda = [schemas.AgendaItem.model_validate(item) for item in meeting.agenda or [] if isinstance(item, dict)]
     return schemas.MeetingDetail(
         **summary(meeting).model_dump(), intro=meeting.intro or "", agenda=agenda,
-        sessions=[session_out(meeting, s, contact, now) for s in meeting.sessions],
+        sessions=[session_out(meeting, s, contact, now, scanned=scanned) for s in meeting.sessions],
         my_status=history.my_status(meeting, contact) if contact is not None else "not_bound",
     )
 

@@ -29,6 +29,9 @@ class SignInRequest(BaseModel):
                                 description="场次序号；不填则为当前正在签到的场次")
     nonce: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", title="请求编号",
                        description="客户端生成的随机串；重试同一请求时保持不变")
+    scene: str | None = Field(None, max_length=40, title="小程序码 scene",
+                              description="扫描会场小程序码进入时，填小程序码的 scene（decodeURIComponent(query.scene)）；"
+                                          "从会议页面点签到时不填。会议要求现场扫码时，不带 scene 的签到会被拒绝（scan_required）")
 
 
 class HistoryQuery(BaseModel):

@@ -36,7 +36,9 @@ def meeting_by_scene(scene: str, me):
         raise SceneError("scene_invalid")
     meeting = visible_meeting(meeting, me.contact)
     session = get_session(meeting, parsed.session_position)
-    return schemas.SceneMeeting(session_position=session.position, meeting=present.detail(meeting, me.contact))
+    # Reached by scanning the code in the room: the sign-in offered here is a scan's.
+    return schemas.SceneMeeting(session_position=session.position,
+                                meeting=present.detail(meeting, me.contact, scanned=True))
 
 
 @api(bp, "/meetings/<code>", authenticate=current_identity, tags=["会议"],
@@ -49,14 +51,22 @@ def meeting_detail(code: str, me):
      tags=["会议"], summary="签到（幂等：重试时使用同一个 nonce）",
      responses={200: schemas.SignInResult, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody})
 def meeting_signin(code: str, me, body: schemas.SignInRequest):
-    """不能签到时返回原因代码：not_invited、not_open_yet、signin_closed、pending_approval…"""
+    """不能签到时返回原因代码：not_invited、not_open_yet、signin_closed、pending_approval、scan_required…"""
     contact = bound_contact(me)
     meeting = visible_meeting(code, me.contact)
     session = get_session(meeting, body.session)
-    outcome = sign_in(meeting, session, contact, method=SignInMethod.MINIPROGRAM, nonce=body.nonce)
+    outcome = sign_in(meeting, session, contact, method=SignInMethod.MINIPROGRAM, nonce=body.nonce,
+                      scanned=_scanned(body.scene, meeting))
     # A retry of the request that created the record gets the answer the first one got.
     first = outcome.created or outcome.record.nonce == body.nonce
     return present.signin_result(meeting, session, contact, outcome.record, first=first)
+
+
+def _scanned(scene: str | None, meeting: Meeting) -> bool:
+    """Whether the mini program came to this sign-in by scanning this meeting's code: it passes the
+    code's scene (WeChat hands it to the page that a scan opens; the page's own button has none)."""
+    parsed = parse_mp_scene(scene or "")
+    return parsed is not None and (parsed.meeting_code == meeting.code or parsed.meeting_id == meeting.id)
 
 
 @api(bp, "/meetings/<code>/live", query=schemas.LiveQuery, authenticate=current_identity, tags=["会务"],

@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 
 from app.client_address import client_ip
 from app.services import links
+from app.services.codes import meeting_codes
 from app.services.identity.binding import IdentityError, get_or_create_identity
 from app.services.meetings import history
 from app.services.meetings.activities import open_activities
@@ -33,6 +34,10 @@ bp = Blueprint("attendee", __name__, url_prefix="/m", static_folder=STATIC, stat
 #: can say "签到成功" for that one and "您已签到" on any later visit.
 JUST_SIGNED_KEY = "just_signed_in"
 FIELDS = ("unit_text", "name", "phone")
+#: A scan of the big screen's rotating code (its token ``r``) marks this browser as in the room for
+#: a while: a first-timer needs minutes to type their binding, longer than the token lives.
+SCANNED_KEY = "scanned_in_room"
+SCAN_GRACE_S = 600
 
 
 @bp.errorhandler(links.LinkError)
@@ -56,6 +61,20 @@ def _meeting_session(meeting_code: str, position: int | None, *,
     return meeting, get_session(meeting, position)
 
 
+def _scanned(meeting: Meeting) -> bool:
+    """Whether this visit came from scanning a code shown in the room (the presence policy): the
+    rotating screen code's token now, or within ``SCAN_GRACE_S`` in this browser. A plain link (the
+    meeting page, a reminder) is not a scan."""
+    now = datetime.now(UTC)
+    token = request.values.get("r", "")
+    if token and meeting_codes.verify_rotating(meeting, token, now):
+        session[SCANNED_KEY] = [meeting.code, now.timestamp()]
+        return True
+    mark = session.get(SCANNED_KEY)
+    return (isinstance(mark, list) and len(mark) == 2 and mark[0] == meeting.code
+            and 0 <= now.timestamp() - float(mark[1]) < SCAN_GRACE_S)
+
+
 def _bind_page(meeting: Meeting, meeting_session: MeetingSession, *, action: str, token: str | None = None,
                error: str | None = None, status: int = 200):
     typed = {f: request.form.get(f, "") for f in FIELDS} if request.method == "POST" else {}
@@ -64,15 +83,15 @@ def _bind_page(meeting: Meeting, meeting_session: MeetingSession, *, action: str
 
 
 def _finish(identity: WechatIdentity, meeting: Meeting, meeting_session: MeetingSession, *, action: str,
-            token: str | None, bind: bool):
+            token: str | None, bind: bool, scanned: bool):
     """Sign in (binding first if asked), then PRG to the result page; errors re-render in place."""
     try:
         if bind:
             outcome = checkin.bind_and_sign_in(
                 identity, meeting, meeting_session, **{f: request.form.get(f, "") for f in FIELDS},
-                ip=client_ip(), method=SignInMethod.H5)
+                ip=client_ip(), method=SignInMethod.H5, scanned=scanned)
         else:
-            outcome = sign_in(meeting, meeting_session, identity.contact, method=SignInMethod.H5)
+            outcome = sign_in(meeting, meeting_session, identity.contact, method=SignInMethod.H5, scanned=scanned)
     except IdentityError as exc:
         finish_with_error(exc)  # a recorded failure (audit of the attempt) is committed
         if exc.commit_anyway and token:
@@ -106,7 +125,9 @@ def bind_submit():
     ticket = links.read_bind_token(current_app.config["SECRET_KEY"], token)
     meeting, meeting_session = _meeting_session(ticket.meeting_code, ticket.session_position, sealed=True)
     identity = get_or_create_identity(oa_openid=ticket.oa_openid)
-    return _finish(identity, meeting, meeting_session, action=url_for(".bind_submit"), token=token, bind=True)
+    # The bind link answers a scan of the meeting's official-account code: that scan is the proof.
+    return _finish(identity, meeting, meeting_session, action=url_for(".bind_submit"), token=token, bind=True,
+                   scanned=True)
 
 
 @bp.get("/<meeting_code>/signin")
@@ -114,6 +135,7 @@ def bind_submit():
 def signin_page(meeting_code: str):
     meeting, meeting_session = _meeting_session(meeting_code, _position())
     contact = current_identity().contact
+    _scanned(meeting)  # remember a scan of the screen's code for the POST that follows
     action = url_for(".signin_submit", meeting_code=meeting.code, s=meeting_session.position)
     if contact is None:
         return _bind_page(meeting, meeting_session, action=action)
@@ -132,7 +154,8 @@ def signin_submit(meeting_code: str):
     typed = "phone" in request.form
     if identity.contact is None and not typed:
         return _bind_page(meeting, meeting_session, action=action)
-    return _finish(identity, meeting, meeting_session, action=action, token=None, bind=typed)
+    return _finish(identity, meeting, meeting_session, action=action, token=None, bind=typed,
+                   scanned=_scanned(meeting))
 
 
 @bp.get("/<meeting_code>/done")
@@ -154,7 +177,7 @@ def done(meeting_code: str):
 def meeting_page(meeting_code: str):
     meeting, meeting_session = _meeting_session(meeting_code, _position())
     contact = current_identity().contact
-    status = (checkin.status_for(meeting, meeting_session, contact, now=datetime.now(UTC))
+    status = (checkin.status_for(meeting, meeting_session, contact, now=datetime.now(UTC), scanned=_scanned(meeting))
               if contact is not None else None)
     # Materials appear only once this visitor may open some (the documents service's rule).
     listed = (history.still_visible(meeting, contact, secret_key=current_app.config["SECRET_KEY"],

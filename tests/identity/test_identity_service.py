@@ -20,7 +20,7 @@ def test_bind_matches_unit_by_code_name_or_alias(db, person):
     for i, unit_text in enumerate(["FGJ", "区发展和改革局", " 发改局 "]):
         identity = get_or_create_identity(oa_openid=f"o{i}")
         if i:
-            unbind(person, actor=person)
+            unbind(person, actor="test", reason="换绑", confirmed=True)
         assert bind(identity, unit_text=unit_text, name="阿卜杜 · 热合曼", phone="+86 138 0013 8000",
                     ip="1.2.3.4") == person
 

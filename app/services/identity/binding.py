@@ -34,12 +34,21 @@ class IdentityError(DomainError):
         "fields_missing": "请完整填写单位、姓名和手机号",
         "phone_invalid": "手机号格式不正确，请填写 11 位手机号",
         "identity_mismatch": "单位、姓名或手机号与通讯录不一致，请核对后重试；如仍有问题请联系会务组",
-        "contact_bound_elsewhere": "该人员已绑定其他微信。如需更换，请联系会务组解除绑定",
-        "identity_bound_elsewhere": "您的微信已绑定 {name}，如需更换请联系会务组",
+        # The way out is the real one: staff at the sign-in desk check who they are and unbind the
+        # old WeChat (console 现场处理 → 解绑微信); the next scan binds this one as a first scan does.
+        "contact_bound_elsewhere": "该人员已绑定其他微信。如需换用本微信，请到签到处请会务组核对身份、"
+                                   "解除原绑定后，重新扫码绑定",
+        "identity_bound_elsewhere": "您的微信已绑定 {name}。如需更换，请到签到处请会务组核对身份、"
+                                    "解除该绑定后，重新扫码绑定",
         "rate_limited": "尝试次数过多，请 30 分钟后再试，或联系会务组",
         "not_bound": "该人员未绑定微信",
+        "unbind_unconfirmed": "请先当面核对身份，勾选「已核对身份」后再解绑",
+        "unbind_reason_missing": "请填写解绑原因",
+        "contact_not_found": "通讯录中找不到手机号为 {phone} 的人员",
+        "phone_ambiguous": "手机号 {phone} 对应多位已绑定微信的人员，请在会务后台按姓名查找后解绑",
     }
-    statuses = {"rate_limited": 429, "contact_bound_elsewhere": 409, "identity_bound_elsewhere": 409}
+    statuses = {"rate_limited": 429, "contact_bound_elsewhere": 409, "identity_bound_elsewhere": 409,
+                "contact_not_found": 404, "phone_ambiguous": 409}
     #: A failed attempt is logged (audit) even though the request fails.
     recorded = frozenset({"identity_mismatch", "contact_bound_elsewhere", "identity_bound_elsewhere"})
 
@@ -174,12 +183,50 @@ def bind(identity: WechatIdentity, *, unit_text: str, name: str, phone: str, ip:
     return contact
 
 
-def unbind(contact: Contact, *, actor: Contact, meeting_id: int | None = None) -> None:
-    """An organizer frees a contact from the WeChat it was bound to (a lost phone, a mistake)."""
+def bound_by_phone(phone: str) -> Contact:
+    """The directory person with ``phone`` whose WeChat is to be unbound (the CLI names people by
+    phone). :raise IdentityError: ``phone_invalid``, ``contact_not_found``, ``not_bound`` (409),
+    ``phone_ambiguous``."""
+    number = normalize_phone(phone)
+    if not number.ok:
+        raise IdentityError("phone_invalid")
+    contacts = db.session.scalars(select(Contact).where(Contact.phone == number.number).order_by(Contact.id)).all()
+    if not contacts:
+        raise IdentityError("contact_not_found", phone=number.number)
+    bound = db.session.scalars(
+        select(Contact).join(WechatIdentity, WechatIdentity.contact_id == Contact.id)
+        .where(Contact.id.in_([c.id for c in contacts])).options(joinedload(Contact.unit))
+    ).all()
+    if not bound:
+        raise IdentityError("not_bound", status=409)
+    if len(bound) > 1:
+        raise IdentityError("phone_ambiguous", phone=number.number)
+    return bound[0]
+
+
+def unbind(contact: Contact, *, actor: str, reason: str, confirmed: bool,
+           meeting_id: int | None = None) -> WechatIdentity:
+    """Free ``contact`` from the WeChat it is bound to (a new phone, a mistaken binding), after staff
+    checked who is asking, face to face. The identity row stays (it is that WeChat's openid, with
+    its history); only its link to the contact goes. The person then scans again and binds as on
+    a first scan. Returns the identity that was unbound.
+
+    :param actor: the audit log's name of who unbinds (``contact:<id>``, ``cli``).
+    :param confirmed: staff ticked "已核对身份"; without it nothing is done.
+    :raise IdentityError: ``unbind_unconfirmed``, ``unbind_reason_missing``, ``not_bound`` (409).
+    """
+    reason = (reason or "").strip()[:200]
+    if not confirmed:
+        raise IdentityError("unbind_unconfirmed")
+    if not reason:
+        raise IdentityError("unbind_reason_missing")
     identity = db.session.scalar(select(WechatIdentity).where(WechatIdentity.contact_id == contact.id))
     if identity is None:
-        raise IdentityError("not_bound")
+        raise IdentityError("not_bound", status=409)
+    bound_at = identity.bound_at
     identity.contact_id = None
     identity.bound_at = None
     db.session.flush()
-    audit.record(f"contact:{actor.id}", "identity.unbind", meeting_id=meeting_id, target=f"contact:{contact.id}")
+    audit.record(actor, "identity.unbind", meeting_id=meeting_id, target=f"contact:{contact.id}",
+                 identity_id=identity.id, reason=reason, bound_at=bound_at.isoformat() if bound_at else None)
+    return identity

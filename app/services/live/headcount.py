@@ -1,4 +1,5 @@
-"""Live headcount: 应到 / 实到 / 签到率, late arrivals, per unit and per group, who is missing.
+"""Live headcount: 应到 / 实到 / 签到率, late arrivals, per unit and per group, who is missing,
+who is on leave (请假).
 
 Where the numbers come from:
 - who has arrived: a Redis hash per session, one field per live sign-in (contact id -> unit and
@@ -9,6 +10,9 @@ Where the numbers come from:
   flushed or restarted) and, because the marker expires, at least every ``RECONCILE_S`` seconds:
   an event that raced a rebuild can leave the hash wrong only until the next reconcile.
 - who is expected (the roster): computed from the database and cached in Redis for a few seconds.
+  Deactivated contacts are never expected. A person on leave (``Leave``) leaves 应到 and is counted
+  as 请假 instead; if they sign in anyway they count in 实到 like anyone signed in outside the
+  roster, and the rate, which counts only the roster's arrivals, stays at most 100%.
 
 The database stays the truth: every number here can be recomputed from it.
 """
@@ -29,7 +33,7 @@ from sqlalchemy import select
 from app.extensions import db, get_redis
 from app.services.contacts.phones import mask_name
 from app.services.timeutil import fmt_hm
-from models import Admission, Contact, Invitee, Meeting, MeetingSession, MeetingUnit, SignIn, Unit
+from models import Admission, Contact, Invitee, Leave, Meeting, MeetingSession, MeetingUnit, SignIn, Unit
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +62,10 @@ class UnitCount:
     name: str
     expected: int = 0
     arrived: int = 0
-    #: [{"id": contact id, "name": name}] of expected people not signed in.
+    #: [{"id": contact id, "name": name, "title": 职务 or None}] of expected people not signed in.
     missing: list[dict[str, Any]] = field(default_factory=list)
+    #: People of the unit on leave (not in ``expected``).
+    leave: int = 0
 
 
 @dataclass
@@ -90,6 +96,10 @@ class Headcount:
     units: list[UnitCount]
     groups: list[GroupCount]
     recent: list[RecentSignIn] = field(default_factory=list)
+    #: 请假: people excused from the meeting (not in ``expected``).
+    leave: int = 0
+    #: [{"id", "name", "unit", "reason"}] of the people on leave.
+    on_leave: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -104,17 +114,26 @@ class Headcount:
         return sum(len(u.missing) for u in self.units)
 
     def to_dict(self, *, mask: bool = False, with_missing: bool = True) -> dict[str, Any]:
+        """The JSON of the live page and (``with_missing=False``) the big screen, which never gets
+        names of who is missing or on leave."""
+        def name(text: str) -> str:
+            return mask_name(text) if mask else text
+
         units = []
         for u in self.units:
-            item = {"unit_id": u.unit_id, "name": u.name, "expected": u.expected, "arrived": u.arrived}
+            item = {"unit_id": u.unit_id, "name": u.name, "expected": u.expected, "arrived": u.arrived,
+                    "leave": u.leave}
             if with_missing:
-                item["missing"] = [{"id": m["id"], "name": mask_name(m["name"]) if mask else m["name"]}
+                item["missing"] = [{"id": m["id"], "name": name(m["name"]), "title": m.get("title")}
                                    for m in u.missing]
             units.append(item)
-        recent = [{**asdict(r), "name": mask_name(r.name) if mask else r.name} for r in self.recent]
-        return {"meeting_id": self.meeting_id, "session_id": self.session_id, "expected": self.expected,
+        recent = [{**asdict(r), "name": name(r.name)} for r in self.recent]
+        data = {"meeting_id": self.meeting_id, "session_id": self.session_id, "expected": self.expected,
                 "arrived": self.arrived, "rate": self.rate, "late": self.late, "missing": self.missing_count,
-                "units": units, "groups": [asdict(g) for g in self.groups], "recent": recent}
+                "leave": self.leave, "units": units, "groups": [asdict(g) for g in self.groups], "recent": recent}
+        if with_missing:
+            data["on_leave"] = [{**p, "name": name(p["name"])} for p in self.on_leave]
+        return data
 
 
 # -- Redis keys -------------------------------------------------------------------------------------
@@ -127,7 +146,8 @@ def built_key(session_id: int) -> str:
 
 
 def roster_key(session_id: int) -> str:
-    return f"huiyi:hc:{session_id}:roster"
+    # v2: the cached roster holds the people on leave and each person's title as well.
+    return f"huiyi:hc:{session_id}:roster:v2"
 
 
 def _value(unit_id: int, late: bool) -> str:
@@ -192,39 +212,63 @@ def _ensure_built(session_id: int) -> None:
 
 
 # -- roster (who is expected) -----------------------------------------------------------------------
-def _load_roster(ref: SessionRef) -> list[list]:
-    """[[contact_id, name, unit_id, unit_name, group], ...] for everyone expected."""
+def _load_people(ref: SessionRef) -> tuple[list[list], list[list]]:
+    """(expected, on leave): [[contact_id, name, unit_id, unit_name, group, title], ...] for everyone
+    expected, and [[contact_id, name, unit_id, unit_name, reason], ...] for those excused by a leave.
+    Only active contacts are either."""
     people: dict[int, list] = {}
     rows = db.session.execute(
-        select(Contact.id, Contact.name, Unit.id, Unit.name, Invitee.group_name)
+        select(Contact.id, Contact.name, Unit.id, Unit.name, Invitee.group_name, Contact.title)
         .join(Contact, Contact.id == Invitee.contact_id).join(Unit, Unit.id == Contact.unit_id)
-        .where(Invitee.meeting_id == ref.meeting_id, Invitee.status == "approved")
+        .where(Invitee.meeting_id == ref.meeting_id, Invitee.status == "approved", Contact.active.is_(True))
     ).all()
-    for cid, name, uid, uname, group in rows:
-        people[cid] = [cid, name, uid, uname, group or UNGROUPED]
+    for cid, name, uid, uname, group, title in rows:
+        people[cid] = [cid, name, uid, uname, group or UNGROUPED, title]
     if ref.admission == Admission.UNITS:
         rows = db.session.execute(
-            select(Contact.id, Contact.name, Unit.id, Unit.name)
+            select(Contact.id, Contact.name, Unit.id, Unit.name, Contact.title)
             .join(Unit, Unit.id == Contact.unit_id).join(MeetingUnit, MeetingUnit.unit_id == Unit.id)
             .where(MeetingUnit.meeting_id == ref.meeting_id, Contact.active.is_(True))
         ).all()
-        for cid, name, uid, uname in rows:
-            people.setdefault(cid, [cid, name, uid, uname, UNGROUPED])
-    return list(people.values())
+        for cid, name, uid, uname, title in rows:
+            people.setdefault(cid, [cid, name, uid, uname, UNGROUPED, title])
+    reasons = {cid: reason for cid, reason in db.session.execute(
+        select(Leave.contact_id, Leave.reason).where(Leave.meeting_id == ref.meeting_id))}
+    expected = [p for cid, p in people.items() if cid not in reasons]
+    on_leave = [[cid, p[1], p[2], p[3], reasons[cid]] for cid, p in people.items() if cid in reasons]
+    return expected, on_leave
 
 
-def roster(ref: SessionRef) -> list[list]:
+def people_of(meeting: Meeting) -> tuple[list[list], list[list]]:
+    """Who is expected and who is on leave at ``meeting`` (:func:`_load_people`), from the
+    database: the same for every session."""
+    return _load_people(SessionRef(meeting.id, 0, meeting.admission))
+
+
+def _load_roster(ref: SessionRef) -> list[list]:
+    """[[contact_id, name, unit_id, unit_name, group, title], ...] for everyone expected (not on leave)."""
+    return _load_people(ref)[0]
+
+
+def roster_and_leave(ref: SessionRef) -> tuple[list[list], list[list]]:
+    """:func:`_load_people`, cached in Redis for ``ROSTER_TTL_S`` (dropped by :func:`forget_roster`)."""
     r = get_redis()
     cached = r.get(roster_key(ref.session_id))
     if cached is not None:
-        return json.loads(cached)
-    people = _load_roster(ref)
-    r.set(roster_key(ref.session_id), json.dumps(people, ensure_ascii=False), ex=ROSTER_TTL_S)
-    return people
+        data = json.loads(cached)
+        return data["expected"], data["leave"]
+    expected, on_leave = _load_people(ref)
+    r.set(roster_key(ref.session_id), json.dumps({"expected": expected, "leave": on_leave}, ensure_ascii=False),
+          ex=ROSTER_TTL_S)
+    return expected, on_leave
+
+
+def roster(ref: SessionRef) -> list[list]:
+    return roster_and_leave(ref)[0]
 
 
 def forget_roster(session_id: int) -> None:
-    """Drop the cached roster (after invitees change) so the next read sees the new list."""
+    """Drop the cached roster (after invitees or leaves change) so the next read sees the new list."""
     get_redis().delete(roster_key(session_id))
 
 
@@ -237,11 +281,11 @@ def numbers(meeting: Meeting, session: MeetingSession, *, recent: bool = True) -
 def numbers_for(ref: SessionRef, *, recent: bool = True) -> Headcount:
     _ensure_built(ref.session_id)
     live = {int(k): v for k, v in get_redis().hgetall(live_key(ref.session_id)).items()}
-    people = roster(ref)
+    people, on_leave = roster_and_leave(ref)
 
     units: dict[int, UnitCount] = {}
     groups: dict[str, GroupCount] = {}
-    for cid, name, uid, uname, group in people:
+    for cid, name, uid, uname, group, title in people:
         unit = units.get(uid) or units.setdefault(uid, UnitCount(uid, uname))
         unit.expected += 1
         if group:
@@ -252,11 +296,16 @@ def numbers_for(ref: SessionRef, *, recent: bool = True) -> Headcount:
             if group:
                 grp.arrived += 1
         else:
-            unit.missing.append({"id": cid, "name": name})
+            unit.missing.append({"id": cid, "name": name, "title": title})
+    for _cid, _name, uid, uname, _reason in on_leave:
+        unit = units.get(uid) or units.setdefault(uid, UnitCount(uid, uname))
+        unit.leave += 1
     late = sum(1 for v in live.values() if _as_text(v).endswith("|1"))
     ordered = sorted(units.values(), key=lambda u: (-(u.expected - u.arrived), u.name))
     result = Headcount(ref.meeting_id, ref.session_id, expected=len(people), arrived=len(live), late=late,
-                       units=ordered, groups=sorted(groups.values(), key=lambda g: g.name))
+                       units=ordered, groups=sorted(groups.values(), key=lambda g: g.name), leave=len(on_leave),
+                       on_leave=[{"id": cid, "name": name, "unit": uname, "reason": reason}
+                                 for cid, name, _uid, uname, reason in on_leave])
     if recent:
         result.recent = recent_signins(ref.session_id)
     return result

@@ -148,7 +148,7 @@ def _decide(code: str, position: int | None, scans: list[Scan], indexes: list[in
         at = scans[i].at
         try:
             signin_rules.check_eligible(meeting, session, _Person(row.id, row.unit_id, row.active), now=at,
-                                  invitee_status=row.invitee_status)
+                                        via=signin_rules.Via.SCAN, invitee_status=row.invitee_status)
         except SignInError as exc:
             signin.record_refusal(meeting.id, session.id, row.id, method=SignInMethod.SCAN, error=exc, at=at)
             results[i] = ScanResult("refused", code=exc.code, message=exc.message, **who)

@@ -39,7 +39,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from app.extensions import db
 from app.services import audit
 from app.services.live import events as live_events
-from app.services.signin.rules import SignInError, check_eligible, live_signin
+from app.services.signin.rules import SignInError, check_eligible, is_late, live_signin, via_of
 from app.tx import on_commit
 from models import Contact, Invitee, Meeting, MeetingSession, SignIn
 from models.signins import SignInDenial
@@ -64,8 +64,8 @@ class NewSignIn:
     @classmethod
     def of(cls, meeting: Meeting, session: MeetingSession, contact_id: int, *, name: str, unit_id: int, unit: str,
            method: str, now: datetime, actor_id: int | None = None, nonce: str | None = None) -> NewSignIn:
-        return cls(meeting.id, session.id, contact_id, str(method), now, now > session.starts_at, name, unit_id,
-                   unit, actor_id, nonce)
+        return cls(meeting.id, session.id, contact_id, str(method), now, is_late(meeting, session, now), name,
+                   unit_id, unit, actor_id, nonce)
 
     @property
     def key(self) -> tuple[int, int]:
@@ -108,7 +108,7 @@ def hold_walk_in(meeting_id: int, contact_id: int) -> None:
 
 def sign_in(meeting: Meeting, session: MeetingSession, contact: Contact, *, method: str,
             actor: Contact | None = None, nonce: str | None = None, now: datetime | None = None,
-            check_window: bool = True) -> SignInOutcome:
+            check_window: bool = True, scanned: bool = False) -> SignInOutcome:
     """Sign ``contact`` in to ``session`` and commit (see the module's docstring). Idempotent:
     signing in twice returns the first record.
 
@@ -117,13 +117,16 @@ def sign_in(meeting: Meeting, session: MeetingSession, contact: Contact, *, meth
 
     :param actor: the staff member for 代签 (``method="proxy"``) or manual entry, audited.
     :param check_window: 代签 by staff may happen outside the attendee's window.
+    :param scanned: an H5 or mini-program attempt that came from scanning a code shown in the room
+        (the presence policy, :func:`~app.services.signin.rules.via_of`); a scan's method says so itself.
     """
     now = now or datetime.now(UTC)
     existing = live_signin(session.id, contact.id)
     if existing is not None:
         return SignInOutcome(existing, created=False)
     try:
-        check_eligible(meeting, session, contact, now=now, check_window=check_window)
+        check_eligible(meeting, session, contact, now=now, check_window=check_window,
+                       via=via_of(method, scanned=scanned))
     except SignInError as exc:
         record_refusal(meeting.id, session.id, contact.id, method=method, error=exc, at=now)
         db.session.flush()
