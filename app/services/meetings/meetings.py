@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -27,6 +28,16 @@ from models import (
 )
 
 MEETING_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{3,32}$")
+#: Codes that name a fixed console page (/admin/login, /admin/new …): a meeting with one of them
+#: could never be opened at /admin/<code>. Compared case-insensitively, to spare people confusion.
+RESERVED_CODES = frozenset({"admin", "api", "codes", "help", "login", "logout", "me", "meetings", "new",
+                            "search", "static", "system", "units"})
+#: Generated codes: no 0/O, 1/I/L, so a code read aloud or copied from paper is typed right.
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+_CODE_LENGTH = 6
+#: Column widths of the free-text fields people type (longer would fail in the database).
+TITLE_MAX, VENUE_MAX = 200, 200
+INTRO_MAX = 5000
 #: Sign-in opens this long before the start unless told otherwise.
 DEFAULT_SIGNIN_LEAD = timedelta(hours=2)
 #: An organizer's meeting that ended this long ago is still their current one (they check the last numbers).
@@ -36,6 +47,8 @@ ORGANIZER_RECENT_END = timedelta(hours=6)
 class MeetingError(DomainError):
     messages = {
         "meeting_code_invalid": "会议代码只能包含字母、数字、下划线和短横线（3–32 位）：{code}",
+        "meeting_code_reserved": "会议代码“{code}”是系统保留字，请换一个，或留空自动生成",
+        "too_long": "{field}不能超过 {limit} 个字",
         "meeting_exists": "会议代码已存在：{code}",
         "meeting_not_found": "找不到会议：{code}",
         "title_missing": "请填写会议名称",
@@ -54,18 +67,23 @@ def create_meeting(code: str, title: str, *, actor: str, starts_at: datetime, en
                    venue: str = "", intro: str = "", agenda: list[dict] | None = None,
                    admission: str = Admission.INVITEES, unit_codes: list[str] | None = None,
                    publish: bool = False, signin_opens_at: datetime | None = None,
-                   signin_closes_at: datetime | None = None) -> Meeting:
+                   signin_closes_at: datetime | None = None, unit: Unit | None = None) -> Meeting:
     """Create a meeting with its first sign-in session (a one-day plenary needs no more).
 
-    :raise MeetingError: ``meeting_code_invalid``, ``meeting_exists``, ``title_missing``,
-        ``time_order``, ``admission_invalid``; :raise UnitError: ``unit_not_found``.
+    ``code`` blank: a short unique one is made up. ``unit``: the organizing unit (主办单位), whose
+    organizers own the meeting. ``unit_codes``: the listed units (on an invitees-only meeting, their
+    people are invited).
+
+    :raise MeetingError: ``meeting_code_invalid``, ``meeting_code_reserved``, ``meeting_exists``,
+        ``title_missing``, ``too_long``, ``time_order``, ``admission_invalid``; :raise UnitError:
+        ``unit_not_found``.
     """
-    code = (code or "").strip()
+    code = (code or "").strip() or new_meeting_code()
     title = (title or "").strip()
-    if not MEETING_CODE_RE.match(code):
-        raise MeetingError("meeting_code_invalid", code=code)
-    if not title:
-        raise MeetingError("title_missing")
+    venue = (venue or "").strip()
+    intro = clean_intro(intro)
+    check_code(code)
+    check_text(title=title, venue=venue, intro=intro)
     if ends_at <= starts_at:
         raise MeetingError("time_order")
     if admission not in set(Admission):
@@ -74,8 +92,9 @@ def create_meeting(code: str, title: str, *, actor: str, starts_at: datetime, en
         raise MeetingError("meeting_exists", code=code)
     units = [get_unit(c) for c in dict.fromkeys(unit_codes or [])]
 
-    meeting = Meeting(code=code, title=title, venue=venue.strip(), intro=intro, agenda=agenda or [],
+    meeting = Meeting(code=code, title=title, venue=venue, intro=intro, agenda=agenda or [],
                       starts_at=starts_at, ends_at=ends_at, admission=admission, units=units,
+                      unit_id=unit.id if unit is not None else None,
                       state=MeetingState.PUBLISHED if publish else MeetingState.DRAFT)
     meeting.sessions.append(MeetingSession(
         position=1, title=title, starts_at=starts_at, ends_at=ends_at,
@@ -86,10 +105,46 @@ def create_meeting(code: str, title: str, *, actor: str, starts_at: datetime, en
     db.session.flush()
     if admission == Admission.INVITEES and units:
         # Listing units on an invitees-only meeting means "invite everyone in them".
-        for unit in units:
-            invite_unit(meeting, unit, actor=actor)
-    audit.record(actor, "meeting.create", meeting_id=meeting.id, target=f"meeting:{meeting.id}", code=code)
+        for listed in units:
+            invite_unit(meeting, listed, actor=actor)
+    audit.record(actor, "meeting.create", meeting_id=meeting.id, target=f"meeting:{meeting.id}", code=code,
+                 unit=unit.code if unit is not None else None)
     return meeting
+
+
+def check_code(code: str) -> None:
+    """:raise MeetingError: ``meeting_code_invalid``, ``meeting_code_reserved``."""
+    if not MEETING_CODE_RE.match(code):
+        raise MeetingError("meeting_code_invalid", code=code)
+    if code.lower() in RESERVED_CODES:
+        raise MeetingError("meeting_code_reserved", code=code)
+
+
+def clean_intro(intro: str | None) -> str:
+    """Browsers send a textarea's line breaks as CRLF: stored as LF, so saving an untouched form
+    changes nothing."""
+    return (intro or "").replace("\r\n", "\n").strip()
+
+
+def check_text(*, title: str, venue: str, intro: str) -> None:
+    """The free-text fields of a meeting, already stripped. :raise MeetingError: ``title_missing``,
+    ``too_long``."""
+    if not title:
+        raise MeetingError("title_missing")
+    for field, value, limit in (("会议名称", title, TITLE_MAX), ("会议地点", venue, VENUE_MAX),
+                                ("会议简介", intro or "", INTRO_MAX)):
+        if len(value) > limit:
+            raise MeetingError("too_long", field=field, limit=limit)
+
+
+def new_meeting_code() -> str:
+    """A short, URL-safe code no meeting has: six letters and digits that read unambiguously."""
+    while True:
+        code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
+        if code.lower() in RESERVED_CODES:
+            continue
+        if db.session.scalar(select(Meeting.id).where(Meeting.code == code)) is None:
+            return code
 
 
 def get_meeting(code: str, *, with_sessions: bool = False, cached: bool = False) -> Meeting:
