@@ -10,36 +10,8 @@ import time
 
 import pytest
 
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, DESKTOP, fits_width, wechat_page
 from tests.console.conftest import build_console
-
-DESKTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
-WECHAT_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-             "Mobile/15E148 MicroMessenger/8.0.50(0x1800323c) NetType/WIFI Language/zh_CN")
-
-
-@pytest.fixture
-def wechat(app, live_server, monkeypatch):
-    """The simulator: its phone posts to the live server; the app's API calls reach it in-process,
-    and browsers reach its OAuth pages over HTTP. Yields (simulator, its base URL)."""
-    from scripts.wechat_sim import SimConfig, Simulator
-    from scripts.wechat_sim.server import BackgroundServer
-    from scripts.wechat_sim.transport import RequestsTransport, WsgiAdapter
-
-    config = SimConfig(app_id=app.config["WECHAT_APP_ID"], app_secret=app.config["WECHAT_APP_SECRET"],
-                       token=app.config["WECHAT_TOKEN"], callback_url=live_server + "/wechat/callback")
-    sim = Simulator(config, transport=RequestsTransport())
-    api = app.extensions["wechat_oa"]
-    monkeypatch.setattr(api.http, "adapters", dict(api.http.adapters))
-    api.http.mount("http://wechat.sim/", WsgiAdapter(sim.app))
-    server = BackgroundServer(sim.app)
-    base = server.start()
-    monkeypatch.setattr(api, "oauth_base_url", base)
-    try:
-        yield sim, base
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -48,18 +20,6 @@ def console_data(committed_db):
 
     data = build_console(Factory(committed_db))
     return {who: identity.oa_openid for who, identity in data.identities.items()}
-
-
-def wechat_page(browser, sim_base: str, openid: str):
-    """WeChat's in-app browser on ``openid``'s phone (the simulator's OAuth knows them by cookie)."""
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  user_agent=WECHAT_UA, locale="zh-CN")
-    context.add_cookies([{"name": "wechat_sim_openid", "value": openid, "url": sim_base}])
-    return context, context.new_page()
-
-
-def fits_width(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 @pytest.mark.browser

@@ -34,6 +34,8 @@ class OrganizerError(DomainError):
         "right_invalid": "权限只能是 owner（负责人）、staff（会务人员）或 viewer（只读）",
         "not_organizer": "您不是本次会议的会务人员",
         "right_missing": "您没有执行此操作的权限",
+        "organizer_not_found": "该人员不是本次会议的会务人员",
+        "self_lockout": "不能这样修改自己的权限：修改后您将无法再管理会务人员。如确需调整，请由其他负责人操作",
     }
     statuses = {"not_organizer": 403, "right_missing": 403}
 
@@ -41,18 +43,85 @@ class OrganizerError(DomainError):
 def add_organizer(meeting_code: str, phone: str, *, actor: str, right: str = OrganizerRight.STAFF) -> Organizer:
     if right not in RIGHTS:
         raise OrganizerError("right_invalid")
-    meeting = get_meeting(meeting_code)
-    contact = find_contact_by_phone(phone)
+    return set_organizer(get_meeting(meeting_code), find_contact_by_phone(phone), right, actor=actor)
+
+
+def set_organizer(meeting: Meeting, contact: Contact, right: str, *, actor: str,
+                  acting: Contact | None = None) -> Organizer:
+    """Make ``contact`` an organizer of ``meeting`` with ``right`` (or change their right).
+
+    ``acting``: the console user doing it; they may not leave themselves unable to manage organizers.
+
+    :raise OrganizerError: ``right_invalid``, ``self_lockout``.
+    """
+    if right not in RIGHTS:
+        raise OrganizerError("right_invalid")
     organizer = db.session.scalar(
         select(Organizer).where(Organizer.meeting_id == meeting.id, Organizer.contact_id == contact.id)
     )
+    before = organizer.right if organizer is not None else None
     if organizer is None:
         organizer = Organizer(meeting_id=meeting.id, contact_id=contact.id)
         db.session.add(organizer)
     organizer.right = right
     db.session.flush()
-    audit.record(actor, "organizer.set", meeting_id=meeting.id, target=f"contact:{contact.id}", right=right)
+    _keep_own_right(meeting, acting)
+    audit.record(actor, "organizer.set", meeting_id=meeting.id, target=f"contact:{contact.id}", right=right,
+                 before=before)
     return organizer
+
+
+def remove_organizer(meeting: Meeting, contact: Contact, *, actor: str, acting: Contact | None = None) -> None:
+    """Take ``contact``'s own organizer grant on ``meeting`` away. A unit organizer keeps owning the
+    meeting through their unit: that grant is the system administrators' to change.
+
+    :raise OrganizerError: ``organizer_not_found``, ``self_lockout``.
+    """
+    organizer = db.session.scalar(
+        select(Organizer).where(Organizer.meeting_id == meeting.id, Organizer.contact_id == contact.id)
+    )
+    if organizer is None:
+        raise OrganizerError("organizer_not_found")
+    before = organizer.right
+    db.session.delete(organizer)
+    db.session.flush()
+    _keep_own_right(meeting, acting)
+    audit.record(actor, "organizer.remove", meeting_id=meeting.id, target=f"contact:{contact.id}", before=before)
+
+
+def _keep_own_right(meeting: Meeting, acting: Contact | None) -> None:
+    """Refuse a change (already flushed; the error rolls it back) that leaves the person making it
+    without the right to manage organizers: nobody locks themselves out by a slip of the mouse."""
+    if acting is None:
+        return
+    right = organizer_right(meeting, acting)
+    if right is None or "organizers" not in RIGHTS[right]:
+        raise OrganizerError("self_lockout")
+
+
+def list_organizers(meeting: Meeting) -> dict[str, list[dict]]:
+    """The meeting's organizers (``explicit``, with their right) and the organizing unit's organizers
+    (``implicit``: owners of every meeting of the unit, managed by system administrators)."""
+    explicit = db.session.execute(
+        select(Contact.id, Contact.name, Contact.phone, Unit.name, Organizer.right, Organizer.created_at)
+        .select_from(Organizer).join(Contact, Contact.id == Organizer.contact_id).join(Unit, Unit.id == Contact.unit_id)
+        .where(Organizer.meeting_id == meeting.id).order_by(Organizer.created_at, Organizer.id)
+    ).all()
+    implicit = [] if meeting.unit_id is None else db.session.execute(
+        select(Contact.id, Contact.name, Contact.phone, Unit.name)
+        .select_from(UnitOrganizer).join(Contact, Contact.id == UnitOrganizer.contact_id).join(Unit, Unit.id == Contact.unit_id)
+        .where(UnitOrganizer.unit_id == meeting.unit_id).order_by(UnitOrganizer.created_at, Contact.id)
+    ).all()
+    implicit_ids = {row[0] for row in implicit}
+    order = {OrganizerRight.OWNER: 0, OrganizerRight.STAFF: 1, OrganizerRight.VIEWER: 2}
+    return {
+        "explicit": sorted(({"contact_id": cid, "name": name, "phone": phone, "unit": unit, "right": right,
+                             "since": since, "unit_owner": cid in implicit_ids}
+                            for cid, name, phone, unit, right, since in explicit),
+                           key=lambda o: order.get(o["right"], 9)),
+        "implicit": [{"contact_id": cid, "name": name, "phone": phone, "unit": unit, "right": OrganizerRight.OWNER}
+                     for cid, name, phone, unit in implicit],
+    }
 
 
 def organizer_right(meeting: Meeting, contact: Contact | None) -> str | None:

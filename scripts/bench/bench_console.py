@@ -1,0 +1,396 @@
+"""Organizer console pages on a meeting of 10,000 invitees, and a 10,000-row invitee spreadsheet.
+
+    taskset -c 0,1 .venv/bin/python -m scripts.bench.bench_console [--invitees 10000] [--n 100]
+        [--concurrency 2] [--workers 2] [--import-rows 10000] [--explain] [--json]
+
+1. Creates a database of its own (``huiyi_bench_console``, dropped afterwards unless ``--keep-db``),
+   runs the migrations and seeds with bulk SQL: 40 units, ``invitees`` + ``import-rows / 2`` active
+   contacts, one published meeting of the first unit inviting ``invitees`` of them (groups, seats,
+   roles), 70% bound to WeChat, 30% signed in to the session, 2% on leave, 50 walk-ins pending; the
+   owner is an organizer of the meeting's unit. Redis database 5 is flushed and used.
+2. Starts gunicorn (``wsgi:app``, sync workers, the bench config without an access log) and logs in
+   as the owner with a signed session cookie, as the browser would hold it after the scan login.
+3. Times ``--n`` GETs of each page with ``--concurrency`` connections: the meeting list ``/admin``,
+   the invitees page (page 1, a filtered page, a search), the directory search JSON and the live
+   page ``/admin/<code>``. Status codes are reported as they come: a page another engineer has not
+   built yet answers 404 and is reported so, not hidden.
+4. Uploads a ``--import-rows`` spreadsheet (half the meeting's invitees with a new group and seat,
+   half people not yet invited), reads the report page and confirms it, each over HTTP; the import's
+   seconds are the sum of the three. Checks the database afterwards.
+
+Targets (issue 15): p95 < 300 ms per page, the import checked and applied < 10 s, on 2 cores.
+``--explain`` prints PostgreSQL's plan (EXPLAIN ANALYZE) for the list's count and page queries.
+Exit status 1 if the import's result in the database is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import re
+import socket
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+from scripts.bench.bench_callback import machine
+from scripts.bench.loadgen import RunStats, fire
+from scripts.bench.servers import spawn_gunicorn, stop_gunicorn
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
+CODE = "BENCHCON"
+TARGET_P95_MS = 300.0
+TARGET_IMPORT_S = 10.0
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英"
+
+
+@dataclass
+class Options:
+    invitees: int = 10_000
+    import_rows: int = 10_000
+    n: int = 100
+    concurrency: int = 2
+    workers: int = 2
+    worker_class: str = "sync"
+    threads: int = 1
+    server: str = "gunicorn"
+    db_name: str = "huiyi_bench_console"
+    keep_db: bool = False
+    explain: bool = False
+
+
+@dataclass
+class PageResult:
+    name: str
+    path: str
+    n: int
+    statuses: dict[str, int]
+    p50_ms: float
+    p95_ms: float
+    max_ms: float
+    bytes: int
+
+
+@dataclass
+class Report:
+    invitees: int
+    pages: list[PageResult]
+    import_rows: int
+    import_check_s: float
+    import_report_s: float
+    import_apply_s: float
+    import_total_s: float
+    import_statuses: list[int]
+    import_check: dict
+    server: str
+    concurrency: int
+    machine: dict
+    targets: dict = field(default_factory=dict)
+
+
+# --- setup -------------------------------------------------------------------------------------
+
+def db_url(opts: Options) -> str:
+    return sa.engine.make_url(ADMIN_URL).set(database=opts.db_name).render_as_string(hide_password=False)
+
+
+def _admin(sql: str) -> None:
+    engine = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(sql))
+    finally:
+        engine.dispose()
+
+
+def app_config(opts: Options) -> dict[str, str]:
+    return {"DATABASE_URL": db_url(opts), "REDIS_URL": REDIS_URL, "SECRET_KEY": "bench-console-" + "k" * 40,
+            "WECHAT_TOKEN": "huiyibenchtoken", "PUBLIC_BASE_URL": "http://huiyi.bench",
+            "WECHAT_API_BASE_URL": "http://127.0.0.1:9"}
+
+
+def _name(i: int) -> str:
+    return SURNAMES[i % len(SURNAMES)] + GIVEN[(i // len(SURNAMES)) % len(GIVEN)] + GIVEN[(i * 7) % len(GIVEN)]
+
+
+def seed(opts: Options) -> dict:
+    """The meeting, its invitees and the directory, in bulk statements. Returns ids the run needs."""
+    from flask_migrate import upgrade
+
+    from app.extensions import db, get_redis
+    from app.factory import create_app
+    from app.services.meetings.meetings import create_meeting
+    from models import Contact, Invitee, Leave, SignIn, Unit, UnitOrganizer, WechatIdentity
+
+    _admin(f'DROP DATABASE IF EXISTS "{opts.db_name}" WITH (FORCE)')
+    _admin(f'CREATE DATABASE "{opts.db_name}"')
+    app = create_app(app_config(opts))
+    with app.app_context():
+        upgrade()
+        get_redis().flushdb()
+        units = db.session.execute(sa.insert(Unit).returning(Unit.id, sort_by_parameter_order=True), [
+            {"code": f"BU{u:02d}", "name": f"压测单位{u:02d}局", "aliases": []} for u in range(40)]).scalars().all()
+        people = opts.invitees + opts.import_rows // 2
+        contact_ids = db.session.execute(sa.insert(Contact).returning(Contact.id, sort_by_parameter_order=True), [
+            {"unit_id": units[i % len(units)], "name": _name(i), "phone": f"139{i:08d}", "tags": []}
+            for i in range(people)]).scalars().all()
+        owner = db.session.execute(sa.insert(Contact).returning(Contact.id), [
+            {"unit_id": units[0], "name": "压测主办", "phone": "13700000000", "tags": []}]).scalar_one()
+        db.session.execute(sa.insert(UnitOrganizer), [{"unit_id": units[0], "contact_id": owner}])
+        now = datetime.now(UTC)
+        identity = db.session.execute(sa.insert(WechatIdentity).returning(WechatIdentity.id), [
+            {"oa_openid": "o_bench_owner", "contact_id": owner, "bound_at": now}]).scalar_one()
+        meeting = create_meeting(CODE, "压测：全区干部大会", actor="bench", starts_at=now + timedelta(minutes=30),
+                                 ends_at=now + timedelta(hours=3), publish=True,
+                                 signin_opens_at=now - timedelta(minutes=30))
+        meeting.unit_id = units[0]
+        session_id = meeting.sessions[0].id
+        invited = contact_ids[:opts.invitees]
+        groups = [f"第{g + 1}代表团" for g in range(12)] + [None] * 4
+        roles = ["代表"] * 8 + ["列席", "领导", "工作人员", "媒体"]
+        db.session.execute(sa.insert(Invitee), [
+            {"meeting_id": meeting.id, "contact_id": c, "role": roles[i % len(roles)],
+             "group_name": groups[i % len(groups)], "seat": f"{i // 40 + 1}排{i % 40 + 1}座" if i % 3 else None,
+             "status": "pending" if i >= opts.invitees - 50 else "approved"} for i, c in enumerate(invited)])
+        db.session.execute(sa.insert(WechatIdentity), [
+            {"oa_openid": f"o_bench_{c}", "contact_id": c, "bound_at": now} for i, c in enumerate(invited) if i % 10 < 7])
+        db.session.execute(sa.insert(SignIn), [
+            {"meeting_id": meeting.id, "session_id": session_id, "contact_id": c, "method": "scan",
+             "signed_at": now - timedelta(seconds=i)} for i, c in enumerate(invited) if i % 10 < 3])
+        db.session.execute(sa.insert(Leave), [
+            {"meeting_id": meeting.id, "contact_id": c, "reason": "出差", "approver": "办公室", "recorded_by": "bench"}
+            for i, c in enumerate(invited) if i % 50 == 49])
+        db.session.commit()
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+        cookie = app.session_interface.get_signing_serializer(app).dumps({"identity_id": identity})
+        out = {"meeting_id": meeting.id, "session_id": session_id, "unit_id": units[3], "cookie": cookie,
+               "cookie_name": app.config["SESSION_COOKIE_NAME"]}
+        db.session.remove()
+        db.engine.dispose()
+    return out
+
+
+def spreadsheet(opts: Options) -> bytes:
+    """``import_rows`` rows: the first half re-lists invitees with a new group and seat, the second
+    half names directory people not yet invited."""
+    import openpyxl
+
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("参会人员")
+    ws.append(["序号", "单位", "姓名", "手机", "身份", "分组", "座位", "备注"])
+    half = opts.import_rows // 2
+    for k in range(opts.import_rows):
+        i = k if k < half else opts.invitees + (k - half)
+        ws.append([k + 1, f"压测单位{i % 40:02d}局", _name(i), f"139{i:08d}", "代表" if k % 5 else "列席",
+                   f"导入{k % 9 + 1}组", f"{k // 30 + 1}排{k % 30 + 1}号", "导入" if k % 100 == 0 else ""])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_request(path: str, host: str, cookie: str, accept: str = "text/html") -> bytes:
+    return (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: huiyi-bench\r\nAccept: {accept}\r\n"
+            f"Cookie: {cookie}\r\n\r\n").encode()
+
+
+def time_page(name: str, path: str, opts: Options, port: int, cookie: str, accept: str = "text/html") -> PageResult:
+    host = f"127.0.0.1:{port}"
+    fire([get_request(path, host, cookie, accept)] * 3, "127.0.0.1", port, 1)  # warm each worker's caches
+    stats: RunStats = fire([get_request(path, host, cookie, accept)] * opts.n, "127.0.0.1", port, opts.concurrency)
+    statuses = Counter(str(r.status) for r in stats.results)
+    ok = [r for r in stats.results if r.status == 200]
+    return PageResult(name=name, path=path, n=len(stats.results), statuses=dict(statuses),
+                      p50_ms=round(stats.percentile_ms(50), 1), p95_ms=round(stats.percentile_ms(95), 1),
+                      max_ms=round(stats.percentile_ms(100), 1), bytes=len(ok[0].body) if ok else 0)
+
+
+def run_import(base: str, cookie_name: str, cookie: str, data: bytes) -> tuple[list[float], list[int]]:
+    """Upload, read the report, confirm: each over HTTP, with the page's CSRF token."""
+    http = requests.Session()
+    http.cookies.set(cookie_name, cookie, domain="127.0.0.1")
+    page = http.get(f"{base}/admin/{CODE}/invitees", timeout=60)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+    times, statuses = [], []
+    t0 = time.perf_counter()
+    res = http.post(f"{base}/admin/{CODE}/invitees/import", data={"csrf_token": token},
+                    files={"file": ("参会人员.xlsx", data)}, allow_redirects=False, timeout=120)
+    times.append(time.perf_counter() - t0)
+    statuses.append(res.status_code)
+    report_url = base + res.headers.get("Location", "")
+    t0 = time.perf_counter()
+    report = http.get(report_url, timeout=120)
+    times.append(time.perf_counter() - t0)
+    statuses.append(report.status_code)
+    t0 = time.perf_counter()
+    done = http.post(report_url, data={"csrf_token": token}, allow_redirects=False, timeout=120)
+    times.append(time.perf_counter() - t0)
+    statuses.append(done.status_code)
+    return times, statuses
+
+
+def check_import(opts: Options, meeting_id: int) -> dict:
+    engine = sa.create_engine(db_url(opts))
+    try:
+        with engine.connect() as conn:
+            total = conn.execute(sa.text("SELECT count(*) FROM invitees WHERE meeting_id = :m"),
+                                 {"m": meeting_id}).scalar()
+            imported = conn.execute(sa.text("SELECT count(*) FROM invitees WHERE meeting_id = :m "
+                                            "AND group_name LIKE '导入%'"), {"m": meeting_id}).scalar()
+            audit = conn.execute(sa.text("SELECT data FROM audit_log WHERE action = 'invitees.import'")).scalars().all()
+    finally:
+        engine.dispose()
+    expected_total = opts.invitees + opts.import_rows - opts.import_rows // 2
+    result = {"invitees_after": total, "expected": expected_total, "rows_with_imported_group": imported,
+              "audit": audit[0] if audit else None}
+    result["ok"] = total == expected_total and imported == opts.import_rows and len(audit) == 1
+    return result
+
+
+def explain(opts: Options, meeting_id: int, session_id: int, unit_id: int) -> None:
+    """PostgreSQL's plans for the list's two queries, as the service builds them."""
+    from app.extensions import db
+    from app.factory import create_app
+    from app.services.meetings import invitees as svc
+    from models import Meeting, MeetingSession
+
+    app = create_app(app_config(opts))
+    with app.app_context():
+        meeting = db.session.get(Meeting, meeting_id)
+        session = db.session.get(MeetingSession, session_id)
+        captured: list[tuple[str, object]] = []
+
+        def keep(conn, cursor, statement, parameters, context, executemany):
+            if "FROM invitees" in statement and ("count(*) FILTER" in statement or "LIMIT" in statement):
+                captured.append((statement, parameters))
+
+        sa.event.listen(db.engine, "before_cursor_execute", keep)
+        svc.list_invitees(meeting, svc.Filters(status="unsigned", unit_id=unit_id), page=3, session=session)
+        sa.event.remove(db.engine, "before_cursor_execute", keep)
+        for statement, parameters in captured:
+            plan = db.session.connection().exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+            _say("\n".join(row[0] for row in plan))
+            _say("-" * 100)
+        db.session.remove()
+
+
+def _say(text: str) -> None:
+    """Progress goes to stderr, so that ``--json`` leaves stdout to the one report object."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def run(opts: Options) -> Report:
+    mach = machine(ADMIN_URL)
+    mach["cores_allowed"] = len(os.sched_getaffinity(0))
+    _say(f"seeding {opts.invitees} invitees into {opts.db_name} …")
+    t0 = time.perf_counter()
+    seeded = seed(opts)
+    _say(f"seeded in {time.perf_counter() - t0:.1f} s")
+    data = spreadsheet(opts)
+    _say(f"spreadsheet: {opts.import_rows} rows, {len(data) / 1e6:.1f} MB")
+    if opts.explain:
+        explain(opts, seeded["meeting_id"], seeded["session_id"], seeded["unit_id"])
+    port = _free_port()
+    env = {**os.environ, **app_config(opts), "PYTHONPATH": str(ROOT)}
+    proc = spawn_gunicorn(opts, port, env, "wsgi:app")
+    try:
+        cookie = f"{seeded['cookie_name']}={seeded['cookie']}"
+        pages = [
+            ("meeting list", "/admin"),
+            ("invitees, page 1", f"/admin/{CODE}/invitees"),
+            ("invitees, filtered", f"/admin/{CODE}/invitees?status=unsigned&unit={seeded['unit_id']}&page=3"),
+            ("invitees, search", f"/admin/{CODE}/invitees?q={requests.utils.quote('王芳')}"),
+            ("directory search JSON", f"/admin/{CODE}/directory.json?q={requests.utils.quote('李')}"),
+            ("live page", f"/admin/{CODE}"),
+        ]
+        results = []
+        for name, path in pages:
+            accept = "application/json" if ".json" in path else "text/html"
+            result = time_page(name, path, opts, port, cookie, accept)
+            _say(f"{name:24} {result.p50_ms:7.1f} {result.p95_ms:7.1f} ms  statuses {result.statuses}")
+            results.append(result)
+        times, statuses = run_import(f"http://127.0.0.1:{port}", seeded["cookie_name"], seeded["cookie"], data)
+    finally:
+        stop_gunicorn(proc)
+    checked = check_import(opts, seeded["meeting_id"])
+    report = Report(invitees=opts.invitees, pages=results, import_rows=opts.import_rows,
+                    import_check_s=round(times[0], 2), import_report_s=round(times[1], 2),
+                    import_apply_s=round(times[2], 2), import_total_s=round(sum(times), 2),
+                    import_statuses=statuses, import_check=checked,
+                    server=f"gunicorn -k {opts.worker_class} -w {opts.workers}", concurrency=opts.concurrency,
+                    machine=mach)
+    report.targets = {
+        **{f"{p.name}: p95 < {TARGET_P95_MS:.0f} ms": (p.p95_ms < TARGET_P95_MS if p.statuses.get("200") == p.n
+                                                      else f"not measured (statuses {p.statuses})")
+           for p in results},
+        f"import < {TARGET_IMPORT_S:.0f} s": report.import_total_s < TARGET_IMPORT_S and statuses == [302, 200, 302],
+        "import result in the database": checked["ok"],
+    }
+    if not opts.keep_db:
+        _admin(f'DROP DATABASE IF EXISTS "{opts.db_name}" WITH (FORCE)')
+    return report
+
+
+def summary(r: Report) -> str:
+    lines = [f"meeting of {r.invitees} invitees; {r.server}, {r.concurrency} connections, "
+             f"{r.pages[0].n if r.pages else 0} requests per page",
+             f"{'page':24} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'bytes':>8}  statuses"]
+    lines += [f"{p.name:24} {p.p50_ms:8.1f} {p.p95_ms:8.1f} {p.max_ms:8.1f} {p.bytes:8d}  {p.statuses}"
+              for p in r.pages]
+    lines += [f"import {r.import_rows} rows: upload + check {r.import_check_s:.2f} s, report page "
+              f"{r.import_report_s:.2f} s, confirm + apply {r.import_apply_s:.2f} s = {r.import_total_s:.2f} s "
+              f"(HTTP {r.import_statuses})",
+              f"import check   {'OK' if r.import_check['ok'] else 'FAILED'} {json.dumps(r.import_check, ensure_ascii=False)}",
+              "targets       " + "; ".join(f"{k}: {'yes' if v is True else 'NO' if v is False else v}"
+                                           for k, v in r.targets.items()),
+              f"machine       {json.dumps(r.machine, ensure_ascii=False)} python {platform.python_version()}"]
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> tuple[Options, bool]:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    d = Options()
+    p.add_argument("--invitees", type=int, default=d.invitees)
+    p.add_argument("--import-rows", type=int, default=d.import_rows)
+    p.add_argument("--n", type=int, default=d.n, help="requests per page")
+    p.add_argument("--concurrency", type=int, default=d.concurrency)
+    p.add_argument("--workers", type=int, default=d.workers)
+    p.add_argument("--db-name", default=d.db_name)
+    p.add_argument("--keep-db", action="store_true")
+    p.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the list's queries")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    a = p.parse_args(argv)
+    return Options(invitees=a.invitees, import_rows=a.import_rows, n=a.n, concurrency=a.concurrency,
+                   workers=a.workers, db_name=a.db_name, keep_db=a.keep_db, explain=a.explain), a.json
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts, as_json = parse_args(argv)
+    report = run(opts)
+    print(json.dumps(asdict(report), ensure_ascii=False, indent=2, default=str) if as_json else summary(report))
+    return 0 if report.import_check["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
