@@ -31,3 +31,19 @@ def test_unit_organizer_owns_the_units_meetings_and_no_other(client, console, fa
     login_as(client, console, "outsider")
     assert client.get("/admin/CON2").status_code == 200
     assert client.get(f"/admin/{console.meeting.code}").status_code == 403
+
+
+def test_every_organizer_menu_item_answers_200(app, client, console, sim):
+    """会务管理's entries: the view buttons open pages that answer 200; the click buttons are answered
+    by the official account (tests/live/test_organizer_commands.py)."""
+    from app.services.codes.menus import organizer_menu
+
+    base = app.config["PUBLIC_BASE_URL"]
+    views = [b["url"] for top in organizer_menu(base) for b in (top.get("sub_button") or [top])
+             if b.get("type") == "view"]
+    assert base + "/admin" in views
+    for who in ("owner", "staff"):
+        login_as(client, console, who)
+        for url in views:
+            res = client.get(url.removeprefix(base), headers={"User-Agent": WECHAT_UA})
+            assert res.status_code == 200, (who, url, res.status_code)
