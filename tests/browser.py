@@ -87,3 +87,23 @@ def wechat_page(browser, sim_base: str, openid: str):
 
 def fits_width(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def wait_js(page, expression: str, *, timeout: float = 5000, arg=None, polling: float = 20) -> None:
+    """Wait until ``expression`` (JavaScript, or a function taking ``arg``) is truthy in ``page``.
+
+    Playwright's own ``wait_for_function`` compiles its predicate with ``eval`` inside the page, which
+    our Content-Security-Policy forbids (no ``unsafe-eval``), and the tests run under the real policy
+    so that they notice a page our own CSP would break. ``page.evaluate`` goes through the DevTools
+    protocol, which the policy does not govern."""
+    import time
+
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        if page.evaluate(expression, arg) if arg is not None else page.evaluate(expression):
+            return
+        if time.monotonic() > deadline:
+            raise PlaywrightTimeoutError(f"not true within {timeout:.0f} ms: {expression[:120]}")
+        time.sleep(polling / 1000)

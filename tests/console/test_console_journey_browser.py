@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from app.services.codes.scenes import make_scene
 from app.services.timeutil import local
-from tests.browser import ARTIFACTS, DESKTOP, fits_width, wechat_page
+from tests.browser import ARTIFACTS, DESKTOP, fits_width, wait_js, wechat_page
 from tests.factories import clock
 
 PEOPLE = {  # unit code: [(name, phone)]
@@ -213,7 +213,7 @@ def test_an_organizer_runs_a_meeting_from_a_browser(app, live_server, browser, w
     for name in ("张伟", "郭涛", "梁红梅"):
         reply = sim.phone.post_event(district[name], [("Event", "SCAN"), ("EventKey", make_scene(code, 1))])
         assert "签到成功" in reply.text, reply.text
-    page.wait_for_function("document.getElementById('n-arrived').textContent.trim() === '3'", timeout=5000)
+    wait_js(page, "document.getElementById('n-arrived').textContent.trim() === '3'", timeout=5000)
     recent = page.locator("#recent").inner_text()
     assert all(name in recent for name in ("张伟", "郭涛", "梁红梅"))
     page.screenshot(path=str(ARTIFACTS / f"{shot}-live.png"), full_page=True)
@@ -271,7 +271,7 @@ def test_an_organizer_runs_a_meeting_from_a_browser(app, live_server, browser, w
     staff_ctx.close()
 
     # -- the organizer's live page: 6 arrived (3 scans, guest, walk-in, rebound), 1 on leave ---------------
-    page.wait_for_function("document.getElementById('n-arrived').textContent.trim() === '6'", timeout=5000)
+    wait_js(page, "document.getElementById('n-arrived').textContent.trim() === '6'", timeout=5000)
     page.reload()
     assert page.locator("#n-arrived").inner_text() == "6"
     assert "王芳" in page.locator("main").inner_text()  # listed under 请假

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.browser import ARTIFACTS, DESKTOP, fits_width, wechat_page
+from tests.browser import ARTIFACTS, DESKTOP, fits_width, wait_js, wechat_page
 from tests.console.conftest import build_console
 
 
@@ -45,7 +45,7 @@ def test_scan_login_in_chromium(app, live_server, browser, wechat, console_data)
     assert reply.delivered and "确认登录到电脑端？" in reply.text, reply.public()
     link = html.unescape(re.search(r'href="([^"]+)"', reply.text).group(1))
     assert link.startswith(live_server + "/admin/login/confirm?t=")
-    pc.wait_for_function("document.getElementById('login-qr').dataset.state === 'scanned'", timeout=3000)
+    wait_js(pc, "document.getElementById('login-qr').dataset.state === 'scanned'", timeout=3000)
     assert "请在手机微信上点“确认登录”" in pc.locator("#login-status").inner_text()
 
     mobile, phone = wechat_page(browser, sim_base, console_data["owner"])
@@ -91,11 +91,11 @@ def test_scan_login_in_chromium(app, live_server, browser, wechat, console_data)
     redis = get_redis(app)
     for key in redis.scan_iter("huiyi:login:*"):
         redis.delete(key)
-    late.wait_for_function("document.getElementById('login-qr').dataset.state === 'expired'", timeout=3000)
+    wait_js(late, "document.getElementById('login-qr').dataset.state === 'expired'", timeout=3000)
     assert late.locator("#login-mask").is_visible() and "二维码已失效" in late.locator("#login-mask").inner_text()
     late.screenshot(path=str(ARTIFACTS / "console-login-expired.png"))
     late.get_by_role("link", name="刷新二维码").click()
-    late.wait_for_function("document.getElementById('login-qr-img').naturalWidth > 100")
+    wait_js(late, "document.getElementById('login-qr-img').naturalWidth > 100")
     assert late.locator("#login-qr-img").get_attribute("src") != first_src
     assert not late.locator("#login-mask").is_visible()
     for context in (desk, mobile, other_ctx, third):

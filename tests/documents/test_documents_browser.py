@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import ARTIFACTS, CHROMIUM_ARGS
+from tests.browser import ARTIFACTS, CHROMIUM_ARGS, wait_js
 from tests.documents.conftest import FIXTURES
 
 
@@ -55,7 +55,7 @@ def test_attendee_reads_a_watermarked_document_in_chromium(app, live_server, see
             page.wait_for_url(f"**/m/{seeded['code']}/documents/*")
             first = page.locator("img[alt='第 1 页']")
             first.wait_for()
-            page.wait_for_function("document.querySelector(\"img[alt='第 1 页']\").complete")
+            wait_js(page, "document.querySelector(\"img[alt='第 1 页']\").complete")
             assert first.evaluate("img => img.naturalWidth") == 1080
             assert "仅供张三本人阅读" in page.locator("main").inner_text()
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -13,7 +13,8 @@ def test_headers_on_pages_json_and_errors(client, path):
     res = client.get(path)
     for name, value in HEADERS.items():
         assert res.headers.get(name) == value, (path, name)
-    assert "frame-ancestors 'none'" in res.headers["Content-Security-Policy"]
+    csp = res.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self' 'nonce-" in csp and "unsafe-eval" not in csp
 
 
 def test_session_cookie_is_samesite_and_secure_only_over_https(app, client, factory):
@@ -32,3 +33,9 @@ def test_https_deployments_get_secure_cookies():
 
     app = create_app({"PUBLIC_BASE_URL": "https://meet.example.gov.cn", "DATABASE_URL": "sqlite://"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_the_nonce_is_per_response(client):
+    a = client.get("/healthz").headers["Content-Security-Policy"]
+    b = client.get("/healthz").headers["Content-Security-Policy"]
+    assert a != b

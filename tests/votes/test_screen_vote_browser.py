@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, wait_js
 from tests.votes.test_vote_browser import cast_by_service, logged_in_page
 
 CODE = "VOTESCR"
@@ -53,7 +53,7 @@ def wait_text(page, selector: str, text: str, *, within: float = LIVE_WITHIN_S) 
     shows = "([s, t]) => { const e = document.querySelector(s); return e && e.textContent === t; }"
     started = time.monotonic()
     try:
-        page.wait_for_function(shows, arg=[selector, text], timeout=within * 1000, polling=20)
+        wait_js(page, shows, arg=[selector, text], timeout=within * 1000, polling=20)
     except PlaywrightTimeoutError:
         shown = page.evaluate("s => { const e = document.querySelector(s); return e && e.textContent; }", selector)
         pytest.fail(f"{selector} still showed {shown!r}, not {text!r}, after {within} s")
@@ -165,6 +165,6 @@ def test_screen_follows_vote_live(app, live_server, browser, seeded):
 
     # Back to the headcount.
     set_screen(app, None, seeded["organizer_contact"])
-    screen.wait_for_function("!document.body.classList.contains('mode-vote')", timeout=LIVE_WITHIN_S * 1000)
+    wait_js(screen, "!document.body.classList.contains('mode-vote')", timeout=LIVE_WITHIN_S * 1000)
     assert screen.locator("#n-arrived").is_visible()
     screen.screenshot(path=str(ARTIFACTS / "screen-vote-back-to-headcount.png"))

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, wait_js
 from tests.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,7 +117,7 @@ def test_a_ballot_on_the_sqlite_demo_in_chromium(browser, sqlite_demo):
     attendee.click("button:has-text('赞成')")
     assert "投票成功" in attendee.locator("#result").inner_text()
     attendee.screenshot(path=str(ARTIFACTS / "sqlite-demo-ballot.png"), full_page=True)
-    organizer.wait_for_function("document.getElementById('n-ballots').textContent === '1'", timeout=8000)
+    wait_js(organizer, "document.getElementById('n-ballots').textContent === '1'", timeout=8000)
 
     # Voting again is refused.
     attendee.goto(f"{base}/m/{CODE}/votes/{vote_id}")

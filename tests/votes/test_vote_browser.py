@@ -10,7 +10,7 @@ import re
 import pytest
 
 from app.services.codes.scenes import make_scene
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, wait_js
 
 PHONE = {"width": 375, "height": 667}
 CODE = "VOTEWEB"
@@ -85,7 +85,7 @@ def test_vote_in_chromium(app, live_server, browser, seeded):
     first.click("button:has-text('赞成')")
     assert "投票成功" in first.locator("#result").inner_text()
     first.screenshot(path=str(ARTIFACTS / "vote-h5-success.png"), full_page=True)
-    organizer.wait_for_function("document.getElementById('n-ballots').textContent === '1'", timeout=5000)
+    wait_js(organizer, "document.getElementById('n-ballots').textContent === '1'", timeout=5000)
 
     # Trying again from a stale page is refused with a clear message.
     first.go_back()
@@ -111,12 +111,12 @@ def test_vote_in_chromium(app, live_server, browser, seeded):
     newcomer.goto(f"{live_server}/m/{CODE}/votes/{vote_id}")
     newcomer.click("button:has-text('反对')")
     assert "投票成功" in newcomer.locator("#result").inner_text()
-    organizer.wait_for_function("document.getElementById('n-eligible').textContent === '7'", timeout=8000)
+    wait_js(organizer, "document.getElementById('n-eligible').textContent === '7'", timeout=8000)
 
     # Others through the service (as the mini program would).
     for contact_id, option in zip(seeded["service_voters"], (yes, yes, abstain), strict=True):
         cast_by_service(app, vote_id, contact_id, option)
-    organizer.wait_for_function("document.getElementById('n-ballots').textContent === '5'", timeout=5000)
+    wait_js(organizer, "document.getElementById('n-ballots').textContent === '5'", timeout=5000)
     bars = {li.get_attribute("data-id"): li for li in organizer.locator("#bars li").all()}
     assert bars[str(yes)].locator(".c").inner_text() == "3"
     assert bars[str(no)].locator(".c").inner_text() == "1"
