@@ -54,10 +54,14 @@ def test_login_wrong_password_is_generic_and_right_one_works(client, office):
 
 
 def test_login_rate_limited_per_username(client, office):
-    for _ in range(5):
-        assert log_in(client, password="wrong-password").status_code == 401
-    limited = log_in(client)  # even the right password, until the window passes
+    for i in range(5):
+        failed = log_in(client, password="wrong-password")
+        assert failed.status_code == 401
+        assert ("还可尝试 2 次" in failed.text) == (i == 2) and ("还可尝试 1 次" in failed.text) == (i == 3)
+    limited = log_in(client)  # even the right password, from this address, until the window passes
     assert limited.status_code == 429 and "登录失败次数过多" in limited.text
+    # A stranger's typing elsewhere does not lock the office out: its own address still gets in.
+    assert log_in(client, environ_base={"REMOTE_ADDR": "10.7.7.7"}).status_code == 302
 
 
 def test_login_rate_limited_per_ip(client, office):

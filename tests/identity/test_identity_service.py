@@ -60,7 +60,10 @@ def test_no_take_over(db, person):
     assert bind(mine, unit_text="发改局", name="阿卜杜·热合曼", phone="13800138000", ip=None) == person
 
 
-def test_attempts_are_limited_per_openid_and_per_ip(db, person, redis_client):
+def test_attempts_are_limited_per_openid_and_per_ip(db, person, redis_client, monkeypatch):
+    from app.services.identity import binding
+
+    monkeypatch.setattr(binding, "FAILS_PER_IP", 30)  # the real ceiling is 300 (a venue's NAT)
     identity = get_or_create_identity(oa_openid="o-guess")
     for _ in range(5):
         with pytest.raises(IdentityError):
@@ -110,3 +113,46 @@ def test_bind_token_hides_openid_and_expires(app):
     with pytest.raises(links.LinkError) as err:
         links.read_bind_token("k", token, ttl_s=0)
     assert err.value.code == "link_expired"
+
+
+def test_concurrent_wrong_binds_cannot_pass_the_limit(app, redis_client):
+    """The check and the count are one step: of 50 attempts at once against a limit of 5, exactly 5
+    are let through (the race once let 14 through)."""
+    import threading
+
+    from app.services import ratelimit
+
+    passed = []
+    barrier = threading.Barrier(50)
+
+    def attempt():
+        with app.app_context():
+            barrier.wait()
+            if ratelimit.begin([("test:race:openid", 5), ("test:race:ip", 300)], 1800) is not None:
+                passed.append(1)
+
+    threads = [threading.Thread(target=attempt) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(passed) == 5
+
+
+def test_a_successful_bind_does_not_use_up_an_attempt(db, person, redis_client):
+    from app.services import ratelimit
+    from app.services.identity.binding import FAIL_WINDOW_S
+
+    def failures():
+        return ratelimit.count("bind:ip:7.7.7.7", FAIL_WINDOW_S)
+
+    bind(get_or_create_identity(oa_openid="o-ok"), unit_text="发改局", name="阿卜杜·热合曼", phone="13800138000",
+         ip="7.7.7.7")
+    assert failures() == 0  # counted while it ran, given back when it bound
+    with pytest.raises(IdentityError) as err:  # an empty field tells nothing about the directory
+        bind(get_or_create_identity(oa_openid="o-x1"), unit_text="发改局", name="猜", phone="", ip="7.7.7.7")
+    assert err.value.code == "fields_missing" and failures() == 0
+    with pytest.raises(IdentityError) as err:  # a wrong guess counts
+        bind(get_or_create_identity(oa_openid="o-x2"), unit_text="发改局", name="猜", phone="13800138000",
+             ip="7.7.7.7")
+    assert err.value.code == "identity_mismatch" and failures() == 1

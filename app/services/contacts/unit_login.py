@@ -18,13 +18,15 @@ from app.services.errors import DomainError
 from models import UnitAccount
 
 WINDOW_S = 15 * 60
-MAX_FAILURES_PER_USERNAME = 5
+MAX_FAILURES_PER_USERNAME = 5  # from one address
+MAX_FAILURES_PER_USERNAME_ANYWHERE = 50
 MAX_FAILURES_PER_IP = 30
 
 
 class UnitLoginError(DomainError):
     messages = {
         "bad_credentials": "用户名或密码错误",
+        "bad_credentials_left": "用户名或密码错误，还可尝试 {left} 次，之后需等待 15 分钟",
         "rate_limited": "登录失败次数过多，请 15 分钟后再试",
     }
     statuses = {"bad_credentials": 401, "rate_limited": 429}
@@ -33,23 +35,31 @@ class UnitLoginError(DomainError):
 
 
 def _limits(username: str, ip: str | None) -> list[tuple[str, int]]:
-    limits = [(f"unit_login:user:{username.casefold()}", MAX_FAILURES_PER_USERNAME)]
+    """Failures are counted per account *and address*, so a stranger typing an office's username
+    elsewhere cannot lock the office out; per address, against one machine trying many accounts; and
+    per account overall, as a ceiling against guesses spread over many addresses."""
+    user = username.casefold()
+    limits = [(f"unit_login:user:{user}", MAX_FAILURES_PER_USERNAME_ANYWHERE)]
     if ip:
-        limits.append((f"unit_login:ip:{ip}", MAX_FAILURES_PER_IP))
+        limits += [(f"unit_login:user_ip:{user}:{ip}", MAX_FAILURES_PER_USERNAME),
+                   (f"unit_login:ip:{ip}", MAX_FAILURES_PER_IP)]
     return limits
 
 
 def authenticate(username: str, password: str, *, ip: str | None) -> UnitAccount:
     username = (username or "").strip()[:64]
     limits = _limits(username, ip)
-    if any(ratelimit.count(name, WINDOW_S) >= limit for name, limit in limits):
+    attempt = ratelimit.begin(limits, WINDOW_S)  # counted now (atomically); given back on success
+    if attempt is None:
         raise UnitLoginError("rate_limited")
     account = db.session.scalar(select(UnitAccount).where(UnitAccount.username == username)) if username else None
     if account is None or not account.active or not check_password_hash(account.password_hash, password or ""):
-        for name, _ in limits:
-            ratelimit.hit(name, WINDOW_S)
         audit.record(f"unit_account:{username}", "unit.login_failed", ip=ip)
+        left = min(ratelimit.remaining(name, limit, WINDOW_S) for name, limit in limits)
+        if 0 < left <= 2:  # warn before the last attempts, not after the lockout
+            raise UnitLoginError("bad_credentials", UnitLoginError.messages["bad_credentials_left"].format(left=left))
         raise UnitLoginError("bad_credentials")
+    ratelimit.refund(attempt)
     account.last_login_at = datetime.now(UTC)
     audit.record(f"unit_account:{account.id}", "unit.login", ip=ip, unit_id=account.unit_id)
     return account

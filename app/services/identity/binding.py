@@ -24,8 +24,10 @@ log = logging.getLogger(__name__)
 
 #: Failed attempts allowed per openid and per IP within the window. Per IP is generous because a
 #: whole venue may share one NAT address.
-FAILS_PER_OPENID = 5
-FAILS_PER_IP = 30
+FAILS_PER_OPENID = 5  # one WeChat account cannot mine the directory
+#: Per address only as a ceiling: a venue's Wi-Fi or a carrier's NAT puts hundreds of first-timers
+#: behind one address within minutes, some with typos, and none may be locked out by the others'.
+FAILS_PER_IP = 300
 FAIL_WINDOW_S = 30 * 60
 
 
@@ -143,15 +145,17 @@ def bind(identity: WechatIdentity, *, unit_text: str, name: str, phone: str, ip:
     """
     who = identity.oa_openid or identity.mp_openid or f"identity:{identity.id}"
     limits = [(f"bind:openid:{who}", FAILS_PER_OPENID)] + ([(f"bind:ip:{ip}", FAILS_PER_IP)] if ip else [])
-    if any(ratelimit.count(key, FAIL_WINDOW_S) >= limit for key, limit in limits):
+    attempt = ratelimit.begin(limits, FAIL_WINDOW_S)  # counted now; given back below if it binds
+    if attempt is None:
         raise IdentityError("rate_limited")
 
     name_n = normalize_name(name)
-    if not (unit_text or "").strip() or not name_n or not (phone or "").strip():
-        raise IdentityError("fields_missing")
     phone_r = normalize_phone(phone)
-    if not phone_r.ok:
-        raise IdentityError("phone_invalid")
+    wrong_form = ("fields_missing" if not (unit_text or "").strip() or not name_n or not (phone or "").strip()
+                  else None if phone_r.ok else "phone_invalid")
+    if wrong_form:
+        ratelimit.refund(attempt)  # a form filled in wrongly tells nothing about the directory
+        raise IdentityError(wrong_form)
 
     candidates = db.session.scalars(
         select(Contact).where(Contact.phone == phone_r.number, Contact.active.is_(True))
@@ -162,6 +166,7 @@ def bind(identity: WechatIdentity, *, unit_text: str, name: str, phone: str, ip:
         if contact is None:
             raise IdentityError("identity_mismatch")
         if identity.contact_id == contact.id:
+            ratelimit.refund(attempt)
             return contact
         if identity.contact_id is not None:
             raise IdentityError("identity_bound_elsewhere", name=mask_name(identity.contact.name))
@@ -169,9 +174,8 @@ def bind(identity: WechatIdentity, *, unit_text: str, name: str, phone: str, ip:
         if holder is not None:
             raise IdentityError("contact_bound_elsewhere")
     except IdentityError as exc:
-        for key, _ in limits:
-            ratelimit.hit(key, FAIL_WINDOW_S)
-        # Log what was typed only as a phone tail: the log must not become the directory's mirror.
+        # The attempt stays counted as a failure. Log what was typed only as a phone tail: the log
+        # must not become the directory's mirror.
         audit.record(f"openid:{who}", "identity.bind_failed", ip=ip, reason=exc.code,
                      phone_tail=(phone_r.number or "")[-4:], unit=(unit_text or "")[:64])
         raise
@@ -180,6 +184,7 @@ def bind(identity: WechatIdentity, *, unit_text: str, name: str, phone: str, ip:
     identity.bound_at = now or datetime.now(UTC)
     db.session.flush()
     audit.record(f"openid:{who}", "identity.bind", ip=ip, target=f"contact:{contact.id}")
+    ratelimit.refund(attempt)
     return contact
 
 
