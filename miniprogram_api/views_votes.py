@@ -5,7 +5,7 @@ The same service calls as the H5 pages, so the same rules, error codes and messa
 from __future__ import annotations
 
 from app.services.meetings import organizers
-from app.services.meetings.visibility import visible_meeting
+from app.services.meetings.visibility import participating_meeting
 from app.services.votes import results as vote_results
 from app.services.votes import surveys, votes
 from app.services.votes.rules import VoteError
@@ -26,7 +26,7 @@ def _is_organizer(meeting, contact) -> bool:
      summary="会议中的投票（进行中与已结束），含我是否已投", responses={200: s.VoteList, 403: ErrorBody, 404: ErrorBody})
 def vote_list(code: str, me):
     contact = bound_contact(me)
-    meeting = visible_meeting(code, me.contact)
+    meeting = participating_meeting(code, me.contact)
     organizer = _is_organizer(meeting, contact)
     return s.VoteList(items=[present_attendee.vote(v, contact, is_organizer=organizer)
                              for v in votes.visible_votes(meeting)])
@@ -38,7 +38,7 @@ def vote_list(code: str, me):
 def vote_ballot(code: str, vote_id: int, me, body: s.BallotRequest):
     """不能投票时返回原因代码：already_voted、vote_closed、vote_not_open、not_eligible、choice_invalid…"""
     contact = bound_contact(me)
-    meeting = visible_meeting(code, me.contact)
+    meeting = participating_meeting(code, me.contact)
     vote = votes.get_vote(meeting, vote_id)
     receipt = votes.cast_ballot(vote, contact, body.option_ids)
     return s.BallotResult(status="voted", vote_id=vote.id, option_ids=receipt.option_ids,
@@ -50,7 +50,7 @@ def vote_ballot(code: str, vote_id: int, me, body: s.BallotRequest):
      summary="投票结果（按投票的公布方式；会务人员总能查看）",
      responses={200: s.VoteResultsOut, 403: ErrorBody, 404: ErrorBody})
 def vote_results_view(code: str, vote_id: int, me):
-    meeting = visible_meeting(code, me.contact)
+    meeting = participating_meeting(code, me.contact)
     vote = votes.get_vote(meeting, vote_id)
     if not votes.results_visible(vote, is_organizer=_is_organizer(meeting, me.contact)):
         raise VoteError("results_hidden")
@@ -62,7 +62,7 @@ def vote_results_view(code: str, vote_id: int, me):
      responses={200: s.SurveyList, 403: ErrorBody, 404: ErrorBody})
 def survey_list(code: str, me):
     contact = bound_contact(me)
-    meeting = visible_meeting(code, me.contact)
+    meeting = participating_meeting(code, me.contact)
     return s.SurveyList(items=[present_attendee.survey(x, contact) for x in surveys.visible_surveys(meeting)])
 
 
@@ -72,7 +72,7 @@ def survey_list(code: str, me):
 def survey_response(code: str, survey_id: int, me, body: s.SurveyResponseRequest):
     """不能提交时返回原因代码：already_answered、survey_closed、not_eligible、answer_missing…"""
     contact = bound_contact(me)
-    meeting = visible_meeting(code, me.contact)
+    meeting = participating_meeting(code, me.contact)
     survey = surveys.get_survey(meeting, survey_id)
     surveys.submit_response(survey, contact, body.answers)
     return s.SurveyResponseResult(status="submitted", survey_id=survey.id, message="提交成功，感谢您的反馈")

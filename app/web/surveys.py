@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from app.services.meetings.meetings import get_meeting
+from app.services.meetings.visibility import participating_meeting
 from app.services.votes import surveys
 from app.services.votes.surveys import SurveyError
 from app.tx import finish_with_error
@@ -42,11 +43,11 @@ def _questions() -> list[dict[str, object]]:
 @bp.route("/m/<meeting_code>/surveys/<int:survey_id>", methods=["GET", "POST"])
 @wechat_login_required
 def answer(meeting_code: str, survey_id: int):
-    meeting = get_meeting(meeting_code)
-    survey = surveys.get_survey(meeting, survey_id)
     contact = current_contact()
     if contact is None:
-        return redirect(url_for("attendee.signin_page", meeting_code=meeting.code))
+        return redirect(url_for("attendee.signin_page", meeting_code=meeting_code))
+    meeting = participating_meeting(meeting_code, contact)
+    survey = surveys.get_survey(meeting, survey_id)
     error = None
     if request.method == "POST":
         try:

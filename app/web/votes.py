@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
 from app.services.meetings.meetings import get_meeting
+from app.services.meetings.visibility import participating_meeting
 from app.services.timeutil import parse_local
 from app.services.votes import results as vote_results
 from app.services.votes import rules as vote_rules
@@ -52,8 +53,8 @@ def _message(meeting, title: str, message: str, *, ok: bool = False, status: int
 @bp.get("/m/<meeting_code>/votes")
 @wechat_login_required
 def attendee_list(meeting_code: str):
-    meeting = get_meeting(meeting_code)
     contact = current_contact()
+    meeting = participating_meeting(meeting_code, contact)
     items = [(v, contact is not None and votes.has_voted(v, contact)) for v in votes.visible_votes(meeting)]
     return render_template("votes/list.html", meeting=meeting, items=items, contact=contact)
 
@@ -61,11 +62,11 @@ def attendee_list(meeting_code: str):
 @bp.get("/m/<meeting_code>/votes/<int:vote_id>")
 @wechat_login_required
 def ballot_page(meeting_code: str, vote_id: int):
-    meeting = get_meeting(meeting_code)
-    vote = votes.get_vote(meeting, vote_id)
     contact = current_contact()
     if contact is None:
-        return redirect(url_for("attendee.signin_page", meeting_code=meeting.code))
+        return redirect(url_for("attendee.signin_page", meeting_code=meeting_code))
+    meeting = participating_meeting(meeting_code, contact)
+    vote = votes.get_vote(meeting, vote_id)
     return render_template("votes/ballot.html", meeting=meeting, vote=vote, state=vote_rules.effective_state(vote),
                            voted=votes.has_voted(vote, contact),
                            can_see=votes.results_visible(vote, is_organizer=False))
@@ -112,7 +113,7 @@ def _back(meeting) -> list[tuple[str, str]]:
 @bp.get("/m/<meeting_code>/votes/<int:vote_id>/results")
 @wechat_login_required
 def attendee_results(meeting_code: str, vote_id: int):
-    meeting = get_meeting(meeting_code)
+    meeting = participating_meeting(meeting_code, current_contact())
     vote = votes.get_vote(meeting, vote_id)
     if not votes.results_visible(vote, is_organizer=False):
         return _message(meeting, "结果暂不公开", VoteError("results_hidden").message, status=403, vote=vote)
@@ -123,7 +124,7 @@ def attendee_results(meeting_code: str, vote_id: int):
 @bp.get("/m/<meeting_code>/votes/<int:vote_id>/results.json")
 @wechat_login_required
 def attendee_results_json(meeting_code: str, vote_id: int):
-    meeting = get_meeting(meeting_code)
+    meeting = participating_meeting(meeting_code, current_contact())
     vote = votes.get_vote(meeting, vote_id)
     if not votes.results_visible(vote, is_organizer=False):
         raise VoteError("results_hidden")

@@ -108,3 +108,40 @@ def test_done_page_without_a_sign_in_goes_to_the_meeting_page(db, client, meetin
     assert client.get("/m/H5TEST/done").headers["Location"] == "/m/H5TEST"
     sign_in(meeting, get_session(meeting), zhang, method="scan")
     assert "您已签到" in client.get("/m/H5TEST/done").get_data(as_text=True)
+
+
+def test_votes_and_surveys_are_for_participants_only_on_h5(client, db, factory):
+    """A bound person who is not on the list reads neither a vote's question nor a survey's (issue 21.9);
+    an invitee does. The mini program's doors obey the same rule (tests/mp/test_mp_authz.py)."""
+    from app.services.votes.surveys import create_survey, set_state
+    from app.services.votes.votes import create_vote, open_vote
+    from app.web.auth import SESSION_KEY
+    from models import OrganizerRight
+
+    unit = factory.unit()
+    meeting = factory.meeting("PART1")
+    owner = factory.contact(unit, name="会务")
+    from app.services.meetings.organizers import add_organizer
+
+    add_organizer("PART1", owner.phone, actor="test", right=OrganizerRight.OWNER)
+    invited, stranger = factory.contact(unit, name="受邀"), factory.contact(unit, name="路人")
+    factory.invitee(meeting, invited)
+    vote = create_vote(meeting, actor=owner, title="秘密表决事项", options=["同意", "反对"])
+    open_vote(meeting, vote, actor=owner)
+    survey = create_survey(meeting, actor=owner, title="内部问卷",
+                           questions=[{"kind": "text", "text": "内部问题", "required": False}])
+    set_state(meeting, survey, "open", actor=owner)
+    ids = {c: factory.identity(c).id for c in (invited, stranger)}
+    db.session.commit()
+    pages = ["/m/PART1/votes", f"/m/PART1/votes/{vote.id}", f"/m/PART1/votes/{vote.id}/results",
+             f"/m/PART1/surveys/{survey.id}"]
+    with client.session_transaction() as s:
+        s[SESSION_KEY] = ids[stranger]
+    for page in pages:
+        res = client.get(page)
+        body = res.get_data(as_text=True)
+        assert res.status_code == 403 and "秘密表决事项" not in body and "内部问题" not in body, page
+    with client.session_transaction() as s:
+        s[SESSION_KEY] = ids[invited]
+    assert "秘密表决事项" in client.get("/m/PART1/votes").get_data(as_text=True)
+    assert "内部问题" in client.get(f"/m/PART1/surveys/{survey.id}").get_data(as_text=True)

@@ -92,7 +92,8 @@ def test_refusals_carry_the_services_codes(client, db, room):
     vote, h = room["vote"], room["h"]
     url = f"{API}/meetings/MPTEST/votes/{vote.id}/ballot"
     outsider = client.post(url, json={"option_ids": [vote.options[0].id]}, headers=h["li"])
-    assert outsider.status_code == 403 and outsider.json["error"]["code"] == "not_eligible"
+    # Not on the list: not a participant, so not even the vote's question is theirs to see.
+    assert outsider.status_code == 403 and outsider.json["error"]["code"] == "not_participant"
     assert client.post(url, json={"option_ids": [vote.options[0].id, vote.options[1].id]},
                        headers=h["zhang"]).json["error"]["code"] == "choice_count"
     assert client.post(url, json={"option_ids": ["x"]}, headers=h["zhang"]).status_code == 422
@@ -110,7 +111,9 @@ def test_refusals_carry_the_services_codes(client, db, room):
     late = client.post(f"{API}/meetings/MPTEST/votes/{hidden.id}/ballot", json={"option_ids": [hidden.options[0].id]},
                        headers=h["zhang"])
     assert late.status_code == 409 and late.json["error"] == {"code": "vote_closed", "message": "投票已结束"}
-    assert client.get(f"{API}/meetings/MPOTHER/votes/{vote.id}/results", headers=h["zhang"]).status_code == 404
+    # Another meeting's results: zhang takes no part in it, so nothing of it is read (issue 21.9).
+    other = client.get(f"{API}/meetings/MPOTHER/votes/{vote.id}/results", headers=h["zhang"])
+    assert other.status_code == 403 and other.json["error"]["code"] == "not_participant"
 
 
 def test_survey_once_per_person(client, db, room):
@@ -130,7 +133,7 @@ def test_survey_once_per_person(client, db, room):
     assert again.status_code == 409 and again.json["error"]["code"] == "already_answered"
     bad = client.post(url, json={"answers": {str(rating): 9}}, headers=room["h"]["zhao"])
     assert bad.status_code == 400 and bad.json["error"]["code"] == "answer_invalid"
-    assert client.post(url, json=body, headers=room["h"]["li"]).json["error"]["code"] == "not_eligible"
+    assert client.post(url, json=body, headers=room["h"]["li"]).json["error"]["code"] == "not_participant"
     assert client.get(f"{API}/meetings/MPTEST/surveys", headers=room["h"]["zhang"]).json["items"][0]["answered"]
 
 

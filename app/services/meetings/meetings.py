@@ -59,8 +59,9 @@ class MeetingError(DomainError):
         "contact_not_found": "通讯录中找不到手机号为 {phone} 的人员",
         "phone_invalid": "手机号格式不正确：{phone}",
         "nothing_to_invite": "请指定要邀请的手机号或单位",
+        "not_participant": "您不在本次会议的参会名单中，无法查看此内容。如有疑问请联系会务组",
     }
-    statuses = {"meeting_exists": 409, "meeting_not_found": 404, "contact_not_found": 404}
+    statuses = {"meeting_exists": 409, "meeting_not_found": 404, "contact_not_found": 404, "not_participant": 403}
 
 
 def create_meeting(code: str, title: str, *, actor: str, starts_at: datetime, ends_at: datetime,
