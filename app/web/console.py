@@ -2,6 +2,11 @@
 
 Every route loads the meeting and checks the visitor's organizer right for what it does; the page
 and its JSON are refused (403) to attendees and anyone else.
+
+The page, numbers.json and the stream carry counts (totals, per unit, per group), the recent
+sign-ins and the people on leave: a few KB whatever the meeting's size. Who is missing comes from
+missing.json, a unit or a search at a time; when few are missing (``MISSING_INLINE_MAX``) the page
+carries them all, every unit open, and its filter works in the browser.
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ from app.web.console_auth import console_login_required
 from models import Contact, Meeting, MeetingSession, SignInMethod
 
 bp = Blueprint("console", __name__, url_prefix="/admin")
+
+#: Up to this many missing, the page lists them all at once (open units, a filter in the browser).
+MISSING_INLINE_MAX = 300
+#: People per read of a unit's missing list (its "显示更多" reads the next).
+MISSING_PAGE = 100
 
 
 class ConsoleError(DomainError):
@@ -51,15 +61,23 @@ def _int(value) -> int:
         return 0
 
 
+def _numbers(meeting: Meeting, session: MeetingSession) -> dict:
+    return headcount.numbers(meeting, session, missing=False).to_dict(with_missing=False, with_leave=True)
+
+
 @bp.get("/<code>")
 @console_login_required
 def page(code: str):
     meeting, session, me, right = _load(code, "view")
     since = live_stream.last_stream_id(meeting.id)
     key = headcount.screen_key(current_app.config["SECRET_KEY"], meeting.code)
+    numbers = _numbers(meeting, session)
+    missing = None
+    if numbers["missing"] <= MISSING_INLINE_MAX:
+        missing = headcount.missing_people(headcount.SessionRef.of(meeting, session), limit=MISSING_INLINE_MAX)
     return render_template(
         "console/live.html", meeting=meeting, session=session, me=me, right=right, since=since,
-        numbers=headcount.numbers(meeting, session).to_dict(),
+        numbers=numbers, missing=missing, missing_page=MISSING_PAGE,
         rights=sorted(organizers.RIGHTS[right]),
         screen_url=current_app.config["PUBLIC_BASE_URL"] + url_for("screen.page", code=meeting.code, k=key),
         reminders=reminders.recent_reminders(session),
@@ -70,7 +88,20 @@ def page(code: str):
 @console_login_required
 def numbers(code: str):
     meeting, session, _me, _right = _load(code, "view")
-    return jsonify(headcount.numbers(meeting, session).to_dict())
+    return jsonify(_numbers(meeting, session))
+
+
+@bp.get("/<code>/missing.json")
+@console_login_required
+def missing(code: str):
+    """Who is missing: ``unit`` (a unit id), ``q`` (name, 职务 or unit), ``after`` (the ``next``
+    of the page before), ``limit``."""
+    meeting, session, _me, _right = _load(code, "view")
+    args = request.args
+    return jsonify(headcount.missing_people(
+        headcount.SessionRef.of(meeting, session), unit_id=args.get("unit", type=int),
+        query=args.get("q", "")[:64], after=args.get("after", type=int),
+        limit=args.get("limit", MISSING_PAGE, type=int)))
 
 
 @bp.get("/<code>/events")

@@ -15,7 +15,7 @@ from app.services.meetings.organizers import add_organizer
 from app.services.signin.rules import get_session
 from app.services.signin.write import revoke, sign_in
 from models import Leave, MeetingSession, OrganizerRight
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, wait_js
 from tests.console.conftest import login_as
 
 CODE = "LIVEFIX"
@@ -103,7 +103,7 @@ def test_recent_signins_survive_the_first_snapshot_and_move_live(app, live_serve
     assert recent_names(page) == ["参会乙", "参会甲"]
     assert page.locator("#recent button", has_text="撤销").count() == 2
     # The stream's first snapshot (its "recent" is empty) has arrived and the list is still there.
-    page.wait_for_function("window.__snapshots >= 1 && !document.body.classList.contains('offline')", timeout=5000)
+    wait_js(page, "window.__snapshots >= 1 && !document.body.classList.contains('offline')", timeout=5000)
     assert recent_names(page) == ["参会乙", "参会甲"]
     page.wait_for_timeout(3000)
     assert recent_names(page) == ["参会乙", "参会甲"]
@@ -111,16 +111,16 @@ def test_recent_signins_survive_the_first_snapshot_and_move_live(app, live_serve
     # A new sign-in appears from its live event alone: the re-read of numbers.json is cut off.
     page.route("**/numbers.json**", lambda route: route.abort())
     sign_in(meeting, session, people[2], method="scan", check_window=False)
-    page.wait_for_function("document.querySelector('#recent li .name').textContent === '参会丙'", timeout=2000)
+    wait_js(page, "document.querySelector('#recent li .name').textContent === '参会丙'", timeout=2000)
     assert recent_names(page) == ["参会丙", "参会乙", "参会甲"]
     assert page.locator("#recent li").first.locator("button", has_text="撤销").count() == 1
-    page.wait_for_function("document.getElementById('n-arrived').textContent === '3'", timeout=2000)
+    wait_js(page, "document.getElementById('n-arrived').textContent === '3'", timeout=2000)
     page.wait_for_timeout(500)  # the snapshot that follows the event keeps the list
     assert recent_names(page) == ["参会丙", "参会乙", "参会甲"]
 
     # A revoke leaves the list at once, as well.
     revoke_now(committed_db, seeded, people[0], "测试")
-    page.wait_for_function("document.querySelectorAll('#recent li .name').length === 2", timeout=2000)
+    wait_js(page, "document.querySelectorAll('#recent li .name').length === 2", timeout=2000)
     assert recent_names(page) == ["参会丙", "参会乙"]
     assert not page.errors
 
@@ -195,7 +195,7 @@ def test_missing_titles_leave_and_layout_at_both_widths(app, live_server, browse
         for text in ("签到海报（PDF）", "签到二维码（PNG）"):
             assert page.locator("a", has_text=text).count() == 1
         assert page.locator("#screen-url").input_value().startswith(f"{live_server}/screen/{CODE}?k=")
-        page.wait_for_function("!document.body.classList.contains('offline')", timeout=5000)
+        wait_js(page, "!document.body.classList.contains('offline')", timeout=5000)
         page.wait_for_timeout(300)  # the stream's snapshot, with the same fields, has been shown
         assert rows["参会丁"].locator(".title").inner_text() == "科长" and page.locator("#n-leave").inner_text() == "1"
         ARTIFACTS.mkdir(exist_ok=True)
@@ -206,15 +206,15 @@ def test_missing_titles_leave_and_layout_at_both_widths(app, live_server, browse
 
 @pytest.mark.browser
 def test_the_page_works_without_titles_or_leave_in_the_numbers(app, live_server, browser, seeded):
-    """Numbers from a server without 职务 and 请假 (the shape before they were added)."""
+    """Numbers and lists from a server without 职务 and 请假 (the shape before they were added)."""
 
     def old_shape(data: dict) -> dict:
         data.pop("leave", None)
         data.pop("on_leave", None)
         for unit in data.get("units", []):
             unit.pop("leave", None)
-            for m in unit.get("missing", []):
-                m.pop("title", None)
+        for m in data.get("people", []):  # a list of who is missing
+            m.pop("title", None)
         return data
 
     def page_without(route):
@@ -223,6 +223,7 @@ def test_the_page_works_without_titles_or_leave_in_the_numbers(app, live_server,
         match = re.search(r'(<script type="application/json" id="console-config">)(.*?)(</script>)', html, re.S)
         config = json.loads(match.group(2))
         old_shape(config["initial"])
+        old_shape(config["missing"])
         text = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
         route.fulfill(response=response, body=html[:match.start(2)] + text + html[match.end(2):])
 
@@ -233,6 +234,7 @@ def test_the_page_works_without_titles_or_leave_in_the_numbers(app, live_server,
     page = open_console(app, browser, live_server, seeded["identity"], PHONE)
     page.route(f"{live_server}/admin/{CODE}", page_without)
     page.route("**/numbers.json**", numbers_without)
+    page.route("**/missing.json**", numbers_without)
     page.route("**/events**", lambda route: route.abort())  # no stream: the page lives on reads
     page.goto(f"{live_server}/admin/{CODE}")
     assert page.locator("#missing .title").count() == 0
@@ -249,20 +251,20 @@ def test_proxy_and_undo_say_what_happened_and_refusals_show_the_servers_message(
     page = open_console(app, browser, live_server, seeded["identity"], PHONE)
     page.on("dialog", lambda d: d.accept("点错了") if d.type == "prompt" else d.accept())
     page.goto(f"{live_server}/admin/{CODE}")
-    page.wait_for_function("!document.body.classList.contains('offline')", timeout=5000)
+    wait_js(page, "!document.body.classList.contains('offline')", timeout=5000)
 
     page.locator("#missing li", has_text="参会丙").locator("button", has_text="代签").click()
-    page.wait_for_function("document.getElementById('status').textContent.indexOf('代签') >= 0", timeout=3000)
+    wait_js(page, "document.getElementById('status').textContent.indexOf('代签') >= 0", timeout=3000)
     assert page.locator("#status").inner_text() == "已为 参会丙 代签，第 3 位签到"
     assert "bad" not in page.locator("#status").get_attribute("class")
-    page.wait_for_function("document.querySelector('#recent li .name').textContent === '参会丙'", timeout=3000)
+    wait_js(page, "document.querySelector('#recent li .name').textContent === '参会丙'", timeout=3000)
     assert "代签" in page.locator("#recent li").first.inner_text()
     page.screenshot(path=str(ARTIFACTS / "console-live-proxy-390.png"))
 
     page.locator("#recent li", has_text="参会丙").locator("button", has_text="撤销").click()
-    page.wait_for_function("document.getElementById('status').textContent.indexOf('撤销') >= 0", timeout=3000)
+    wait_js(page, "document.getElementById('status').textContent.indexOf('撤销') >= 0", timeout=3000)
     assert page.locator("#status").inner_text() == "已撤销 参会丙 的签到（原因：点错了），其已回到未到名单"
-    page.wait_for_function("document.getElementById('missing').textContent.indexOf('参会丙') >= 0", timeout=3000)
+    wait_js(page, "document.getElementById('missing').textContent.indexOf('参会丙') >= 0", timeout=3000)
 
     # A page that missed a change (its stream cut): 撤销 of someone already revoked elsewhere.
     stale = open_console(app, browser, live_server, seeded["identity"], PHONE)
@@ -272,7 +274,7 @@ def test_proxy_and_undo_say_what_happened_and_refusals_show_the_servers_message(
     stale.goto(f"{live_server}/admin/{CODE}")
     revoke_now(committed_db, seeded, seeded["people"][1], "在别处撤销")
     stale.locator("#recent li", has_text="参会乙").locator("button", has_text="撤销").click()
-    stale.wait_for_function("document.getElementById('status').classList.contains('bad')", timeout=3000)
+    wait_js(stale, "document.getElementById('status').classList.contains('bad')", timeout=3000)
     assert stale.locator("#status").inner_text() == "该人员尚未签到"  # error.message of the JSON answer
     assert not page.errors and not stale.errors
 
@@ -289,5 +291,86 @@ def test_every_json_address_carries_the_session(client, db, console):
     assert 'class="on">下午场</a>' in html
     config = json.loads(re.search(r'id="console-config">(.*?)</script>', html, re.S).group(1))
     urls = {k: v for k, v in config.items() if isinstance(v, str)}
-    assert set(urls) == {"events", "numbers", "proxy", "revoke", "remind", "reminderList"}
+    assert set(urls) == {"events", "numbers", "missingList", "proxy", "revoke", "remind", "reminderList"}
     assert all(re.search(r"[?&]s=2(&|$)", u) for u in urls.values()), urls
+
+
+def missing_names(page) -> list[str]:
+    return page.locator("#missing li .name").all_inner_texts()
+
+
+@pytest.mark.browser
+def test_few_missing_are_all_listed_and_filtered_here_by_title(app, live_server, browser, seeded):
+    page = open_console(app, browser, live_server, seeded["identity"], PC)
+    page.goto(f"{live_server}/admin/{CODE}")
+    assert missing_names(page) == ["参会丙", "参会戊", "参会庚", "参会丁", "参会己"]
+    page.fill("#filter", "主任")  # 职务
+    assert missing_names(page) == ["参会己"]
+    page.fill("#filter", "财政")  # a unit: all its missing
+    assert missing_names(page) == ["参会丁", "参会己"]
+    page.fill("#filter", "没有这个人")
+    assert page.locator("#missing").inner_text() == "没有符合条件的未到人员"
+    page.fill("#filter", "")
+    page.locator("#missing .unit-toggle").first.click()  # a unit's list closes and opens
+    assert missing_names(page) == ["参会丁", "参会己"]
+    page.locator("#missing .unit-toggle").first.click()
+    assert len(missing_names(page)) == 5
+    assert not page.errors
+
+
+@pytest.mark.browser
+def test_many_missing_are_read_a_unit_at_a_time_kept_exact_by_events_and_searched_on_the_server(
+        app, live_server, browser, seeded, committed_db, monkeypatch):
+    from app.web import console as console_view
+
+    monkeypatch.setattr(console_view, "MISSING_INLINE_MAX", 2)  # 5 missing: a "large" meeting
+    monkeypatch.setattr(console_view, "MISSING_PAGE", 2)
+    meeting, session, people = seeded["meeting"], seeded["session"], seeded["people"]
+    page = open_console(app, browser, live_server, seeded["identity"], PHONE)
+    page.on("dialog", lambda d: d.accept())
+    reads: list[str] = []
+    page.on("request", lambda r: reads.append(r.url) if "missing.json" in r.url else None)
+    page.goto(f"{live_server}/admin/{CODE}")
+    wait_js(page, "!document.body.classList.contains('offline')", timeout=5000)
+    # Units closed, with their counts; no names until one is opened.
+    toggles = page.locator("#missing .unit-toggle")
+    assert toggles.all_text_contents() == ["区发展和改革局（1/4）未到 3", "区财政局（1/3，请假 1）未到 2"]
+    assert missing_names(page) == [] and reads == []
+    page.screenshot(path=str(ARTIFACTS / "console-live-many-closed-390.png"), full_page=True)
+
+    toggles.first.click()
+    wait_js(page, "document.querySelectorAll('#missing li').length === 2", timeout=3000)
+    assert missing_names(page) == ["参会丙", "参会戊"]
+    more = page.locator("#missing button.more")
+    assert more.inner_text() == "显示更多（还有 1 人）"
+    more.click()
+    wait_js(page, "document.querySelectorAll('#missing li').length === 3", timeout=3000)
+    assert missing_names(page) == ["参会丙", "参会戊", "参会庚"] and page.locator("#missing button.more").count() == 0
+    assert len(reads) == 2 and "after=" in reads[1]
+
+    # The box searches the server (职务), and an empty box shows the units again as they were.
+    page.fill("#filter", "科长")
+    wait_js(page, "document.getElementById('missing-note').textContent === '共 1 人符合'", timeout=3000)
+    assert missing_names(page) == ["参会丁"] and page.locator("#missing li button", has_text="代签").count() == 1
+    assert "q=%E7%A7%91%E9%95%BF" in reads[-1]
+    page.fill("#filter", "")
+    wait_js(page, "document.querySelectorAll('#missing li').length === 3", timeout=3000)
+
+    # With no more reads of the lists, the open list follows sign-ins and revokes from their events.
+    page.route("**/missing.json**", lambda route: route.abort())
+    sign_in(meeting, session, people[4], method="scan", check_window=False)  # 参会戊, elsewhere
+    wait_js(page, "document.querySelectorAll('#missing li').length === 2", timeout=3000)
+    assert missing_names(page) == ["参会丙", "参会庚"]
+    wait_js(page, "document.querySelector('#missing .unit-missing').textContent === '未到 2'", timeout=3000)
+    revoke_now(committed_db, seeded, people[4], "误签")
+    wait_js(page, "document.querySelectorAll('#missing li').length === 3", timeout=3000)
+    assert missing_names(page) == ["参会丙", "参会戊", "参会庚"]  # back in its place
+
+    # 代签 from the opened list.
+    page.locator("#missing li", has_text="参会庚").locator("button", has_text="代签").click()
+    wait_js(page, "document.getElementById('status').textContent.indexOf('代签') >= 0", timeout=3000)
+    assert page.locator("#status").inner_text().startswith("已为 参会庚 代签")
+    wait_js(page, "document.querySelectorAll('#missing li').length === 2", timeout=3000)
+    assert fits_width(page)
+    page.screenshot(path=str(ARTIFACTS / "console-live-many-open-390.png"), full_page=True)
+    assert not page.errors

@@ -18,6 +18,7 @@ import requests
 
 from app.services.codes.scenes import make_scene
 from app.services.live import headcount
+from tests.browser import wait_js
 from tests.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,7 +152,7 @@ def test_numbers_change_on_both_pages_within_one_second(app, two_servers, seeded
                 assert reply.text.startswith("签到成功"), reply.text
                 committed = time.monotonic()
                 for page in (screen, console):
-                    page.wait_for_function(f"document.getElementById('n-arrived').textContent === '{i}'",
+                    wait_js(page, f"document.getElementById('n-arrived').textContent === '{i}'",
                                            timeout=1000)
                 delays.append(time.monotonic() - committed)
             assert screen.locator("#n-rate").inner_text() == "62.5"
@@ -161,10 +162,10 @@ def test_numbers_change_on_both_pages_within_one_second(app, two_servers, seeded
             # 代签 on server B (CSRF on, a real click) shows on the screen served by A.
             console.locator("#missing button", has_text="代签").first.click()
             clicked = time.monotonic()
-            screen.wait_for_function("document.getElementById('n-arrived').textContent === '6'", timeout=1000)
-            console.wait_for_function("document.getElementById('n-arrived').textContent === '6'", timeout=1000)
+            wait_js(screen, "document.getElementById('n-arrived').textContent === '6'", timeout=1000)
+            wait_js(console, "document.getElementById('n-arrived').textContent === '6'", timeout=1000)
             delays.append(time.monotonic() - clicked)
-            console.wait_for_function("document.getElementById('recent').textContent.indexOf('代签') >= 0",
+            wait_js(console, "document.getElementById('recent').textContent.indexOf('代签') >= 0",
                                       timeout=2000)
 
             ARTIFACTS.mkdir(exist_ok=True)
@@ -178,5 +179,5 @@ def test_numbers_change_on_both_pages_within_one_second(app, two_servers, seeded
 
 def _wait_streams_open(*pages) -> None:
     for page in pages:
-        page.wait_for_function("!document.body.classList.contains('offline')", timeout=5000)
+        wait_js(page, "!document.body.classList.contains('offline')", timeout=5000)
         page.wait_for_timeout(300)  # the stream's first message has arrived

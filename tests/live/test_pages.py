@@ -101,7 +101,8 @@ def visitors(db, factory, live):
 
 
 ACTIONS = [("post", "/proxy"), ("post", "/revoke"), ("post", "/remind")]
-READS = [("get", ""), ("get", "/numbers.json"), ("get", "/events"), ("get", "/reminders.json")]
+READS = [("get", ""), ("get", "/numbers.json"), ("get", "/missing.json"), ("get", "/events"),
+         ("get", "/reminders.json")]
 
 
 @pytest.mark.parametrize("who", ["attendee", "outsider", "unbound"])

@@ -9,12 +9,18 @@ Where the numbers come from:
 - the hash is rebuilt exactly from the database whenever its ``built`` marker is missing (Redis
   flushed or restarted) and, because the marker expires, at least every ``RECONCILE_S`` seconds:
   an event that raced a rebuild can leave the hash wrong only until the next reconcile.
-- who is expected (the roster): computed from the database and cached in Redis for a few seconds.
-  Deactivated contacts are never expected. A person on leave (``Leave``) leaves 应到 and is counted
+- who is expected (the roster): computed from the database and cached in Redis for a few seconds,
+  under a stamp; each process parses and indexes a cached roster once per stamp (:class:`Roster`),
+  so a read of the numbers costs one small GET and a pass over who has arrived, not a decode of
+  and a pass over the whole roster (10,000 people on a large meeting). Deactivated contacts are
+  never expected. A person on leave (``Leave``) leaves 应到 and is counted
   as 请假 instead; if they sign in anyway they count in 实到 like anyone signed in outside the
   roster, and the rate, which counts only the roster's arrivals, stays at most 100%.
 
 The database stays the truth: every number here can be recomputed from it.
+
+Who is missing is a list of names as long as the meeting: the live page and its stream carry
+counts only, and :func:`missing_people` answers for one unit or one search, a page at a time.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ import hashlib
 import hmac
 import json
 import logging
+import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,6 +50,10 @@ RECONCILE_S = 60
 ROSTER_TTL_S = 10
 RECENT_N = 12
 UNGROUPED = ""
+#: Sessions whose parsed roster a process keeps (the newest used).
+ROSTERS_KEPT = 64
+#: The most people one read of :func:`missing_people` returns.
+MISSING_LIMIT_MAX = 500
 
 
 @dataclass(frozen=True)
@@ -62,7 +75,8 @@ class UnitCount:
     name: str
     expected: int = 0
     arrived: int = 0
-    #: [{"id": contact id, "name": name, "title": 职务 or None}] of expected people not signed in.
+    #: [{"id": contact id, "name": name, "title": 职务 or None}] of expected people not signed in
+    #: (left empty when the numbers are read without the lists, :func:`numbers_for`).
     missing: list[dict[str, Any]] = field(default_factory=list)
     #: People of the unit on leave (not in ``expected``).
     leave: int = 0
@@ -100,6 +114,10 @@ class Headcount:
     leave: int = 0
     #: [{"id", "name", "unit", "reason"}] of the people on leave.
     on_leave: list[dict[str, Any]] = field(default_factory=list)
+    #: Whether ``units[].missing`` were filled (:func:`numbers_for` ``missing=True``).
+    listed: bool = True
+    #: The stamp of the cached roster these numbers were counted against (:func:`roster_for`).
+    stamp: str = ""
 
     @property
     def rate(self) -> float:
@@ -111,14 +129,20 @@ class Headcount:
 
     @property
     def missing_count(self) -> int:
-        return sum(len(u.missing) for u in self.units)
+        # Each unit's arrivals are its roster people's only, so this is also the length of the lists.
+        return sum(u.expected - u.arrived for u in self.units)
 
-    def to_dict(self, *, mask: bool = False, with_missing: bool = True) -> dict[str, Any]:
-        """The JSON of the live page and (``with_missing=False``) the big screen, which never gets
-        names of who is missing or on leave."""
+    def to_dict(self, *, mask: bool = False, with_missing: bool = True,
+                with_leave: bool | None = None) -> dict[str, Any]:
+        """The numbers as JSON. ``with_missing``: each unit's list of who is missing (the mini
+        program's); ``with_leave`` (default: as ``with_missing``): the people on leave, by name.
+        The big screen gets neither; the console's live page gets the people on leave only (it
+        reads who is missing a unit at a time, :func:`missing_people`)."""
         def name(text: str) -> str:
             return mask_name(text) if mask else text
 
+        if with_missing and not self.listed:
+            raise ValueError("these numbers were read without the missing lists")
         units = []
         for u in self.units:
             item = {"unit_id": u.unit_id, "name": u.name, "expected": u.expected, "arrived": u.arrived,
@@ -131,7 +155,7 @@ class Headcount:
         data = {"meeting_id": self.meeting_id, "session_id": self.session_id, "expected": self.expected,
                 "arrived": self.arrived, "rate": self.rate, "late": self.late, "missing": self.missing_count,
                 "leave": self.leave, "units": units, "groups": [asdict(g) for g in self.groups], "recent": recent}
-        if with_missing:
+        if with_missing if with_leave is None else with_leave:
             data["on_leave"] = [{**p, "name": name(p["name"])} for p in self.on_leave]
         return data
 
@@ -147,7 +171,12 @@ def built_key(session_id: int) -> str:
 
 def roster_key(session_id: int) -> str:
     # v2: the cached roster holds the people on leave and each person's title as well.
-    return f"huiyi:hc:{session_id}:roster:v2"
+    # v3: and its stamp (also under :func:`stamp_key`), which processes key their parsed copy by.
+    return f"huiyi:hc:{session_id}:roster:v3"
+
+
+def stamp_key(session_id: int) -> str:
+    return roster_key(session_id) + ":stamp"
 
 
 def _value(unit_id: int, late: bool) -> str:
@@ -250,65 +279,182 @@ def _load_roster(ref: SessionRef) -> list[list]:
     return _load_people(ref)[0]
 
 
-def roster_and_leave(ref: SessionRef) -> tuple[list[list], list[list]]:
-    """:func:`_load_people`, cached in Redis for ``ROSTER_TTL_S`` (dropped by :func:`forget_roster`)."""
+class Roster:
+    """A session's cached roster as one process uses it: who is expected, in the order the pages
+    list them (unit, then contact id: the directory's order, which is usually the unit's own), and
+    indexed for the reads below. Built once per stamp of the cached roster; never changed after."""
+
+    def __init__(self, stamp: str, expected: list[list], on_leave: list[list]):
+        self.stamp = stamp
+        self.expected = sorted(expected, key=lambda p: (p[3], p[2], p[0]))
+        self.on_leave = on_leave
+        #: contact id -> row, and its place in :attr:`expected` (a page's cursor)
+        self.index = {p[0]: p for p in self.expected}
+        self.position = {p[0]: i for i, p in enumerate(self.expected)}
+        self.by_unit: dict[int, list[list]] = {}
+        self.unit_names: dict[int, str] = {}
+        self.group_expected: dict[str, int] = {}
+        for p in self.expected:
+            self.by_unit.setdefault(p[2], []).append(p)
+            self.unit_names[p[2]] = p[3]
+            if p[4]:
+                self.group_expected[p[4]] = self.group_expected.get(p[4], 0) + 1
+        self.unit_leave: dict[int, int] = {}
+        for _cid, _name, uid, uname, _reason in on_leave:
+            self.unit_names.setdefault(uid, uname)
+            self.unit_leave[uid] = self.unit_leave.get(uid, 0) + 1
+        self.leave_list = [{"id": cid, "name": name, "unit": uname, "reason": reason}
+                           for cid, name, _uid, uname, reason in on_leave]
+        self._haystacks: list[str] | None = None
+
+    def haystack(self, position: int) -> str:
+        """What a search matches in the person at ``position``: name, 职务 and unit, case-folded."""
+        if self._haystacks is None:  # only a search needs it; most reads never do
+            self._haystacks = ["\n".join((p[1], p[5] or "", p[3])).casefold() for p in self.expected]
+        return self._haystacks[position]
+
+
+_rosters: OrderedDict[int, Roster] = OrderedDict()
+_rosters_lock = threading.Lock()
+
+
+def roster_for(ref: SessionRef) -> Roster:
+    """The session's roster: this process's parsed copy while the cached roster's stamp is the same
+    (one small GET), else the cached roster (parsed once), else the database's (then cached for
+    ``ROSTER_TTL_S``, dropped by :func:`forget_roster`)."""
     r = get_redis()
-    cached = r.get(roster_key(ref.session_id))
-    if cached is not None:
-        data = json.loads(cached)
-        return data["expected"], data["leave"]
-    expected, on_leave = _load_people(ref)
-    r.set(roster_key(ref.session_id), json.dumps({"expected": expected, "leave": on_leave}, ensure_ascii=False),
-          ex=ROSTER_TTL_S)
-    return expected, on_leave
+    stamp = r.get(stamp_key(ref.session_id))
+    mine = _rosters.get(ref.session_id)
+    if stamp is not None and mine is not None and mine.stamp == _as_text(stamp):
+        return mine
+    data = _parse_roster(r.get(roster_key(ref.session_id))) if stamp is not None else None
+    if data is None:
+        expected, on_leave = _load_people(ref)
+        data = {"stamp": secrets.token_hex(8), "expected": expected, "leave": on_leave}
+        pipe = r.pipeline(transaction=True)
+        pipe.set(roster_key(ref.session_id), json.dumps(data, ensure_ascii=False), ex=ROSTER_TTL_S)
+        pipe.set(stamp_key(ref.session_id), data["stamp"], ex=ROSTER_TTL_S)
+        pipe.execute()
+    built = Roster(data["stamp"], data["expected"], data["leave"])
+    with _rosters_lock:
+        _rosters[ref.session_id] = built
+        _rosters.move_to_end(ref.session_id)
+        while len(_rosters) > ROSTERS_KEPT:
+            _rosters.popitem(last=False)
+    return built
+
+
+def _parse_roster(blob: bytes | str | None) -> dict[str, Any] | None:
+    """The cached roster, or None when there is none or it is not one this code wrote."""
+    if blob is None:
+        return None
+    try:
+        data = json.loads(blob)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not {"stamp", "expected", "leave"} <= data.keys():
+        return None
+    return data
+
+
+def roster_and_leave(ref: SessionRef) -> tuple[list[list], list[list]]:
+    """:func:`_load_people`, from the cached roster (:func:`roster_for`)."""
+    cached = roster_for(ref)
+    return cached.expected, cached.on_leave
 
 
 def roster(ref: SessionRef) -> list[list]:
-    return roster_and_leave(ref)[0]
+    return roster_for(ref).expected
 
 
 def forget_roster(session_id: int) -> None:
     """Drop the cached roster (after invitees or leaves change) so the next read sees the new list."""
-    get_redis().delete(roster_key(session_id))
+    get_redis().delete(roster_key(session_id), stamp_key(session_id))
 
 
 # -- reads ------------------------------------------------------------------------------------------
-def numbers(meeting: Meeting, session: MeetingSession, *, recent: bool = True) -> Headcount:
+def numbers(meeting: Meeting, session: MeetingSession, *, recent: bool = True, missing: bool = True) -> Headcount:
     """The live numbers of ``session``: counters from Redis (rebuilt if lost), roster from the database."""
-    return numbers_for(SessionRef.of(meeting, session), recent=recent)
+    return numbers_for(SessionRef.of(meeting, session), recent=recent, missing=missing)
 
 
-def numbers_for(ref: SessionRef, *, recent: bool = True) -> Headcount:
+def numbers_for(ref: SessionRef, *, recent: bool = True, missing: bool = True) -> Headcount:
+    """``missing``: fill each unit's list of who is missing (the WeChat 未到 reply and the mini
+    program want them); without, the counts cost a pass over who has arrived only."""
     _ensure_built(ref.session_id)
-    live = {int(k): v for k, v in get_redis().hgetall(live_key(ref.session_id)).items()}
-    people, on_leave = roster_and_leave(ref)
+    live = get_redis().hgetall(live_key(ref.session_id))
+    people = roster_for(ref)
 
-    units: dict[int, UnitCount] = {}
-    groups: dict[str, GroupCount] = {}
-    for cid, name, uid, uname, group, title in people:
-        unit = units.get(uid) or units.setdefault(uid, UnitCount(uid, uname))
-        unit.expected += 1
-        if group:
-            grp = groups.get(group) or groups.setdefault(group, GroupCount(group))
-            grp.expected += 1
-        if cid in live:
-            unit.arrived += 1
-            if group:
-                grp.arrived += 1
-        else:
-            unit.missing.append({"id": cid, "name": name, "title": title})
-    for _cid, _name, uid, uname, _reason in on_leave:
-        unit = units.get(uid) or units.setdefault(uid, UnitCount(uid, uname))
-        unit.leave += 1
-    late = sum(1 for v in live.values() if _as_text(v).endswith("|1"))
-    ordered = sorted(units.values(), key=lambda u: (-(u.expected - u.arrived), u.name))
-    result = Headcount(ref.meeting_id, ref.session_id, expected=len(people), arrived=len(live), late=late,
-                       units=ordered, groups=sorted(groups.values(), key=lambda g: g.name), leave=len(on_leave),
-                       on_leave=[{"id": cid, "name": name, "unit": uname, "reason": reason}
-                                 for cid, name, _uid, uname, reason in on_leave])
+    unit_arrived: dict[int, int] = {}
+    group_arrived: dict[str, int] = {}
+    arrived_ids: set[int] = set()
+    late = 0
+    for key, value in live.items():
+        if _as_text(value).endswith("|1"):
+            late += 1
+        cid = int(key)
+        row = people.index.get(cid)
+        if row is None:  # signed in without being expected (a guest, someone on leave)
+            continue
+        arrived_ids.add(cid)
+        unit_arrived[row[2]] = unit_arrived.get(row[2], 0) + 1
+        if row[4]:
+            group_arrived[row[4]] = group_arrived.get(row[4], 0) + 1
+
+    units = []
+    for uid, uname in people.unit_names.items():
+        members = people.by_unit.get(uid, ())
+        unit = UnitCount(uid, uname, expected=len(members), arrived=unit_arrived.get(uid, 0),
+                         leave=people.unit_leave.get(uid, 0))
+        if missing:
+            unit.missing = [{"id": p[0], "name": p[1], "title": p[5]} for p in members if p[0] not in arrived_ids]
+        units.append(unit)
+    units.sort(key=lambda u: (-(u.expected - u.arrived), u.name))
+    groups = [GroupCount(g, expected=n, arrived=group_arrived.get(g, 0))
+              for g, n in sorted(people.group_expected.items())]
+    result = Headcount(ref.meeting_id, ref.session_id, expected=len(people.expected), arrived=len(live), late=late,
+                       units=units, groups=groups, leave=len(people.on_leave), on_leave=people.leave_list,
+                       listed=missing, stamp=people.stamp)
     if recent:
         result.recent = recent_signins(ref.session_id)
     return result
+
+
+def missing_people(ref: SessionRef, *, unit_id: int | None = None, query: str = "", after: int | None = None,
+                   limit: int = 100) -> dict[str, Any]:
+    """Who is missing, a page at a time: of one unit, or matching ``query`` (in the name, 职务 or
+    unit, any case), or both; in the roster's order. ``after``: the last contact id of the page
+    before (``next`` of its answer). Returns ``{"people": [{"id", "name", "title", "unit_id",
+    "unit"}], "total": how many match, "next": the cursor of the next page or None}``."""
+    _ensure_built(ref.session_id)
+    people = roster_for(ref)
+    arrived = {int(k) for k in get_redis().hkeys(live_key(ref.session_id))}
+    rows = people.by_unit.get(unit_id, []) if unit_id is not None else people.expected
+    needle = query.strip().casefold()
+    matches = [p for p in rows if p[0] not in arrived
+               and (not needle or needle in people.haystack(people.position[p[0]]))]
+    start = 0
+    if after is not None:
+        where = people.position.get(after)
+        # A cursor whose person has left the roster meanwhile: go on after them by contact id.
+        start = next((i for i, p in enumerate(matches)
+                      if (people.position[p[0]] > where if where is not None else p[0] > after)), len(matches))
+    limit = max(1, min(limit, MISSING_LIMIT_MAX))
+    page = matches[start:start + limit]
+    more = start + limit < len(matches)
+    return {"people": [person_dict(p) for p in page], "total": len(matches),
+            "next": page[-1][0] if more and page else None}
+
+
+def person_dict(row: list) -> dict[str, Any]:
+    return {"id": row[0], "name": row[1], "title": row[5], "unit_id": row[2], "unit": row[3]}
+
+
+def expected_person(ref: SessionRef, contact_id: int) -> dict[str, Any] | None:
+    """An expected person as :func:`missing_people` lists them (a revoked sign-in's event carries
+    it to the live page, whose open list takes them back), or None if not expected."""
+    row = roster_for(ref).index.get(contact_id)
+    return person_dict(row) if row is not None else None
 
 
 def _as_text(value: bytes | str) -> str:
@@ -335,7 +481,7 @@ def _hm(at: datetime | str) -> str:
 def event_for_screen(payload: dict[str, Any], *, mask: bool) -> dict[str, Any]:
     """A live event as a page shows it: masked name when the meeting asks, local time."""
     out = {"type": payload.get("type"), "session_id": payload.get("session_id"), "seq": payload.get("seq"),
-           "contact_id": payload.get("contact_id")}
+           "contact_id": payload.get("contact_id"), "unit_id": payload.get("unit_id")}
     if payload.get("type") == "signin":
         name = payload.get("name") or ""
         out.update(name=mask_name(name) if mask else name, unit=payload.get("unit") or "",

@@ -6,6 +6,15 @@ a browser that loses its connection reconnects with ``Last-Event-ID`` and gets w
 every (re)connection starts with the current numbers, which the page shows as they are (it never
 adds up events itself). The views only wrap what :func:`listen` yields in a response
 (:data:`SSE_MIMETYPE`, :data:`SSE_HEADERS`).
+
+The numbers messages carry counts only (totals, per unit, per group), the same for every listener
+of a session, whatever it may see of names: a few KB however large the meeting. So each process
+counts at most once per ``NUMBERS_EVERY_S`` for all its streams of a session (:class:`SharedNumbers`),
+and a burst of sign-ins costs twenty open consoles one count, not twenty; each event is decoded and
+written once per process and kind of listener (:class:`RenderedEvents`), not once per stream.
+Who is missing is read a unit at a time by the page; a listener that may see it (``with_missing``)
+gets, in each revoke event, the person who is missing again, so an open list takes them back
+without a read.
 """
 
 from __future__ import annotations
@@ -13,8 +22,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from flask import Flask
 
@@ -36,6 +48,9 @@ MAX_STREAM_S = 600
 #: The numbers follow events by at most this long (the counters are read once per interval).
 NUMBERS_EVERY_S = 0.15
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+#: The longest a process's last count of a session serves its other streams (with the roster's
+#: stamp unchanged and covering every event they have sent).
+NUMBERS_SHARED_S = 2.0
 #: How long a stream trusts what it read about whether a vote's counts are public.
 VISIBILITY_TTL_S = 2.0
 SSE_MIMETYPE = "text/event-stream"
@@ -109,7 +124,10 @@ def listen(app: Flask, ref: headcount.SessionRef, *, last_event_id: str | None, 
     """The meeting's live events as SSE text, after the stream id a reconnecting browser sends as
     ``Last-Event-ID`` (else the page's ``since``; else, or when that is no stream id, from now).
 
-    Vote events go out in their public form (counts only when the vote allows) unless ``organizer``.
+    ``with_missing``: the listener may see who is missing (the console; never the big screen):
+    revoke events carry the person (:func:`headcount.expected_person`). Numbers messages are
+    counts only, for every listener. Vote events go out in their public form (counts only when the
+    vote allows) unless ``organizer``.
     Call it within the request: it reads where to start from Redis at once. The iterator runs after
     the request's context is gone and opens its own short app contexts on ``app``."""
     start = last_event_id or since or ""
@@ -125,7 +143,8 @@ def _generate(app: Flask, ref: headcount.SessionRef, last_id: str, *, mask: bool
     key = live_events.stream_key(ref.meeting_id)
     ends = time.monotonic() + MAX_STREAM_S
     yield "retry: 1500\n\n"
-    yield _numbers_message(app, ref, mask=mask, with_missing=with_missing)
+    sent, _ = shared_numbers.count(app, ref, last_id, wait=False)
+    yield sent.message
     numbers_due: float | None = None  # when the numbers must next be sent, if events arrived since
     while time.monotonic() < ends:
         now = time.monotonic()
@@ -135,28 +154,57 @@ def _generate(app: Flask, ref: headcount.SessionRef, last_id: str, *, mask: bool
         except Exception:
             log.exception("live stream read failed for meeting %s", ref.meeting_id)
             return  # the browser reconnects from its last id
-        parts = []
+        parts: list[str | tuple[tuple, dict]] = []
+        revoked: list[dict] = []
         for _stream, entries in batches or ():
             for entry_id, fields in entries:
                 last_id = _text(entry_id)
+                shared = (ref.meeting_id, last_id, ref.session_id, mask, with_missing)
+                text = rendered.get(shared)
+                if text is not None:  # another stream of this process has written it
+                    parts.append(text)
+                    continue
                 payload = json.loads(_text(fields.get(b"data") or fields.get("data") or "{}"))
                 if payload.get("type") in ("vote", "screen_mode"):
                     parts.append(meeting_event(last_id, payload, visible, organizer=organizer))
                     continue
                 if payload.get("session_id") != ref.session_id:
-                    parts.append(f"id: {last_id}\nevent: other\ndata: {{}}\n\n")
+                    parts.append(rendered.put(shared, f"id: {last_id}\nevent: other\ndata: {{}}\n\n"))
                     continue
                 event = headcount.event_for_screen(payload, mask=mask)
-                parts.append(f"id: {last_id}\nevent: {event['type']}\n"
-                             f"data: {json.dumps(event, ensure_ascii=False)}\n\n")
+                if with_missing and event["type"] == "revoke":
+                    revoked.append(event)
+                parts.append((shared, event))
+        if revoked:
+            _add_people(app, ref, revoked)
         if parts and numbers_due is None:
             numbers_due = time.monotonic() + NUMBERS_EVERY_S
+        out = [p if isinstance(p, str) else rendered.put(
+                   p[0], f"id: {p[0][1]}\nevent: {p[1]['type']}\ndata: {json.dumps(p[1], ensure_ascii=False)}\n\n")
+               for p in parts]
         if numbers_due is not None and time.monotonic() >= numbers_due:
-            # At most one numbers message per interval: a burst of sign-ins costs a few reads of
-            # the counters per screen, not one per event. Events themselves go out at once.
-            parts.append(_numbers_message(app, ref, mask=mask, with_missing=with_missing))
-            numbers_due = None
-        yield "".join(parts) if parts else ": keepalive\n\n"
+            # At most one numbers message per interval: a burst of sign-ins costs a few counts per
+            # process, not one per event and stream. Events themselves go out at once.
+            count, complete = shared_numbers.count(app, ref, last_id, wait=True)
+            if complete or count is not sent:
+                out.append(count.message)
+                sent = count
+            # Counted by another stream a moment ago, before some of what this one sent: send it,
+            # and the count that covers everything soon after.
+            numbers_due = None if complete else count.at + NUMBERS_EVERY_S
+        yield "".join(out) if out else ": keepalive\n\n"
+
+
+def _add_people(app: Flask, ref: headcount.SessionRef, events: list[dict]) -> None:
+    """Each revoke event gets the person it puts back among the missing (None if not expected)."""
+    with app.app_context():
+        try:
+            for event in events:
+                event["person"] = headcount.expected_person(ref, event["contact_id"])
+        except Exception:  # the page re-reads the unit's list when its counts disagree
+            log.exception("could not name the people of revoke events for session %s", ref.session_id)
+        finally:
+            db.session.remove()
 
 
 def meeting_event(last_id: str, payload: dict, visible: VoteVisibility, *, organizer: bool) -> str:
@@ -171,13 +219,95 @@ def meeting_event(last_id: str, payload: dict, visible: VoteVisibility, *, organ
     return f"id: {last_id}\nevent: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
 
 
-def _numbers_message(app: Flask, ref: headcount.SessionRef, *, mask: bool, with_missing: bool) -> str:
-    with app.app_context():
-        try:
-            data = headcount.numbers_for(ref, recent=False).to_dict(mask=mask, with_missing=with_missing)
-        finally:
-            db.session.remove()
-    return f"event: numbers\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+@dataclass
+class _Count:
+    upto: tuple[int, int]  # the stream id read before counting: every event up to it is counted
+    stamp: str             # the cached roster's stamp counted against
+    at: float              # time.monotonic() of the count
+    message: str
+
+
+class SharedNumbers:
+    """The last count of each session in this process, shared by all its streams.
+
+    A stream that has sent events up to id X may send a count whose ``upto`` is at least X, made
+    within ``NUMBERS_SHARED_S`` against the roster as cached now. Otherwise it counts afresh, unless
+    another stream of the process counted less than ``NUMBERS_EVERY_S`` ago: then it sends that
+    count and asks again when the interval is over, so that a process counts a session at most
+    about once per interval however many streams it serves."""
+
+    def __init__(self):
+        self.counts: dict[tuple, _Count] = {}
+        self.locks: dict[tuple, threading.Lock] = {}
+        self.guard = threading.Lock()
+
+    def count(self, app: Flask, ref: headcount.SessionRef, seen: str, *, wait: bool) -> tuple[_Count, bool]:
+        """A count for a stream that has sent events up to ``seen``, and whether it covers them
+        (if not, ask again at ``count.at + NUMBERS_EVERY_S``; only when ``wait``)."""
+        key = (ref.meeting_id, ref.session_id, ref.admission)
+        want = _id_key(seen)
+        stamp = _text(get_redis(app).get(headcount.stamp_key(ref.session_id)) or "")
+        count = self._fresh(key, stamp)
+        if count is not None and (count.upto >= want or (wait and time.monotonic() - count.at < NUMBERS_EVERY_S)):
+            return count, count.upto >= want
+        with self.guard:
+            lock = self.locks.setdefault(key, threading.Lock())
+        with lock:
+            count = self._fresh(key, stamp)  # made by the stream that held the lock?
+            if count is not None and count.upto >= want:
+                return count, True
+            with app.app_context():
+                try:
+                    upto = _id_key(last_stream_id(ref.meeting_id))  # read first: all of it is counted
+                    numbers = headcount.numbers_for(ref, recent=False, missing=False)
+                finally:
+                    db.session.remove()
+            data = json.dumps(numbers.to_dict(with_missing=False), ensure_ascii=False)
+            count = _Count(upto=upto, stamp=numbers.stamp, at=time.monotonic(),
+                           message=f"event: numbers\ndata: {data}\n\n")
+            self.counts[key] = count
+            return count, True
+
+    def _fresh(self, key: tuple, stamp: str) -> _Count | None:
+        count = self.counts.get(key)
+        if count is None or count.stamp != stamp or time.monotonic() - count.at >= NUMBERS_SHARED_S:
+            return None
+        return count
+
+
+shared_numbers = SharedNumbers()
+
+
+class RenderedEvents:
+    """The SSE text of the stream's recent entries as each kind of listener gets them, shared by
+    the streams of a process: a burst costs a process one decode and one encode of each event, not
+    one per open page. Vote events are not kept (what they show depends on when they are read)."""
+
+    def __init__(self, size: int = 8192):
+        self.size = size
+        self.texts: OrderedDict[tuple, str] = OrderedDict()
+        self.guard = threading.Lock()
+
+    def get(self, key: tuple) -> str | None:
+        return self.texts.get(key)
+
+    def put(self, key: tuple, text: str) -> str:
+        with self.guard:
+            self.texts[key] = text
+            while len(self.texts) > self.size:
+                self.texts.popitem(last=False)
+        return text
+
+
+rendered = RenderedEvents()
+
+
+def _id_key(stream_id: str) -> tuple[int, int]:
+    ms, _, seq = stream_id.partition("-")
+    try:
+        return int(ms), int(seq or 0)
+    except ValueError:
+        return 0, 0
 
 
 def _text(value: bytes | str) -> str:
