@@ -5,8 +5,8 @@ Three roots, each handled once here rather than in every view:
   runs, in the path, the query and form fields (``bad_input``).
 - Numbers past what the database holds (a 20-digit id): path ids beyond 2^53 do not match a route
   (404, the ``int`` converter below); a value that still reaches the database and is refused there
-  (``DataError``) is the client's error, answered 400 ``value_out_of_range`` with the transaction
-  rolled back.
+  (``DataError``; on SQLite the driver's ``OverflowError``) is the client's error, answered 400
+  ``value_out_of_range`` with the transaction rolled back.
 - JSON nested deeper than Python's parser recurses (``RecursionError``) is a malformed body, answered
   as one (400), as any other unparseable JSON.
 """
@@ -66,7 +66,8 @@ def init_app(app: Flask) -> None:
             raise InputError("bad_input")
 
     @app.errorhandler(DataError)
-    def _data_error(exc: DataError):
+    @app.errorhandler(OverflowError)  # sqlite3: "Python int too large to convert to SQLite INTEGER"
+    def _data_error(exc: Exception):
         db.session.rollback()
         error = InputError("value_out_of_range")
         return error_response(error.code, error.message, error.status)
