@@ -9,7 +9,7 @@ Nothing else gives a right: not a system administrator's role, not being invited
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, union
 
 from app.extensions import db
 from app.services import audit
@@ -135,6 +135,17 @@ def organizer_right(meeting: Meeting, contact: Contact | None) -> str | None:
         return OrganizerRight.OWNER
     return right
 
+
+
+def visible_meeting_ids(contact_id: int):
+    """SELECT of the ids of every meeting ``contact_id`` holds a right on, by the rule of
+    :func:`organizer_right` (an ``Organizer`` row of any right, or organizing for the meeting's
+    unit), for reads over many meetings at once (attendance across meetings)."""
+    return union(
+        select(Organizer.meeting_id).where(Organizer.contact_id == contact_id),
+        select(Meeting.id).join(UnitOrganizer, UnitOrganizer.unit_id == Meeting.unit_id)
+        .where(UnitOrganizer.contact_id == contact_id),
+    )
 
 
 def organizes_for(contact: Contact | None, unit_id: int) -> bool:
