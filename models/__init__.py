@@ -5,6 +5,7 @@ from models.console import SystemAdmin, UnitOrganizer
 from models.contacts import Contact, ContactImport
 from models.documents import Document, DocumentAccess, DocumentVersion
 from models.identities import WechatIdentity
+from models.jobs import Job
 from models.meetings import (
     Admission,
     Invitee,
@@ -27,7 +28,7 @@ from models.votes import Ballot, BallotChoice, Vote, VoteOption, VoteParticipati
 
 __all__ = [
     "Admission", "AuditLog", "Ballot", "BallotChoice", "Contact", "ContactImport", "Document",
-    "DocumentAccess", "DocumentVersion", "Invitee", "InviteeRole", "Leave", "Meeting", "MeetingCode",
+    "DocumentAccess", "DocumentVersion", "Invitee", "InviteeRole", "Job", "Leave", "Meeting", "MeetingCode",
     "MeetingSession", "MeetingState", "MeetingUnit", "Organizer", "OrganizerRight", "Presence", "Reminder",
     "ReminderDelivery", "SignIn", "SignInDenial", "SignInMethod", "Survey", "SurveyParticipation",
     "SurveyQuestion", "SurveyResponse", "SystemAdmin", "Unit", "UnitAccount", "UnitOrganizer", "Vote", "VoteOption",

@@ -34,9 +34,15 @@ class ReminderDelivery(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     reminder_id: Mapped[int] = mapped_column(sa.ForeignKey("reminders.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contacts.id", ondelete="RESTRICT"))
-    #: ``pending``, ``sent``, ``failed``, ``skipped`` (no WeChat bound).
+    #: ``pending``, ``sent`` (WeChat took it), ``delivered`` (WeChat reported it reached the phone),
+    #: ``failed`` (refused at sending, or WeChat reported it undelivered), ``skipped`` (no WeChat bound).
     status: Mapped[str] = mapped_column(sa.String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     errcode: Mapped[int | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(sa.String(200))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The ``msgid`` WeChat answered the send with; its TEMPLATESENDJOBFINISH event names it.
+    msgid: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)
+    #: WeChat's final word (TEMPLATESENDJOBFINISH ``Status``): ``success``, ``failed:user block``…
+    wechat_status: Mapped[str | None] = mapped_column(sa.String(64))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -24,6 +24,7 @@ from app.web import (
     headers,
     health,
     input_guard,
+    jobs,
     mine,
     screen,
     surveys,
@@ -35,7 +36,7 @@ from app.web.pages import TEMPLATES, page_globals
 
 BLUEPRINTS = (health.bp, auth.bp, attendee.bp, units_office.bp, screen.bp, console_login.bp, console_system.bp,
               console_meetings.bp, console_people.bp, console_door.bp, console.bp, codes.bp, documents.bp, votes.bp,
-              surveys.bp, mine.bp)
+              surveys.bp, mine.bp, jobs.bp)
 
 
 def init_app(app: Flask) -> None:
