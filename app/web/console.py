@@ -23,9 +23,12 @@ from app.services.signin.rules import get_session
 from app.services.signin.write import revoke, sign_in
 from app.web.auth import current_contact
 from app.web.console_auth import console_login_required
+from app.web.screen import DATABASE_DOWN, answer_unavailable
 from models import Contact, Meeting, MeetingSession, SignInMethod
 
 bp = Blueprint("console", __name__, url_prefix="/admin")
+for _error in DATABASE_DOWN:  # the database away: 503 with a stable code, never a 500
+    bp.register_error_handler(_error, answer_unavailable)
 
 #: Up to this many missing, the page lists them all at once (open units, a filter in the browser).
 MISSING_INLINE_MAX = 300

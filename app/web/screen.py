@@ -2,6 +2,10 @@
 
 Live updates are server-sent events read from the meeting's Redis stream, so any app process can
 serve any screen; :mod:`app.services.live.stream` reads it and decides what of a vote the screen shows.
+
+Without Redis the numbers are counted in the database; without the database every route here (and
+the console's live routes, :func:`answer_unavailable`) answers 503 ``service_unavailable``, and the
+open screen keeps its numbers and says it is reconnecting.
 """
 
 from __future__ import annotations
@@ -9,20 +13,51 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, jsonify, make_response, render_template, request
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from app.extensions import db
 from app.services.codes import meeting_codes
 from app.services.codes.qr_images import qr_svg
 from app.services.live import headcount
 from app.services.live import stream as live_stream
 from app.services.meetings.meetings import get_meeting
 from app.services.signin.rules import get_session
+from app.web.errors import error_response, wants_json
 from app.web.pages import STATIC
 from models import Meeting, MeetingSession
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("screen", __name__, url_prefix="/screen", static_folder=STATIC, static_url_path="/static")
+
+UNAVAILABLE = ("service_unavailable", "签到数据暂时无法读取，系统正在恢复，请稍后刷新")
+#: The database cannot be reached (refused, restarting, no free connection).
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeoutError)
+
+
+def answer_unavailable(exc: Exception):
+    """503 ``service_unavailable`` when the database cannot be reached: JSON for the JSON routes
+    (and API callers), the error page for pages. Registered on the screen's and the console's
+    blueprints for :data:`DATABASE_DOWN`."""
+    log.warning("database unavailable on %s: %s", request.path, exc)
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; the session is dropped at the request's end anyway
+        log.debug("rollback after a lost database failed", exc_info=True)
+    code, message = UNAVAILABLE
+    if request.path.endswith(".json") or wants_json():
+        response = make_response(jsonify(error={"code": code, "message": message}), 503)
+    else:
+        response = make_response(error_response(code, message, 503))
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+for _error in DATABASE_DOWN:
+    bp.register_error_handler(_error, answer_unavailable)
+
 
 def _load(code: str) -> tuple[Meeting, MeetingSession]:
     meeting = get_meeting(code)

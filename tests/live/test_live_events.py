@@ -25,12 +25,14 @@ def test_a_rounds_sign_ins_in_order_across_meetings_with_their_counters(app_ctx,
         assert _stream(redis_client, 1) == []  # nothing sent before the batch ends
     assert [e["contact_id"] for e in _stream(redis_client, 1)] == [101, 102, 103]
     assert [e["seq"] for e in _stream(redis_client, 2)] == [1]
-    assert redis_client.hgetall(headcount.live_key(11)) == {b"101": b"7|0", b"102": b"7|0"}
-    assert redis_client.hgetall(headcount.live_key(12)) == {b"103": b"7|0"}
+    # Each field carries its sign-in's order number, and ``low`` follows the numbers all applied.
+    assert redis_client.hgetall(headcount.live_key(11)) == {b"101": b"7|0|1", b"102": b"7|0|2"}
+    assert redis_client.hgetall(headcount.live_key(12)) == {b"103": b"7|0|1"}
+    assert (redis_client.get(headcount.low_key(11)), redis_client.get(headcount.low_key(12))) == (b"2", b"1")
 
 
 def test_one_event_and_none(app_ctx, redis_client):
     live_events.publish_signins([])
     live_events.publish_signins([_event(3, 31, 301, 5)])
     assert [e["seq"] for e in _stream(redis_client, 3)] == [5]
-    assert redis_client.hget(headcount.live_key(31), "301") == b"7|0"
+    assert redis_client.hget(headcount.live_key(31), "301") == b"7|0|5"

@@ -3,6 +3,8 @@
 Each meeting has a Redis stream. Listeners block on it (XREAD), so they wake as soon as an event is
 added, and resume from the last id they saw after a dropped connection. It can be lost without
 loss of truth: the database holds every sign-in, and screens re-read the numbers from the database.
+A sign-in's event carries its order number, by which the headcount notices one that never came
+(:func:`app.services.live.headcount.heal`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,9 @@ from app.services.live import headcount
 from models import Meeting, MeetingSession, SignIn
 
 log = logging.getLogger(__name__)
-STREAM_MAXLEN = 2000
-
-
-def stream_key(meeting_id: int) -> str:
-    return f"huiyi:live:{meeting_id}:stream"
+STREAM_MAXLEN = headcount.STREAM_MAXLEN
+# The key is headcount's too: a repair of the counters announces itself on the stream.
+stream_key = headcount.stream_key
 
 
 def signin_event(meeting_id: int, session_id: int, *, seq: int | None, contact_id: int, name: str, unit_id: int,

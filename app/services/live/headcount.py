@@ -8,7 +8,14 @@ Where the numbers come from:
   count anyone twice.
 - the hash is rebuilt exactly from the database whenever its ``built`` marker is missing (Redis
   flushed or restarted) and, because the marker expires, at least every ``RECONCILE_S`` seconds:
-  an event that raced a rebuild can leave the hash wrong only until the next reconcile.
+  a revoke's event that raced a rebuild can leave the hash wrong only until the next reconcile.
+- a sign-in committed whose event never came (its worker was killed between the commit and the
+  publish) is noticed at once: each sign-in takes an order number as it commits (the session's
+  ``last_seq``), its event carries it, and the counters keep ``low``, the number up to which every
+  sign-in's event has been applied. A read compares ``low`` with the database's ``last_seq`` (one
+  primary-key read); a gap that outlives ``GRACE_S`` (longer than any event in flight takes) is
+  repaired by a rebuild, announced on the meeting's stream so every open screen re-counts. The
+  door writes nothing more for this: its events already carry the number.
 - who is expected (the roster): computed from the database and cached in Redis for a few seconds,
   under a stamp; each process parses and indexes a cached roster once per stamp (:class:`Roster`),
   so a read of the numbers costs one small GET and a pass over who has arrived, not a decode of
@@ -17,7 +24,9 @@ Where the numbers come from:
   as 请假 instead; if they sign in anyway they count in 实到 like anyone signed in outside the
   roster, and the rate, which counts only the roster's arrivals, stays at most 100%.
 
-The database stays the truth: every number here can be recomputed from it.
+The database stays the truth: every number here can be recomputed from it. When Redis cannot be
+reached (or does not answer within ``LIVE_TIMEOUT_S``) the reads count in the database instead:
+slower, still exact.
 
 Who is missing is a list of names as long as the meeting: the live page and its stream carry
 counts only, and :func:`missing_people` answers for one unit or one search, a page at a time.
@@ -32,12 +41,17 @@ import json
 import logging
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+import redis as redis_lib
+from flask import Flask, current_app
+from redis.exceptions import RedisError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db, get_redis
 from app.services.contacts.phones import mask_name
@@ -54,6 +68,15 @@ UNGROUPED = ""
 ROSTERS_KEPT = 64
 #: The most people one read of :func:`missing_people` returns.
 MISSING_LIMIT_MAX = 500
+#: How long a committed sign-in's event may be missing from the counters before a read rebuilds
+#: them (events follow their commit by milliseconds; a killed worker's never come).
+GRACE_S = 0.5
+#: Live reads wait this long for Redis, then count in the database (a hung Redis must not hang a
+#: screen); after a failure this process skips Redis for ``REDIS_BACKOFF_S``.
+LIVE_TIMEOUT_S = 0.5
+REDIS_BACKOFF_S = 1.0
+#: The meeting's stream is trimmed to about this many events.
+STREAM_MAXLEN = 2000
 
 
 @dataclass(frozen=True)
@@ -169,6 +192,16 @@ def built_key(session_id: int) -> str:
     return f"huiyi:hc:{session_id}:built"
 
 
+def low_key(session_id: int) -> str:
+    """Every sign-in numbered up to this has been applied to the live hash."""
+    return f"huiyi:hc:{session_id}:low"
+
+
+def ahead_key(session_id: int) -> str:
+    """Order numbers applied above ``low`` (a sorted set): events arrive out of order."""
+    return f"huiyi:hc:{session_id}:ahead"
+
+
 def roster_key(session_id: int) -> str:
     # v2: the cached roster holds the people on leave and each person's title as well.
     # v3: and its stamp (also under :func:`stamp_key`), which processes key their parsed copy by.
@@ -179,18 +212,76 @@ def stamp_key(session_id: int) -> str:
     return roster_key(session_id) + ":stamp"
 
 
-def _value(unit_id: int, late: bool) -> str:
-    return f"{unit_id}|{1 if late else 0}"
+def stream_key(meeting_id: int) -> str:
+    """The meeting's live stream (written by :mod:`app.services.live.events`)."""
+    return f"huiyi:live:{meeting_id}:stream"
+
+
+def _value(unit_id: int, late: bool, seq: int | None = None) -> str:
+    """A live hash field's value: unit, late flag and, when known, the sign-in's order number (a
+    rebuild keeps the fields of sign-ins newer than what it read)."""
+    return f"{unit_id}|{1 if late else 0}|{seq}" if seq else f"{unit_id}|{1 if late else 0}"
+
+
+def _late(value: bytes | str) -> bool:
+    parts = _as_text(value).split("|", 2)
+    return len(parts) > 1 and parts[1] == "1"
+
+
+# -- the Redis client of live reads -----------------------------------------------------------------
+_redis_down_until = 0.0  # monotonic: this process reads live numbers from the database until then
+
+
+class RedisBackingOff(redis_lib.exceptions.ConnectionError):
+    """Redis failed a moment ago: the live reads go to the database without trying it."""
+
+
+def live_redis(app: Flask | None = None, *, timeout: float = LIVE_TIMEOUT_S) -> redis_lib.Redis:
+    """The app's Redis as the live reads use it: the same server and connection settings, but
+    replies waited for at most ``timeout``, so a hung Redis costs a screen that long, not the
+    client's 5 s; and none at all for ``REDIS_BACKOFF_S`` after a failure (:func:`redis_failed`).
+    The in-process stand-in (no REDIS_URL) is returned as it is."""
+    if time.monotonic() < _redis_down_until:
+        raise RedisBackingOff("Redis failed a moment ago")
+    app = app or current_app
+    base = get_redis(app)
+    clients = app.extensions.setdefault("huiyi_live_redis", {})
+    known = clients.get(timeout)
+    if known is not None and known[0] is base:
+        return known[1]
+    pool = base.connection_pool
+    if type(base).__module__.startswith("fakeredis"):
+        client = base
+    else:
+        kwargs = {**pool.connection_kwargs, "socket_timeout": timeout,
+                  "socket_connect_timeout": min(timeout, pool.connection_kwargs.get("socket_connect_timeout")
+                                                or timeout)}
+        client = redis_lib.Redis(connection_pool=redis_lib.ConnectionPool(
+            connection_class=pool.connection_class, max_connections=pool.max_connections, **kwargs))
+    clients[timeout] = (base, client)
+    return client
+
+
+def redis_failed(exc: Exception, what: str) -> None:
+    """Note a failed live read: the next ones skip Redis for a moment."""
+    global _redis_down_until
+    if not isinstance(exc, RedisBackingOff):
+        log.warning("live %s: Redis unavailable (%s); counting in the database", what, exc)
+    _redis_down_until = time.monotonic() + REDIS_BACKOFF_S
 
 
 # -- fed by live_events after each commit -----------------------------------------------------------
 def record_signins(payloads: list[dict[str, Any]], pipe=None) -> None:
-    """One HSET per session for these sign-ins' events. ``pipe``: a Redis pipeline to queue the
-    update on (the live events'), else sent at once."""
+    """One script per session for these sign-ins' events: set their fields (idempotent: a
+    replayed event cannot count anyone twice) and move ``low`` past the order numbers now all
+    applied. ``pipe``: a Redis pipeline to queue the update on (the live events'), else sent at once."""
     target = pipe if pipe is not None else get_redis()
     for session_id, events in _by_session(payloads).items():
-        target.hset(live_key(session_id),
-                    mapping={str(p["contact_id"]): _value(p["unit_id"], p.get("late", False)) for p in events})
+        args: list[Any] = []
+        for p in events:
+            args += [str(p["contact_id"]), _value(p["unit_id"], p.get("late", False), p.get("seq")),
+                     p.get("seq") or ""]
+        target.eval(_RECORD, 3, live_key(session_id), low_key(session_id), ahead_key(session_id), *args)
 
 
 def record_revokes(payloads: list[dict[str, Any]], pipe=None) -> None:
@@ -206,24 +297,81 @@ def _by_session(payloads: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]
     return grouped
 
 
+# Moves ``low`` (KEYS[2]) up through the numbers in ``ahead`` (KEYS[3]); shared by both scripts.
+_ADVANCE = """
+local function advance(low)
+  while redis.call('ZSCORE', KEYS[3], low + 1) do low = low + 1 end
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', low)
+  redis.call('SET', KEYS[2], low)
+end
+"""
+# KEYS: live hash, low, ahead. ARGV: (contact id, value, order number or '') per sign-in.
+# EVAL, not EVALSHA: it is queued on a pipeline, where a script the server no longer has would fail
+# the whole pipeline.
+_RECORD = _ADVANCE + """
+local low = tonumber(redis.call('GET', KEYS[2]) or '0')
+for i = 1, #ARGV, 3 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  local seq = tonumber(ARGV[i + 2])
+  if seq and seq > low then redis.call('ZADD', KEYS[3], seq, seq) end
+end
+advance(low)
+"""
+# KEYS: live hash, low, ahead, built. ARGV: low (every sign-in numbered up to it was read), the
+# built marker's lifetime, then (contact id, value) per live sign-in read. The fields of sign-ins
+# numbered above ``low`` were set by events newer than the read: they stay.
+_REBUILD = _ADVANCE + """
+local low = tonumber(ARGV[1])
+local function hset(pairs)
+  for i = 1, #pairs, 2000 do
+    redis.call('HSET', KEYS[1], unpack(pairs, i, math.min(i + 1999, #pairs)))
+  end
+end
+local kept = {}
+local current = redis.call('HGETALL', KEYS[1])
+for i = 1, #current, 2 do
+  local seq = tonumber(string.match(current[i + 1], '^[^|]*|[^|]*|(%d+)$'))
+  if seq and seq > low then kept[#kept + 1] = current[i]; kept[#kept + 1] = current[i + 1] end
+end
+redis.call('DEL', KEYS[1])
+local rows = {}
+for i = 3, #ARGV do rows[#rows + 1] = ARGV[i] end
+hset(rows)
+hset(kept)
+advance(low)
+redis.call('SET', KEYS[4], '1', 'EX', ARGV[2])
+"""
+
+
 # -- rebuild ----------------------------------------------------------------------------------------
-def rebuild(session_id: int) -> int:
-    """Replace the session's live hash with what the database says; returns 实到."""
+def rebuild(session_id: int, *, announce: int | None = None) -> int:
+    """Replace the session's live hash with what the database says; returns 实到.
+
+    ``announce``: the meeting id whose stream hears of it (a ``resync`` event), so every open
+    screen re-counts; a repair does, a routine reconcile need not."""
+    # The committed order number first: every sign-in numbered up to it is in the read that follows.
+    # (Numbers are taken in commit order, so whatever that read sees is also complete up to its own
+    # highest number.)
+    last = db.session.scalar(select(MeetingSession.last_seq).where(MeetingSession.id == session_id)) or 0
     rows = db.session.execute(
-        select(SignIn.contact_id, Contact.unit_id, SignIn.late).join(Contact, Contact.id == SignIn.contact_id)
+        select(SignIn.contact_id, Contact.unit_id, SignIn.late, SignIn.seq).join(Contact, Contact.id == SignIn.contact_id)
         .where(SignIn.session_id == session_id, SignIn.revoked_at.is_(None))
     ).all()
-    pipe = get_redis().pipeline(transaction=True)
-    pipe.delete(live_key(session_id))
-    if rows:
-        pipe.hset(live_key(session_id), mapping={str(c): _value(u, late) for c, u, late in rows})
-    pipe.set(built_key(session_id), "1", ex=RECONCILE_S)
-    pipe.execute()
+    low = max([last, *(seq or 0 for *_rest, seq in rows)])
+    args: list[Any] = [low, RECONCILE_S]
+    for contact_id, unit_id, late, seq in rows:
+        args += [str(contact_id), _value(unit_id, late, seq)]
+    r = live_redis(timeout=max(LIVE_TIMEOUT_S, 2.0))  # a large meeting's rebuild takes Redis a while
+    r.eval(_REBUILD, 4, live_key(session_id), low_key(session_id), ahead_key(session_id), built_key(session_id),
+           *args)
+    if announce is not None:
+        r.xadd(stream_key(announce), {"data": json.dumps({"type": "resync", "meeting_id": announce,
+                                                          "session_id": session_id})},
+               maxlen=STREAM_MAXLEN, approximate=True)
     return len(rows)
 
 
-def _ensure_built(session_id: int) -> None:
-    r = get_redis()
+def _ensure_built(session_id: int, r: redis_lib.Redis) -> None:
     if r.exists(built_key(session_id)):
         return
     # One process rebuilds; the others wait briefly and then read what it wrote.
@@ -238,6 +386,45 @@ def _ensure_built(session_id: int) -> None:
                 lock.release()
             except Exception:  # the lock expired under us: harmless, the rebuild is idempotent
                 log.warning("headcount rebuild lock for session %s expired", session_id)
+
+
+#: session id -> (the committed order number when a gap was first seen, when): this process's
+#: record of gaps between the counters and the database not yet repaired.
+_gaps: dict[int, tuple[int, float]] = {}
+
+
+def heal(ref: SessionRef, r: redis_lib.Redis | None = None) -> bool:
+    """Repair the counters if a sign-in committed more than ``GRACE_S`` ago has not reached them
+    (see the module's docstring); True if they were rebuilt. One GET and one primary-key read."""
+    r = r if r is not None else live_redis()
+    low = int(r.get(low_key(ref.session_id)) or 0)
+    last = _committed_seq(ref.session_id)
+    if last is None or low >= last:
+        _gaps.pop(ref.session_id, None)
+        return False
+    now = time.monotonic()
+    seen = _gaps.get(ref.session_id)
+    if seen is None or low >= seen[0]:
+        # A new gap (or the last one closed and another opened): events in flight close it soon.
+        _gaps[ref.session_id] = (last, now)
+        return False
+    if now - seen[1] < GRACE_S:
+        return False
+    log.warning("headcount of session %s misses committed sign-ins (%s applied of %s): rebuilding",
+                ref.session_id, low, last)
+    _gaps.pop(ref.session_id, None)
+    rebuild(ref.session_id, announce=ref.meeting_id)
+    return True
+
+
+def _committed_seq(session_id: int) -> int | None:
+    """The session's committed order number (None when the database cannot say)."""
+    try:
+        return db.session.scalar(select(MeetingSession.last_seq).where(MeetingSession.id == session_id)) or 0
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.warning("headcount gap check skipped for session %s: database unavailable", session_id)
+        return None
 
 
 # -- roster (who is expected) -----------------------------------------------------------------------
@@ -321,8 +508,15 @@ _rosters_lock = threading.Lock()
 def roster_for(ref: SessionRef) -> Roster:
     """The session's roster: this process's parsed copy while the cached roster's stamp is the same
     (one small GET), else the cached roster (parsed once), else the database's (then cached for
-    ``ROSTER_TTL_S``, dropped by :func:`forget_roster`)."""
-    r = get_redis()
+    ``ROSTER_TTL_S``, dropped by :func:`forget_roster`). Without Redis, the database's."""
+    try:
+        return _cached_roster(ref, live_redis())
+    except RedisError as exc:
+        redis_failed(exc, "roster")
+        return Roster("", *_load_people(ref))
+
+
+def _cached_roster(ref: SessionRef, r: redis_lib.Redis) -> Roster:
     stamp = r.get(stamp_key(ref.session_id))
     mine = _rosters.get(ref.session_id)
     if stamp is not None and mine is not None and mine.stamp == _as_text(stamp):
@@ -368,8 +562,12 @@ def roster(ref: SessionRef) -> list[list]:
 
 
 def forget_roster(session_id: int) -> None:
-    """Drop the cached roster (after invitees or leaves change) so the next read sees the new list."""
-    get_redis().delete(roster_key(session_id), stamp_key(session_id))
+    """Drop the cached roster (after invitees or leaves change) so the next read sees the new list.
+    Without Redis there is nothing cached to drop (a roster cached before expires by itself)."""
+    try:
+        get_redis().delete(roster_key(session_id), stamp_key(session_id))
+    except RedisError:
+        log.warning("cached roster of session %s not dropped: Redis unavailable", session_id)
 
 
 # -- reads ------------------------------------------------------------------------------------------
@@ -380,19 +578,39 @@ def numbers(meeting: Meeting, session: MeetingSession, *, recent: bool = True, m
 
 def numbers_for(ref: SessionRef, *, recent: bool = True, missing: bool = True) -> Headcount:
     """``missing``: fill each unit's list of who is missing (the WeChat 未到 reply and the mini
-    program want them); without, the counts cost a pass over who has arrived only."""
-    _ensure_built(ref.session_id)
-    live = get_redis().hgetall(live_key(ref.session_id))
-    people = roster_for(ref)
+    program want them); without, the counts cost a pass over who has arrived only. From the live
+    counters (repaired first if they miss a committed sign-in, :func:`heal`), else, when Redis
+    cannot be read, from the database."""
+    try:
+        r = live_redis()
+        _ensure_built(ref.session_id, r)
+        heal(ref, r)
+        live = r.hgetall(live_key(ref.session_id))
+        people = _cached_roster(ref, r)
+        arrivals = ((int(key), _late(value)) for key, value in live.items())
+    except RedisError as exc:
+        redis_failed(exc, "numbers")
+        arrivals, people = _database_arrivals(ref.session_id), Roster("", *_load_people(ref))
+    result = _count(ref, arrivals, people, missing=missing)
+    if recent:
+        result.recent = recent_signins(ref.session_id)
+    return result
 
+
+def _database_arrivals(session_id: int) -> list[tuple[int, bool]]:
+    """(contact id, late) of the session's live sign-ins, from the database."""
+    return [(cid, late) for cid, late in db.session.execute(
+        select(SignIn.contact_id, SignIn.late).where(SignIn.session_id == session_id, SignIn.revoked_at.is_(None)))]
+
+
+def _count(ref: SessionRef, arrivals, people: Roster, *, missing: bool) -> Headcount:
     unit_arrived: dict[int, int] = {}
     group_arrived: dict[str, int] = {}
     arrived_ids: set[int] = set()
-    late = 0
-    for key, value in live.items():
-        if _as_text(value).endswith("|1"):
-            late += 1
-        cid = int(key)
+    late = arrived = 0
+    for cid, is_late in arrivals:
+        arrived += 1
+        late += is_late
         row = people.index.get(cid)
         if row is None:  # signed in without being expected (a guest, someone on leave)
             continue
@@ -412,12 +630,25 @@ def numbers_for(ref: SessionRef, *, recent: bool = True, missing: bool = True) -
     units.sort(key=lambda u: (-(u.expected - u.arrived), u.name))
     groups = [GroupCount(g, expected=n, arrived=group_arrived.get(g, 0))
               for g, n in sorted(people.group_expected.items())]
-    result = Headcount(ref.meeting_id, ref.session_id, expected=len(people.expected), arrived=len(live), late=late,
-                       units=units, groups=groups, leave=len(people.on_leave), on_leave=people.leave_list,
-                       listed=missing, stamp=people.stamp)
-    if recent:
-        result.recent = recent_signins(ref.session_id)
-    return result
+    return Headcount(ref.meeting_id, ref.session_id, expected=len(people.expected), arrived=arrived, late=late,
+                     units=units, groups=groups, leave=len(people.on_leave), on_leave=people.leave_list,
+                     listed=missing, stamp=people.stamp)
+
+
+def screen_headcount(session_id: int) -> Headcount:
+    """The numbers a big screen of the session shows (counts only), once any gap between the
+    counters and the database has had its ``GRACE_S``: what the fault drills compare with
+    :func:`database_truth` (``arrived``, ``late``). Needs an app context."""
+    session = db.session.get(MeetingSession, session_id)
+    if session is None:
+        raise ValueError(f"no session {session_id}")
+    ref = SessionRef.of(session.meeting, session)
+    numbers = numbers_for(ref, recent=False, missing=False)
+    seen = _gaps.get(session_id)
+    if seen is not None:  # a gap noticed but not yet outlived its grace: a screen shows this next
+        time.sleep(max(0.0, seen[1] + GRACE_S - time.monotonic()))
+        numbers = numbers_for(ref, recent=False, missing=False)
+    return numbers
 
 
 def missing_people(ref: SessionRef, *, unit_id: int | None = None, query: str = "", after: int | None = None,
@@ -426,9 +657,16 @@ def missing_people(ref: SessionRef, *, unit_id: int | None = None, query: str = 
     unit, any case), or both; in the roster's order. ``after``: the last contact id of the page
     before (``next`` of its answer). Returns ``{"people": [{"id", "name", "title", "unit_id",
     "unit"}], "total": how many match, "next": the cursor of the next page or None}``."""
-    _ensure_built(ref.session_id)
-    people = roster_for(ref)
-    arrived = {int(k) for k in get_redis().hkeys(live_key(ref.session_id))}
+    try:
+        r = live_redis()
+        _ensure_built(ref.session_id, r)
+        heal(ref, r)
+        arrived = {int(k) for k in r.hkeys(live_key(ref.session_id))}
+        people = _cached_roster(ref, r)
+    except RedisError as exc:
+        redis_failed(exc, "missing list")
+        arrived = {cid for cid, _late in _database_arrivals(ref.session_id)}
+        people = Roster("", *_load_people(ref))
     rows = people.by_unit.get(unit_id, []) if unit_id is not None else people.expected
     needle = query.strip().casefold()
     matches = [p for p in rows if p[0] not in arrived

@@ -15,6 +15,13 @@ written once per process and kind of listener (:class:`RenderedEvents`), not onc
 Who is missing is read a unit at a time by the page; a listener that may see it (``with_missing``)
 gets, in each revoke event, the person who is missing again, so an open list takes them back
 without a read.
+
+When things fail, a stream stays open and says so rather than dying: without Redis it sends the
+numbers counted in the database every ``FALLBACK_EVERY_S`` (when they change) and goes back to the
+stream as soon as Redis answers; without the database it sends ``unavailable`` (the page keeps its
+numbers and shows that it is reconnecting) until the numbers can be counted again. While idle it
+checks every ``HEAL_EVERY_S`` that the counters miss no committed sign-in
+(:func:`headcount.heal`); a repair is announced on the stream, so every open page re-counts.
 """
 
 from __future__ import annotations
@@ -29,8 +36,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flask import Flask
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 
-from app.extensions import db, get_redis
+from app.extensions import db
 from app.services.live import events as live_events
 from app.services.live import headcount
 from app.services.votes import results as vote_results
@@ -41,8 +50,16 @@ from models import Meeting, Vote
 
 log = logging.getLogger(__name__)
 
-#: XREAD blocks less than the Redis client's 5 s socket timeout; an idle stream sends a comment.
-BLOCK_MS = 4000
+#: XREAD blocks this long, waiting at most ``READ_TIMEOUT_S`` for Redis's reply; an idle stream then
+#: sends a comment.
+BLOCK_MS = 500
+READ_TIMEOUT_S = 2.0
+#: While idle, a process checks a session's counters against the database this often.
+HEAL_EVERY_S = 0.5
+#: Without Redis, the numbers are counted in the database (and Redis tried again) this often.
+FALLBACK_EVERY_S = 1.5
+UNAVAILABLE = ('event: unavailable\ndata: {"code": "service_unavailable", '
+               '"message": "签到数据暂时无法读取，正在重新连接"}\n\n')
 #: A stream ends after this long so the browser reconnects (and resyncs) through a fresh worker.
 MAX_STREAM_S = 600
 #: The numbers follow events by at most this long (the counters are read once per interval).
@@ -110,12 +127,13 @@ class VoteVisibility:
 
 
 # -- the stream ------------------------------------------------------------------------------------
-def last_stream_id(meeting_id: int) -> str:
-    """The id of the meeting's newest event ("0-0" for none, or when Redis cannot say)."""
+def last_stream_id(meeting_id: int, app: Flask | None = None) -> str | None:
+    """The id of the meeting's newest event ("0-0" for none), or None when Redis cannot say."""
     try:
-        entries = get_redis().xrevrange(live_events.stream_key(meeting_id), count=1)
-    except Exception:
-        return "0-0"
+        entries = headcount.live_redis(app).xrevrange(live_events.stream_key(meeting_id), count=1)
+    except RedisError as exc:
+        headcount.redis_failed(exc, "stream id")
+        return None
     return _text(entries[0][0]) if entries else "0-0"
 
 
@@ -136,24 +154,39 @@ def listen(app: Flask, ref: headcount.SessionRef, *, last_event_id: str | None, 
     return _generate(app, ref, start, mask=mask, with_missing=with_missing, organizer=organizer)
 
 
-def _generate(app: Flask, ref: headcount.SessionRef, last_id: str, *, mask: bool,
+def _generate(app: Flask, ref: headcount.SessionRef, last_id: str | None, *, mask: bool,
               with_missing: bool, organizer: bool = False) -> Iterator[str]:
-    redis = get_redis(app)
+    """``last_id``: where to read from; None when Redis could not say (then from wherever the
+    stream is once it can)."""
     visible = VoteVisibility(app)
     key = live_events.stream_key(ref.meeting_id)
     ends = time.monotonic() + MAX_STREAM_S
     yield "retry: 1500\n\n"
-    sent, _ = shared_numbers.count(app, ref, last_id, wait=False)
-    yield sent.message
+    sent = None  # the last numbers message sent
+    try:
+        sent, _ = shared_numbers.count(app, ref, last_id or "0-0", wait=False)
+        yield sent.message
+    except SQLAlchemyError:
+        log.warning("live stream of meeting %s: the numbers cannot be counted", ref.meeting_id)
+        yield UNAVAILABLE
     numbers_due: float | None = None  # when the numbers must next be sent, if events arrived since
     while time.monotonic() < ends:
+        if last_id is None:
+            last_id = last_stream_id(ref.meeting_id, app)
         now = time.monotonic()
         block = BLOCK_MS if numbers_due is None else max(1, int((numbers_due - now) * 1000))
         try:
-            batches = redis.xread({key: last_id}, count=500, block=block)
-        except Exception:
-            log.exception("live stream read failed for meeting %s", ref.meeting_id)
-            return  # the browser reconnects from its last id
+            if last_id is None:
+                raise headcount.RedisBackingOff("no stream id")
+            batches = headcount.live_redis(app, timeout=READ_TIMEOUT_S).xread({key: last_id}, count=500,
+                                                                               block=block)
+        except RedisError as exc:
+            # Redis is away: the numbers come from the database until it is back.
+            headcount.redis_failed(exc, f"stream of meeting {ref.meeting_id}")
+            text, sent = _fallback(app, ref, sent)
+            yield text
+            time.sleep(FALLBACK_EVERY_S)
+            continue
         parts: list[str | tuple[tuple, dict]] = []
         revoked: list[dict] = []
         for _stream, entries in batches or ():
@@ -182,17 +215,42 @@ def _generate(app: Flask, ref: headcount.SessionRef, last_id: str, *, mask: bool
         out = [p if isinstance(p, str) else rendered.put(
                    p[0], f"id: {p[0][1]}\nevent: {p[1]['type']}\ndata: {json.dumps(p[1], ensure_ascii=False)}\n\n")
                for p in parts]
+        if not parts and numbers_due is None:
+            # Idle: a sign-in whose event never came (its worker died) is repaired here, and the
+            # repair's announcement wakes this stream like any event.
+            healing.check(app, ref)
+            if sent is None or sent.message == UNAVAILABLE:
+                text, sent = _fallback(app, ref, sent)  # the database is back: the numbers again
+                out.append(text if text != ": keepalive\n\n" else "")
         if numbers_due is not None and time.monotonic() >= numbers_due:
             # At most one numbers message per interval: a burst of sign-ins costs a few counts per
             # process, not one per event and stream. Events themselves go out at once.
-            count, complete = shared_numbers.count(app, ref, last_id, wait=True)
-            if complete or count is not sent:
+            try:
+                count, complete = shared_numbers.count(app, ref, last_id, wait=True)
+            except SQLAlchemyError:
+                out.append(UNAVAILABLE)
+                count, complete = None, True
+            if count is not None and (complete or count is not sent):
                 out.append(count.message)
                 sent = count
             # Counted by another stream a moment ago, before some of what this one sent: send it,
             # and the count that covers everything soon after.
             numbers_due = None if complete else count.at + NUMBERS_EVERY_S
-        yield "".join(out) if out else ": keepalive\n\n"
+        text = "".join(out)
+        yield text if text else ": keepalive\n\n"
+
+
+def _fallback(app: Flask, ref: headcount.SessionRef, sent: _Count | None) -> tuple[str, _Count | None]:
+    """What a stream sends while it cannot read the events: the numbers when they changed (counted
+    in the database if Redis is away), ``unavailable`` when they cannot be counted."""
+    try:
+        count, _ = shared_numbers.count(app, ref, "0-0", wait=False)
+    except SQLAlchemyError:
+        log.warning("live stream of meeting %s: the numbers cannot be counted", ref.meeting_id)
+        return UNAVAILABLE, _UNAVAILABLE
+    if sent is not None and count.message == sent.message:
+        return ": keepalive\n\n", sent
+    return count.message, count
 
 
 def _add_people(app: Flask, ref: headcount.SessionRef, events: list[dict]) -> None:
@@ -246,7 +304,11 @@ class SharedNumbers:
         (if not, ask again at ``count.at + NUMBERS_EVERY_S``; only when ``wait``)."""
         key = (ref.meeting_id, ref.session_id, ref.admission)
         want = _id_key(seen)
-        stamp = _text(get_redis(app).get(headcount.stamp_key(ref.session_id)) or "")
+        try:
+            stamp = _text(headcount.live_redis(app).get(headcount.stamp_key(ref.session_id)) or "")
+        except RedisError as exc:
+            headcount.redis_failed(exc, "roster stamp")
+            stamp = ""  # the database's roster (counted without Redis) has no stamp either
         count = self._fresh(key, stamp)
         if count is not None and (count.upto >= want or (wait and time.monotonic() - count.at < NUMBERS_EVERY_S)):
             return count, count.upto >= want
@@ -258,8 +320,11 @@ class SharedNumbers:
                 return count, True
             with app.app_context():
                 try:
-                    upto = _id_key(last_stream_id(ref.meeting_id))  # read first: all of it is counted
+                    upto = _id_key(last_stream_id(ref.meeting_id, app) or "0-0")  # read first: all is counted
                     numbers = headcount.numbers_for(ref, recent=False, missing=False)
+                except SQLAlchemyError:
+                    db.session.rollback()
+                    raise
                 finally:
                     db.session.remove()
             data = json.dumps(numbers.to_dict(with_missing=False), ensure_ascii=False)
@@ -276,6 +341,32 @@ class SharedNumbers:
 
 
 shared_numbers = SharedNumbers()
+#: What :func:`_fallback` reports as sent while the numbers cannot be counted.
+_UNAVAILABLE = _Count(upto=(0, 0), stamp="", at=0.0, message=UNAVAILABLE)
+
+
+class Healing:
+    """Idle streams check their session's counters against the database (:func:`headcount.heal`),
+    at most once per ``HEAL_EVERY_S`` per session and process however many streams are open."""
+
+    def __init__(self):
+        self.due: dict[int, float] = {}
+
+    def check(self, app: Flask, ref: headcount.SessionRef) -> None:
+        now = time.monotonic()
+        if self.due.get(ref.session_id, 0.0) > now:
+            return
+        self.due[ref.session_id] = now + HEAL_EVERY_S
+        with app.app_context():
+            try:
+                headcount.heal(ref, headcount.live_redis(app))
+            except (RedisError, SQLAlchemyError) as exc:  # the reads fall back by themselves
+                log.warning("headcount check of session %s skipped: %s", ref.session_id, exc)
+            finally:
+                db.session.remove()
+
+
+healing = Healing()
 
 
 class RenderedEvents:
