@@ -4,7 +4,9 @@ The reader must be tested on files that LibreOffice saved, not on files written 
 that reads them: openpyxl only writes the *source* workbooks here, then LibreOffice (headless)
 opens each one and saves the committed xlsx / xls / csv. Run from the repo root:
 
-    .venv/bin/python -m scripts.make_contact_fixtures
+    .venv/bin/python -m scripts.make_contact_fixtures [--parity]
+
+(``--parity``: only the format-parity set of issue 21.13, ``tests/fixtures/contacts/parity_*``.)
 
 Output: tests/fixtures/contacts/. Needs `soffice` on PATH. A private LibreOffice profile is used so
 that this never fights with another soffice instance on the machine.
@@ -127,6 +129,61 @@ CSV_ROWS: list[list[object] | None] = [
 ]
 
 
+#: One directory (issue 21.13) that every format must read the same way. (name, phone, unit, title,
+#: department); a phone that is an ``int`` is typed as a number in the spreadsheet (the commonest
+#: office habit), a ``str`` as text. Saved by LibreOffice as xlsx, xls and csv (UTF-8, GBK), and by a
+#: script (openpyxl with int phones, openpyxl with float phones, the csv module writing floats).
+PARITY_HEADER = ["序号", "姓名", "手机号码", "单位", "职务", "部门"]
+PARITY_UNIT = "区财政局"
+PARITY_ROWS: list[tuple[str, object, str, str, str]] = [
+    ("张三", "13800138000", PARITY_UNIT, "科员", "办公室"),  # 2: the template's example row: skipped
+    ("李四", 13800138001, PARITY_UNIT, "局长", "办公室"),  # 3
+    ("王五", 13800138002, PARITY_UNIT, "科员", "预算科"),  # 4
+    ("钱七", "138-0013-8004", PARITY_UNIT, "科员", "预算科"),  # 5: text with dashes
+    ("阿卜杜·热合曼", 13800138005, PARITY_UNIT, "科员", "国库科"),  # 6
+    ("孙八", "1.38001E+10", PARITY_UNIT, "科员", "国库科"),  # 7: already shown in scientific notation
+    ("周九", 13800100000, PARITY_UNIT, "科员", "国库科"),  # 8: 1.38001E+10 typed back as a number
+    ("吴十", 1380013800, PARITY_UNIT, "科员", "国库科"),  # 9: one digit short
+    ("郑十一", 13800138002, PARITY_UNIT, "科员", "国库科"),  # 10: same phone as row 4
+    ("陈十三", 13800138006, "区教育局", "科员", "基教科"),  # 11: another unit's person
+    ("褚十四", 13800138007, "", "科员", "国库科"),  # 12: unit left blank: this unit's
+]
+
+
+def _parity_rows(phone_as: str) -> list[list[object]]:
+    rows: list[list[object]] = [list(PARITY_HEADER)]
+    for i, (name, phone, unit, title, department) in enumerate(PARITY_ROWS, start=1):
+        if isinstance(phone, int) and phone_as == "float":
+            phone = float(phone)
+        rows.append([i, name, phone, unit or None, title, department])
+    return rows
+
+
+def write_parity(tmp: Path, lo: LibreOffice) -> None:
+    """The parity set: parity_lo.{xlsx,xls}, parity_lo_{utf8,gbk}.csv, parity_script_{int,float}.xlsx,
+    parity_script_float.csv."""
+    import csv
+
+    source = tmp / "parity_lo.xlsx"
+    _write_source(source, {"通讯录": _parity_rows("int")}, merge_title=False)
+    lo.convert([source], "xlsx", tmp / "p-xlsx")
+    lo.convert([source], "xls", tmp / "p-xls")
+    csv_filter = "csv:Text - txt - csv (StarCalc):44,34,{}"
+    lo.convert([source], csv_filter.format(_CHARSET_UTF8), tmp / "p-utf8")
+    lo.convert([source], csv_filter.format(_CHARSET_GBK), tmp / "p-gbk")
+    shutil.copy(tmp / "p-xlsx" / "parity_lo.xlsx", OUT / "parity_lo.xlsx")
+    shutil.copy(tmp / "p-xls" / "parity_lo.xls", OUT / "parity_lo.xls")
+    shutil.copy(tmp / "p-utf8" / "parity_lo.csv", OUT / "parity_lo_utf8.csv")
+    shutil.copy(tmp / "p-gbk" / "parity_lo.csv", OUT / "parity_lo_gbk.csv")
+    # A script's output, not LibreOffice's: numbers stay numbers (int, float) in the xlsx, and the
+    # csv module writes a float as "13800138001.0" (what pandas writes for a numeric column with
+    # blanks).
+    _write_source(OUT / "parity_script_int.xlsx", {"Sheet1": _parity_rows("int")}, merge_title=False)
+    _write_source(OUT / "parity_script_float.xlsx", {"Sheet1": _parity_rows("float")}, merge_title=False)
+    with (OUT / "parity_script_float.csv").open("w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows([["" if v is None else v for v in row] for row in _parity_rows("float")])
+
+
 def _write_source(path: Path, sheets: dict[str, list[list[object] | None]], *, merge_title: bool) -> None:
     wb = openpyxl.Workbook()
     first = True
@@ -194,6 +251,11 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="huiyi-fixtures-") as tmp_name:
         tmp = Path(tmp_name)
+        if "--parity" in sys.argv[1:]:  # only the parity set (the others stay byte for byte)
+            write_parity(tmp, LibreOffice(tmp))
+            for path in sorted(OUT.glob("parity_*")):
+                print(f"{path.relative_to(ROOT)}  {path.stat().st_size} bytes")
+            return
         src = tmp / "src"
         src.mkdir()
         lo = LibreOffice(tmp)
@@ -223,6 +285,7 @@ def main() -> None:
         lo.convert([csv_src, full], csv_filter.format(_CHARSET_UTF8), tmp / "csv-utf8")
         lo.convert([csv_src, full], csv_filter.format(_CHARSET_GBK), tmp / "csv-gbk")
         lo.save_encrypted(full, tmp / "encrypted.xls", "MS Excel 97", "secret")
+        write_parity(tmp, lo)
 
         for path in (tmp / "xlsx").glob("*.xlsx"):
             shutil.copy(path, OUT / path.name)

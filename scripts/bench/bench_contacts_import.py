@@ -101,7 +101,7 @@ def main() -> None:
                 path = args.file
                 print(f"using {path} ({path.stat().st_size / 1e6:.1f} MB)")
             else:
-                write_source(source, args.rows)
+                write_source(source, args.rows, units=False)
                 path = source if args.openpyxl_only else (resave_with_libreoffice(source, tmp) or source)
                 print(f"generated {path.stat().st_size / 1e6:.1f} MB xlsx ({args.rows} rows) in "
                       f"{time.perf_counter() - t0:.1f} s ({'LibreOffice' if path != source else 'openpyxl'})")

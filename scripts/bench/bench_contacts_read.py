@@ -22,21 +22,25 @@ import openpyxl
 from app.services.contacts.reader import read_directory
 
 
-def write_source(path: Path, rows: int) -> None:
+def write_source(path: Path, rows: int, *, units: bool = True) -> None:
+    """``units=False`` leaves the 单位 column blank: an import into one unit refuses rows that name
+    another unit, and the import bench loads the same file into two units."""
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet("通讯录")
     ws.append(["某市直机关通讯录（2026年11月）"])
     ws.append([])
     ws.append(["序号", "姓名", "性别", "手机号码", "单位", "职务", "部门", "备注"])
     for i in range(rows):
-        phone = 13000000000 + i * 7 if i % 2 else f"{13000000000 + i * 7}"
+        # Every number ends in 1: a bare number ending in 00000 reads as one that scientific
+        # notation rounded (1.38001E+10), and the reader refuses it.
+        phone = 13000000001 + i * 10 if i % 2 else f"{13000000001 + i * 10}"
         ws.append(
             [
                 i + 1,
                 f"测试{i:06d}",
                 "男" if i % 2 else "女",
                 phone,
-                f"单位{i % 50:02d}",
+                f"单位{i % 50:02d}" if units else None,
                 "科员",
                 "办公室",
                 None,

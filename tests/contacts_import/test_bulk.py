@@ -23,7 +23,7 @@ GENEROUS_BOUND_S = 30.0
 @pytest.fixture(scope="module")
 def big_xlsx(tmp_path_factory) -> bytes:
     path = tmp_path_factory.mktemp("bulk") / "directory.xlsx"
-    write_source(path, ROWS)
+    write_source(path, ROWS, units=False)
     return path.read_bytes()
 
 

@@ -50,6 +50,9 @@ class PhoneResult:
     extension: str | None = None
     error: str | None = None
     detail: str | None = None
+    #: The number was already damaged by spreadsheet software (scientific notation lost digits):
+    #: the office must fix the column, not just retype a digit.
+    damaged: bool = False
 
     @property
     def ok(self) -> bool:
@@ -79,6 +82,10 @@ _SEPARATORS = str.maketrans({ch: "-" for ch in _DASHES + "().\u00b7 "})
 _MOBILE_RE = re.compile(r"1[3-9]\d{9}")
 _EXT_RE = re.compile(r"(?:转|分机|ext\.?|x|#)\s*(\d{1,6})$", re.IGNORECASE)
 _SCI_RE = re.compile(r"[+]?(\d+)(?:\.(\d*))?[eE][+]?(\d+)")
+# A number written out as a float by a script (pandas writes a numeric column with blanks as
+# float: "13800138000.0"): the same number an xlsx float cell holds, so it reads the same. Never
+# let the '.' act as a separator here: "1380013800.0" would gain a digit.
+_FLOAT_TEXT_RE = re.compile(r"(\d+)\.0+")
 # Placeholders offices type into an empty phone cell; they mean "no number", not "bad number".
 _PLACEHOLDERS = frozenset(
     {"无", "暂无", "没有", "空", "/", "\\", "-", "--", "—", "——", "null", "none", "n/a", "na"}
@@ -134,6 +141,10 @@ def normalize_phone(raw: object) -> PhoneResult:
     if _CLEAN_MOBILE_RE.fullmatch(text):
         return PhoneResult(raw=text, number=text, kind=PhoneKind.MOBILE)
     shown = text.strip()
+    if floated := _FLOAT_TEXT_RE.fullmatch(shown):
+        text = floated.group(1)
+        if _CLEAN_MOBILE_RE.fullmatch(text):
+            return PhoneResult(raw=shown, number=text, kind=PhoneKind.MOBILE)
     # NFKC folds full-width digits, '＋', '（）' and friends to ASCII.
     s = unicodedata.normalize("NFKC", _clean_spaces(text)).strip()
     if not s or s.lower() in _PLACEHOLDERS:
@@ -152,8 +163,10 @@ def normalize_phone(raw: object) -> PhoneResult:
         except InvalidOperation:
             return _invalid(shown, f"无法识别“{shown}”")
         if value != value.to_integral_value() or digits_written < _SCI_MIN_DIGITS:
-            return _invalid(
-                shown, f"“{shown}”是科学计数法显示，号码可能已丢失位数，请将该列设为文本后重新填写"
+            return PhoneResult(
+                raw=shown, error="phone_invalid", damaged=True,
+                detail=f"“{shown}”是科学计数法显示，号码的后几位已经丢失，"
+                       "请将该列设置为文本格式后重新输入完整号码",
             )
         s = str(int(value))
 

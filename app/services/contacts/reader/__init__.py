@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from app.services.contacts.reader.errors import (
     FILE_MESSAGES,
     ROW_MESSAGES,
+    SKIP_MESSAGES,
     DirectoryFileError,
     row_message,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "FILE_MESSAGES",
     "MAX_COLUMNS",
     "ROW_MESSAGES",
+    "SKIP_MESSAGES",
     "DirectoryFile",
     "DirectoryFileError",
     "DirectoryRow",
@@ -52,6 +54,8 @@ class DirectoryFile:
     extra_columns: list[str]  # other header texts, kept in each row's extras
     rows: list[DirectoryRow] = field(default_factory=list)
     encoding: str | None = None  # csv only: "utf-8", "gb18030", ...
+    #: Rows skipped on purpose ({row, code, message}), e.g. the template's example row.
+    skipped: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def accepted(self) -> list[DirectoryRow]:
@@ -89,6 +93,8 @@ def read_directory(
         columns = find_header(grid.rows)
         if columns is None:
             continue
+        skipped: list[dict[str, object]] = []
+        rows = build_rows(grid.rows, columns, allow_landline=allow_landline, skipped=skipped)
         return DirectoryFile(
             filename=filename,
             format=workbook.format,
@@ -96,7 +102,8 @@ def read_directory(
             header_row=columns.header_row,
             columns=dict(columns.labels),
             extra_columns=list(columns.extras.values()),
-            rows=build_rows(grid.rows, columns, allow_landline=allow_landline),
+            rows=rows,
             encoding=grid.encoding,
+            skipped=skipped,
         )
     raise DirectoryFileError("no_header" if any_cells else "empty_file")

@@ -17,7 +17,14 @@ ROW_MESSAGES: dict[str, str] = {
     "phone_invalid": "手机号格式不正确：{detail}",
     "phone_duplicate_in_file": "与第 {first_row} 行手机号重复",
     "landline_not_allowed": "“{phone}”是座机号码，请填写手机号",
+    "phone_damaged": "手机号已被表格软件改坏：{detail}。请将手机号这一列设置为文本格式，再重新输入完整的 11 位号码{hint}",
     "phone_in_other_unit": "该手机号已属于其他单位的人员",
+    "unit_mismatch": "该行的单位是“{unit}”，不是本单位（{ours}），未导入；请删除该行，由该单位自行上传",
+}
+
+#: Rows that are skipped on purpose (never imported, never an error), said so in the report.
+SKIP_MESSAGES: dict[str, str] = {
+    "example_row": "模板中的示例行（张三 / 13800138000），已跳过",
 }
 
 FILE_MESSAGES: dict[str, str] = {
@@ -37,6 +44,10 @@ FILE_MESSAGES: dict[str, str] = {
 
 def row_message(code: str, **params: object) -> str:
     return ROW_MESSAGES[code].format(**params)
+
+
+def skip_message(code: str, **params: object) -> str:
+    return SKIP_MESSAGES[code].format(**params)
 
 
 class DirectoryFileError(DomainError):

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from app.services.contacts.phones import PhoneKind, normalize_name, normalize_phone, normalize_unit_name
-from app.services.contacts.reader.errors import row_message
+from app.services.contacts.reader.errors import row_message, skip_message
 from app.services.contacts.reader.formats import Cell
 from app.services.contacts.reader.table import SYNONYMS, Columns, cell_text, header_key
 
@@ -18,6 +18,21 @@ _FOOTER_WORDS = (
 # Longest first, so that "填表日期" is not read as "填表" followed by "日期".
 _FOOTER_RE = re.compile(r"^\s*(" + "|".join(sorted(_FOOTER_WORDS, key=len, reverse=True)) + r")")
 _FOOTER_BARE_RE = re.compile(r"^\s*(合计|总计|共计)")
+
+#: The example row of our templates (units office and console): recognised and skipped, so an
+#: office that left it in does not import a 张三 who does not exist. A real 张三 with this number
+#: also needs the template's own example values (or the word 示例 our templates put beside it).
+EXAMPLE_NAME, EXAMPLE_PHONE = "张三", "13800138000"
+_EXAMPLE_SIGNATURES = (
+    lambda row: (row.title, row.department) == ("科员", "办公室"),  # the unit office's template
+    lambda row: {"第一代表团", "A-01"} <= set(row.extras.values()),  # the console's invitee template
+    lambda row: any("示例" in value for value in row.extras.values()),
+)
+# A number that spreadsheet software rounded to 6 significant digits (shown as 1.38001E+10, then
+# saved or re-typed as a number) ends in five zeros. Written with separators (138-0010-0000), the
+# office tells us the number really is so.
+_BARE_NUMBER_RE = re.compile(r"\s*\d{11}(?:\.0+)?\s*")
+_TRUNCATED_TAIL = "00000"
 
 
 @dataclass(slots=True)
@@ -78,7 +93,22 @@ def _skippable(cells: list[Cell], raw_name: Cell) -> bool:
     return _is_footer_row(cells) or header_key(raw_name) in SYNONYMS["name"]
 
 
-def build_rows(grid: list[list[Cell]], columns: Columns, *, allow_landline: bool) -> list[DirectoryRow]:
+def _truncated(raw: Cell, number: str) -> bool:
+    """A bare number (a numeric cell, or digits alone in text) that lost its tail to rounding."""
+    if not number.endswith(_TRUNCATED_TAIL):
+        return False
+    return isinstance(raw, int | float) or (isinstance(raw, str) and _BARE_NUMBER_RE.fullmatch(raw) is not None)
+
+
+def _is_example(row: DirectoryRow) -> bool:
+    if row.name != EXAMPLE_NAME or row.phone != EXAMPLE_PHONE:
+        return False
+    return any(signature(row) for signature in _EXAMPLE_SIGNATURES)
+
+
+def build_rows(grid: list[list[Cell]], columns: Columns, *, allow_landline: bool,
+               skipped: list[dict[str, object]] | None = None) -> list[DirectoryRow]:
+    """Judge each data row; rows skipped on purpose (the template's example) go to ``skipped``."""
     out: list[DirectoryRow] = []
     seen: dict[str, int] = {}
     idx = columns.index
@@ -115,10 +145,25 @@ def build_rows(grid: list[list[Cell]], columns: Columns, *, allow_landline: bool
                 if col < n and (text := _text(cells[col])) and not text.isspace()
             },
         )
+        if phone.number == EXAMPLE_PHONE and _is_example(row):
+            if skipped is not None:
+                skipped.append({"row": row_number, "code": "example_row", "message": skip_message("example_row")})
+            continue
         if not row.name:
             row.code = "name_missing"
         elif phone.error == "phone_missing":
             row.code = "phone_missing"
+        elif phone.damaged:
+            row.code = "phone_damaged"
+            row.message = row_message("phone_damaged", detail=f"“{phone.raw}”是科学计数法显示，号码的后几位已经丢失",
+                                      hint="")
+        elif phone.is_mobile and _truncated(raw_phone, phone.number):  # type: ignore[arg-type]
+            row.code = "phone_damaged"
+            shown = phone.number
+            row.message = row_message(
+                "phone_damaged",
+                detail=f"“{phone.raw}”末尾是 00000，像是以科学计数法显示（{shown[0]}.{shown[1:6]}E+10）后丢失了后几位",
+                hint=f"（若号码确实如此，请写成 {shown[:3]}-{shown[3:7]}-{shown[7:]}）")
         elif phone.error is not None:
             row.code = "phone_invalid"
             row.message = row_message("phone_invalid", detail=phone.detail or phone.raw)
