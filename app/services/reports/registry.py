@@ -1,0 +1,34 @@
+"""The one list of report kinds: the console's 报表 page, the CLI (``reports list``) and the tests
+all enumerate this, in the order an office files them."""
+
+from __future__ import annotations
+
+from app.services.reports import people
+from app.services.reports.base import Kind, ReportError
+
+#: Numbers only: every organizer right may read them. Lists of people: staff and owners.
+NUMBERS, PEOPLE = "view", "reports"
+
+_KINDS = [
+    Kind("signin_sheet", "签到表", people.signin_sheet, PEOPLE,
+         description="全部参会人员的签到时间、方式（代签人）、迟到与请假，按单位顺序和职级排列；PDF 带签名栏"),
+    Kind("unit_attendance", "各单位出席情况", people.per_unit, NUMBERS,
+         description="各单位应到、实到、请假、缺席、迟到与签到率"),
+    Kind("absent", "缺席人员名单", people.absent, PEOPLE, description="未签到且未请假的人员及联系电话，便于会后跟进"),
+    Kind("late", "迟到人员名单", people.late, PEOPLE, description="迟到人员、签到时间、迟到分钟数及联系电话"),
+    Kind("leave", "请假人员名单", people.leave, PEOPLE, description="请假事由、批准人与登记人"),
+    Kind("binding", "微信绑定情况", people.binding, PEOPLE,
+         description="会前各单位微信绑定进度，及尚未绑定的人员"),
+]
+KINDS: dict[str, Kind] = {k.key: k for k in _KINDS}
+
+
+def all_kinds() -> list[Kind]:
+    return list(_KINDS)
+
+
+def get_kind(key: str) -> Kind:
+    kind = KINDS.get((key or "").strip())
+    if kind is None:
+        raise ReportError("report_unknown", kind=(key or "")[:40])
+    return kind

@@ -1,0 +1,90 @@
+"""A meeting built through the services with known sign-ins, leave, a guest, a refusal, votes, a
+survey and document reads: the reports' tests read their files back and compare with this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+
+from app.services.meetings import leaves
+from app.services.meetings.organizers import add_organizer
+from app.services.signin import door
+from app.services.signin.rules import SignInError, get_session
+from app.services.signin.write import sign_in
+from models import Contact, Meeting, OrganizerRight, SignInMethod, Unit, UnitOrganizer
+from tests.factories import ANCHOR
+
+TITLE = "2026年第四季度全区经济工作会议"
+
+
+@dataclass
+class Scene:
+    meeting: Meeting
+    units: list[Unit]
+    owner: Contact
+    staff: Contact
+    viewer: Contact
+    people: dict[str, Contact] = field(default_factory=dict)
+    guest: Contact | None = None
+    stranger: Contact | None = None
+
+
+def build_scene(factory, code: str = "RPT1") -> Scene:
+    db = factory.db
+    fgj = factory.unit("FGJ", "区发展和改革局")
+    czj = factory.unit("CZJ", "区财政局")
+    office = factory.unit("BGS", "区政府办公室")
+    meeting = factory.meeting(code, title=TITLE, starts_at=ANCHOR, hours=3, venue="区行政中心三楼大会议室")
+    meeting.unit_id = office.id
+    meeting.late_after_minutes = 5
+    owner = factory.contact(office, name="主办王", phone="13900000001")
+    staff = factory.contact(office, name="会务李", phone="13900000002")
+    viewer = factory.contact(office, name="只读赵", phone="13900000003")
+    db.session.add(UnitOrganizer(unit_id=office.id, contact_id=owner.id))
+    db.session.flush()
+    add_organizer(meeting.code, staff.phone, actor="test", right=OrganizerRight.STAFF)
+    add_organizer(meeting.code, viewer.phone, actor="test", right=OrganizerRight.VIEWER)
+    scene = Scene(meeting, [fgj, czj], owner, staff, viewer)
+    spec = [  # key, unit, name, 职务, role, seat
+        ("b2", czj, "钱财二", "科长", "代表", "B-02"),
+        ("a2", fgj, "李发二", "副局长", "代表", "A-02"),
+        ("a1", fgj, "张发一", "局长", "领导", "A-01"),
+        ("b1", czj, "赵财一", "局长", "领导", "B-01"),
+        ("a3", fgj, "王发三", "=SUM(A1:A9)", "列席", "A-03"),
+        ("b3", czj, "孙财三", "科员", "代表", None),
+        ("b4", czj, "周财四", "+办公室主任", "工作人员", None),
+    ]
+    for n, (key, unit, name, title, role, seat) in enumerate(spec):
+        c = factory.contact(unit, name=name, phone=f"1370000{n:04d}", title=title)
+        factory.invitee(meeting, c, role=role, seat=seat)
+        scene.people[key] = c
+    scene.stranger = factory.contact(czj, name="未邀请", phone="13700009999")
+    factory.identity(scene.people["a1"])
+    factory.identity(scene.people["b1"])
+    db.session.commit()
+
+    session = get_session(meeting, 1)
+    p = scene.people
+    start = session.starts_at
+    sign_in(meeting, session, p["a1"], method=SignInMethod.SCAN, now=start - timedelta(minutes=10))
+    sign_in(meeting, session, p["b2"], method=SignInMethod.MINIPROGRAM, now=start - timedelta(minutes=5))
+    sign_in(meeting, session, p["a2"], method=SignInMethod.PROXY, actor=staff, now=start + timedelta(minutes=2),
+            check_window=False)
+    sign_in(meeting, session, p["b1"], method=SignInMethod.H5, now=start + timedelta(minutes=8))
+    with pytest.raises(SignInError):
+        sign_in(meeting, session, scene.stranger, method=SignInMethod.SCAN, now=start - timedelta(minutes=1))
+    db.session.commit()
+    leaves.record_leave(meeting, p["a3"], reason="赴市里参加培训", approver="王主任", actor=f"contact:{staff.id}")
+    db.session.commit()
+    done = door.add_guest(meeting, session, name="刘来宾", phone="13611112222", unit_text="市统计局",
+                          role="列席", actor=staff)
+    scene.guest = done.contact
+    db.session.commit()
+    return scene
+
+
+@pytest.fixture
+def scene(factory) -> Scene:
+    return build_scene(factory)
