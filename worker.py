@@ -3,8 +3,10 @@
     rq worker --url "$REDIS_URL" --worker-class worker.Worker huiyi
 
 The worker builds the app from the environment once, as ``wsgi.py`` does, and every job runs in it
-(:func:`app.jobs.run_job`). The app is built here, at the outermost layer, so that nothing inside
-``app`` has to import the app factory.
+(:func:`app.jobs.run_tracked`). Every worker reconciles the database's jobs with Redis at start and
+every ``app.jobs.RECONCILE_INTERVAL_S`` (:class:`app.jobs.ReconcilingWorker`), so what Redis lost while
+it was down, flushed or restarted, or what a killed worker held, runs again. The app is built here,
+at the outermost layer, so that nothing inside ``app`` has to import the app factory.
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ def _production_app():
     return create_app()
 
 
-class Worker(rq.Worker):
+class Worker(jobs.ReconcilingWorker, rq.Worker):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         jobs.bind_app(_production_app())
 
 
-class SimpleWorker(rq.SimpleWorker):
+class SimpleWorker(jobs.ReconcilingWorker, rq.SimpleWorker):
     """The same, running each job in the worker's own process (no fork)."""
 
     def __init__(self, *args, **kwargs) -> None:

@@ -121,6 +121,14 @@ def enqueue_after_commit(func: Callable[..., Any], *args: Any) -> int:
     return submit(_KINDS.get(func.__name__, func.__name__), func, *args, actor=SYSTEM_ACTOR)
 
 
+def queue_reachable(app: Flask | None = None) -> bool:
+    """Whether RQ's Redis answers now (to tell a person truthfully whether their job is on its way)."""
+    try:
+        return bool(queue(app).connection.ping())
+    except Exception:
+        return False
+
+
 def _rq_id(job_id: int, attempts: int) -> str:
     # One RQ id per run: a re-run after a dead worker never collides with the dead run's RQ record.
     return f"huiyi-job-{job_id}-{attempts}"
@@ -149,17 +157,21 @@ def push(job_id: int, *, app: Flask | None = None) -> bool:
 
 # --- Writes beside the unit of work --------------------------------------------------------------
 
-def _side_write(stmt) -> None:
-    """Run ``stmt`` in its own short transaction, so others see it at once (progress, claims).
+def _side_write(stmt, *, in_job: bool = False) -> None:
+    """Run ``stmt`` in its own short transaction, so others see it at once (progress, enqueued_at).
 
-    Under the tests' rolled-back outer transaction the session is bound to one connection: the
-    write then simply joins it (nothing else could see a separate connection's commit anyway)."""
+    Under the tests' rolled-back outer transaction the session is bound to one connection, which
+    nothing else can see anyway: the write then goes through the session, and is committed (a
+    savepoint there) unless it is a running job's progress, which must not commit the job's work."""
+    stmt = stmt.execution_options(synchronize_session=False)
     bind = db.session.get_bind()
     if isinstance(bind, Engine):
         with bind.begin() as conn:
-            conn.execute(stmt.execution_options(synchronize_session=False))
-    else:
-        db.session.execute(stmt.execution_options(synchronize_session=False))
+            conn.execute(stmt)
+        return
+    db.session.execute(stmt)
+    if not in_job:
+        db.session.commit()
 
 
 def _side_scalar(stmt) -> Any:
@@ -215,7 +227,8 @@ def report_progress(done: int, total: int | None = None, message: str = "") -> N
         running.last_message = message
         values["progress_message"] = message[:200]
     try:
-        _side_write(update(Job).where(Job.id == running.job_id, Job.state == "running").values(**values))
+        _side_write(update(Job).where(Job.id == running.job_id, Job.state == "running").values(**values),
+                    in_job=True)
     except Exception:  # progress is a courtesy: never fail the job for it
         log.warning("job %s: progress not written", running.job_id, exc_info=True)
 

@@ -122,7 +122,7 @@ def _remind_confirm(meeting: Meeting, session: MeetingSession, contact: Contact,
     if not pending:
         return f"没有待确认的催签（确认须在发送“催签”后 {CONFIRM_TTL_S // 60} 分钟内回复）。如需催签，请重新发送“催签”。"
     reminder = reminders.create_reminder(meeting, session, actor=contact)
-    return f"已提交催签：将向 {len(reminder.deliveries)} 位未到人员发送微信提醒，发送结果见会务实时页面。"
+    return reminders.submitted_message(reminder)  # queued truthfully when the queue is down
 
 
 def _session_name(meeting: Meeting, session: MeetingSession) -> str:

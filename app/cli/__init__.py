@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.cli import contacts, demo, identities, meetings, people, units, wechat
+from app.cli import contacts, demo, identities, jobs, meetings, people, units, wechat
 
 
 def register_cli(app: Flask) -> None:
     for group in (units.units_cli, units.admins_cli, meetings.meetings_cli, meetings.sessions_cli, meetings.agenda_cli, demo.demo_cli,
                   people.invitees_cli, people.organizers_cli,
-                  wechat.wechat_cli, contacts.contacts_cli, identities.identities_cli):
+                  wechat.wechat_cli, contacts.contacts_cli, identities.identities_cli,
+                  jobs.jobs_cli):
         app.cli.add_command(group)

@@ -139,7 +139,9 @@ def undo_signin(code: str):
 def remind(code: str):
     meeting, session, me, _right = _load(code, "remind")
     reminder = reminders.create_reminder(meeting, session, actor=me)
-    return jsonify(ok=True, reminder_id=reminder.id, recipients=len(reminder.deliveries))
+    # ``message`` says truthfully whether it is on its way or waits for the queue (never "sent").
+    return jsonify(ok=True, reminder_id=reminder.id, recipients=len(reminder.deliveries),
+                   message=reminders.submitted_message(reminder))
 
 
 @bp.get("/<code>/reminders.json")

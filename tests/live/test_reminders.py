@@ -48,7 +48,7 @@ def test_remind_from_console_sends_once_per_person(app, db, client, live, wired,
     reminders.send_reminder(reminder.id)
     db.session.commit()
     counts = reminders.summary(reminder.id)
-    assert counts == {"pending": 0, "sent": 3, "failed": 0, "skipped": 2}
+    assert counts == {"pending": 0, "sent": 3, "delivered": 0, "failed": 0, "skipped": 2}
     for person in live.people[1:-2]:
         inbox = templates(sim, wired[person.id])
         assert len(inbox) == 1
@@ -72,7 +72,7 @@ def test_failing_openid_is_recorded(app, db, live, wired, sim):
     delivery = db.session.scalar(select(ReminderDelivery).where(ReminderDelivery.reminder_id == reminder.id,
                                                                 ReminderDelivery.contact_id == bad.id))
     assert (delivery.status, delivery.errcode, delivery.attempts) == ("failed", 43004, 1)
-    assert reminders.summary(reminder.id) == {"pending": 0, "sent": 3, "failed": 1, "skipped": 2}
+    assert reminders.summary(reminder.id) == {"pending": 0, "sent": 3, "delivered": 0, "failed": 1, "skipped": 2}
 
 
 def test_transient_errors_are_retried(app, db, live, wired, sim, monkeypatch):

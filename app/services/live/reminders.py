@@ -1,9 +1,19 @@
 """催签: remind everyone expected but not yet signed in, by WeChat template message.
 
 A reminder is written first (one ``ReminderDelivery`` per missing person; the unique key makes
-"never twice to one person for one reminder" a database fact), then a background job sends each
-pending delivery. Running the job again only touches deliveries still pending, and the
-``client_msg_id`` lets WeChat itself drop a resend if a crashed job is retried before it committed.
+"never twice to one person for one reminder" a database fact), then a background job (app/jobs.py,
+recorded with the reminder, so Redis being down delays it but never loses it) sends each pending
+delivery. Running the job again only touches deliveries still pending, and the ``client_msg_id``
+lets WeChat itself drop a resend if a crashed job is retried before it committed.
+
+Each send is committed as soon as WeChat took it, with the ``msgid`` WeChat answered: a message sent
+cannot be unsent, so its record must not wait for the rest of the round. WeChat later reports each
+message's fate (TEMPLATESENDJOBFINISH, :func:`record_delivery_report`): delivered, or refused by the
+person or failed in WeChat, which the console then shows per person.
+
+What the organizer is told is the job's true state: queued while the queue is unreachable, sending,
+sent, failed. A reminder that never went out (the queue never took it, or its job failed) neither
+blocks the next one for MIN_INTERVAL_S nor is sent later on top of it: the new one supersedes it.
 """
 
 from __future__ import annotations
@@ -14,16 +24,17 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from app import jobs
-from app.extensions import db
+from app.extensions import db, get_redis
 from app.services import audit
 from app.services.errors import DomainError
 from app.services.live import headcount
 from app.services.timeutil import fmt_hm
 from app.wechat import WeChatError, WeChatUnavailable, oa_api
-from models import Contact, Meeting, MeetingSession, Reminder, ReminderDelivery, SignIn, WechatIdentity
+from models import Contact, Job, Meeting, MeetingSession, Reminder, ReminderDelivery, SignIn, WechatIdentity
 
 log = logging.getLogger(__name__)
 DEFAULT_TEMPLATE_ID = "huiyi_demo_signin_reminder"
@@ -32,6 +43,14 @@ SEND_ATTEMPTS = 3
 RETRY_PAUSE_S = 0.3
 #: Organizers tapping 催签 twice in a row should not message people twice in a minute.
 MIN_INTERVAL_S = 60
+JOB_KIND = "reminder"
+#: A delivery report that arrived before its send was committed waits here (Redis, best effort).
+EARLY_REPORT_KEY = "huiyi:template-report:{msgid}"
+EARLY_REPORT_TTL_S = 3600
+SUPERSEDED = "superseded"
+#: TEMPLATESENDJOBFINISH ``Status`` values (WeChat's spelling, the space in the last one included).
+REPORT_SUCCESS = "success"
+REPORT_REASONS = {"failed:user block": "对方已拒收公众号消息", "failed: system failed": "微信系统原因未送达"}
 
 
 class ReminderError(DomainError):
@@ -58,13 +77,15 @@ def reminder_recipients(meeting: Meeting, session: MeetingSession, now: datetime
     :raise ReminderError: ``too_soon`` (one was sent within ``MIN_INTERVAL_S``), ``nobody_missing``.
     """
     now = now or datetime.now(UTC)
-    last = db.session.scalar(
-        select(Reminder.created_at).where(Reminder.session_id == session.id)
-        .order_by(Reminder.created_at.desc()).limit(1)
-    )
-    if last is not None and now - last < timedelta(seconds=MIN_INTERVAL_S):
-        wait = MIN_INTERVAL_S - int((now - last).total_seconds())
-        raise ReminderError("too_soon", seconds=max(wait, 1))
+    recent = db.session.scalars(
+        select(Reminder).where(Reminder.session_id == session.id,
+                               Reminder.created_at > now - timedelta(seconds=MIN_INTERVAL_S))
+        .order_by(Reminder.created_at.desc())
+    ).all()
+    for last in recent:
+        if _went_out(last):
+            wait = MIN_INTERVAL_S - int((now - last.created_at).total_seconds())
+            raise ReminderError("too_soon", seconds=max(wait, 1))
     missing = missing_contact_ids(meeting, session)
     if not missing:
         raise ReminderError("nobody_missing")
@@ -82,10 +103,63 @@ def create_reminder(meeting: Meeting, session: MeetingSession, *, actor: Contact
     db.session.flush()
     db.session.add_all(ReminderDelivery(reminder_id=reminder.id, contact_id=cid) for cid in missing)
     db.session.flush()
+    superseded = _supersede_undelivered(session, reminder)
     audit.record(f"contact:{actor.id}", "reminder.create", meeting_id=meeting.id, target=f"reminder:{reminder.id}",
-                 session_id=session.id, recipients=len(missing))
-    jobs.enqueue_after_commit(send_reminder, reminder.id)
+                 session_id=session.id, recipients=len(missing), superseded=superseded)
+    jobs.submit(JOB_KIND, send_reminder, reminder.id, actor=jobs.console_actor(actor.id), meeting_id=meeting.id)
     return reminder
+
+
+def _job_of(reminder: Reminder) -> Job | None:
+    return jobs.latest_job(JOB_KIND, [reminder.id])
+
+
+def _went_out(reminder: Reminder) -> bool:
+    """Whether a reminder is being or has been sent (so a new one now would message people twice)."""
+    if reminder.status == SUPERSEDED:
+        return False
+    counts = summary(reminder.id)
+    if counts["sent"] or counts["delivered"]:
+        return True
+    job = _job_of(reminder)
+    if job is None:  # written before jobs were recorded: assume it went, as before
+        return True
+    if job.state == "running":
+        return True
+    if job.state == "queued":
+        return job.enqueued_at is not None  # the queue has it: it goes out in a moment
+    return False  # failed, or done without sending anything
+
+
+def _supersede_undelivered(session: MeetingSession, new: Reminder) -> list[int]:
+    """Earlier reminders of the session that never went out are not sent later on top of ``new``:
+    their pending deliveries are skipped (their job, if it ever runs, finds nothing to send)."""
+    superseded = []
+    for old in db.session.scalars(
+        select(Reminder).where(Reminder.session_id == session.id, Reminder.id != new.id,
+                               Reminder.status.in_(("queued", "sending")))
+    ):
+        job = _job_of(old)
+        if job is not None and job.state == "running":
+            continue  # it is sending right now; the people it reaches are no longer pending anyway
+        old.status = SUPERSEDED
+        old.finished_at = new.created_at
+        for delivery in db.session.scalars(select(ReminderDelivery).where(
+                ReminderDelivery.reminder_id == old.id, ReminderDelivery.status == "pending")):
+            delivery.status, delivery.error = "skipped", "已由新的催签取代"
+        superseded.append(old.id)
+    db.session.flush()
+    return superseded
+
+
+def submitted_message(reminder: Reminder) -> str:
+    """What to tell the organizer who just asked for ``reminder``, truthfully: whether the queue can
+    take it now, or it waits (recorded) until the queue is back."""
+    count = len(reminder.deliveries)
+    if jobs.queue_reachable():
+        return f"已提交催签，正在向 {count} 位未到人员发送，发送结果见会务实时页面。"
+    return (f"催签已记录（{count} 人），但消息队列暂时不可用，尚未发出；队列恢复后将自动发送，"
+            "发送结果见会务实时页面。")
 
 
 def send_reminder(reminder_id: int) -> dict[str, int]:
@@ -93,6 +167,8 @@ def send_reminder(reminder_id: int) -> dict[str, int]:
     reminder = db.session.scalar(select(Reminder).where(Reminder.id == reminder_id).with_for_update())
     if reminder is None:
         return {}
+    if reminder.status == SUPERSEDED:
+        return summary(reminder.id)
     meeting = db.session.get(Meeting, reminder.meeting_id)
     session = db.session.get(MeetingSession, reminder.session_id)
     reminder.status = "sending"
@@ -103,8 +179,14 @@ def send_reminder(reminder_id: int) -> dict[str, int]:
     signed_in = set(db.session.scalars(
         select(SignIn.contact_id).where(SignIn.session_id == session.id, SignIn.revoked_at.is_(None))
     ))
-    for delivery in pending:
+    for done, delivery in enumerate(pending, start=1):
         _deliver(delivery, meeting, session, reminder, already_in=delivery.contact_id in signed_in)
+        # A message sent cannot be unsent: its record (and msgid) is kept at once, not at the end of
+        # the round, so a crash later neither resends it nor loses WeChat's report about it.
+        db.session.commit()
+        if delivery.msgid is not None:
+            _apply_early_report(delivery)
+        jobs.report_progress(done, len(pending), "正在发送催签")
     reminder.status = "done"
     reminder.finished_at = datetime.now(UTC)
     db.session.flush()
@@ -126,7 +208,7 @@ def _deliver(delivery: ReminderDelivery, meeting: Meeting, session: MeetingSessi
     for attempt in range(1, SEND_ATTEMPTS + 1):
         delivery.attempts += 1
         try:
-            oa_api().send_template(
+            msgid = oa_api().send_template(
                 openid, current_app.config.get("WECHAT_REMINDER_TEMPLATE_ID") or DEFAULT_TEMPLATE_ID,
                 _template_data(contact, meeting, session),
                 url=current_app.config["PUBLIC_BASE_URL"] + f"/m/{meeting.code}",
@@ -141,6 +223,7 @@ def _deliver(delivery: ReminderDelivery, meeting: Meeting, session: MeetingSessi
             _failed(delivery, exc)
         else:
             delivery.status, delivery.sent_at, delivery.errcode, delivery.error = "sent", datetime.now(UTC), None, None
+            delivery.msgid = msgid
         return
 
 
@@ -160,17 +243,106 @@ def _template_data(contact: Contact, meeting: Meeting, session: MeetingSession) 
     }
 
 
+# --- WeChat's delivery reports ---------------------------------------------------------------------
+
+def record_delivery_report(openid: str, msgid: str, status: str, *, now: datetime | None = None) -> str | None:
+    """TEMPLATESENDJOBFINISH: WeChat's final word on one template message (``MsgID``, ``Status``).
+
+    ``success`` marks the person's delivery delivered; ``failed:user block`` (they refuse the
+    account's messages) and ``failed: system failed`` mark it failed with the reason. Returns the
+    delivery's new status, or None when no delivery has that msgid (not a reminder's message, or
+    its send is not committed yet: the report then waits in Redis for it, see :func:`_deliver`).
+    """
+    try:
+        msgid_int = int(msgid)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < msgid_int < 2**63:
+        return None
+    delivery = db.session.scalar(
+        select(ReminderDelivery).where(ReminderDelivery.msgid == msgid_int).with_for_update())
+    if delivery is None:
+        try:
+            get_redis().set(EARLY_REPORT_KEY.format(msgid=msgid_int), status[:64], ex=EARLY_REPORT_TTL_S)
+        except RedisError:
+            log.warning("template report for msgid %s from %s has no delivery yet and could not wait", msgid, openid)
+        return None
+    _apply_report(delivery, status, now or datetime.now(UTC))
+    db.session.flush()
+    return delivery.status
+
+
+def _apply_report(delivery: ReminderDelivery, status: str, now: datetime) -> None:
+    status = (status or "").strip()[:64]
+    delivery.wechat_status = status
+    if status == REPORT_SUCCESS:
+        if delivery.status == "sent":
+            delivery.status, delivery.delivered_at = "delivered", now
+    elif status.startswith("failed"):
+        delivery.status = "failed"
+        delivery.error = REPORT_REASONS.get(status, f"微信报告未送达（{status}）")[:200]
+
+
+def _apply_early_report(delivery: ReminderDelivery) -> None:
+    """A report WeChat sent before this delivery's send was committed (see record_delivery_report)."""
+    key = EARLY_REPORT_KEY.format(msgid=delivery.msgid)
+    try:
+        status = get_redis().getdel(key)
+    except RedisError:
+        return
+    if status:
+        _apply_report(delivery, status.decode() if isinstance(status, bytes) else str(status), datetime.now(UTC))
+        db.session.commit()
+
+
+# --- What the console shows ----------------------------------------------------------------------
+
 def summary(reminder_id: int) -> dict[str, int]:
     counts = Counter(db.session.scalars(
         select(ReminderDelivery.status).where(ReminderDelivery.reminder_id == reminder_id)
     ))
-    return {status: counts.get(status, 0) for status in ("pending", "sent", "failed", "skipped")}
+    return {status: counts.get(status, 0) for status in ("pending", "sent", "delivered", "failed", "skipped")}
+
+
+def _state_text(reminder: Reminder, counts: dict[str, int], job: Job | None) -> str:
+    """The reminder's true state in Chinese, from its job and its deliveries."""
+    if reminder.status == SUPERSEDED:
+        return "未发出，已由之后的催签取代"
+    done = (f"已发出 {counts['sent'] + counts['delivered']}（微信确认送达 {counts['delivered']}），"
+            f"失败 {counts['failed']}，未绑定微信等跳过 {counts['skipped']}")
+    if job is not None and job.state == "failed":
+        return f"发送失败：{job.error_message or jobs.JOB_FAILED_MESSAGE}" + (
+            f"；{done}" if counts["sent"] + counts["delivered"] + counts["failed"] else "")
+    if counts["pending"]:
+        if job is not None and job.state == "queued" and job.enqueued_at is None:
+            return f"已记录，消息队列暂不可用，尚未发出（{counts['pending']} 人），恢复后自动发送"
+        if job is not None and job.state == "queued":
+            return f"排队等待发送（{counts['pending']} 人）"
+        return f"正在发送：{done}，待发送 {counts['pending']}"
+    return done
+
+
+def _failed_people(reminder_id: int, limit: int = 20) -> list[dict[str, str]]:
+    rows = db.session.execute(
+        select(Contact.name, ReminderDelivery.error).join(Contact, Contact.id == ReminderDelivery.contact_id)
+        .where(ReminderDelivery.reminder_id == reminder_id, ReminderDelivery.status == "failed")
+        .order_by(ReminderDelivery.id).limit(limit)
+    ).all()
+    return [{"name": name, "reason": error or "发送失败"} for name, error in rows]
 
 
 def recent_reminders(session: MeetingSession, limit: int = 5) -> list[dict]:
-    """Reminders of the session, newest first, with their delivery counts (for the console)."""
+    """Reminders of the session, newest first, with their delivery counts, their true state
+    (``text``, ``job_state``) and who did not get it (``failed_people``), for the console."""
     rows = db.session.scalars(
         select(Reminder).where(Reminder.session_id == session.id).order_by(Reminder.id.desc()).limit(limit)
     ).all()
-    return [{"id": r.id, "status": r.status, "at": fmt_hm(r.created_at), **summary(r.id)} for r in rows]
+    out = []
+    for r in rows:
+        counts, job = summary(r.id), _job_of(r)
+        out.append({"id": r.id, "status": r.status, "at": fmt_hm(r.created_at), **counts,
+                    "job_id": job.id if job else None, "job_state": job.state if job else None,
+                    "text": _state_text(r, counts, job),
+                    "failed_people": _failed_people(r.id) if counts["failed"] else []})
+    return out
 

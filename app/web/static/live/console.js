@@ -393,8 +393,13 @@
     if (!ul) return;
     var frag = document.createDocumentFragment();
     list.forEach(function (r) {
-      frag.appendChild(el("li", "", r.at + " 催签：已发送 " + r.sent + "，失败 " + r.failed + "，未绑定微信等跳过 " +
-        r.skipped + (r.pending ? "，发送中 " + r.pending : "")));
+      // The server's words for the reminder's true state (queued, sending, sent, failed), and who
+      // did not get it (WeChat's own delivery reports included).
+      var text = r.at + " 催签：" + r.text;
+      if (r.failed_people && r.failed_people.length) {
+        text += "。未送达：" + r.failed_people.map(function (p) { return p.name + "（" + p.reason + "）"; }).join("、");
+      }
+      frag.appendChild(el("li", r.job_state === "failed" || r.failed ? "warn" : "", text));
     });
     ul.replaceChildren(frag);
   }
@@ -424,7 +429,7 @@
     remindBtn.addEventListener("click", function () {
       if (!window.confirm("向全部 " + count(last.missing) + " 位未到人员发送催签提醒？")) return;
       post(cfg.remind, {}, function (d) {
-        status("已提交催签，共 " + d.recipients + " 人，发送结果稍后显示在下方");
+        status(d.message || ("已提交催签，共 " + d.recipients + " 人，发送结果稍后显示在下方"));
         setTimeout(refreshReminders, 1500); setTimeout(refreshReminders, 5000);
       }, remindBtn);
     });
