@@ -16,6 +16,9 @@ then gets its own result.
   every round's fixed cost (its round trips, its statements) is shared by more callers.
 - One bad item cannot sink the others: if a batch fails, its items are retried one by one, and only
   the failing one gets the error.
+- A caller that cannot wait any longer gives up with a timeout of its own: if no round has taken its
+  item yet, the item is withdrawn and never processed (:class:`GroupCommitWithdrawn`: nothing was
+  stored); if a round has, its fate is unknown to the caller (:class:`GroupCommitTimeout`).
 - ``GROUP_COMMIT = False`` (tests that run inside a rolled-back transaction) processes each item in
   the caller's own thread and session instead, through the same ``process``.
 """
@@ -46,6 +49,10 @@ class GroupCommitTimeout(Exception):
     """The batch did not finish in time; whether the item was stored is unknown to the caller."""
 
 
+class GroupCommitWithdrawn(GroupCommitTimeout):
+    """No round had taken the item when its caller gave up: it was withdrawn, and never processed."""
+
+
 @dataclass
 class Stats:
     """Counts since start, for tests and the benchmark to see that batches really form."""
@@ -56,12 +63,14 @@ class Stats:
 
 
 class _Waiter(Generic[T]):
-    __slots__ = ("item", "done", "result")
+    __slots__ = ("item", "done", "result", "taken", "withdrawn")
 
     def __init__(self, item: T) -> None:
         self.item = item
         self.done = threading.Event()
         self.result: object = None
+        self.taken = False  # a round has it (under GroupCommit._lock)
+        self.withdrawn = False  # its caller gave up before any round took it (under GroupCommit._lock)
 
 
 class GroupCommit(Generic[T, R]):
@@ -77,15 +86,21 @@ class GroupCommit(Generic[T, R]):
         # Held from taking a batch until that batch has committed: one round forming at a time.
         self._forming = threading.Semaphore(1)
 
-    def submit(self, item: T) -> R:
+    def submit(self, item: T, timeout_s: float | None = None) -> R:
         """``item``'s result once its batch has committed; raises the item's own exception.
 
-        :raise GroupCommitTimeout: no answer within ``wait_s``.
+        :param timeout_s: how long the caller can wait (default ``wait_s``).
+        :raise GroupCommitWithdrawn: no round took the item in time; it was never processed.
+        :raise GroupCommitTimeout: a round took it but did not finish in time.
         """
         self._ensure_thread()
         waiter = _Waiter(item)
         self._queue.put(waiter)
-        if not waiter.done.wait(self.wait_s):
+        if not waiter.done.wait(self.wait_s if timeout_s is None else max(0.0, timeout_s)):
+            with self._lock:
+                if not waiter.taken:
+                    waiter.withdrawn = True
+                    raise GroupCommitWithdrawn(self.name)
             raise GroupCommitTimeout(self.name)
         if isinstance(waiter.result, BaseException):
             raise waiter.result
@@ -133,9 +148,16 @@ class GroupCommit(Generic[T, R]):
                         break
                     batch.append(more)
                 with self._lock:
-                    self.stats.rounds += 1
-                    self.stats.items += len(batch)
-                    self.stats.largest = max(self.stats.largest, len(batch))
+                    batch = [w for w in batch if not w.withdrawn]
+                    for waiter in batch:
+                        waiter.taken = True
+                    if batch:
+                        self.stats.rounds += 1
+                        self.stats.items += len(batch)
+                        self.stats.largest = max(self.stats.largest, len(batch))
+                if not batch:  # every caller in it gave up meanwhile
+                    committed()
+                    continue
                 try:
                     results = run_batch(self.process, [w.item for w in batch], self.name)
                 finally:
@@ -191,7 +213,7 @@ def group_commit(name: str, process: Process, **options) -> Callable[[T], R]:
     """The current app's submitter for ``name``: its GroupCommit, or inline when GROUP_COMMIT is off."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not app.config.get("GROUP_COMMIT", True):
-        return lambda item: _inline(process, item)
+        return lambda item, timeout_s=None: _inline(process, item)
     key = f"group_commit:{name}"
     committer = app.extensions.get(key)
     if committer is None:

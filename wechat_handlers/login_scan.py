@@ -7,17 +7,18 @@ from urllib.parse import quote
 from flask import current_app
 
 from app.services.identity import desktop_login
-from app.services.identity.binding import find_identity, recognise_by_unionid
-from app.wechat import oa_api
+from app.services.identity.binding import find_identity
+from wechat_handlers.deadline import Deadline
 from wechat_handlers.replies import link
+from wechat_handlers.scan import recognise
 
 
-def answer(openid: str, token: str) -> str:
+def answer(openid: str, token: str, deadline: Deadline | None = None) -> str:
     """The reply to ``openid`` scanning the login code ``token``. Runs in the request's unit of work."""
     identity = find_identity(oa_openid=openid)
     if identity is None or identity.contact_id is None:
         # Bound through the mini program only: WeChat's unionid names the same person.
-        if recognise_by_unionid(oa_openid=openid, fetch_unionid=oa_api().user_unionid) is not None:
+        if recognise(openid, deadline or Deadline()) is not None:
             identity = find_identity(oa_openid=openid)
     try:
         contact = desktop_login.scan(token, identity)

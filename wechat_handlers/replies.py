@@ -7,6 +7,10 @@ from xml.sax.saxutils import escape
 
 #: The answer when something inside failed: useful, unlike WeChat's "该公众号暂时无法提供服务".
 BUSY = "系统繁忙，请稍后重新扫码。如急需签到，请联系现场会务人员。"
+#: The answer when the outcome cannot be known in time (the database unreachable, or the sign-in
+#: still on its way): never "busy" to someone who may be signed in, never silence. Scanning again is
+#: safe: a second scan answers with the sign-in if there is one.
+UNSURE = "网络繁忙，暂时未能确认签到结果。请稍后重新扫码查看；如急需签到，请联系现场会务人员。"
 
 
 def _cdata(text: str) -> str:

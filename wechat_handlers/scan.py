@@ -15,11 +15,16 @@ from app.services.signin.write import sign_in
 from app.services.timeutil import fmt_hm
 from app.wechat import oa_api
 from models import SignInMethod
+from wechat_handlers.deadline import Deadline
 from wechat_handlers.envelope import Envelope
 from wechat_handlers.replies import link
 
 NOT_A_MEETING_CODE = "这个二维码不是会议签到码。请扫描会场大屏或海报上的签到二维码。"
 NO_MEETING = "找不到该会议，二维码可能已失效。请扫描会场大屏上的最新签到二维码。"
+#: The most a callback spends asking WeChat for a newcomer's unionid (a token and ``user/info``)...
+UNIONID_BUDGET_S = 1.2
+#: ...and what it keeps of its deadline for the rest (the binding, the sign-in, the answer).
+UNIONID_RESERVE_S = 1.0
 
 
 def scene_of(envelope: Envelope) -> str | None:
@@ -60,16 +65,17 @@ def reply_for(result: ScanResult) -> str | None:
     return f"{result.name}，{result.message}\n{meeting_link}"
 
 
-def first_scan(openid: str, scene: Scene) -> str:
+def first_scan(openid: str, scene: Scene, deadline: Deadline | None = None) -> str:
     """A scanner not bound here: bound already through the mini program (same unionid, asked of
-    WeChat), or sent to the binding page. Runs in the request's own unit of work."""
+    WeChat within the callback's ``deadline``), or sent to the binding page. Runs in the request's
+    own unit of work."""
     try:
         meeting = get_meeting(scene.meeting_code, cached=True)
         session = get_session(meeting, scene.session_position)
     except (MeetingError, SignInError):
         return NO_MEETING
     meeting_link = link(_url(f"/m/{meeting.code}"), "查看会议详情")
-    contact = _recognise(openid)
+    contact = recognise(openid, deadline or Deadline())
     if contact is None:
         token = links.make_bind_token(current_app.config["SECRET_KEY"], oa_openid=openid,
                                       meeting_code=meeting.code, session_position=session.position)
@@ -85,9 +91,16 @@ def first_scan(openid: str, scene: Scene) -> str:
     return _signed_in_reply(meeting, contact, outcome)
 
 
-def _recognise(openid: str):
-
-    return recognise_by_unionid(oa_openid=openid, fetch_unionid=oa_api().user_unionid)
+def recognise(openid: str, deadline: Deadline):
+    """The contact of a follower bound through the mini program, found by the unionid WeChat gives,
+    asked within what the callback's deadline allows: never past ``UNIONID_BUDGET_S``, and never
+    waiting on another worker refreshing the access token (``budget_s``, app.wechat.client). If
+    WeChat does not answer in time the person gets the binding link, which binds their openid."""
+    budget = min(UNIONID_BUDGET_S, deadline.left(UNIONID_RESERVE_S))
+    if budget < 0.1:
+        return None
+    api = oa_api()
+    return recognise_by_unionid(oa_openid=openid, fetch_unionid=lambda o: api.user_unionid(o, budget_s=budget))
 
 
 def _signed_in_reply(meeting, contact, outcome) -> str:

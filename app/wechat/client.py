@@ -157,11 +157,13 @@ class WeChatApi:
         )
 
     # -- token ---------------------------------------------------------------
-    def _fetch_stable_token(self, force_refresh: bool) -> tuple[str, int]:
+    def _fetch_stable_token(self, force_refresh: bool, timeout: float | tuple[float, float] | None = None
+                            ) -> tuple[str, int]:
         body = {"grant_type": "client_credential", "appid": self.app_id, "secret": self.app_secret,
                 "force_refresh": force_refresh}
         with _translated():
-            res = self.http.post(f"{self.base_url}/cgi-bin/stable_token", json=body, timeout=self.timeout)
+            res = self.http.post(f"{self.base_url}/cgi-bin/stable_token", json=body,
+                                 timeout=self.timeout if timeout is None else timeout)
             res.raise_for_status()
             data = res.json()
         if data.get("errcode"):
@@ -280,9 +282,24 @@ class WeChatApi:
     def get_user_tags(self, openid: str) -> list[int]:
         return [int(t) for t in self._post("tags/getidlist", {"openid": openid})["tagid_list"]]
 
-    def user_unionid(self, openid: str) -> str | None:
-        """The follower's unionid (``/cgi-bin/user/info``), None if WeChat gives none."""
-        data = self._get("user/info", params={"openid": openid, "lang": "zh_CN"})
+    def user_unionid(self, openid: str, *, budget_s: float | None = None) -> str | None:
+        """The follower's unionid (``/cgi-bin/user/info``), None if WeChat gives none.
+
+        :param budget_s: inside a WeChat callback, the most this may take in all: the cached access
+            token is used as it is (never waiting for another process's refresh: see
+            :meth:`TokenKeeper.get`), a missing one is fetched within the budget, and a refused one
+            is not retried. :raise WeChatUnavailable: the budget ran out.
+        """
+        params = {"openid": openid, "lang": "zh_CN"}
+        if budget_s is None:
+            data = self._get("user/info", params=params)
+            return data.get("unionid") or None
+        ends = time.monotonic() + budget_s
+        with _translated():
+            token = self.keeper.get(wait=False, fetch=lambda force: self._fetch_stable_token(
+                force, timeout=_timeouts(ends)))
+        # The token in the parameters: a refused one is not refreshed and retried (the seam's retry).
+        data = self._get("user/info", params={**params, "access_token": token}, timeout=_timeouts(ends))
         return data.get("unionid") or None
 
     # -- messages ------------------------------------------------------------
@@ -383,6 +400,15 @@ class WeChatApi:
         if isinstance(res, requests.Response):
             return _image_or_error(res, "getwxacodeunlimit")
         raise WeChatError(None, "getwxacodeunlimit answered JSON without an image")
+
+
+def _timeouts(ends: float) -> tuple[float, float]:
+    """requests' (connect, read) timeouts for a call that must end by ``ends`` (monotonic): each
+    applies per socket operation, so the two share what is left. :raise WeChatUnavailable: none is."""
+    left = ends - time.monotonic()
+    if left < 0.05:
+        raise WeChatUnavailable(None, "no time left to ask WeChat")
+    return left / 3, 2 * left / 3
 
 
 def _image_or_error(res: requests.Response, what: str) -> bytes:

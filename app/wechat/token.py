@@ -5,6 +5,10 @@ old one, so processes must not refresh on their own. The token lives in Redis;
 when it is missing or close to expiry one process takes a short Redis lock
 (SET NX PX) and refreshes, while the others keep serving the still-valid old
 token or, if there is none, poll Redis until the new one appears.
+
+Inside a WeChat callback nobody waits (``get(wait=False)``): a token that is still valid is used
+however close to its end, and if there is none while another process refreshes, the call fails at
+once rather than hold the callback past WeChat's 5 s.
 """
 
 from __future__ import annotations
@@ -79,13 +83,21 @@ class TokenKeeper:
             and entry.expires_at - self.clock() > self.refresh_margin
         )
 
-    def get(self) -> str:
+    def get(self, *, wait: bool = True, fetch: TokenFetcher | None = None) -> str:
         """A token valid for at least ``refresh_margin`` seconds (or the old one while another
-        process refreshes)."""
+        process refreshes).
+
+        :param wait: False inside a callback: any token still valid is used as it is, and with none
+            the caller refreshes it only if no other process is doing so, else
+            :class:`WeChatUnavailable` at once.
+        :param fetch: this call's fetcher (one with a shorter HTTP timeout, say).
+        """
         entry = self.peek()
         if entry is not None and self._fresh(entry):
             return entry.token
-        return self._refresh(stale=entry, rejected=None)
+        if not wait and entry is not None and entry.expires_at > self.clock() + 1:
+            return entry.token
+        return self._refresh(stale=entry, rejected=None, wait=wait, fetch=fetch)
 
     def refresh(self, rejected: str | None = None) -> str:
         """Get a token other than ``rejected`` (one WeChat just refused)."""
@@ -98,19 +110,22 @@ class TokenKeeper:
         self.redis.delete(self.key)
 
     # -- refreshing ----------------------------------------------------------
-    def _refresh(self, stale: CachedToken | None, rejected: str | None) -> str:
+    def _refresh(self, stale: CachedToken | None, rejected: str | None, *, wait: bool = True,
+                 fetch: TokenFetcher | None = None) -> str:
         deadline = time.monotonic() + self.wait_timeout
         while True:
             lock_id = uuid.uuid4().hex
             if self.redis.set(self.lock_key, lock_id, nx=True, px=int(self.lock_ttl * 1000)):
                 try:
-                    return self._refresh_locked(rejected)
+                    return self._refresh_locked(rejected, fetch)
                 finally:
                     self._release(lock_id)
             # Another process is refreshing. An old token that has not expired yet is
             # still accepted by WeChat, so serve it rather than wait.
             if stale is not None and stale.expires_at > self.clock() + 1:
                 return stale.token
+            if not wait:
+                raise WeChatUnavailable(None, "another process is refreshing the token; not waiting for it")
             time.sleep(self.poll_interval)
             entry = self.peek()
             if self._fresh(entry, rejected):
@@ -119,15 +134,16 @@ class TokenKeeper:
             if time.monotonic() > deadline:
                 raise WeChatUnavailable(None, "timed out waiting for another process to refresh the token")
 
-    def _refresh_locked(self, rejected: str | None) -> str:
+    def _refresh_locked(self, rejected: str | None, fetch: TokenFetcher | None = None) -> str:
         entry = self.peek()
         if self._fresh(entry, rejected):  # refreshed while we queued for the lock
             assert entry is not None
             return entry.token
-        token, expires_in = self._fetch(False)
+        fetch = fetch or self._fetch
+        token, expires_in = fetch(False)
         if rejected is not None and token == rejected:
             # stable_token in normal mode hands back the token WeChat just refused: force it.
-            token, expires_in = self._fetch(True)
+            token, expires_in = fetch(True)
         expires_in = max(int(expires_in), 1)
         payload = json.dumps({"token": token, "expires_at": self.clock() + expires_in})
         self.redis.set(self.key, payload, ex=expires_in)

@@ -125,10 +125,15 @@ def test_internal_failure_still_answers_in_chinese(app, client, db, monkeypatch)
     def boom(*_):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("wechat_handlers.scan_lane.sign_in_scans", boom)  # a scan
+    monkeypatch.setattr("wechat_handlers.scan_lane.sign_in_scans", boom)  # a scan: the truth is read instead
     response = client.post("/wechat/callback", query_string=signed_query(app), data=event_xml())
     assert response.status_code == 200
-    assert "系统繁忙" in response.data.decode()
+    assert "找不到该会议" in response.data.decode()
+    monkeypatch.setattr("wechat_handlers.scan_lane.scan_status", boom)  # nor can the truth be read
+    response = client.post("/wechat/callback", query_string=signed_query(app, nonce="n-truth"),
+                           data=event_xml(openid="o-b"))
+    assert response.status_code == 200
+    assert "暂时未能确认签到结果" in response.data.decode() and "系统繁忙" not in response.data.decode()
 
     monkeypatch.setattr("wechat_handlers.callback.dispatch", boom)  # anything else
     text = ("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o-x]]></FromUserName>"

@@ -157,6 +157,26 @@ def _decide(code: str, position: int | None, scans: list[Scan], indexes: list[in
                                                        unit=row.unit_name, method=SignInMethod.SCAN, now=at), who))
 
 
+def scan_status(scan: Scan) -> ScanResult:
+    """What is stored for ``scan``, writing nothing: ``already`` (their live sign-in), ``unbound``,
+    ``no_meeting``, or ``refused`` with code ``not_signed_in`` (no live sign-in). The door answers
+    from it when a round could not (``wechat_handlers.scan_lane.settle``)."""
+    try:
+        meeting = get_meeting(scan.meeting_code, cached=True)
+        session = signin_rules.get_session(meeting, scan.session_position)
+    except (MeetingError, SignInError):
+        return ScanResult("no_meeting", meeting_code=scan.meeting_code)
+    known = {"meeting_code": meeting.code, "meeting_title": meeting.title}
+    row = db.session.execute(_scanners(_dialect()), {"meeting_id": meeting.id, "session_id": session.id,
+                                                     "openids": [scan.openid]}).first()
+    if row is None:
+        return ScanResult("unbound", **known)
+    who = {**known, "name": row.name, "unit": row.unit_name}
+    if row.live_id is None:
+        return ScanResult("refused", code="not_signed_in", message="尚未签到", **who)
+    return ScanResult("already", seq=row.seq, signed_at=row.signed_at, late=row.late, **who)
+
+
 def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
