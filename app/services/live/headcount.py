@@ -331,7 +331,10 @@ local kept = {}
 local current = redis.call('HGETALL', KEYS[1])
 for i = 1, #current, 2 do
   local seq = tonumber(string.match(current[i + 1], '^[^|]*|[^|]*|(%d+)$'))
-  if seq and seq > low then kept[#kept + 1] = current[i]; kept[#kept + 1] = current[i + 1] end
+  if seq and seq > low then
+    kept[#kept + 1] = current[i]; kept[#kept + 1] = current[i + 1]
+    redis.call('ZADD', KEYS[3], seq, seq)  -- applied: ``low`` may go past it
+  end
 end
 redis.call('DEL', KEYS[1])
 local rows = {}

@@ -183,7 +183,7 @@ def _generate(app: Flask, ref: headcount.SessionRef, last_id: str | None, *, mas
         except RedisError as exc:
             # Redis is away: the numbers come from the database until it is back.
             headcount.redis_failed(exc, f"stream of meeting {ref.meeting_id}")
-            text, sent = _fallback(app, ref, sent)
+            text, sent = _fallback(app, ref, sent, last_id)
             yield text
             time.sleep(FALLBACK_EVERY_S)
             continue
@@ -220,7 +220,7 @@ def _generate(app: Flask, ref: headcount.SessionRef, last_id: str | None, *, mas
             # repair's announcement wakes this stream like any event.
             healing.check(app, ref)
             if sent is None or sent.message == UNAVAILABLE:
-                text, sent = _fallback(app, ref, sent)  # the database is back: the numbers again
+                text, sent = _fallback(app, ref, sent, last_id)  # the database is back: the numbers again
                 out.append(text if text != ": keepalive\n\n" else "")
         if numbers_due is not None and time.monotonic() >= numbers_due:
             # At most one numbers message per interval: a burst of sign-ins costs a few counts per
@@ -229,7 +229,7 @@ def _generate(app: Flask, ref: headcount.SessionRef, last_id: str | None, *, mas
                 count, complete = shared_numbers.count(app, ref, last_id, wait=True)
             except SQLAlchemyError:
                 out.append(UNAVAILABLE)
-                count, complete = None, True
+                count, complete, sent = None, True, _UNAVAILABLE
             if count is not None and (complete or count is not sent):
                 out.append(count.message)
                 sent = count
@@ -240,11 +240,13 @@ def _generate(app: Flask, ref: headcount.SessionRef, last_id: str | None, *, mas
         yield text if text else ": keepalive\n\n"
 
 
-def _fallback(app: Flask, ref: headcount.SessionRef, sent: _Count | None) -> tuple[str, _Count | None]:
-    """What a stream sends while it cannot read the events: the numbers when they changed (counted
-    in the database if Redis is away), ``unavailable`` when they cannot be counted."""
+def _fallback(app: Flask, ref: headcount.SessionRef, sent: _Count | None,
+              seen: str | None) -> tuple[str, _Count | None]:
+    """What a stream that has sent events up to ``seen`` sends while it cannot read more: the
+    numbers when they changed (counted in the database if Redis is away), ``unavailable`` when they
+    cannot be counted."""
     try:
-        count, _ = shared_numbers.count(app, ref, "0-0", wait=False)
+        count, _ = shared_numbers.count(app, ref, seen or "0-0", wait=False)
     except SQLAlchemyError:
         log.warning("live stream of meeting %s: the numbers cannot be counted", ref.meeting_id)
         return UNAVAILABLE, _UNAVAILABLE

@@ -4,6 +4,10 @@
  * the last stream id on reconnect, and a periodic re-read of numbers.json covers anything else.
  * onNumbers(n, source) says where the numbers came from: "stream" (the stream's snapshot, which
  * leaves the recent sign-ins out) or "read" (numbers.json, complete).
+ * onStatus(false) says the page has lost the server (or the server its database) for a couple of
+ * seconds; the page keeps what it shows. Reconnection is automatic: EventSource retries a dropped
+ * connection itself, and a refused one (503 while the database is away) is reopened here, from the
+ * last event seen; onStatus(true) follows the first numbers heard again.
  * Everything from the server is written with textContent: names are data, never markup. */
 (function () {
   "use strict";
@@ -37,17 +41,52 @@
     function onEvent(m) {
       if (opts.onEvent) opts.onEvent(JSON.parse(m.data));
     }
-    function onHeadcountEvent(m) { heard++; onEvent(m); }
+    // Offline is said only after OFFLINE_MS without the server: a stream that ends on schedule and
+    // reconnects at once is not a failure worth showing on a projector.
+    var OFFLINE_MS = 2000, offlineTimer = null, online = true, lastId = "", retryMs = 1000;
+    function status(ok) {
+      if (ok) {
+        if (offlineTimer) { clearTimeout(offlineTimer); offlineTimer = null; }
+        retryMs = 1000;
+        if (!online) { online = true; if (opts.onStatus) opts.onStatus(true); }
+        return;
+      }
+      if (!online || offlineTimer) return;
+      offlineTimer = setTimeout(function () {
+        offlineTimer = null; online = false;
+        if (opts.onStatus) opts.onStatus(false);
+      }, OFFLINE_MS);
+    }
+    function eventsUrl() {
+      // A reopened EventSource does not resend Last-Event-ID: the last id goes in "since".
+      if (!lastId) return opts.events;
+      var url = opts.events.replace(/([?&])since=[^&]*(&|$)/, function (all, pre, post) { return post ? pre : ""; });
+      return url + (url.indexOf("?") >= 0 ? "&" : "?") + "since=" + encodeURIComponent(lastId);
+    }
+    function seen(m) { if (m.lastEventId) lastId = m.lastEventId; }
+    function onHeadcountEvent(m) { heard++; seen(m); onEvent(m); }
     function open() {
       if (!window.EventSource) { timer = setInterval(resync, 3000); return; }
-      es = new EventSource(opts.events);
-      es.addEventListener("numbers", function (m) { heard++; opts.onNumbers(JSON.parse(m.data), "stream"); });
+      es = new EventSource(eventsUrl());
+      es.addEventListener("numbers", function (m) { heard++; status(true); opts.onNumbers(JSON.parse(m.data), "stream"); });
       es.addEventListener("signin", onHeadcountEvent);
       es.addEventListener("revoke", onHeadcountEvent);
+      es.addEventListener("other", seen);
+      es.addEventListener("resync", seen);
+      // The server is up but cannot count (its database is away): it says so, and carries on.
+      es.addEventListener("unavailable", function () { status(false); });
       // Other events (a vote's) do not change the numbers: a read in flight stays good.
-      (opts.extraEvents || []).forEach(function (name) { es.addEventListener(name, onEvent); });
-      es.onopen = function () { if (opts.onStatus) opts.onStatus(true); };
-      es.onerror = function () { if (opts.onStatus) opts.onStatus(false); };
+      (opts.extraEvents || []).forEach(function (name) {
+        es.addEventListener(name, function (m) { seen(m); onEvent(m); });
+      });
+      es.onerror = function () {
+        status(false);
+        if (es.readyState === 2) {  // CLOSED: refused (a 503), so EventSource will not retry by itself
+          es.close();
+          setTimeout(open, retryMs);
+          retryMs = Math.min(retryMs * 2, 10000);
+        }
+      };
     }
     open();
     setInterval(resync, opts.resyncMs || 30000);
