@@ -162,6 +162,15 @@ def mp_subscribe() -> Response:
     return jsonify({"ok": True})
 
 
+@bp.post("/template-finish")
+def template_finish() -> Response:
+    """Post WeChat's delivery report of a template message: {"openid", "msgid", "status"?}."""
+    data = _body()
+    reply = current_sim().phone.template_job_finish(_openid(data), str(data.get("msgid", "")),
+                                                    str(data.get("status") or "success"))
+    return jsonify(reply.public())
+
+
 @bp.get("/counters")
 def counters() -> Response:
     state = current_sim().state

@@ -168,6 +168,12 @@ class Phone:
         """Post any event (fields after MsgType, e.g. [("Event", "LOCATION"), ...])."""
         return self._post(self.state.ensure_user(openid), "event", fields)
 
+    def template_job_finish(self, openid: str, msgid: int | str, status: str = "success") -> PhoneReply:
+        """WeChat's delivery report of one template message, posted now (``Status``: ``success``,
+        ``failed:user block`` or ``failed: system failed``, WeChat's spelling)."""
+        return self.post_event(openid, [("Event", "TEMPLATESENDJOBFINISH"), ("MsgID", str(msgid)),
+                                        ("Status", status)])
+
     def post_later(self, delay: float, openid: str, msgtype: str, fields: dict[str, Any]) -> None:
         """Post in the background (e.g. TEMPLATESENDJOBFINISH); ``wait_idle()`` waits for it."""
         user = self.state.ensure_user(openid)

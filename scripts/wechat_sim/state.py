@@ -182,6 +182,12 @@ class SimState:
         with self.lock:
             self.template_failures[openid] = errcode
 
+    def template_status_for(self, openid: str, status: str) -> None:
+        """The TEMPLATESENDJOBFINISH ``Status`` later sends to this user report: ``success``,
+        ``failed:user block`` (they refuse the account's messages), ``failed: system failed``."""
+        with self.lock:
+            self.template_status[openid] = status
+
     # -- users ---------------------------------------------------------------
     def create_user(
         self,
