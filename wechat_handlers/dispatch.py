@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.services.codes.scenes import parse_login_scene, parse_scene
 from app.services.live.reminders import record_delivery_report
 from wechat_handlers import login_scan
+from wechat_handlers.deadline import Deadline
 from wechat_handlers.envelope import Envelope
 from wechat_handlers.organizer import answer as organizer_answer  # 人数, 未到, 催签, the organizer menu
 from wechat_handlers.scan import NOT_A_MEETING_CODE, first_scan, scene_of
@@ -15,18 +16,20 @@ HELP = ("您好，这里是会易会议签到。\n"
 WELCOME = "感谢关注！参会时扫描会场签到二维码即可签到。\n" + HELP
 
 
-def dispatch(envelope: Envelope) -> str:
+def dispatch(envelope: Envelope, deadline: Deadline | None = None) -> str:
     """Scans of bound attendees never get here (``scan_lane`` answers them); a scan that does is
-    someone's first, not bound yet, or a desktop login code's."""
+    someone's first, not bound yet, or a desktop login code's. ``deadline``: the callback's, which
+    caps what is asked of WeChat's API on the way."""
+    deadline = deadline or Deadline()
     openid = envelope.get("FromUserName")
     msg_type = envelope.get("MsgType")
     scene_text = scene_of(envelope)
     if scene_text is not None:
         scene = parse_scene(scene_text)
         if scene is not None:
-            return first_scan(openid, scene)
+            return first_scan(openid, scene, deadline)
         token = parse_login_scene(scene_text)
-        return login_scan.answer(openid, token) if token is not None else NOT_A_MEETING_CODE
+        return login_scan.answer(openid, token, deadline) if token is not None else NOT_A_MEETING_CODE
     if msg_type == "event":
         event = envelope.get("Event").lower()
         key = envelope.get("EventKey")
