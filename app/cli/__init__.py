@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.cli import contacts, demo, identities, jobs, meetings, people, units, wechat
+from app.cli import attendance, contacts, demo, identities, jobs, meetings, people, units, wechat
 
 
 def register_cli(app: Flask) -> None:
@@ -13,3 +13,5 @@ def register_cli(app: Flask) -> None:
                   wechat.wechat_cli, contacts.contacts_cli, identities.identities_cli,
                   jobs.jobs_cli):
         app.cli.add_command(group)
+    # Last: it joins the ``reports`` group whoever made it (app/cli/attendance.py).
+    attendance.register(app)

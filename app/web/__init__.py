@@ -15,6 +15,7 @@ from app.web import (
     auth,
     codes,
     console,
+    console_attendance,
     console_door,
     console_login,
     console_meetings,
@@ -36,7 +37,7 @@ from app.web.pages import TEMPLATES, page_globals
 
 BLUEPRINTS = (health.bp, auth.bp, attendee.bp, units_office.bp, screen.bp, console_login.bp, console_system.bp,
               console_meetings.bp, console_people.bp, console_door.bp, console.bp, codes.bp, documents.bp, votes.bp,
-              surveys.bp, mine.bp, jobs.bp)
+              surveys.bp, mine.bp, jobs.bp, console_attendance.bp)
 
 
 def init_app(app: Flask) -> None:

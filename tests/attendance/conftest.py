@@ -116,7 +116,7 @@ def build(factory, db) -> Fixture:
     m6 = meeting("MT6", 1, unit=other_org)
     factory.invitee(m6, p["a1"])
     _sign(m6, m6.sessions[0], p["a1"], late=False, staff=staff)
-    db.session.flush()
+    db.session.commit()  # a refused request rolls back its own writes; the set must outlive it
     assert m4.state == MeetingState.DRAFT
     return Fixture(org, other_org, fgj, czj, p, {"MT1": m1, "MT2": m2, "MT3": m3, "MT4": m4, "MT5": m5, "MT6": m6},
                    organizer, other_organizer, admin)

@@ -36,8 +36,9 @@ def test_numbers_equal_the_hand_built_set(att):
     assert {u.name: nums(u) for u in result.units} == UNITS
     assert {m.code: nums(m) for m in result.meetings} == MEETINGS
     assert nums(result.total) == (11, 7, 2, 1, 3, 70.0)
-    # Default orders: people by unit then name (by code point), units worst rate first.
-    assert [p.name for p in result.people] == ["张一", "张三", "张二", "李一", "李二"]
+    # Default orders: people in the directory's order (units, then people, as added), units worst
+    # rate first.
+    assert [p.name for p in result.people] == ["张一", "张二", "张三", "李一", "李二"]
     assert [u.name for u in result.units] == ["区财政局", "区发展和改革局"]
     assert {u.name: u.people for u in result.units} == {"区发展和改革局": 3, "区财政局": 2}
 
@@ -97,7 +98,7 @@ def test_sorting_and_paging(att):
     assert [p.name for p in svc.sort_rows(result.people, "absent", desc=True)][:3] == ["张一", "李一", "李二"]
     assert [m.code for m in svc.sort_rows(result.meetings, "start", desc=True)] == ["MT3", "MT2", "MT1"]
     page = svc.page_of(result.people, 2, 2)
-    assert (page.page, page.pages, page.total, [p.name for p in page.rows]) == (2, 3, 5, ["张二", "李一"])
+    assert (page.page, page.pages, page.total, [p.name for p in page.rows]) == (2, 3, 5, ["张三", "李一"])
     assert svc.page_of(result.people, 99, 2).page == 3
 
 

@@ -56,6 +56,8 @@ class AttendanceError(DomainError):
         "meeting_not_over": "会议“{title}”尚未结束（或仍是草稿），结束后才计入考勤",
         "too_many_meetings": "一次最多指定 {limit} 个会议",
         "format_invalid": "导出格式只能是 xlsx 或 pdf",
+        "output_missing": "请用 --output 指定输出文件",
+        "output_invalid": "无法写入文件：{path}（请检查目录是否存在、是否有写权限）",
     }
     statuses = {"meeting_not_found": 404}
 
@@ -373,28 +375,28 @@ def attendance(viewer: Viewer, filters: Filters, *, now: datetime) -> Attendance
 # -- ordering and paging ----------------------------------------------------------------------------
 def sort_rows(rows: list, key: str, *, desc: bool = False) -> list:
     """``rows`` (people, units or meetings) ordered by ``key`` (see ``SORT_KEYS``; an unknown key
-    orders by name), ties by unit and name. No rate (nobody expected) sorts last either way."""
+    orders by name). ``unit`` is the directory's order, as the per-meeting reports list them: units
+    as they were added, then people as they were added. Ties go in that order too, ascending
+    either way; no rate (nobody expected) sorts last either way."""
+    def tie(r):
+        return (getattr(r, "unit_id", 0), getattr(r, "contact_id", 0), getattr(r, "starts_at", None) or _EPOCH,
+                getattr(r, "meeting_id", 0))
+
     def name_of(r) -> str:
         return getattr(r, "name", None) or getattr(r, "title", "")
 
-    def unit_of(r) -> str:
-        return getattr(r, "unit_name", None) or getattr(r, "name", "")
-
-    def tie(r):
-        return (unit_of(r), name_of(r), getattr(r, "contact_id", 0) or getattr(r, "unit_id", 0))
-
-    if key == "unit":
-        return sorted(rows, key=lambda r: (unit_of(r), name_of(r), tie(r)), reverse=desc)
-    if key == "start":
-        return sorted(rows, key=lambda r: (getattr(r, "starts_at", None) or datetime.min.replace(tzinfo=UTC), tie(r)),
-                      reverse=desc)
-    sign = -1 if desc else 1  # numbers: ties stay in unit and name order either way
+    sign = -1 if desc else 1  # numbers: ties stay in directory order either way
+    if key in ("unit", "start"):
+        return sorted(rows, key=tie, reverse=desc)
     if key in ("invited", "expected", "attended", "late", "leave", "absent"):
         return sorted(rows, key=lambda r: (sign * getattr(r, key), tie(r)))
     if key == "rate":
         known = sorted((r for r in rows if r.rate is not None), key=lambda r: (sign * r.rate, tie(r)))
         return known + [r for r in rows if r.rate is None]
     return sorted(rows, key=lambda r: (name_of(r), tie(r)), reverse=desc)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
