@@ -3,6 +3,10 @@
 A unit account only ever sees its own unit: every import is loaded through
 ``contacts_import.get_import(..., unit=account.unit)`` or applied with ``unit=account.unit``.
 The login lives under its own session key, separate from the H5 WeChat identity.
+
+The request never reads the file (issue 21.10): the upload is stored and a job reads and checks
+it; the import's page shows the job's progress, then the row report. A confirmation is applied
+in the request only when small (``contacts_import.apply_inline``), else by a job as well.
 """
 
 from __future__ import annotations
@@ -12,12 +16,15 @@ from io import BytesIO
 
 from flask import Blueprint, g, redirect, render_template, request, send_file, session, url_for
 
+from app import jobs
 from app.client_address import client_ip
 from app.services.contacts import importer as contacts_import
 from app.services.contacts import unit_login
 from app.services.contacts.reader import DEFAULT_MAX_BYTES, DirectoryFileError
+from app.services.errors import DomainError
 from app.services.timeutil import local
 from app.tx import finish_with_error
+from models import Job
 
 bp = Blueprint("units_office", __name__, url_prefix="/units")
 
@@ -41,7 +48,12 @@ def login_required(view):
 @bp.context_processor
 def _page_globals():
     return {"account": g.get("unit_account"), "status_labels": contacts_import.STATUS_LABELS,
+            "modes": contacts_import.MODES, "default_mode": contacts_import.DEFAULT_MODE,
             "china_time": lambda dt: local(dt).strftime("%Y-%m-%d %H:%M") if dt else ""}
+
+
+def _job_actor() -> str:
+    return jobs.unit_office_actor(g.unit_account.id)
 
 
 @bp.get("/login")
@@ -89,10 +101,13 @@ def _template_bytes(unit_name: str) -> bytes:
     ws = wb.active
     ws.title = "通讯录"
     ws.append(TEMPLATE_HEADERS)
-    # The phone as text: Excel would otherwise show a long number in scientific notation.
-    ws.append([1, "张三", "13800138000", unit_name, "科员", "办公室", ""])
+    # The phone as text: Excel would otherwise show a long number in scientific notation. The
+    # example row is recognised and skipped by the import (and says so), should it be left in.
+    ws.append([1, "张三", "13800138000", unit_name, "科员", "办公室", "示例行，请替换为本单位人员（导入时自动跳过）"])
     ws["C2"].number_format = "@"
-    for column, width in zip("ABCDEFG", (6, 12, 16, 24, 14, 14, 20), strict=True):
+    for row in range(3, 1001):  # the office types its numbers into a text column: never 1.38E+10
+        ws.cell(row=row, column=3).number_format = "@"
+    for column, width in zip("ABCDEFG", (6, 12, 16, 24, 14, 14, 40), strict=True):
         ws.column_dimensions[column].width = width
     out = BytesIO()
     wb.save(out)
@@ -109,10 +124,18 @@ def upload():
         return _index_error(error.message, 413)
     if upload_file is None or not upload_file.filename:
         return _index_error("请选择要上传的通讯录文件", 400)
+    data = upload_file.read(DEFAULT_MAX_BYTES + 1)
     try:
-        record = contacts_import.preview(g.unit_account.unit, upload_file.read(DEFAULT_MAX_BYTES + 1),
-                                         upload_file.filename, actor=g.unit_account.username)
-    except DirectoryFileError as exc:
+        if len(data) > DEFAULT_MAX_BYTES:
+            raise DirectoryFileError("file_too_large", size_mb=len(data) / 1024 / 1024,
+                                     limit_mb=DEFAULT_MAX_BYTES / 1024 / 1024)
+        if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+            raise DirectoryFileError("empty_file")
+        # Stored and handed to a job: the file is read there, not in this request.
+        record = contacts_import.submit_preview(g.unit_account.unit, data, upload_file.filename,
+                                                actor=g.unit_account.username, job_actor=_job_actor(),
+                                                mode=request.form.get("mode") or contacts_import.DEFAULT_MODE)
+    except DomainError as exc:
         finish_with_error(exc)
         return _index_error(exc.message, exc.status)
     return redirect(url_for(".report", import_id=record.id))
@@ -123,19 +146,47 @@ def _index_error(message: str, status: int):
                            imports=contacts_import.history(g.unit_account.unit, 5)), status
 
 
+def _running(job_id: int | None) -> Job | None:
+    """The import's job while it is still to finish (this office's own job only)."""
+    job = jobs.job_for(job_id, {_job_actor()}) if job_id else None
+    return job if job is not None and job.state in ("queued", "running") else None
+
+
+def _render_report(record, *, error: str | None = None, status: int = 200):
+    view = contacts_import.report_view(record)
+    checking = _running(view["job_id"]) if record.status == "checking" else None
+    applying = _running(view["apply_job_id"]) if record.status == "previewed" else None
+    failed_job = None
+    if record.status == "checking" and checking is None and view["job_id"]:
+        # The job ended without writing the report (it failed or was lost): say so, truthfully.
+        failed_job = jobs.job_for(view["job_id"], {_job_actor()})
+    return render_template("units_office/report.html", record=record, view=view, error=error,
+                           job=checking or applying, failed_job=failed_job), status
+
+
 @bp.get("/imports/<int:import_id>")
 @login_required
 def report(import_id: int):
-    record = contacts_import.get_import(import_id, unit=g.unit_account.unit)
-    return render_template("units_office/report.html", record=record,
-                           view=contacts_import.report_view(record))
+    return _render_report(contacts_import.get_import(import_id, unit=g.unit_account.unit))
 
 
 @bp.post("/imports/<int:import_id>/apply")
 @login_required
 def apply(import_id: int):
-    contacts_import.apply(import_id, actor=g.unit_account.username, unit=g.unit_account.unit)
-    return redirect(url_for(".history", applied=import_id))
+    unit = g.unit_account.unit
+    try:
+        record = contacts_import.submit_apply(import_id, actor=g.unit_account.username, unit=unit,
+                                              job_actor=_job_actor(),
+                                              confirm_deactivate=request.form.get("confirm_deactivate") == "1")
+    except contacts_import.ContactImportError as exc:
+        if exc.status == 404:
+            raise
+        finish_with_error(exc)
+        return _render_report(contacts_import.get_import(import_id, unit=unit), error=exc.message,
+                              status=exc.status if exc.status != 400 else 422)
+    if record.status == "applied":
+        return redirect(url_for(".history", applied=import_id))
+    return redirect(url_for(".report", import_id=import_id))  # a job applies it: the page follows it
 
 
 @bp.post("/imports/<int:import_id>/discard")

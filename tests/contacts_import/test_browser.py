@@ -19,7 +19,7 @@ def unit_office(live_server, committed_db):
     from app.services.contacts.units import add_unit_account
     from tests.factories import Factory
 
-    unit = Factory(committed_db).unit("FGJ", "区发展和改革局")
+    unit = Factory(committed_db).unit("FGJ", "区发展和改革局", aliases=["XX局"])
     Factory(committed_db).contact(unit, name="离职人员", phone="13100131000")
     add_unit_account(unit, "fgj_office", PASSWORD, actor="test")
     committed_db.session.commit()

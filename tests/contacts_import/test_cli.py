@@ -26,7 +26,7 @@ def invoke(runner, *args):
 
 
 def test_json_shape_and_import(runner, db, factory):
-    factory.unit("FGJ", "区发展和改革局")
+    factory.unit("FGJ", "区发展和改革局", aliases=["XX局"])
     result, out = invoke(runner, FULL, "--unit", "FGJ", "--json")
     assert result.exit_code == 0, result.output
     assert result.stdout.count("\n") == 1  # one object, nothing else on stdout
@@ -43,7 +43,7 @@ def test_json_shape_and_import(runner, db, factory):
 
 
 def test_dry_run_writes_no_contact(runner, db, factory):
-    factory.unit("FGJ", "区发展和改革局")
+    factory.unit("FGJ", "区发展和改革局", aliases=["XX局"])
     result, out = invoke(runner, FULL, "--unit", "FGJ", "--dry-run", "--json")
     assert result.exit_code == 0
     assert out["dry_run"] is True and out["added"] == 7
@@ -52,14 +52,14 @@ def test_dry_run_writes_no_contact(runner, db, factory):
 
 
 def test_human_output(runner, factory):
-    factory.unit("FGJ", "区发展和改革局")
+    factory.unit("FGJ", "区发展和改革局", aliases=["XX局"])
     result = runner.invoke(args=["contacts", "import", FULL, "--unit", "FGJ", "--dry-run"])
     assert result.exit_code == 0
     assert "试运行" in result.output and "第 10 行［name_missing］缺少姓名" in result.output
 
 
 def test_no_valid_row_exits_non_zero_and_writes_nothing(runner, db, factory, tmp_path):
-    unit = factory.unit("FGJ", "区发展和改革局")
+    unit = factory.unit("FGJ", "区发展和改革局", aliases=["XX局"])
     factory.contact(unit, phone="13100131000")
     bad = tmp_path / "bad.csv"
     bad.write_text("姓名,手机号码\n张三,123\n李四,\n", encoding="utf-8")
@@ -75,7 +75,7 @@ def test_no_valid_row_exits_non_zero_and_writes_nothing(runner, db, factory, tmp
      "zip_bomb"),
 ], ids=["binary-csv", "zip-bomb"])
 def test_hostile_file_exits_1_and_writes_nothing(runner, db, factory, tmp_path, name, data, code):
-    factory.unit("FGJ", "区发展和改革局")
+    factory.unit("FGJ", "区发展和改革局", aliases=["XX局"])
     path = tmp_path / name
     path.write_bytes(data)
     result, out = invoke(runner, str(path), "--unit", "FGJ", "--json")

@@ -11,6 +11,7 @@ each row on its own and against the rest of the file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.services.contacts.reader.errors import (
@@ -73,8 +74,11 @@ def read_directory(
     allow_landline: bool = False,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_rows: int = DEFAULT_MAX_ROWS,
+    on_rows: Callable[[int, int], None] | None = None,
 ) -> DirectoryFile:
     """Locate the table in an xlsx/xls/csv upload and judge every data row.
+
+    ``on_rows(done, total)`` is told every few thousand rows judged (a job's progress bar).
 
     Raises :class:`DirectoryFileError` when the file as a whole cannot be used.
     """
@@ -94,7 +98,7 @@ def read_directory(
         if columns is None:
             continue
         skipped: list[dict[str, object]] = []
-        rows = build_rows(grid.rows, columns, allow_landline=allow_landline, skipped=skipped)
+        rows = build_rows(grid.rows, columns, allow_landline=allow_landline, skipped=skipped, on_rows=on_rows)
         return DirectoryFile(
             filename=filename,
             format=workbook.format,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.services.contacts.phones import PhoneKind, normalize_name, normalize_phone, normalize_unit_name
@@ -33,6 +34,7 @@ _EXAMPLE_SIGNATURES = (
 # office tells us the number really is so.
 _BARE_NUMBER_RE = re.compile(r"\s*\d{11}(?:\.0+)?\s*")
 _TRUNCATED_TAIL = "00000"
+_PROGRESS_EVERY = 2_000
 
 
 @dataclass(slots=True)
@@ -107,7 +109,8 @@ def _is_example(row: DirectoryRow) -> bool:
 
 
 def build_rows(grid: list[list[Cell]], columns: Columns, *, allow_landline: bool,
-               skipped: list[dict[str, object]] | None = None) -> list[DirectoryRow]:
+               skipped: list[dict[str, object]] | None = None,
+               on_rows: Callable[[int, int], None] | None = None) -> list[DirectoryRow]:
     """Judge each data row; rows skipped on purpose (the template's example) go to ``skipped``."""
     out: list[DirectoryRow] = []
     seen: dict[str, int] = {}
@@ -118,8 +121,11 @@ def build_rows(grid: list[list[Cell]], columns: Columns, *, allow_landline: bool
     dept_col = idx.get("department", -1)
     extras = list(columns.extras.items())
 
+    total = len(grid) - columns.header_row
     for offset, cells in enumerate(grid[columns.header_row :]):
         row_number = columns.header_row + offset + 1
+        if on_rows is not None and offset % _PROGRESS_EVERY == 0:
+            on_rows(offset, total)
         n = len(cells)
         raw_name = cells[name_col] if name_col < n else None
         raw_phone = cells[phone_col] if phone_col < n else None
