@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 
 from app.client_address import client_ip
 from app.services.documents import materials as documents
+from app.services.documents.convert import conversion_notes
 from app.services.meetings.meetings import get_meeting
 from app.web.auth import current_contact, current_identity, wechat_login_required
 from app.web.console_auth import console_login_required, load_meeting
@@ -46,7 +47,8 @@ def admin_list(meeting_code: str):
     meeting, me, right = load_meeting(meeting_code, "documents")
     rows = documents.organizer_overview(meeting, me, **_who())
     return render_template("documents/admin.html", meeting=meeting, me=me, right=right, rows=rows,
-                           refresh=documents.in_progress(rows), error=request.args.get("error"))
+                           refresh=documents.in_progress(rows), error=request.args.get("error"),
+                           notes=conversion_notes(meeting.id))
 
 
 @bp.get("/admin/<meeting_code>/documents/status.json")
@@ -54,12 +56,15 @@ def admin_list(meeting_code: str):
 def admin_status(meeting_code: str):
     meeting = get_meeting(meeting_code)
     rows = documents.organizer_overview(meeting, current_contact(), **_who())
+    notes = conversion_notes(meeting.id)
     return jsonify(documents=[{
         "id": r["document"].id, "number": r["document"].number, "title": r["document"].title,
         "recalled": r["document"].recalled_at is not None, "readers": r["readers"],
         "versions": [{"version": v.version, "status": v.status, "page_count": v.page_count,
                       "pages_ready": v.pages_ready, "error_code": v.error_code,
-                      "error_message": v.error_message} for v in r["versions"]],
+                      "error_message": v.error_message,
+                      "job_note": notes.get(v.id) if v.status in ("pending", "converting", "rendering") else None}
+                     for v in r["versions"]],
     } for r in rows])
 
 

@@ -31,7 +31,8 @@ def test_organizer_uploads_sees_progress_and_recalls(client, world, db):
     db.session.commit()
     status = client.get(f"/admin/{code}/documents/status.json").get_json()
     assert status["documents"][0]["versions"][0] == {
-        "version": 1, "status": "ready", "page_count": 3, "pages_ready": 3, "error_code": None, "error_message": None}
+        "version": 1, "status": "ready", "page_count": 3, "pages_ready": 3, "error_code": None, "error_message": None,
+        "job_note": None}
 
     again = _post_file(client, f"/admin/{code}/documents/{doc.id}/versions", (FIXTURES / "report.docx").read_bytes(),
                        "议程-修改.docx")

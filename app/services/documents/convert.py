@@ -11,7 +11,9 @@ Every failure ends as ``status = failed`` with a stable ``error_code`` and a Chi
 version; nothing a hostile file does escapes as an exception from :func:`convert_version`.
 
 :func:`convert_version` and :func:`render_pages` are plain functions: the job queue runs them
-(app/jobs.py, one unit of work each) and tests call them directly.
+(app/jobs.py, one unit of work each, recorded in the database with the upload, so an upload made
+while Redis is down converts once the reconciler hands its job over) and tests call them directly.
+:func:`conversion_notes` says where a version's conversion really is, for the console.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 from flask import current_app
+from sqlalchemy import select
 
+from app import jobs
 from app.extensions import db
-from app.jobs import enqueue_after_commit
 from app.services import storage
 from app.services.documents.errors import DocumentError
 from app.services.documents.filetypes import detect
@@ -40,13 +43,15 @@ from app.services.documents.pdf import (
     open_pdf,
     render_page_png,
 )
-from models import DocumentVersion
+from models import Document, DocumentVersion, Job
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_PAGES = 1000
 DEFAULT_CONVERT_TIMEOUT_S = 120
 RENDER_CHUNK = 4  # small: a new upload waits behind at most one chunk of another
+CONVERT_KIND = "document_convert"
+RENDER_KIND = "document_render"
 
 #: One LibreOffice conversion at a time per worker process.
 CONVERT_SLOTS = threading.BoundedSemaphore(1)
@@ -187,7 +192,8 @@ def convert_version(version_id: int) -> None:
     version.status = "ready" if pages == 1 else "rendering"
     db.session.flush()
     if pages > 1:
-        _schedule(render_pages, version_id, 2, min(pages, 1 + RENDER_CHUNK))
+        _schedule(render_pages, version_id, 2, min(pages, 1 + RENDER_CHUNK), kind=RENDER_KIND,
+                  meeting_id=_meeting_of(version))
 
 
 def render_pages(version_id: int, start: int, end: int) -> None:
@@ -213,7 +219,8 @@ def render_pages(version_id: int, start: int, end: int) -> None:
         version.status = "ready"
     db.session.flush()
     if end < (version.page_count or 0):
-        _schedule(render_pages, version_id, end + 1, min(version.page_count, end + RENDER_CHUNK))
+        _schedule(render_pages, version_id, end + 1, min(version.page_count, end + RENDER_CHUNK), kind=RENDER_KIND,
+                  meeting_id=_meeting_of(version))
 
 
 def _render_one(pdf: pdfium.PdfDocument, pdf_sha: str, page: int) -> bytes:
@@ -249,12 +256,39 @@ def process_version(version_id: int) -> None:
         render_pages(version_id, 2, version.page_count)
 
 
-def _schedule(func, *args) -> None:
-    """Queue ``func(*args)`` after commit on the job queue; without one, the caller runs it."""
+def _meeting_of(version: DocumentVersion) -> int | None:
+    return db.session.scalar(select(Document.meeting_id).where(Document.id == version.document_id))
+
+
+def _schedule(func, *args, kind: str, actor: str = jobs.SYSTEM_ACTOR, meeting_id: int | None = None) -> None:
+    """Record ``func(*args)`` as a job, queued after commit; without the queue, the caller runs it."""
     if not current_app.config.get("DOCUMENT_JOBS", True):
         return
-    enqueue_after_commit(func, *args)
+    jobs.submit(kind, func, *args, actor=actor, meeting_id=meeting_id)
 
 
-def schedule_conversion(version_id: int) -> None:
-    _schedule(convert_version, version_id)
+def schedule_conversion(version_id: int, *, actor: str = jobs.SYSTEM_ACTOR, meeting_id: int | None = None) -> None:
+    _schedule(convert_version, version_id, kind=CONVERT_KIND, actor=actor, meeting_id=meeting_id)
+
+
+def _note(job: Job) -> str | None:
+    work = "转换" if job.kind == CONVERT_KIND else "生成预览"
+    if job.state == "queued":
+        return f"已记录，等待任务队列恢复后{work}" if job.enqueued_at is None else f"排队等待{work}"
+    if job.state == "running" and job.kind == CONVERT_KIND:
+        return "正在转换…"
+    if job.state == "failed":
+        return f"{work}中断：{job.error_message or jobs.JOB_FAILED_MESSAGE}"
+    return None
+
+
+def conversion_notes(meeting_id: int) -> dict[int, str]:
+    """Version id -> where its conversion job really is (queued, waiting for the queue, running,
+    failed), from the newest conversion or rendering job of each version of the meeting."""
+    latest: dict[int, Job] = {}
+    for job in db.session.scalars(select(Job).where(Job.meeting_id == meeting_id,
+                                                    Job.kind.in_((CONVERT_KIND, RENDER_KIND))).order_by(Job.id)):
+        if job.args:
+            latest[int(job.args[0])] = job
+    notes = {version_id: _note(job) for version_id, job in latest.items()}
+    return {version_id: note for version_id, note in notes.items() if note}

@@ -156,7 +156,7 @@ def upload(meeting: Meeting, actor: Contact | None, *, data: bytes, file_name: s
     db.session.flush()
     audit.record(f"contact:{actor.id}", "document.upload", meeting_id=meeting.id,
                  target=f"document:{document.id}", version=version.version, sha256=sha, kind=doc_type.kind)
-    schedule_conversion(version.id)
+    schedule_conversion(version.id, actor=f"contact:{actor.id}", meeting_id=meeting.id)
     return version
 
 
