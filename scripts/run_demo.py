@@ -100,7 +100,7 @@ def start_jobs(app: Any) -> str:
 def prepare(app: Any, sim: Any) -> dict[str, Any]:
     """Make the demo meeting's codes and the menus through the seam (real HTTP to the simulator)."""
     from app.services.codes import meeting_codes, menus
-    from app.services.demo import DEMO_MEETING, ORGANIZER_PHONE
+    from app.services.demo import DEMO_MEETING, ORGANIZER_PHONE, UNIT_OFFICE
     from app.services.meetings.meetings import MeetingError, get_meeting
     from app.tx import unit_of_work
     from app.wechat import WeChatError
@@ -114,6 +114,9 @@ def prepare(app: Any, sim: Any) -> dict[str, Any]:
                 for session in meeting.sessions:
                     meeting_codes.oa_qr(meeting, session, renew=True)
                 info.update(meeting=meeting.code, title=meeting.title)
+                # `make run` seeded the unit office's demo login with the demo (flask demo seed).
+                info["unit_office"] = {**UNIT_OFFICE, "unit_name": next(
+                    (u.name for u in meeting.units if u.code == UNIT_OFFICE["unit"]), UNIT_OFFICE["unit"])}
         except MeetingError:
             log.warning("demo meeting %s not found: run `flask --app wsgi demo seed`", DEMO_MEETING)
         except WeChatError as exc:
@@ -192,6 +195,10 @@ def url_block(app: Any, base: str, info: dict[str, Any]) -> str:
     for label, url, hint in pages:
         if url:
             lines += [f"  {label}{url}", f"      {hint}"]
+    office = info.get("unit_office")
+    if office:
+        lines += [f"  单位通讯录 unit office    {base}/units/login",
+                  f"      演示账号 demo login: {office['username']} / {office['password']}（{office['unit_name']}）"]
     lines += [
         f"  签到海报 poster (PDF)     {base}/admin/codes/{code}/poster.pdf   （会务组 organizers only）",
         f"  健康检查 health           {base}/healthz   {base}/readyz",

@@ -24,7 +24,8 @@ def _human(result: dict) -> str:
              f"未变 {result['unchanged']}，有问题 {len(result['rejected'])} 行"]
     if result.get("message"):
         lines.append(result["message"])
-    lines += [f"  第 {r['row']} 行［{r['code']}］{r['message']}" for r in result["rejected"]]
+    lines += [f"  第 {r['row']} 行：{r['message']}" for r in result["rejected"]]  # codes are in --json
+    lines += [f"  第 {r['row']} 行：{r['message']}" for r in result.get("skipped", [])]
     return "\n".join(lines)
 
 
@@ -32,8 +33,10 @@ def _human(result: dict) -> str:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--unit", "unit_code", required=True, help="单位代码")
 @click.option("--dry-run", is_flag=True, help="只检查，不写入")
+@click.option("--mode", type=click.Choice(["replace", "upsert"]), default="replace", show_default=True,
+              help="replace：全量替换（停用不在文件里的人员）；upsert：新增和更新，不停用任何人")
 @json_option
-def import_(file: Path, unit_code: str, dry_run: bool, as_json: bool):
+def import_(file: Path, unit_code: str, dry_run: bool, as_json: bool, mode: str):
     """Import a directory file (xlsx, xls, csv) into a unit's contacts.
 
     Exit status: 0 imported (or checked), 1 the file or unit could not be used, 2 no valid row.
@@ -46,7 +49,7 @@ def import_(file: Path, unit_code: str, dry_run: bool, as_json: bool):
 
     def action():
         with bar as progress:
-            record = svc.import_file(unit_code, data, file.name, actor="cli", dry_run=dry_run,
+            record = svc.import_file(unit_code, data, file.name, actor="cli", dry_run=dry_run, mode=mode,
                                      on_phase=(lambda _phase: progress.update(1)) if progress else None)
         result = svc.summary(record)
         del result["status"]

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.services.contacts import units
 from app.services.meetings import grants, meetings, organizers
 from app.services.timeutil import LOCAL_TZ
-from models import Contact, Meeting, Unit
+from models import Contact, Meeting, Unit, UnitAccount
 
 DEMO_MEETING = "QJJ2026Q4"
 
@@ -40,6 +40,10 @@ PEOPLE = {
 
 ORGANIZER_PHONE = "13905710006"  # 周敏, 会务组
 
+#: The demo's unit-office login (/units), printed by ``make run``: a public demo password, for a
+#: demo database only.
+UNIT_OFFICE = {"unit": "FGJ", "username": "fgj_demo", "password": "huiyi-demo-2026"}
+
 
 def _phone(unit_index: int, person_index: int) -> str:
     return f"1390571{unit_index:02d}{person_index:02d}"
@@ -49,7 +53,8 @@ def seed(*, now: datetime | None = None) -> dict[str, object]:
     """Create the demo data once; a second run changes nothing and says so."""
     existing = db.session.scalar(select(Meeting).where(Meeting.code == DEMO_MEETING))
     if existing is not None:
-        return {"created": False, "meeting": DEMO_MEETING, "message": "演示数据已存在"}
+        return {"created": False, "meeting": DEMO_MEETING, "message": "演示数据已存在",
+                "unit_office": _seed_unit_office()}
 
     for ui, (code, name, aliases) in enumerate(UNITS):
         unit = units.add_unit(code, name, actor="demo", aliases=aliases)
@@ -81,4 +86,15 @@ def seed(*, now: datetime | None = None) -> dict[str, object]:
     organizers.add_organizer(DEMO_MEETING, ORGANIZER_PHONE, actor="demo", right="owner")
     contacts = db.session.scalar(select(db.func.count()).select_from(Contact))
     return {"created": True, "meeting": meeting.code, "title": meeting.title, "units": len(UNITS),
-            "contacts": int(contacts or 0), "organizer_phone": ORGANIZER_PHONE}
+            "contacts": int(contacts or 0), "organizer_phone": ORGANIZER_PHONE,
+            "unit_office": _seed_unit_office()}
+
+
+def _seed_unit_office() -> dict[str, str] | None:
+    """The demo unit office's login, added once (also to a demo seeded before it existed)."""
+    unit = db.session.scalar(select(Unit).where(Unit.code == UNIT_OFFICE["unit"]))
+    if unit is None:
+        return None
+    if db.session.scalar(select(UnitAccount.id).where(UnitAccount.username == UNIT_OFFICE["username"])) is None:
+        units.add_unit_account(unit, UNIT_OFFICE["username"], UNIT_OFFICE["password"], actor="demo")
+    return {**UNIT_OFFICE, "unit_name": unit.name}

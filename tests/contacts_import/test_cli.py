@@ -55,7 +55,19 @@ def test_human_output(runner, factory):
     factory.unit("FGJ", "区发展和改革局", aliases=["XX局"])
     result = runner.invoke(args=["contacts", "import", FULL, "--unit", "FGJ", "--dry-run"])
     assert result.exit_code == 0
-    assert "试运行" in result.output and "第 10 行［name_missing］缺少姓名" in result.output
+    assert "试运行" in result.output and "第 10 行：缺少姓名" in result.output
+    assert "name_missing" not in result.output  # codes only in --json
+
+
+def test_upsert_mode_deactivates_no_one(runner, db, factory):
+    unit = factory.unit("FGJ", "区发展和改革局", aliases=["XX局"])
+    kept = factory.contact(unit, phone="13100131000")
+    result, out = invoke(runner, FULL, "--unit", "FGJ", "--mode", "upsert", "--json")
+    assert result.exit_code == 0 and out["mode"] == "upsert" and out["deactivated"] == 0
+    db.session.refresh(kept)
+    assert kept.active
+    result, out = invoke(runner, FULL, "--unit", "FGJ", "--json")  # the CLI's default stays replace
+    assert out["mode"] == "replace" and out["deactivated"] == 1
 
 
 def test_no_valid_row_exits_non_zero_and_writes_nothing(runner, db, factory, tmp_path):
