@@ -25,14 +25,13 @@ from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.platypus import (
     BaseDocTemplate,
     CondPageBreak,
+    Flowable,
     Frame,
     KeepTogether,
-    LongTable,
     PageBreak,
     PageTemplate,
     Paragraph,
     Spacer,
-    TableStyle,
 )
 
 from app.services.reports import pdffont
@@ -48,6 +47,8 @@ HEAD_BG = colors.HexColor("#e5e7eb")
 SERIES = [colors.HexColor("#b91c1c"), colors.HexColor("#1d4ed8"), colors.HexColor("#047857"),
           colors.HexColor("#b45309")]
 MARGIN = 15 * mm
+TABLE_PAD = 2.5
+HEADER_PAD = 3.5
 #: Sections with more columns than this (the signature column included) are laid out on landscape A4.
 PORTRAIT_MAX_COLUMNS = 7
 
@@ -104,9 +105,26 @@ class _NumberedCanvas(rl_canvas.Canvas):
         super().save()
 
 
+_widths: dict[str, dict[str, float]] = {}
+
+
+def _char_width(font: str, ch: str) -> float:
+    """The width of ``ch`` at size 1 (remembered: a 10,000-row table measures the same few
+    thousand characters over and over)."""
+    if font not in _widths and len(_widths) >= 8:
+        _widths.clear()  # fonts of reports long written: keep a worker's memory bounded
+    table = _widths.setdefault(font, {})
+    w = table.get(ch)
+    if w is None:
+        w = table[ch] = stringWidth(ch, font, 1000) / 1000
+    return w
+
+
 def _wrap(text: str, font: str, size: float, width: float) -> str:
     """``text`` broken into lines no wider than ``width`` (any character may end a line)."""
     if not text or (len(text) * size <= width and "\n" not in text):
+        return text
+    if "\n" not in text and sum(_char_width(font, ch) for ch in text) * size <= width:
         return text
     lines, line, used = [], [], 0.0
     for ch in text:
@@ -114,7 +132,7 @@ def _wrap(text: str, font: str, size: float, width: float) -> str:
             lines.append("".join(line))
             line, used = [], 0.0
             continue
-        w = stringWidth(ch, font, size)
+        w = _char_width(font, ch) * size
         if line and used + w > width:
             lines.append("".join(line))
             line, used = [], 0.0
@@ -132,36 +150,119 @@ def _column_widths(section: Section, avail: float) -> list[float]:
     return [avail * w / total for w in weights]
 
 
-def _table(section: Section, avail: float, font: str, bold: str) -> LongTable:
+class RowTable(Flowable):
+    """A table of any length that breaks only between rows, with its header row on every page.
+
+    reportlab's Table re-measures every remaining row at each page break (quadratic: a 10,000-row
+    签到表 took 20 s); here each row's height is known beforehand (its wrapped lines), a page takes
+    the rows that fit, and the grid and text are drawn directly on the canvas.
+    """
+
+    def __init__(self, header: list[str], rows: list[list[str]], widths: list[float], *, font: str, bold: str,
+                 row_pad: float, bold_last: bool = False, start: int = 0, heights: list[float] | None = None):
+        super().__init__()
+        self.header, self.rows, self.widths = header, rows, widths
+        self.font, self.bold, self.row_pad, self.bold_last = font, bold, row_pad, bold_last
+        self.start = start
+        self.header_h = self._lines(header) * HEAD_SIZE * 1.3 + 2 * HEADER_PAD
+        self.heights = heights if heights is not None else [
+            self._lines(r) * BODY_SIZE * 1.3 + 2 * row_pad for r in rows]
+        self.end = len(rows)
+
+    @staticmethod
+    def _lines(cells: list[str]) -> int:
+        return max([c.count("\n") + 1 for c in cells] or [1])
+
+    def wrap(self, avail_width, avail_height):
+        self.width = sum(self.widths)
+        self.height = self.header_h + sum(self.heights[self.start:self.end])
+        return self.width, self.height
+
+    def split(self, avail_width, avail_height):
+        used, end = self.header_h, self.start
+        while end < len(self.rows) and used + self.heights[end] <= avail_height:
+            used += self.heights[end]
+            end += 1
+        if end == self.start:
+            return []  # not even one row fits: the frame moves on to the next page
+        first = self._part(self.start, end)
+        return [first] if end >= len(self.rows) else [first, self._part(end, len(self.rows))]
+
+    def _part(self, start: int, end: int) -> RowTable:
+        part = RowTable(self.header, self.rows, self.widths, font=self.font, bold=self.bold, row_pad=self.row_pad,
+                        bold_last=self.bold_last, start=start, heights=self.heights)
+        part.end = end
+        return part
+
+    def draw(self):
+        c = self.canv
+        widths = self.widths
+        xs = [0.0]
+        for w in widths:
+            xs.append(xs[-1] + w)
+        top = self.height
+        c.saveState()
+        c.setFillColor(HEAD_BG)
+        c.rect(0, top - self.header_h, xs[-1], self.header_h, stroke=0, fill=1)
+        c.setStrokeColor(RULE)
+        c.setLineWidth(0.5)
+        ys = [top, top - self.header_h]
+        for h in self.heights[self.start:self.end]:
+            ys.append(ys[-1] - h)
+        path = c.beginPath()
+        for y in ys:
+            path.moveTo(0, y)
+            path.lineTo(xs[-1], y)
+        for x in xs:
+            path.moveTo(x, ys[0])
+            path.lineTo(x, ys[-1])
+        c.drawPath(path, stroke=1, fill=0)
+        text = c.beginText()
+        text.setFillColor(INK)
+        self._cells(text, self.header, xs, top, self.header_h, self.bold, HEAD_SIZE, HEADER_PAD, centre=True)
+        y = top - self.header_h
+        for i in range(self.start, self.end):
+            h = self.heights[i]
+            last = self.bold_last and i == len(self.rows) - 1
+            self._cells(text, self.rows[i], xs, y, h, self.bold if last else self.font, BODY_SIZE, self.row_pad)
+            y -= h
+        c.drawText(text)
+        c.restoreState()
+
+    def _cells(self, text, cells: list[str], xs: list[float], top: float, height: float, font: str, size: float,
+               pad: float, centre: bool = False) -> None:
+        text.setFont(font, size, size * 1.3)
+        leading = size * 1.3
+        for col, value in enumerate(cells):
+            if not value:
+                continue
+            lines = value.split("\n")
+            # Vertically centred: the block of lines in the middle of the row.
+            baseline = top - (height - len(lines) * leading) / 2 - size * 0.95
+            for n, line in enumerate(lines):
+                x = xs[col] + TABLE_PAD
+                if centre:
+                    x = (xs[col] + xs[col + 1] - stringWidth(line, font, size)) / 2
+                text.setTextOrigin(x, baseline - n * leading)
+                text.textOut(line)
+
+
+def _table(section: Section, avail: float, font: str, bold: str) -> RowTable:
     widths = _column_widths(section, avail)
-    pad = 2.5
     headers = [*section.headers, *([SIGNATURE_HEADER] if section.signature else [])]
-    data = [[_wrap(h, bold, HEAD_SIZE, w - 2 * pad) for h, w in zip(headers, widths, strict=True)]]
-    inner = [w - 2 * pad for w in widths]
+    inner = [w - 2 * TABLE_PAD for w in widths]
+    head = [_wrap(h, bold, HEAD_SIZE, w) for h, w in zip(headers, inner, strict=True)]
     n = len(section.headers)
+    rows = []
     for row in section.rows:
         cells = [_wrap(cell_text(v), font, BODY_SIZE, inner[i]) for i, v in enumerate(row[:n])]
         if section.signature:
             cells.append("")
-        data.append(cells)
-    row_pad = 6 if section.signature else 2.5  # room to sign by hand
-    style = [
-        ("FONT", (0, 0), (-1, 0), bold, HEAD_SIZE, HEAD_SIZE * 1.3),
-        ("FONT", (0, 1), (-1, -1), font, BODY_SIZE, BODY_SIZE * 1.3),
-        ("TEXTCOLOR", (0, 0), (-1, -1), INK),
-        ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
-        ("GRID", (0, 0), (-1, -1), 0.5, RULE),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("ALIGN", (0, 0), (-1, 0), "CENTER"),
-        ("LEFTPADDING", (0, 0), (-1, -1), pad),
-        ("RIGHTPADDING", (0, 0), (-1, -1), pad),
-        ("TOPPADDING", (0, 1), (-1, -1), row_pad),
-        ("BOTTOMPADDING", (0, 1), (-1, -1), row_pad),
-    ]
-    if section.rows and section.rows[-1] and section.rows[-1][0] == "合计":
-        style.append(("FONT", (0, -1), (-1, -1), bold, BODY_SIZE, BODY_SIZE * 1.3))
-    # repeatRows: the header on every page; splitInRow=0 (the default): a row never breaks across pages.
-    return LongTable(data, colWidths=widths, repeatRows=1, style=TableStyle(style))
+        rows.append(cells)
+    bold_last = bool(section.rows and section.rows[-1] and section.rows[-1][0] == "合计")
+    # Room to sign by hand on the 签到表.
+    return RowTable(head, rows, widths, font=font, bold=bold, row_pad=7 if section.signature else 3,
+                    bold_last=bold_last)
 
 
 def _chart(chart: Chart, avail: float, font: str) -> Drawing:
