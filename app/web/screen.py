@@ -68,7 +68,11 @@ def _load(code: str) -> tuple[Meeting, MeetingSession]:
 
 def qr_payload(meeting: Meeting, session: MeetingSession) -> str:
     """What the screen's QR carries: the meeting's WeChat or rotating code when meeting_codes makes
-    one, else the plain H5 sign-in link (a screen must always show something scannable)."""
+    one, else the plain H5 sign-in link (a screen must always show something scannable). While
+    Redis is failing (the live reads found it so a moment ago), the official-account code, whose
+    bookkeeping waits on Redis, is skipped for the link its failure would give."""
+    if headcount.redis_backing_off() and not meeting.rotating_qr:
+        return current_app.config["PUBLIC_BASE_URL"] + f"/m/{meeting.code}/signin"
     try:
         return meeting_codes.screen_qr_payload(meeting, session, datetime.now(UTC))
     except Exception:  # WeChat unreachable: the H5 link still works

@@ -262,6 +262,12 @@ def live_redis(app: Flask | None = None, *, timeout: float = LIVE_TIMEOUT_S) -> 
     return client
 
 
+def redis_backing_off() -> bool:
+    """True while live reads go without Redis after a failure (other reads of the same page can
+    skip it too rather than wait on it)."""
+    return time.monotonic() < _redis_down_until
+
+
 def redis_failed(exc: Exception, what: str) -> None:
     """Note a failed live read: the next ones skip Redis for a moment."""
     global _redis_down_until

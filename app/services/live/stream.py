@@ -90,7 +90,8 @@ def screen_vote(meeting: Meeting) -> dict | None:
         vote = votes.get_vote(meeting, vote_id)
     except VoteError:
         return None  # a vote that no longer exists: show the headcount
-    return public_vote(vote_results.results(vote, live=True).to_dict(),
+    # While Redis is failing, the vote's counters are not waited on: counted in the database.
+    return public_vote(vote_results.results(vote, live=not headcount.redis_backing_off()).to_dict(),
                        visible=votes.results_visible(vote, is_organizer=False))
 
 
