@@ -35,6 +35,28 @@ def live_server(app, committed_db, monkeypatch):
 
 
 @pytest.fixture
+def job_worker(app, live_server):
+    """A job worker beside the live server (the RQ queue on the test's Redis, run every 0.2 s), as
+    production runs one beside the web workers: pages that wait on a job see it run."""
+    from app import jobs
+
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            jobs.run_pending(app)
+            stop.wait(0.2)
+
+    thread = threading.Thread(target=loop, name="test-job-worker", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+@pytest.fixture
 def browser():
     from playwright.sync_api import sync_playwright
 

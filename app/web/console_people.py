@@ -4,18 +4,19 @@ Reading needs the ``view`` right; changing the list needs ``invitees``, changing
 ``organizers`` (both owner rights). Forms post, redirect and get (``form_action``); the directory
 search and the per-person add button are JSON for the page's script.
 
-A spreadsheet is read and checked in the request (as the unit offices' directory import is): the
-report is shown before anything changes, the checked rows are held for the confirmation, and the
-confirmation applies them in two bulk statements. 10,000 rows take about a second each way, well
-inside a request, so no job worker is involved.
+A spreadsheet is never read in the request (issue 21.10): the upload is stored and a job checks it,
+with its progress on a page of its own; the report is shown before anything changes, the checked
+rows are held for the confirmation, and the confirmation applies them in two bulk statements, in
+the request when small and by a job otherwise (``svc.apply_inline``, the contacts import's rule).
 """
 
 from __future__ import annotations
 
 from io import BytesIO
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 
+from app import jobs
 from app.extensions import db
 from app.services.contacts.reader import DEFAULT_MAX_BYTES, DirectoryFileError
 from app.services.errors import DomainError
@@ -173,7 +174,8 @@ def import_template(code: str):
     ws = wb.active
     ws.title = "参会人员"
     ws.append(TEMPLATE_HEADERS)
-    ws.append([1, "区委办公室", "张三", "13800138000", "代表", "第一代表团", "A-01", ""])
+    # The example row is recognised and skipped by the check (and the report says so).
+    ws.append([1, "区委办公室", "张三", "13800138000", "代表", "第一代表团", "A-01", "示例行，导入时自动跳过"])
     ws["D2"].number_format = "@"  # the phone as text, not 1.38E+10
     for column, width in zip("ABCDEFGH", (6, 22, 12, 16, 10, 14, 10, 20), strict=True):
         ws.column_dimensions[column].width = width
@@ -187,8 +189,8 @@ def import_template(code: str):
 @bp.post("/<code>/invitees/import")
 @console_login_required
 def import_check(code: str):
-    """Read and check the spreadsheet, hold the result, show the report (nothing changes yet)."""
-    meeting, _me, _right = load_meeting(code, "invitees")
+    """Keep the spreadsheet and ask a job to check it; its page shows the progress, then the report."""
+    meeting, me, _right = load_meeting(code, "invitees")
     back = url_for(".invitees", code=code)
     upload = request.files.get("file")
 
@@ -198,14 +200,41 @@ def import_check(code: str):
                                      limit_mb=DEFAULT_MAX_BYTES / 1024 / 1024)
         if upload is None or not upload.filename:
             raise PeopleFormError("file_missing")
-        plan = svc.check_import(meeting, upload.read(DEFAULT_MAX_BYTES + 1), upload.filename)
-        return svc.hold_import(meeting, plan)
+        data = upload.read(DEFAULT_MAX_BYTES + 1)
+        if len(data) > DEFAULT_MAX_BYTES:
+            raise DirectoryFileError("file_too_large", size_mb=len(data) / 1024 / 1024,
+                                     limit_mb=DEFAULT_MAX_BYTES / 1024 / 1024)
+        if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+            raise DirectoryFileError("empty_file")
+        return svc.submit_check(meeting, data, upload.filename, job_actor=jobs.console_actor(me.id))
 
     try:
-        token = action()
+        job_id = action()
     except DomainError as exc:
         return _refused(exc, back)
-    return redirect(url_for(".import_report", code=code, token=token))
+    return redirect(url_for(".import_job", code=code, job_id=job_id))
+
+
+@bp.get("/<code>/invitees/import/job/<int:job_id>")
+@console_login_required
+def import_job(code: str, job_id: int):
+    """A spreadsheet's check or confirmation in a job: its progress, then where it leads."""
+    meeting, me, right = load_meeting(code, "invitees")
+    job = jobs.job_for(job_id, {jobs.console_actor(me.id)})
+    if job is None or job.meeting_id != meeting.id or job.kind not in (svc.JOB_KIND_CHECK, svc.JOB_KIND_APPLY):
+        abort(404)
+    if job.state == "done" and job.kind == svc.JOB_KIND_CHECK:
+        return redirect(url_for(".import_report", code=code, token=(job.result or {}).get("token", "-")))
+    if job.state == "done":
+        flash((job.result or {}).get("message") or "名单已导入", "success")
+        return redirect(url_for(".invitees", code=code))
+    checking = job.kind == svc.JOB_KIND_CHECK
+    if job.state == "failed":
+        flash(("检查未完成：" if checking else "导入未完成：") + (job.error_message or jobs.JOB_FAILED_MESSAGE),
+              "error")
+        return redirect(url_for(".invitees", code=code))
+    return render_template("console/invitee_import_progress.html", meeting=meeting, me=me, right=right, job=job,
+                           title="正在检查名单表格（尚未导入）" if checking else "正在导入名单")
 
 
 @bp.get("/<code>/invitees/import/<token>")
@@ -224,11 +253,12 @@ def import_report(code: str, token: str):
 @console_login_required
 def import_apply(code: str, token: str):
     meeting, me, _right = load_meeting(code, "invitees")
+    if not svc.apply_inline(meeting, token):
+        job_id = svc.submit_apply(meeting, token, actor=actor_of(me), job_actor=jobs.console_actor(me.id))
+        return redirect(url_for(".import_job", code=code, job_id=job_id))
 
     def action():
-        plan = svc.apply_import(meeting, token, actor=actor_of(me))
-        return (f"名单已导入：新增 {len(plan.added)} 人，更新 {len(plan.updated)} 人，未变 {plan.unchanged} 人"
-                + (f"，{len(plan.rejected)} 行有问题未导入" if plan.rejected else ""))
+        return svc.applied_message(svc.apply_import(meeting, token, actor=actor_of(me)))
 
     return form_action(action, url_for(".invitees", code=code))
 

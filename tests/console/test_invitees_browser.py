@@ -118,7 +118,8 @@ def test_invitees_page_reads_well_and_works(app, live_server, browser, data, com
 
 @pytest.mark.browser
 @pytest.mark.parametrize("size", ["390", "1366"])
-def test_import_report_and_organizers_pages(app, live_server, browser, data, committed_db, size, tmp_path):
+def test_import_report_and_organizers_pages(app, live_server, job_worker, browser, data, committed_db, size,
+                                           tmp_path):
     viewport = PHONE if size == "390" else DESKTOP
     context, page = logged_in(browser, app, data, "owner", viewport, live_server)
     base = f"{live_server}/admin/{data.meeting.code}"
@@ -137,7 +138,8 @@ def test_import_report_and_organizers_pages(app, live_server, browser, data, com
     page.click("text=上传名单表格")
     page.set_input_files("input[type=file]", str(path))
     page.click("text=上传并检查")
-    page.wait_for_url("**/invitees/import/**")
+    page.wait_for_url("**/invitees/import/**")  # the check's progress (a job), then its report
+    page.wait_for_selector("#n-added", timeout=30_000)
     assert page.locator("#n-added").inner_text() == "1" and page.locator("#n-rejected").inner_text() == "2"
     assert fits_width(page), f"import report scrolls sideways at {size} px"
     page.screenshot(path=str(ARTIFACTS / f"console-invitees-import-{size}.png"), full_page=True)

@@ -10,6 +10,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
+from app import jobs
 from app.services.live import headcount
 from models import AuditLog, Invitee
 from tests.console.conftest import login_as
@@ -168,7 +169,7 @@ def test_paste_check_shows_ambiguity_and_adds_nothing(client, db, factory, conso
     assert invitee_of(db, console.meeting, console.stranger) is not None and invitee_of(db, console.meeting, a) is None
 
 
-def test_spreadsheet_report_then_confirm(client, db, factory, console):
+def test_spreadsheet_report_then_confirm(app, client, db, factory, console):
     new = factory.contact(console.unit, name="表格新人", phone="13955550001")
     data = xlsx([["单位", "姓名", "手机", "身份", "分组", "座位", "备注"],
                  ["区委办公室", "表格新人", "13955550001", "领导", "一组", "1排1座", ""],
@@ -176,10 +177,17 @@ def test_spreadsheet_report_then_confirm(client, db, factory, console):
     login_as(client, console, "owner")
     res = client.post(f"/admin/{console.meeting.code}/invitees/import",
                       data={"file": (io.BytesIO(data), "名单.xlsx")}, content_type="multipart/form-data")
-    assert res.status_code == 302 and "/invitees/import/" in res.headers["Location"]
+    assert res.status_code == 302 and "/invitees/import/job/" in res.headers["Location"]
     assert invitee_of(db, console.meeting, new) is None
+    # The request only stored the file: a job checks it while the page shows its progress.
+    waiting = client.get(res.headers["Location"]).get_data(as_text=True)
+    assert "正在检查名单表格" in waiting and 'http-equiv="refresh"' in waiting
+    assert jobs.run_pending(app) is True
+    res = client.get(res.headers["Location"])
+    assert res.status_code == 302 and "/invitees/import/" in res.headers["Location"]
     report = client.get(res.headers["Location"]).get_data(as_text=True)
-    assert "检查结果（尚未导入）" in report and "第 3 行" in report and "contact_not_found" in report
+    assert "检查结果（尚未导入）" in report and "第 3 行" in report and "通讯录中找不到手机号 13955559999" in report
+    assert "contact_not_found" not in report  # Chinese messages, never codes
     assert "表格新人" in report and "确认导入" in report
     done = client.post(res.headers["Location"])
     assert done.status_code == 302
@@ -187,11 +195,13 @@ def test_spreadsheet_report_then_confirm(client, db, factory, console):
     assert "新增 1 人" in client.get(done.headers["Location"]).get_data(as_text=True)
 
 
-def test_a_hostile_file_is_refused_with_its_message(client, db, console):
+def test_a_hostile_file_is_refused_with_its_message(app, client, db, console):
     login_as(client, console, "owner")
     before = count(db)
     res = client.post(f"/admin/{console.meeting.code}/invitees/import",
                       data={"file": (io.BytesIO(b"%PDF-1.4 nope"), "名单.xlsx")}, content_type="multipart/form-data")
+    jobs.run_pending(app)
+    res = client.get(res.headers["Location"])  # the job's page, once the job has failed
     assert res.status_code == 302 and res.headers["Location"].endswith("/invitees")
     assert "文件内容不是表格" in client.get(res.headers["Location"]).get_data(as_text=True)
     missing = client.post(f"/admin/{console.meeting.code}/invitees/import", data={})

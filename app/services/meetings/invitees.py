@@ -23,8 +23,10 @@ import sqlalchemy as sa
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app import jobs
 from app.extensions import db, get_redis
-from app.services import audit
+from app.services import audit, storage
+from app.services.contacts.importer import INLINE_APPLY_ROWS
 from app.services.contacts.phones import normalize_name, normalize_phone
 from app.services.contacts.reader import read_directory
 from app.services.contacts.reader.table import header_key
@@ -711,6 +713,7 @@ class ImportPlan:
     unchanged: int = 0
     columns: list[str] = field(default_factory=list)  # the file's columns we used, as written
     token: str | None = None
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # {row, code, message}: the template's example
 
     def summary(self) -> dict[str, Any]:
         return {"ok": len(self.rows), "added": len(self.added), "updated": len(self.updated),
@@ -743,7 +746,7 @@ def _extra_fields(labels: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def check_import(meeting: Meeting, data: bytes, filename: str) -> ImportPlan:
+def check_import(meeting: Meeting, data: bytes, filename: str, *, progress: bool = False) -> ImportPlan:
     """Read the spreadsheet and say row by row what importing it would do. Writes nothing.
 
     The file is read by the directory reader, with the same defences (size, zip bombs, row and
@@ -752,10 +755,12 @@ def check_import(meeting: Meeting, data: bytes, filename: str) -> ImportPlan:
 
     :raise DirectoryFileError: the file as a whole cannot be used.
     """
-    parsed = read_directory(data, filename, allow_landline=True)
+    parsed = read_directory(data, filename, allow_landline=True, on_rows=_progress_rows if progress else None)
+    if progress:
+        jobs.report_progress(len(parsed.rows), len(parsed.rows), "正在与通讯录和名单比对")
     extras = _extra_fields(parsed.extra_columns)
     plan = ImportPlan(file_name=(filename or "")[:255], rows_total=len(parsed.rows),
-                      columns=[*parsed.columns.values(), *extras.values()])
+                      columns=[*parsed.columns.values(), *extras.values()], skipped=list(parsed.skipped))
     rejected = {r.row: r for r in parsed.rejected}
     plan.rejected = [{"row": r.row, "code": r.code, "message": r.message} for r in rejected.values()]
     accepted = parsed.accepted
@@ -783,6 +788,68 @@ def check_import(meeting: Meeting, data: bytes, filename: str) -> ImportPlan:
     plan.rejected.sort(key=lambda x: x["row"])
     _compare(meeting, plan)
     return plan
+
+
+def _progress_rows(done: int, total: int) -> None:
+    jobs.report_progress(done, total, f"正在检查第 {done} / {total} 行")
+
+
+# -- a spreadsheet, in the job workers (issue 21.10) --------------------------------------------------
+# The console's request never reads the file: it stores it and asks a job to check it
+# (:func:`submit_check`); the check holds its result for the confirmation as before. A confirmation
+# is applied in the request only under the contacts import's one rule (INLINE_APPLY_ROWS, rows of
+# the file plus the list's), else by a job (:func:`submit_apply`).
+
+JOB_KIND_CHECK = "invitee_import"
+JOB_KIND_APPLY = "invitee_apply"
+
+
+def submit_check(meeting: Meeting, data: bytes, filename: str, *, job_actor: str) -> int:
+    """Keep the uploaded file and ask a job to check it; returns the job id."""
+    sha = storage.put(data)
+    return jobs.submit(JOB_KIND_CHECK, run_check, meeting.id, sha, (filename or "")[:255], actor=job_actor,
+                       meeting_id=meeting.id)
+
+
+def run_check(meeting_id: int, sha: str, filename: str) -> dict[str, Any]:
+    """The job behind :func:`submit_check`: its result carries the held check's token.
+
+    :raise DirectoryFileError: the file as a whole cannot be used (the job fails with its message).
+    """
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise InviteeError("import_expired")
+    jobs.report_progress(0, None, "正在读取文件")
+    plan = check_import(meeting, storage.read_blob(sha), filename, progress=True)
+    token = hold_import(meeting, plan)
+    return {"token": token, "added": len(plan.added), "updated": len(plan.updated),
+            "rejected": len(plan.rejected)}
+
+
+def apply_inline(meeting: Meeting, token: str) -> bool:
+    """May the request apply this held check itself? (An expired one: yes, to say so at once.)"""
+    raw = get_redis().get(_held_key(meeting, token)) if _TOKEN_RE.fullmatch(token or "") else None
+    if raw is None:
+        return True
+    return len(json.loads(raw)["rows"]) + total(meeting) <= INLINE_APPLY_ROWS
+
+
+def submit_apply(meeting: Meeting, token: str, *, actor: str, job_actor: str) -> int:
+    return jobs.submit(JOB_KIND_APPLY, run_apply, meeting.id, token, actor, actor=job_actor, meeting_id=meeting.id)
+
+
+def run_apply(meeting_id: int, token: str, actor: str) -> dict[str, Any]:
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise InviteeError("import_expired")
+    jobs.report_progress(0, None, "正在写入名单")
+    plan = apply_import(meeting, token, actor=actor)
+    return {"message": applied_message(plan)}
+
+
+def applied_message(plan: ImportPlan) -> str:
+    return (f"名单已导入：新增 {len(plan.added)} 人，更新 {len(plan.updated)} 人，未变 {plan.unchanged} 人"
+            + (f"，{len(plan.rejected)} 行有问题未导入" if plan.rejected else ""))
 
 
 def _contacts_for_phones(phones: list[str]) -> dict[str, tuple[int, str, str, bool]]:
@@ -861,7 +928,7 @@ def hold_import(meeting: Meeting, plan: ImportPlan) -> str:
     read once. Losing them loses nothing but the need to upload again."""
     token = secrets.token_urlsafe(12)
     held = {"file": plan.file_name, "rows_total": plan.rows_total, "rows": plan.rows,
-            "rejected": plan.rejected, "columns": plan.columns}
+            "rejected": plan.rejected, "columns": plan.columns, "skipped": plan.skipped}
     get_redis().set(_held_key(meeting, token), json.dumps(held, ensure_ascii=False), ex=HELD_IMPORT_S)
     plan.token = token
     return token
@@ -877,7 +944,8 @@ def held_import(meeting: Meeting, token: str) -> ImportPlan:
         raise InviteeError("import_expired")
     held = json.loads(raw)
     plan = ImportPlan(file_name=held["file"], rows_total=held["rows_total"], rows=held["rows"],
-                      rejected=held["rejected"], columns=held.get("columns", []), token=token)
+                      rejected=held["rejected"], columns=held.get("columns", []), token=token,
+                      skipped=held.get("skipped", []))
     _compare(meeting, plan)
     return plan
 
