@@ -19,7 +19,9 @@ import zipfile
 from datetime import date, datetime
 from xml.sax.saxutils import escape, quoteattr
 
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from app.services.exports import is_dangerous
@@ -85,7 +87,7 @@ def _text_cell(ref: str, text: str, style: int = PLAIN) -> str:
     return f'<c r="{ref}" t="inlineStr"{s}><is><t{space}>{escape(text)}</t></is></c>'
 
 
-def _cell(ref: str, value: object) -> str:
+def _xml_cell(ref: str, value: object) -> str:
     if value is None or value == "":
         return ""  # an empty cell, as a person would leave it
     if isinstance(value, bool):
@@ -98,6 +100,33 @@ def _cell(ref: str, value: object) -> str:
     if isinstance(value, date):
         return f'<c r="{ref}" s="{DATETIME}"><v>{(value - _EPOCH.date()).days}</v></c>'
     return _text_cell(ref, str(value))
+
+
+# -- openpyxl cells (for workbooks built with openpyxl, e.g. app/services/attendance/export.py) --------
+_BOLD = Font(bold=True)
+_TITLE = Font(bold=True, size=14)
+
+
+def _cell(ws, value, *, font: Font | None = None) -> WriteOnlyCell:
+    """An openpyxl write-only cell holding ``value`` by the same rules: text stays text (quote prefix
+    on what would read as a formula), times get a date format."""
+    cell = WriteOnlyCell(ws)
+    if value is None or isinstance(value, (bool, int, float)):
+        cell.value = value
+    elif isinstance(value, datetime):
+        cell.value = value.replace(tzinfo=None)
+        cell.number_format = "yyyy-mm-dd hh:mm:ss"
+    elif isinstance(value, date):
+        cell.value = value
+    else:
+        text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+        cell.value = text
+        cell.data_type = "s"  # never inferred as a formula
+        if is_dangerous(text):
+            cell.quotePrefix = True
+    if font is not None:
+        cell.font = font
+    return cell
 
 
 def sheet_title(title: str, taken: set[str]) -> str:
@@ -135,7 +164,7 @@ def _sheet(report: ReportData, section, made: str) -> str:
     for row in section.rows:
         r += 1
         out.append(f'<row r="{r}">')
-        out.extend(_cell(f"{letters[i]}{r}", v) for i, v in enumerate(row[:ncols]))
+        out.extend(_xml_cell(f"{letters[i]}{r}", v) for i, v in enumerate(row[:ncols]))
         out.append("</row>")
     if section.facts and section.note:
         r += 2
