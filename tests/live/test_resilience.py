@@ -282,3 +282,35 @@ def test_a_repair_keeps_what_newer_events_wrote(app, db, live, redis_client):
                                    "late": False, "seq": seq}])
         assert redis_client.get(headcount.low_key(session.id)) == (b"3" if seq == 5 else b"5")
     assert redis_client.zcard(headcount.ahead_key(session.id)) == 0
+
+
+def _numbers_in(text: str) -> dict | None:
+    if "event: numbers\ndata: " not in text:
+        return None
+    return json.loads(text.split("event: numbers\ndata: ", 1)[1].split("\n", 1)[0])
+
+
+def test_an_open_stream_without_redis_sends_the_databases_numbers(app, db, live, monkeypatch):
+    monkeypatch.setattr(stream, "BLOCK_MS", 50)
+    monkeypatch.setattr(stream, "FALLBACK_EVERY_S", 0.05)
+    monkeypatch.setattr(stream, "NUMBERS_SHARED_S", 0.05)
+    _sign_in(db, live, live.people[:1])
+    ref = headcount.SessionRef.of(live.meeting, get_session(live.meeting))
+    messages = stream.listen(app, ref, last_event_id=None, since=None, mask=False, with_missing=False)
+    next(messages)
+    assert _numbers_in(next(messages))["arrived"] == 1
+    with redis_at(app, f"redis://127.0.0.1:{free_port()}/0"):
+        _sign_in(db, live, live.people[1:3])  # their events are lost: the stream counts in the database
+        deadline = time.monotonic() + 3
+        shown = 1
+        while shown != 3:
+            assert time.monotonic() < deadline, "the stream did not send the database's numbers"
+            numbers = _numbers_in(next(messages))
+            shown = numbers["arrived"] if numbers else shown
+    # Redis is back: the stream reads events again.
+    _sign_in(db, live, live.people[3:4])
+    deadline = time.monotonic() + 3
+    said = ""
+    while "event: signin" not in said:
+        assert time.monotonic() < deadline, "the stream did not go back to the events"
+        said = next(messages)
