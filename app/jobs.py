@@ -26,6 +26,7 @@ import contextvars
 import importlib
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -41,7 +42,7 @@ from rq.job import JobStatus
 from rq.timeouts import JobTimeoutException, TimerDeathPenalty
 from sqlalchemy import Engine, select, update
 
-from app.extensions import db, get_redis
+from app.extensions import db, get_redis, redis_client
 from app.services.errors import DomainError
 from app.tx import finish_with_error, on_commit, unit_of_work
 from models import Job
@@ -506,8 +507,25 @@ def describe(job: Job) -> str:
 
 def bind_app(app: Flask) -> None:
     """The app that jobs run in, for a worker that runs outside any app context."""
-    global _app
+    global _app, _fork_hook
     _app = app
+    if not _fork_hook:
+        os.register_at_fork(after_in_child=_fresh_pools_after_fork)
+        _fork_hook = True
+
+
+_fork_hook = False
+
+
+def _fresh_pools_after_fork() -> None:
+    """rq's Worker forks a work horse per job, and the parent now uses the database too (it
+    reconciles): the child must not share the parent's pooled connections (two processes on one
+    socket corrupt both), so it drops them without closing them and opens its own."""
+    if _app is None:
+        return
+    with _app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
 
 
 def _job_app() -> Flask:
@@ -549,8 +567,17 @@ class _BurstWorker(SimpleWorker):
         pass
 
 
+def _worker_redis(app: Flask):
+    """A Redis client of the worker's own: rq raises its connection's read timeout above its wait
+    for jobs, which must not happen to the app's client (its short timeouts keep the door answering
+    when Redis hangs). The embedded stand-in has no sockets and must be the shared one."""
+    if app.config.get("REDIS_IS_EMBEDDED"):
+        return get_redis(app)
+    return redis_client(app.config["REDIS_URL"])
+
+
 def make_worker(app: Flask) -> ThreadWorker:
-    redis = get_redis(app)
+    redis = _worker_redis(app)
     return ThreadWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis)
 
 
@@ -576,6 +603,6 @@ def run_worker_thread(app: Flask) -> threading.Thread:
 def run_pending(app: Flask) -> bool:
     """Run every queued job now, in this thread (tests, CLI); True if any job ran."""
     bind_app(app)
-    redis = get_redis(app)
+    redis = _worker_redis(app)
     return _BurstWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(
         burst=True, logging_level="WARNING")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
+from pathlib import Path
 
 from app import jobs
-from app.services import audit
+from app.services import audit, storage
 from app.services.errors import DomainError
 
 #: The progress test holds a running job here until it has looked at its status.
@@ -45,8 +47,17 @@ def stepwise(total: int) -> dict:
 
 def stepwise_export(total: int) -> dict:
     """Like :func:`stepwise`, ending with a file to download under a Chinese name."""
-    from app.services import storage
-
     stepwise(total)
     return {"sha": storage.put("序号,姓名\n1,张三\n".encode()), "filename": "签到统计（全体）.csv",
             "content_type": "text/csv; charset=utf-8"}
+
+
+def slow_once(marker: str) -> dict:
+    """The first run leaves ``marker`` and hangs (its worker is killed meanwhile); a re-run finishes."""
+    path = Path(marker)
+    if not path.exists():
+        path.write_text("started")
+        audit.record("test", "sample.slow_once.first")  # never committed: the worker dies first
+        jobs.report_progress(1, 2, "第一次运行")
+        time.sleep(120)
+    return {"runs": "again"}
