@@ -30,6 +30,7 @@ from app.web import (
     screen,
     surveys,
     units_office,
+    units_office_people,
     votes,
 )
 from app.web.errors import register_error_handlers
@@ -37,7 +38,7 @@ from app.web.pages import TEMPLATES, page_globals
 
 BLUEPRINTS = (health.bp, auth.bp, attendee.bp, units_office.bp, screen.bp, console_login.bp, console_system.bp,
               console_meetings.bp, console_people.bp, console_door.bp, console.bp, codes.bp, documents.bp, votes.bp,
-              surveys.bp, mine.bp, jobs.bp, console_attendance.bp)
+              surveys.bp, mine.bp, jobs.bp, console_attendance.bp, units_office_people.bp)
 
 
 def init_app(app: Flask) -> None:

@@ -210,11 +210,7 @@ def write_pdf(result: Attendance, t: Tables, now: datetime) -> bytes:
             story.append(report_pdf._chart(section.chart, avail, font))
             story.append(Spacer(1, 3 * mm))
         if section.rows:
-            table = report_pdf._table(section, avail, font, bold_font)
-            # Counts and rates right-aligned, so the columns read down like an office's ledger.
-            table.setStyle([("ALIGN", (len(section.headers) - len(NUMBER_HEADERS), 1), (-1, -1), "RIGHT"),
-                            ("ALIGN", (0, 1), (0, -1), "RIGHT")])
-            story.append(table)
+            story.append(report_pdf._table(section, avail, font, bold_font))
         else:
             story.append(Paragraph(section.empty_text, body))
         story.append(Spacer(1, 4 * mm))
