@@ -20,6 +20,7 @@ from app.web import (
     console_login,
     console_meetings,
     console_people,
+    console_reports,
     console_system,
     documents,
     headers,
@@ -38,7 +39,8 @@ from app.web.pages import TEMPLATES, page_globals
 
 BLUEPRINTS = (health.bp, auth.bp, attendee.bp, units_office.bp, screen.bp, console_login.bp, console_system.bp,
               console_meetings.bp, console_people.bp, console_door.bp, console.bp, codes.bp, documents.bp, votes.bp,
-              surveys.bp, mine.bp, jobs.bp, console_attendance.bp, units_office_people.bp)
+              surveys.bp, mine.bp, jobs.bp, console_attendance.bp, units_office_people.bp,
+              console_reports.bp)
 
 
 def init_app(app: Flask) -> None:

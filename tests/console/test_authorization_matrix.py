@@ -44,6 +44,9 @@ NEEDS = {
     "votes.admin_create": STAFF, "votes.admin_state": STAFF, "votes.admin_screen": STAFF, "votes.admin_export": STAFF,
     "surveys.admin_list": VIEWER, "surveys.summary_page": VIEWER, "surveys.set_state": STAFF,
     "surveys.export": STAFF,
+    # The report's own right (numbers: view; people: reports) is checked after the kind is known:
+    # tests/reports/test_console_reports.py holds that matrix per kind.
+    "console_reports.page": VIEWER, "console_reports.download": VIEWER,
 }
 #: Where one endpoint serves two methods with different needs.
 NEEDS_BY_METHOD = {("surveys.admin_list", "POST"): STAFF}

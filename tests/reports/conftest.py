@@ -29,6 +29,9 @@ class Scene:
     people: dict[str, Contact] = field(default_factory=dict)
     guest: Contact | None = None
     stranger: Contact | None = None
+    outsider: Contact | None = None
+    #: who -> WechatIdentity id, for logging in at the console (owner, staff, viewer, outsider, stranger)
+    logins: dict[str, int] = field(default_factory=dict)
 
 
 def build_scene(factory, code: str = "RPT1") -> Scene:
@@ -61,6 +64,11 @@ def build_scene(factory, code: str = "RPT1") -> Scene:
         factory.invitee(meeting, c, role=role, seat=seat)
         scene.people[key] = c
     scene.stranger = factory.contact(czj, name="未邀请", phone="13700009999")
+    other = factory.unit("ZZB", "区委组织部")
+    scene.outsider = factory.contact(other, name="他部门陈", phone="13900000009")
+    db.session.add(UnitOrganizer(unit_id=other.id, contact_id=scene.outsider.id))
+    for who in ("owner", "staff", "viewer", "outsider", "stranger"):
+        scene.logins[who] = factory.identity(getattr(scene, who), oa_openid=f"o_rpt_{who}_{code}").id
     factory.identity(scene.people["a1"])
     factory.identity(scene.people["b1"])
     db.session.commit()
@@ -88,3 +96,11 @@ def build_scene(factory, code: str = "RPT1") -> Scene:
 @pytest.fixture
 def scene(factory) -> Scene:
     return build_scene(factory)
+
+
+def login(client, scene: Scene, who: str) -> None:
+    from app.web.auth import SESSION_KEY
+
+    with client.session_transaction() as s:
+        s.clear()
+        s[SESSION_KEY] = scene.logins[who]

@@ -19,7 +19,10 @@ from models import Contact, Meeting, Organizer, OrganizerRight, SystemAdmin, Uni
 
 _STAFF = frozenset({"view", "proxy_signin", "remind", "votes", "documents",
                     # the exceptions at the door: guests, walk-in approval, unbinding, leave
-                    "door"})
+                    "door",
+                    # reports that list people with their contacts or answers (签到表, absent list…);
+                    # the reports of numbers only need "view" (app/services/reports/registry.py)
+                    "reports"})
 #: What each right may do. A rule lives here and nowhere else.
 RIGHTS: dict[str, frozenset[str]] = {
     OrganizerRight.VIEWER: frozenset({"view"}),

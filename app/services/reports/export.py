@@ -12,14 +12,15 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from app import jobs
 from app.extensions import db
-from app.services import audit
+from app.services import audit, storage
 from app.services.reports import pdf, xlsx
 from app.services.reports.base import Context, Kind, ReportData, ReportError
 from app.services.reports.registry import get_kind
 from app.services.signin.rules import SignInError, get_session
 from app.services.timeutil import local
-from models import Invitee, Meeting, MeetingSession
+from models import Contact, Invitee, Meeting, MeetingSession, MeetingUnit
 
 FORMATS = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -91,8 +92,37 @@ def export(meeting: Meeting, kind_key: str, fmt: str, *, position: int | None = 
 
 
 def runs_as_job(meeting: Meeting, kind: Kind) -> bool:
-    """Whether this export is too big to make while the person waits."""
+    """Whether this export is too big to make while the person waits: its rows grow with the people
+    and the meeting lists more than :data:`INLINE_MAX_PEOPLE` (invitees, or the listed units' people)."""
     if not kind.scales:
         return False
-    count = db.session.scalar(select(func.count()).select_from(Invitee).where(Invitee.meeting_id == meeting.id))
-    return int(count or 0) > INLINE_MAX_PEOPLE
+    count = int(db.session.scalar(
+        select(func.count()).select_from(Invitee).where(Invitee.meeting_id == meeting.id)) or 0)
+    if count <= INLINE_MAX_PEOPLE and meeting.admission == "units":
+        count += int(db.session.scalar(
+            select(func.count()).select_from(Contact).join(MeetingUnit, MeetingUnit.unit_id == Contact.unit_id)
+            .where(MeetingUnit.meeting_id == meeting.id, Contact.active.is_(True))) or 0)
+    return count > INLINE_MAX_PEOPLE
+
+
+def export_job(meeting_id: int, kind_key: str, fmt: str, position: int | None, actor: str) -> dict:
+    """The job (app/jobs.py) behind a large export: build and write the file, keep it in storage, and
+    answer what the download needs. One unit of work: the audit row commits with the job's end."""
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise ReportError("report_unknown", kind=kind_key)
+    jobs.report_progress(0, 3, "正在读取签到数据")
+    kind = get_kind(kind_key)
+    fmt = check_format(fmt)
+    session = session_of(meeting, position)
+    now = datetime.now(UTC)
+    report = build(meeting, kind, session, now=now)
+    rows = sum(len(s.rows) for s in report.sections)
+    jobs.report_progress(1, 3, f"正在生成{'PDF' if fmt == 'pdf' else 'Excel'}文件（{rows} 行）")
+    data = render(report, fmt)
+    name = filename(meeting, kind, session, fmt, now)
+    audit.record(actor, "report.export", meeting_id=meeting.id, target=f"report:{kind.key}", format=fmt,
+                 session=session.position if session is not None else None, file=name, job=jobs.current_job_id())
+    sha = storage.put(data)
+    jobs.report_progress(3, 3, "已生成")
+    return {"sha": sha, "filename": name, "content_type": FORMATS[fmt]}
