@@ -125,3 +125,23 @@ def test_progress_is_seen_while_the_job_runs(app, committed_db):
         time.sleep(0.05)
     seen = client.get(f"/jobs/{job_id}.json").json
     assert (seen["state"], seen["done"], seen["total"], seen["message"]) == ("done", 3, 3, "第二步：写入")
+
+
+def test_odd_job_ids_are_not_found_not_errors(client):
+    for path in ("/jobs/99999999999999999999.json", "/jobs/abc.json", "/jobs/-1.json", "/jobs/0/download",
+                 "/jobs/1.json%00", "/jobs/9007199254740993/download"):
+        assert client.get(path).status_code in (400, 404), path
+
+
+def test_macro_takes_a_job_or_its_id(app, db):
+    from flask import render_template_string
+
+    job = Job(kind="report_export", func="tests.jobs.sample:add", args=[], state="queued", actor="system",
+              progress_done=0, attempts=0)
+    db.session.add(job)
+    db.session.flush()
+    template = '{% from "_job_progress.html" import job_progress %}{{ job_progress(x, "导出") }}'
+    with app.test_request_context():
+        by_id = render_template_string(template, x=job.id)
+        by_job = render_template_string(template, x=job)
+    assert by_id == by_job and f'data-job-status="/jobs/{job.id}.json"' in by_id and "导出" in by_id
