@@ -478,11 +478,13 @@ def list_jobs(state: str | None = None, limit: int = 100) -> list[Job]:
     return list(db.session.scalars(stmt))
 
 
-def latest_job(kind: str, args: list[Any]) -> Job | None:
-    """The newest job of ``kind`` with exactly these arguments (e.g. a document version's conversion)."""
-    return db.session.scalars(
-        select(Job).where(Job.kind == kind, Job.args == args).order_by(Job.id.desc()).limit(1)
-    ).first()
+def latest_job(kind: str, args: list[Any], *, meeting_id: int | None = None) -> Job | None:
+    """The newest job of ``kind`` with exactly these arguments (e.g. a reminder's sending); give the
+    ``meeting_id`` it was submitted with to look among that meeting's jobs only (indexed)."""
+    stmt = select(Job).where(Job.kind == kind, Job.args == args)
+    if meeting_id is not None:
+        stmt = stmt.where(Job.meeting_id == meeting_id)
+    return db.session.scalars(stmt.order_by(Job.id.desc()).limit(1)).first()
 
 
 STATE_LABELS = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败"}

@@ -111,7 +111,7 @@ def create_reminder(meeting: Meeting, session: MeetingSession, *, actor: Contact
 
 
 def _job_of(reminder: Reminder) -> Job | None:
-    return jobs.latest_job(JOB_KIND, [reminder.id])
+    return jobs.latest_job(JOB_KIND, [reminder.id], meeting_id=reminder.meeting_id)
 
 
 def _went_out(reminder: Reminder) -> bool:
