@@ -58,3 +58,20 @@ def render_png(data: bytes, name: str, *, page: int = 0, scale: float = 1.6) -> 
 def pdf_fonts(data: bytes) -> bytes:
     """The raw PDF, for asserting on its font objects (embedded TrueType, no Type3 pictures)."""
     return data
+
+
+def row_line(row: list) -> str:
+    """How a row reads in the PDF's extracted text: its non-empty cells, as printed, by spaces."""
+    from app.services.reports.pdf import cell_text
+
+    return " ".join(t for t in (cell_text(v) for v in row) if t)
+
+
+def assert_pdf_rows(data: bytes, rows: list[list]) -> None:
+    """Every row is one line of the PDF's text, in order."""
+    lines = [line.strip() for line in pdf_text(data).splitlines()]
+    at = 0
+    for row in rows:
+        want = row_line(row)
+        assert want in lines[at:], f"missing or out of order: {want!r}"
+        at = lines.index(want, at) + 1

@@ -376,6 +376,8 @@ def write(report: ReportData) -> bytes:
                         spaceBefore=6, spaceAfter=4)
     facts_style = ParagraphStyle("facts", fontName=font, fontSize=10, leading=15, textColor=INK, wordWrap="CJK",
                                  spaceAfter=4)
+    chart_title = ParagraphStyle("chart", fontName=bold, fontSize=9.5, leading=13, textColor=INK, wordWrap="CJK",
+                                 spaceBefore=2, spaceAfter=2)
     note_style = ParagraphStyle("note", fontName=font, fontSize=8, leading=11, textColor=colors.HexColor("#4b5563"),
                                 wordWrap="CJK", spaceBefore=3)
 
@@ -393,6 +395,7 @@ def write(report: ReportData) -> bytes:
             head.append(Paragraph("　　".join(f"{_esc(k)}：<font name='{bold}'>{_esc(v)}</font>"
                                              for k, v in section.facts), facts_style))
         if section.chart is not None and section.chart.labels:
+            head.append(Paragraph(_esc(section.chart.title), chart_title))
             head.append(_chart(section.chart, avail, font))
             head.append(Spacer(1, 3 * mm))
         if head:
