@@ -126,3 +126,35 @@ def test_committed_outside_a_round_thread_does_nothing(app):
         assert [committer.submit(i) for i in range(5)] == list(range(5))  # a process that never says so
     finally:
         committer.stop()
+
+
+def test_a_caller_that_gives_up_withdraws_an_item_no_round_took_and_learns_when_one_did(app):
+    """The door's deadline (wechat_handlers.scan_lane): a withdrawn scan is certainly not stored, so
+    it may be told to scan again; one a round holds may still be stored, so it may not."""
+    from app.batching import GroupCommitWithdrawn
+
+    seen: list[list[str]] = []
+    gate = threading.Event()
+
+    def process(items: list[str]) -> list:
+        seen.append(list(items))
+        if "slow" in items:
+            gate.wait(5)
+        return list(items)
+
+    committer = GroupCommit(app, "w", process, threads=1)
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            slow = pool.submit(committer.submit, "slow", 0.3)
+            while not seen:
+                time.sleep(0.01)
+            with pytest.raises(GroupCommitWithdrawn):  # queued behind the round: never processed
+                committer.submit("late", timeout_s=0.1)
+            with pytest.raises(GroupCommitTimeout) as held:  # in a round: its fate is unknown
+                slow.result(5)
+            assert not isinstance(held.value, GroupCommitWithdrawn)
+            gate.set()
+        assert committer.submit("next", timeout_s=2) == "next"
+    finally:
+        committer.stop()
+    assert all("late" not in batch for batch in seen)
