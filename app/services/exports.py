@@ -5,6 +5,10 @@ return, which some spreadsheet programs strip before looking) would be run as a 
 file is opened. Such text is stored as a plain string cell with Excel's "quote prefix" flag: the
 exact text is kept (a label "=1+1" stays "=1+1", readable by any program), and the spreadsheet
 shows it as text and keeps it text when the cell is edited.
+
+Where an export is built (issue 21.10), the one rule: up to :data:`INLINE_MAX_CELLS` cells an xlsx
+is written while the person waits (openpyxl: about 0.1 s of CPU); a larger one is written by a job
+(app/jobs.py), whose page shows the progress and offers the download (:func:`stored`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,26 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
+from app.services import storage
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+INLINE_MAX_CELLS = 5_000
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def runs_as_job(rows: int, columns: int) -> bool:
+    """Is an export of about ``rows`` x ``columns`` cells too big to write while the person waits?"""
+    return rows * max(columns, 1) > INLINE_MAX_CELLS
+
+
+def stored(data: bytes, filename: str, content_type: str = XLSX_TYPE) -> dict[str, str]:
+    """A job's result for a file: kept in storage, downloaded from ``/jobs/<id>/download``."""
+    return {"sha": storage.put(data), "filename": filename, "content_type": content_type}
+
+
+def safe_filename(text: str) -> str:
+    """A file name part without the characters Windows refuses."""
+    return "".join(ch for ch in text if ch not in '\\/:*?"<>|\r\n\t').strip()
 
 
 def is_dangerous(text: str) -> bool:

@@ -1,12 +1,17 @@
 """Organizers download a meeting's sign-in codes: the QR PNG, the A4 poster (PNG/PDF), the
-mini-program code. Each view: load the meeting, check the organizer's right, call one service."""
+mini-program code. Each view: load the meeting, check the organizer's right, call one service.
+
+A poster takes 0.2-0.4 s of CPU to render, so the web serves only one already rendered (cached by
+content for a day); otherwise a job renders it and the console's job page offers it (issue 21.10).
+"""
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, redirect, request, url_for
 
+from app import jobs
 from app.services.codes import meeting_codes
 from app.services.meetings import organizers
 from app.services.meetings.meetings import get_meeting
@@ -40,20 +45,30 @@ def qr_png(meeting_code: str):
                  f"{meeting.code}-qr.png")
 
 
+def _poster(meeting_code: str, fmt: str) -> Response:
+    meeting, session = _load(meeting_code)
+    data = meeting_codes.cached_poster(meeting, session, fmt)
+    if data is None:
+        me = current_contact()
+        job_id = jobs.submit("poster", meeting_codes.poster_job, meeting.id, session.position, fmt,
+                             actor=jobs.console_actor(me.id), meeting_id=meeting.id)
+        came_from = urlsplit(request.referrer or "").path
+        return redirect(url_for("console_people.job_page", code=meeting.code, job_id=job_id,
+                                back=came_from if came_from.startswith("/admin/") else f"/admin/{meeting.code}"))
+    return _file(data, meeting_codes.POSTER_TYPES[fmt], meeting_codes.poster_filename(meeting, fmt),
+                 f"{meeting.code}-poster.{fmt}", attachment=fmt == "pdf")
+
+
 @bp.get("/<meeting_code>/poster.png")
 @wechat_login_required
 def poster_png(meeting_code: str):
-    meeting, session = _load(meeting_code)
-    return _file(meeting_codes.poster(meeting, session, "png"), "image/png", f"{meeting.title}-签到海报.png",
-                 f"{meeting.code}-poster.png")
+    return _poster(meeting_code, "png")
 
 
 @bp.get("/<meeting_code>/poster.pdf")
 @wechat_login_required
 def poster_pdf(meeting_code: str):
-    meeting, session = _load(meeting_code)
-    return _file(meeting_codes.poster(meeting, session, "pdf"), "application/pdf", f"{meeting.title}-签到海报.pdf",
-                 f"{meeting.code}-poster.pdf", attachment=True)
+    return _poster(meeting_code, "pdf")
 
 
 @bp.get("/<meeting_code>/mp.png")

@@ -249,6 +249,20 @@ def import_report(code: str, token: str):
                            view=svc.report_view(plan))
 
 
+@bp.get("/<code>/jobs/<int:job_id>")
+@console_login_required
+def job_page(code: str, job_id: int):
+    """A file the console asked a job for (an export, a poster): its progress, then its download
+    (``/jobs/<id>/download``, audited) or why it failed. Only the person who asked sees it."""
+    meeting, me, right = load_meeting(code, "view")
+    job = jobs.job_for(job_id, {jobs.console_actor(me.id)})
+    if job is None or job.meeting_id != meeting.id:
+        abort(404)
+    return render_template("console/job.html", meeting=meeting, me=me, right=right, job=job,
+                           back=request.args.get("back", "") if request.args.get("back", "").startswith("/admin/")
+                           else url_for(".invitees", code=code))
+
+
 @bp.post("/<code>/invitees/import/<token>")
 @console_login_required
 def import_apply(code: str, token: str):

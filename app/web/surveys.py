@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
+from app import jobs
+from app.services.meetings import organizers
 from app.services.meetings.meetings import get_meeting
 from app.services.meetings.visibility import participating_meeting
 from app.services.votes import surveys
@@ -107,7 +109,15 @@ def set_state(meeting_code: str, survey_id: int, state: str):
 @console_login_required
 def export(meeting_code: str, survey_id: int):
     meeting = get_meeting(meeting_code)
-    data = surveys.export_xlsx(meeting, surveys.get_survey(meeting, survey_id), actor=current_contact())
+    survey = surveys.get_survey(meeting, survey_id)
+    me = current_contact()
+    if surveys.export_in_job(survey):  # many responses: written by a job (issue 21.10)
+        organizers.require_right(meeting, me, "votes")
+        job_id = jobs.submit("survey_export", surveys.export_job, meeting.id, survey.id, me.id,
+                             actor=jobs.console_actor(me.id), meeting_id=meeting.id)
+        back = url_for(".summary_page", meeting_code=meeting.code, survey_id=survey.id)
+        return redirect(url_for("console_people.job_page", code=meeting.code, job_id=job_id, back=back))
+    data = surveys.export_xlsx(meeting, survey, actor=me)
     return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="survey-{survey_id}.xlsx"',
                              "Cache-Control": "no-store"})

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
+from app import jobs
 from app.services.meetings.meetings import get_meeting
 from app.services.meetings.visibility import participating_meeting
 from app.services.timeutil import parse_local
@@ -206,6 +207,11 @@ def admin_screen(meeting_code: str, vote_id: int):
 def admin_export(meeting_code: str, vote_id: int):
     meeting, me, _right = load_meeting(meeting_code, "votes")
     vote = votes.get_vote(meeting, vote_id)
+    if vote_results.export_in_job(vote):  # a large named vote: written by a job (issue 21.10)
+        job_id = jobs.submit("vote_export", vote_results.export_job, meeting.id, vote.id, me.id,
+                             actor=jobs.console_actor(me.id), meeting_id=meeting.id)
+        back = url_for(".admin_vote", meeting_code=meeting.code, vote_id=vote.id)
+        return redirect(url_for("console_people.job_page", code=meeting.code, job_id=job_id, back=back))
     data = vote_results.export_xlsx(meeting, vote, actor=me)
     return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="vote-{vote.id}.xlsx"',

@@ -35,7 +35,7 @@ NEEDS = {
     "console_people.invitees": VIEWER, "console_people.organizers": VIEWER,
     "console_people.directory": OWNER, "console_people.add_people": OWNER, "console_people.add_units": OWNER,
     "console_people.paste": OWNER, "console_people.import_check": OWNER, "console_people.import_report": OWNER,
-    "console_people.import_apply": OWNER, "console_people.import_job": OWNER, "console_people.import_template": OWNER, "console_people.remove": OWNER,
+    "console_people.import_apply": OWNER, "console_people.import_job": OWNER, "console_people.job_page": VIEWER, "console_people.import_template": OWNER, "console_people.remove": OWNER,
     "console_people.update": OWNER, "console_people.organizer_set": OWNER, "console_people.organizer_remove": OWNER,
     "documents.admin_list": STAFF, "documents.admin_status": STAFF, "documents.admin_upload": STAFF,
     "documents.admin_log": STAFF, "documents.admin_recall": STAFF, "documents.admin_recall_all": STAFF,

@@ -105,7 +105,8 @@ def login_on_pc(browser, live_server, sim, sim_base):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("organizer_browser", ["desktop", "wechat"])
-def test_an_organizer_runs_a_meeting_from_a_browser(app, live_server, browser, wechat, district, organizer_browser):
+def test_an_organizer_runs_a_meeting_from_a_browser(app, live_server, job_worker, browser, wechat, district,
+                                                    organizer_browser):
     sim, sim_base = wechat
     for openid in ["o-owner", "o-staff", "o-walkin", *district.values()]:
         sim.state.ensure_user(openid, subscribed=True)
@@ -183,6 +184,7 @@ def test_an_organizer_runs_a_meeting_from_a_browser(app, live_server, browser, w
         files=[{"name": "名单.xlsx", "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 "buffer": spreadsheet()}])
     upload.get_by_role("button", name="上传并检查").click()
+    page.wait_for_selector("#n-added", timeout=30_000)  # a job checks it while its page shows the progress
     assert "将新增（2）" in page.locator("main").inner_text()
     page.screenshot(path=str(ARTIFACTS / f"{shot}-import-check.png"), full_page=True)
     page.get_by_role("button", name="确认导入").click()
@@ -204,9 +206,11 @@ def test_an_organizer_runs_a_meeting_from_a_browser(app, live_server, browser, w
     page.get_by_role("button", name="发布会议").click()
     assert "已发布" in page.locator(".meetingbar").inner_text(), flash(page)
     page.goto(base)
-    poster = page.get_by_role("link", name=re.compile("签到海报")).first.get_attribute("href")
-    pdf = context.request.get(live_server + poster if poster.startswith("/") else poster)
+    page.get_by_role("link", name=re.compile("签到海报")).first.click()
+    page.wait_for_selector("#job-download", timeout=30_000)  # a job renders it; its page offers it
+    pdf = context.request.get(live_server + page.locator("#job-download").get_attribute("href"))
     assert pdf.status == 200 and pdf.body()[:4] == b"%PDF"
+    page.goto(base)
 
     # -- attendees scan and appear live ------------------------------------------------------------------------
     assert page.locator("#n-expected").inner_text() == "10"

@@ -23,7 +23,9 @@ from urllib.parse import urlencode
 from flask import current_app
 from sqlalchemy import select
 
+from app import jobs
 from app.extensions import db, get_redis
+from app.services import storage
 from app.services.codes import posters, qr_images
 from app.services.codes.rotating_code import RotatingCode
 from app.services.codes.scenes import make_mp_scene, make_scene
@@ -206,18 +208,52 @@ def mp_code(meeting: Meeting, session: MeetingSession) -> bytes:
 PosterFormat = Literal["png", "pdf"]
 
 
+def _poster_key(meeting: Meeting, session: MeetingSession, fmt: str, code, several: bool) -> str:
+    starts, ends = (session.starts_at, session.ends_at) if several else (meeting.starts_at, meeting.ends_at)
+    fields = (fmt, meeting.title, session.title if several else "", starts.isoformat(), ends.isoformat(),
+              meeting.venue, code.payload)
+    return "huiyi:poster:" + hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
+
+
+def cached_poster(meeting: Meeting, session: MeetingSession, fmt: PosterFormat = "png", *,
+                  now: datetime | None = None) -> bytes | None:
+    """The poster if it was rendered already (the web serves that at once); None otherwise: rendering
+    takes 0.2-0.4 s of CPU, so the web asks a job for it (:func:`poster_job`, issue 21.10)."""
+    if fmt not in ("png", "pdf"):
+        raise ValueError("fmt must be 'png' or 'pdf'")
+    code = static_code(meeting, session, now=now)
+    cached = get_redis().get(_poster_key(meeting, session, fmt, code, len(meeting.sessions) > 1))
+    return bytes(cached) if cached else None
+
+
+def poster_filename(meeting: Meeting, fmt: str) -> str:
+    return f"{meeting.title}-签到海报.{fmt}"
+
+
+POSTER_TYPES = {"png": "image/png", "pdf": "application/pdf"}
+
+
+def poster_job(meeting_id: int, position: int, fmt: str) -> dict[str, str]:
+    """The job that renders a poster (and caches it, so the next request serves it at once)."""
+    meeting = db.session.get(Meeting, meeting_id)
+    session = next(s for s in meeting.sessions if s.position == position)
+    jobs.report_progress(0, 1, "正在生成签到海报")
+    data = poster(meeting, session, "pdf" if fmt == "pdf" else "png")
+    jobs.report_progress(1, 1, "已生成")
+    return {"sha": storage.put(data), "filename": poster_filename(meeting, fmt), "content_type": POSTER_TYPES[fmt]}
+
+
 def poster(meeting: Meeting, session: MeetingSession, fmt: PosterFormat = "png", *,
            now: datetime | None = None) -> bytes:
     """The printable A4 poster (title, time, venue, the static QR). Cached for a day by content,
-    so printing it twice does not render twice and any change to the meeting shows at once."""
+    so printing it twice does not render twice and any change to the meeting shows at once.
+    Renders in the caller: call it from a job or the CLI (the web uses :func:`cached_poster`)."""
     if fmt not in ("png", "pdf"):
         raise ValueError("fmt must be 'png' or 'pdf'")
     code = static_code(meeting, session, now=now)
     several = len(meeting.sessions) > 1
     starts, ends = (session.starts_at, session.ends_at) if several else (meeting.starts_at, meeting.ends_at)
-    fields = (fmt, meeting.title, session.title if several else "", starts.isoformat(), ends.isoformat(),
-              meeting.venue, code.payload)
-    key = "huiyi:poster:" + hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
+    key = _poster_key(meeting, session, fmt, code, several)
     redis = get_redis()
     cached = redis.get(key)
     if cached:
