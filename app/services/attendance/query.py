@@ -345,13 +345,20 @@ def attendance(viewer: Viewer, filters: Filters, *, now: datetime) -> Attendance
     st = _statuses(meetings, unit)
     sums = (func.count().label("invited"), func.sum(st.c.attended).label("attended"),
             func.sum(st.c.late).label("late"), func.sum(st.c.leave).label("leave"))
-    people = db.session.execute(
-        select(st.c.cid, *sums, Contact.name, Contact.title, Unit.id, Unit.code, Unit.name)
-        .select_from(st).join(Contact, Contact.id == st.c.cid).join(Unit, Unit.id == Contact.unit_id)
-        .group_by(st.c.cid, Contact.name, Contact.title, Unit.id, Unit.code, Unit.name)
-    ).all()
-    per_meeting = {mid: (n, a, late, lv) for mid, n, a, late, lv in db.session.execute(
-        select(st.c.mid, *sums).group_by(st.c.mid))}
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One pass over the (meeting, person) rows for both totals: GROUPING SETS.
+        agg = select(st.c.cid, st.c.mid, *sums).group_by(func.grouping_sets(st.c.cid, st.c.mid)).subquery()
+        rows = db.session.execute(select(agg)).all()
+        counts = {cid: (n, a, late, lv) for cid, mid, n, a, late, lv in rows if cid is not None}
+        per_meeting = {mid: (n, a, late, lv) for cid, mid, n, a, late, lv in rows if cid is None}
+    else:  # SQLite (the demo's database) has no GROUPING SETS
+        counts = {cid: (n, a, late, lv) for cid, n, a, late, lv in db.session.execute(
+            select(st.c.cid, *sums).group_by(st.c.cid))}
+        per_meeting = {mid: (n, a, late, lv) for mid, n, a, late, lv in db.session.execute(
+            select(st.c.mid, *sums).group_by(st.c.mid))}
+    people = [(cid, *counts[cid], name, title, uid, ucode, uname) for cid, name, title, uid, ucode, uname in
+              db.session.execute(select(Contact.id, Contact.name, Contact.title, Unit.id, Unit.code, Unit.name)
+                                 .join(Unit, Unit.id == Contact.unit_id).where(Contact.id.in_(list(counts))))]
     units: dict[int, UnitRow] = {}
     for cid, n, a, late, lv, name, title, uid, ucode, uname in people:
         row = PersonRow(int(n), int(a or 0), int(late or 0), int(lv or 0), contact_id=cid, name=name,
