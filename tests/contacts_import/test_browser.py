@@ -1,8 +1,10 @@
 """The unit office page in real Chromium against a live server, CSRF on: log in, upload a file with
-bad rows, read the dry-run report, confirm, see the history."""
+bad rows, watch the check's progress (a job: the web worker only stores the file), read the dry-run
+report, confirm the replacement's deactivations, see the history."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -27,8 +29,23 @@ def unit_office(live_server, committed_db):
     return live_server
 
 
+def start_worker(app) -> threading.Event:
+    """The job worker, started only once the test has seen the page wait for it."""
+    from app import jobs
+
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            jobs.run_pending(app)
+            stop.wait(0.2)
+
+    threading.Thread(target=loop, daemon=True).start()
+    return stop
+
+
 @pytest.mark.browser
-def test_upload_report_confirm_history_in_chromium(unit_office, committed_db):
+def test_upload_report_confirm_history_in_chromium(app, unit_office, committed_db):
     from playwright.sync_api import sync_playwright
 
     from models import Contact
@@ -50,11 +67,23 @@ def test_upload_report_confirm_history_in_chromium(unit_office, committed_db):
             assert "区发展和改革局" in page.locator("header").inner_text()
 
             page.set_input_files("#file", str(FIXTURE))
+            assert page.locator("input[name=mode][value=upsert]").is_checked()  # 新增和更新 by default
+            page.check("input[name=mode][value=replace]")
             page.click("button:has-text('上传并检查')")
             page.wait_for_url("**/units/imports/*")
+            # The request only stored the file: the page waits for the job and shows its progress.
+            assert "正在检查文件" in page.locator("main").inner_text()
+            assert page.locator("#job-progress [role=progressbar]").count() == 1
+            assert "排队等待处理" in page.locator("#job-message").inner_text()
+            page.screenshot(path=str(ARTIFACTS / "units-office-progress.png"), full_page=True)
+            stop = start_worker(app)
+            try:
+                page.wait_for_selector("#rejected", timeout=30_000)  # the page reloads itself until done
+            finally:
+                stop.set()
             bad = page.locator("#rejected tr.bad")
             assert bad.count() == 5
-            assert bad.first.inner_text().split("\t")[:2] == ["第 10 行", "缺少姓名"]
+            assert bad.first.inner_text().split("\t") == ["第 10 行", "缺少姓名"]  # Chinese, no codes
             # Highlighted: the bad rows have a tinted background.
             color = bad.first.locator("td").first.evaluate("e => getComputedStyle(e).backgroundColor")
             assert color == "rgb(255, 241, 240)"
@@ -64,6 +93,12 @@ def test_upload_report_confirm_history_in_chromium(unit_office, committed_db):
             committed_db.session.remove()
             assert committed_db.session.query(Contact).count() == 1  # nothing written yet
 
+            # 全量替换: the one person not in the file is highlighted and must be confirmed.
+            assert page.locator("#deactivated-count").inner_text().split() == ["停用", "1"]
+            assert "离职人员" in page.locator("#deactivated").inner_text()
+            page.click("button:has-text('确认导入')")  # the browser refuses: the box is not ticked
+            assert "/units/imports/" in page.url
+            page.check("input[name=confirm_deactivate]")
             page.click("button:has-text('确认导入')")
             page.wait_for_url("**/units/history**")
             text = page.locator("main").inner_text()
