@@ -157,3 +157,43 @@ def test_history_newest_first(db, factory):
     b = svc.preview(unit, FULL, "b.xlsx", actor="t")
     assert [r.id for r in svc.history(unit)] == [b.id, a.id]
     assert db.session.scalar(select(func.count()).select_from(ContactImport)) == 2
+
+
+# --- issue 21.13 and issue 16: one directory, every format, the same import ---------------------------
+
+PARITY = ["parity_lo.xlsx", "parity_lo.xls", "parity_lo_utf8.csv", "parity_lo_gbk.csv", "parity_script_int.xlsx",
+          "parity_script_float.xlsx", "parity_script_float.csv"]
+
+
+@pytest.mark.parametrize("name", PARITY)
+def test_every_format_previews_the_same_import(db, factory, name):
+    unit = factory.unit(name="区财政局")
+    record = svc.preview(unit, (FIXTURES / name).read_bytes(), name, actor="tester", mode="upsert")
+    report = record.report
+    assert [r[0] for r in report["accepted"]] == [3, 4, 5, 6, 12]
+    assert [(r["row"], r["code"]) for r in report["rejected"]] == [
+        (7, "phone_damaged"), (8, "phone_damaged"), (9, "phone_invalid"), (10, "phone_duplicate_in_file"),
+        (11, "unit_mismatch")]
+    assert report["rejected"][-1]["message"] == ("该行的单位是“区教育局”，不是本单位（区财政局），未导入；"
+                                                 "请删除该行，由该单位自行上传")
+    assert [s["row"] for s in report["skipped"]] == [2]
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+def test_upsert_never_deactivates_and_replace_needs_the_confirmation(db, factory):
+    unit = factory.unit(name="区财政局")
+    for i in range(3):
+        factory.contact(unit, phone=f"1390000{i:04d}")
+    data = (FIXTURES / "parity_lo.xlsx").read_bytes()
+    upsert = svc.preview(unit, data, "a.xlsx", actor="t", mode="upsert")
+    assert upsert.deactivated == 0
+    replace = svc.preview(unit, data, "a.xlsx", actor="t", mode="replace")
+    assert replace.deactivated == 3
+    with pytest.raises(svc.ContactImportError) as refused:
+        svc.apply(replace.id, actor="t", unit=unit, confirm_deactivate=False)
+    assert refused.value.code == "confirm_deactivate" and "3 人" in refused.value.message
+    svc.apply(upsert.id, actor="t", unit=unit, confirm_deactivate=False)  # nothing to confirm
+    active = db.session.scalar(select(func.count()).select_from(Contact).where(Contact.active.is_(True)))
+    assert active == 3 + 5
+    with pytest.raises(svc.ContactImportError):
+        svc.preview(unit, data, "a.xlsx", actor="t", mode="everything")
