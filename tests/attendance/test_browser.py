@@ -123,3 +123,30 @@ def test_console_attendance_page(app, live_server, browser, data, size):
         page.click("text=导出 Excel")
     assert download.value.suggested_filename.startswith("考勤统计-2026-11-01至2026-11-30")
     context.close()
+
+
+@pytest.mark.browser
+def test_a_large_export_shows_progress_then_downloads(app, live_server, browser, data, monkeypatch):
+    """Past the inline limit the export runs as a job: the page shows its bar (the shared script,
+    under the CSP) and then offers the file."""
+    from app import jobs
+    from app.services.attendance import export as ex
+    from app.web.auth import SESSION_KEY
+
+    monkeypatch.setitem(ex.INLINE_MAX_PEOPLE, "xlsx", 2)
+    cookie = app.session_interface.get_signing_serializer(app).dumps(
+        {SESSION_KEY: data.extra["organizer_identity"].id})
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN", accept_downloads=True)
+    context.add_cookies([{"name": app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": live_server}])
+    page = context.new_page()
+    page.goto(f"{live_server}/admin/attendance?{SPAN}")
+    page.click("text=导出 Excel")
+    page.wait_for_url("**/admin/attendance?*job=*")
+    assert page.locator("#export-job .job-progress").count() == 1
+    assert jobs.run_pending(app)  # a worker takes the job
+    wait_js(page, "!document.querySelector('#export-job .job-progress-download').hidden", timeout=15000)
+    page.screenshot(path=str(ARTIFACTS / "attendance-console-job-1366.png"), full_page=True)
+    with page.expect_download() as download:
+        page.click("#export-job .job-progress-download")
+    assert download.value.suggested_filename.startswith("考勤统计-2026-11-01至2026-11-30")
+    context.close()
