@@ -73,8 +73,8 @@ def test_upload_report_confirm_history_in_chromium(app, unit_office, committed_d
             page.wait_for_url("**/units/imports/*")
             # The request only stored the file: the page waits for the job and shows its progress.
             assert "正在检查文件" in page.locator("main").inner_text()
-            assert page.locator("#job-progress [role=progressbar]").count() == 1
-            assert "排队等待处理" in page.locator("#job-message").inner_text()
+            assert page.locator("#job-progress .job-progress progress").count() == 1  # the shared bar
+            assert "排队" in page.locator("#job-progress .job-progress-message").inner_text()
             page.screenshot(path=str(ARTIFACTS / "units-office-progress.png"), full_page=True)
             stop = start_worker(app)
             try:
