@@ -130,3 +130,22 @@ def test_unexpected_error_fails_the_job_with_a_generic_message(app, db):
 
 def test_report_progress_outside_a_job_does_nothing(db):
     jobs.report_progress(1, 2, "无任务")  # no error, nothing written
+
+
+def test_jobs_survive_a_redis_that_restarts_empty(app, db, own_redis):
+    """A real redis-server killed (no persistence) and started again: what it held is gone; the
+    database still has it, and the reconciler hands it over again."""
+    first = jobs.submit("sample", sample.add, 1, 1, actor="system")
+    second = jobs.submit("sample", sample.add, 2, 2, actor="system")
+    db.session.commit()
+    assert jobs.queue(app).count == 2
+    own_redis.kill()
+    assert jobs.queue_reachable() is False
+    third = jobs.submit("sample", sample.add, 3, 3, actor="system")  # asked for while Redis is down
+    db.session.commit()
+    own_redis.start()  # empty
+    assert jobs.queue(app).count == 0 and jobs.run_pending(app) is False
+    assert jobs.reconcile(now=later()) == {"rerun": 0, "lost": 0, "requeued": 3}
+    assert jobs.run_pending(app) is True
+    db.session.expire_all()
+    assert [db.session.get(Job, i).result for i in (first, second, third)] == [{"sum": 2}, {"sum": 4}, {"sum": 6}]
