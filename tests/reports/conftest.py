@@ -32,6 +32,9 @@ class Scene:
     outsider: Contact | None = None
     #: who -> WechatIdentity id, for logging in at the console (owner, staff, viewer, outsider, stranger)
     logins: dict[str, int] = field(default_factory=dict)
+    votes: list = field(default_factory=list)
+    surveys: list = field(default_factory=list)
+    documents: list = field(default_factory=list)
 
 
 def build_scene(factory, code: str = "RPT1") -> Scene:
@@ -91,6 +94,75 @@ def build_scene(factory, code: str = "RPT1") -> Scene:
     scene.guest = done.contact
     db.session.commit()
     return scene
+
+
+SURVEY_QUESTIONS = [
+    {"kind": "single", "text": "会议安排是否合理", "options": ["合理", "一般", "不合理"]},
+    {"kind": "multiple", "text": "您最关注的议题", "options": ["经济", "民生", "=HYPERLINK(\"x\")"]},
+    {"kind": "rating", "text": "总体满意度"},
+    {"kind": "text", "text": "意见和建议", "required": False},
+]
+
+
+def add_outcomes(factory, scene: Scene) -> Scene:
+    """Votes (an anonymous 表决 that passes, a named one that fails), an anonymous and a named survey,
+    and two documents, one read by two people (one downloaded it) and then recalled."""
+    from datetime import UTC, datetime
+
+    from app.services.documents import materials
+    from app.services.votes.ballots import BallotItem, submit
+    from app.services.votes.surveys import create_survey, set_state, submit_response
+    from app.services.votes.votes import close_vote, create_vote, open_vote
+    from models import DocumentAccess
+    from tests.documents.conftest import make_pdf
+
+    db, m, owner, p = factory.db, scene.meeting, scene.owner, scene.people
+    budget = create_vote(m, actor=owner, title="关于2027年区级预算草案的表决", kind="motion", anonymous=True)
+    agenda = create_vote(m, actor=owner, title="关于调整会议议程的表决", kind="motion", anonymous=False)
+    db.session.commit()
+    for vote, picks in ((budget, {"a1": "赞成", "a2": "赞成", "b1": "反对", "b2": "赞成"}),
+                        (agenda, {"a1": "反对", "b2": "弃权", "b1": "赞成"})):
+        open_vote(m, vote, actor=owner)
+        db.session.commit()
+        by_label = {o.label: o.id for o in vote.options}
+        for key, label in picks.items():
+            receipt = submit(BallotItem(m.id, None, vote.id, None, p[key].id, (by_label[label],), datetime.now(UTC)))
+            assert receipt is not None
+        close_vote(m, vote, actor=owner)
+        db.session.commit()
+    scene.votes = [budget, agenda]
+
+    anon = set_state(m, create_survey(m, actor=owner, title="会议满意度调查", questions=SURVEY_QUESTIONS),
+                     "open", actor=owner)
+    named = set_state(m, create_survey(m, actor=owner, title="用餐登记", anonymous=False,
+                                       questions=[{"kind": "single", "text": "是否用午餐", "options": ["是", "否"]}]),
+                      "open", actor=owner)
+    db.session.commit()
+    q = [x.id for x in anon.questions]
+    submit_response(anon, p["a1"], {q[0]: 0, q[1]: [0, 1], q[2]: 5, q[3]: "建议增加茶歇"})
+    submit_response(anon, p["b2"], {q[0]: 1, q[1]: [2], q[2]: 4, q[3]: ""})
+    submit_response(named, p["b1"], {named.questions[0].id: 0})
+    submit_response(named, p["a2"], {named.questions[0].id: 1})
+    db.session.commit()
+    scene.surveys = [anon, named]
+
+    first = materials.upload(m, owner, data=make_pdf(3), file_name="预算报告.pdf", title="2027年预算报告")
+    second = materials.upload(m, owner, data=make_pdf(2), file_name="议程.pdf", title="会议议程")
+    db.session.commit()
+    reads = [("a1", "page", 1), ("a1", "page", 2), ("a1", "page", 2), ("b1", "page", 1), ("b1", "download", None)]
+    for key, action, page in reads:  # as the document viewer writes its reading log (materials._log)
+        db.session.add(DocumentAccess(document_id=first.document_id, version_id=first.id, contact_id=p[key].id,
+                                      action=action, page=page, at=datetime.now(UTC)))
+    db.session.commit()
+    materials.recall(m, owner, first.document_id)
+    db.session.commit()
+    scene.documents = [first.document_id, second.document_id]
+    return scene
+
+
+@pytest.fixture
+def full_scene(factory, scene) -> Scene:
+    return add_outcomes(factory, scene)
 
 
 @pytest.fixture

@@ -51,6 +51,10 @@ class Section:
     empty_text: str = "（无）"
     #: A note printed under the table (how a number is defined).
     note: str = ""
+    #: False: the PDF shows only the chart (the one-page summary); the xlsx still has the numbers.
+    pdf_table: bool = True
+    #: The PDF shows the key figures as large numbers in boxes (the summary's headline).
+    figures: bool = False
 
 
 @dataclass

@@ -32,6 +32,8 @@ from reportlab.platypus import (
     PageTemplate,
     Paragraph,
     Spacer,
+    Table,
+    TableStyle,
 )
 
 from app.services.reports import pdffont
@@ -77,8 +79,9 @@ def _chars(report: ReportData, pages_text: str) -> tuple[set[str], set[str]]:
             regular |= set(k) | set(v)
             bold |= set(v)
         if s.chart:
+            bold |= set(s.chart.title)
             regular |= set(s.chart.title) | set("".join(s.chart.labels)) | set("".join(n for n, _ in s.chart.series))
-        for row in s.rows:
+        for row in s.rows if s.pdf_table else ():
             for v in row:
                 regular.update(cell_text(v))
     return regular, bold
@@ -265,6 +268,29 @@ def _table(section: Section, avail: float, font: str, bold: str) -> RowTable:
                     bold_last=bold_last)
 
 
+def _figures(facts: list[tuple[str, str]], avail: float, font: str, bold: str) -> Table:
+    """Key figures as a row of boxes: the number large, its label under it (the summary's headline)."""
+    per_row = 5 if len(facts) > 5 else len(facts)
+    cells = [facts[i:i + per_row] for i in range(0, len(facts), per_row)]
+    data = []
+    for chunk in cells:
+        chunk = chunk + [("", "")] * (per_row - len(chunk))
+        data.append([v for _k, v in chunk])
+        data.append([k for k, _v in chunk])
+    width = avail / per_row
+    style = [("FONT", (0, r), (-1, r), bold, 17, 21) for r in range(0, len(data), 2)]
+    style += [("FONT", (0, r), (-1, r), font, 8.5, 11) for r in range(1, len(data), 2)]
+    style += [("ALIGN", (0, 0), (-1, -1), "CENTER"), ("TEXTCOLOR", (0, 0), (-1, -1), INK),
+              ("BOX", (0, 0), (-1, -1), 0.5, RULE), ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#f8fafc")),
+              ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]
+    for r in range(0, len(data), 2):
+        style.append(("TOPPADDING", (0, r), (-1, r), 6))
+        style.append(("TEXTCOLOR", (0, r), (-1, r), SERIES[0]))
+    for c in range(1, per_row):
+        style.append(("LINEBEFORE", (c, 0), (c, -1), 0.5, RULE))
+    return Table(data, colWidths=[width] * per_row, style=TableStyle(style))
+
+
 def _chart(chart: Chart, avail: float, font: str) -> Drawing:
     if chart.kind == "bar":
         n = len(chart.labels)
@@ -386,12 +412,14 @@ def write(report: ReportData) -> bytes:
     for i, section in enumerate(report.sections):
         if i and not report.compact and len(section.rows) > 20:
             story.append(PageBreak())
-        elif i:
+        elif i and not report.compact:
             story.append(CondPageBreak(60 * mm))
         head: list = []
         if section.title != report.title or len(report.sections) > 1:
             head.append(Paragraph(_esc(section.title), h2))
-        if section.facts:
+        if section.facts and section.figures:
+            head.append(_figures(section.facts, avail, font, bold))
+        elif section.facts:
             head.append(Paragraph("　　".join(f"{_esc(k)}：<font name='{bold}'>{_esc(v)}</font>"
                                              for k, v in section.facts), facts_style))
         if section.chart is not None and section.chart.labels:
@@ -400,7 +428,9 @@ def write(report: ReportData) -> bytes:
             head.append(Spacer(1, 3 * mm))
         if head:
             story.append(KeepTogether(head))
-        if section.headers:
+        if not section.pdf_table and not section.rows:
+            story.append(Paragraph(_esc(section.empty_text), facts_style))
+        if section.headers and section.pdf_table:
             if section.rows:
                 story.append(_table(section, avail, font, bold))
             else:

@@ -3,7 +3,7 @@ all enumerate this, in the order an office files them."""
 
 from __future__ import annotations
 
-from app.services.reports import people
+from app.services.reports import activity, outcomes, people, summary
 from app.services.reports.base import Kind, ReportError
 
 #: Numbers only: every organizer right may read them. Lists of people: staff and owners.
@@ -17,6 +17,20 @@ _KINDS = [
     Kind("absent", "缺席人员名单", people.absent, PEOPLE, description="未签到且未请假的人员及联系电话，便于会后跟进"),
     Kind("late", "迟到人员名单", people.late, PEOPLE, description="迟到人员、签到时间、迟到分钟数及联系电话"),
     Kind("leave", "请假人员名单", people.leave, PEOPLE, description="请假事由、批准人与登记人"),
+    Kind("summary", "会议签到情况汇总", summary.summary, NUMBERS, scales=False, compact=True,
+         description="一页纸：应到、实到、请假、缺席、迟到等数字，到会进度图，表决结果"),
+    Kind("arrivals", "签到时间分布", activity.arrivals, NUMBERS, scales=False,
+         description="按时段统计的签到人数与累计签到率（图与表）"),
+    Kind("exceptions", "代签及现场处理记录", activity.exceptions, PEOPLE,
+         description="代签、现场签到、临时人员、签到申请审核、解绑微信、请假登记，均含操作人"),
+    Kind("refused", "被拒绝的签到", activity.refused, PEOPLE, description="被拒绝的签到尝试及原因"),
+    Kind("votes", "投票表决结果", outcomes.votes, NUMBERS, scales=False,
+         description="各项表决的通过/未通过、投票率与各选项得票"),
+    Kind("vote_ballots", "记名投票明细", outcomes.named_ballots, PEOPLE, scales=True,
+         description="记名投票中每人的选择；无记名投票的选票不与任何人关联，不列出"),
+    Kind("surveys", "问卷结果", outcomes.surveys, PEOPLE, description="各题汇总及原始答卷（匿名问卷不含答题人）"),
+    Kind("documents", "材料阅读与清退", outcomes.documents, PEOPLE,
+         description="谁阅读了哪份材料、读了多少页（议题关注度），以及逐人清退清单"),
     Kind("binding", "微信绑定情况", people.binding, PEOPLE,
          description="会前各单位微信绑定进度，及尚未绑定的人员"),
 ]
