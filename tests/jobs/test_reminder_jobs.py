@@ -150,3 +150,19 @@ def test_report_arriving_before_the_send_is_committed_still_counts(app, db, live
     assert (delivery.status, delivery.wechat_status) == ("failed", "failed:user block")
     assert db.session.scalar(select(func.count()).select_from(ReminderDelivery).where(
         ReminderDelivery.reminder_id == reminder.id, ReminderDelivery.status == "sent")) == 3
+
+
+def test_reminder_that_reached_nobody_does_not_block_the_next(app, db, live, wired, sim):
+    for openid in wired.values():
+        sim.state.fail_template_for(openid, 43004)  # WeChat refuses every send
+    session = get_session(live.meeting)
+    first = _sent_reminder(app, db, live)
+    assert reminders.summary(first.id)["failed"] == 4
+    sim.state.template_failures.clear()
+    second = reminders.create_reminder(live.meeting, session, actor=live.organizer)  # no too_soon
+    db.session.commit()
+    jobs.run_pending(app)
+    assert reminders.summary(second.id)["sent"] == 4
+    with pytest.raises(reminders.ReminderError) as refused:  # this one did go out
+        reminders.create_reminder(live.meeting, session, actor=live.organizer)
+    assert refused.value.code == "too_soon"
