@@ -304,6 +304,14 @@ def _statuses(meetings: Sequence[Meeting], unit: Unit | None):
     by_units = [m.id for m in meetings if m.admission == Admission.UNITS]
     invited = select(Invitee.meeting_id.label("mid"), Invitee.contact_id.label("cid")).where(
         Invitee.meeting_id.in_(ids), Invitee.status == "approved")
+    signed = (select(SignIn.meeting_id.label("mid"), SignIn.contact_id.label("cid"),
+                     func.max(case((SignIn.late.is_(True), 1), else_=0)).label("late"))
+              .where(SignIn.meeting_id.in_(ids), SignIn.revoked_at.is_(None)))
+    if unit is not None:
+        # One unit's people: read their rows only (by the contact indexes), not every meeting's.
+        members = select(Contact.id).where(Contact.unit_id == unit.id)
+        invited = invited.where(Invitee.contact_id.in_(members))
+        signed = signed.where(SignIn.contact_id.in_(members))
     if by_units:
         listed = (select(MeetingUnit.meeting_id, Contact.id).join(Contact, Contact.unit_id == MeetingUnit.unit_id)
                   .where(MeetingUnit.meeting_id.in_(by_units), Contact.active.is_(True)))
@@ -313,10 +321,7 @@ def _statuses(meetings: Sequence[Meeting], unit: Unit | None):
         roster = union(invited, listed).subquery()
     else:
         roster = invited.subquery()
-    signed = (select(SignIn.meeting_id.label("mid"), SignIn.contact_id.label("cid"),
-                     func.max(case((SignIn.late.is_(True), 1), else_=0)).label("late"))
-              .where(SignIn.meeting_id.in_(ids), SignIn.revoked_at.is_(None))
-              .group_by(SignIn.meeting_id, SignIn.contact_id).subquery())
+    signed = signed.group_by(SignIn.meeting_id, SignIn.contact_id).subquery()
     attended = case((signed.c.cid.is_not(None), 1), else_=0)
     stmt = (select(roster.c.mid, roster.c.cid, attended.label("attended"),
                    func.coalesce(signed.c.late, 0).label("late"),
