@@ -349,6 +349,7 @@ class Context:
     door: Door
     t0: float = 0.0
     marks: dict[str, float] = field(default_factory=dict)  # event name -> seconds since the burst began
+    fault_error: str = ""  # the fault could not be carried out as described
 
     def mark(self, name: str) -> None:
         self.marks[name] = round(time.perf_counter() - self.t0, 3)
@@ -413,6 +414,8 @@ def _fault_thread(fault: Fault, ctx: Context, at: float) -> None:
     ctx.mark("fault")
     try:
         fault.inject(ctx)
+    except Exception as exc:
+        ctx.fault_error = f"{type(exc).__name__}: {exc}"
     finally:
         ctx.mark("recovered")
 
@@ -510,6 +513,8 @@ def check(db_url: str, seeded, deliveries: list[Delivery], ctx: Context, screen:
             violations.append(f"{len(bad)} {name}")
     if not gapless:
         violations.append("order numbers are not 1..N")
+    if ctx.fault_error:
+        violations.append(f"the fault was not carried out: {ctx.fault_error}")
     if lag is None:
         violations.append(f"headcount {shown} != database {truth} {HEADCOUNT_WITHIN_S:g} s after the burst")
     return m, violations
