@@ -48,7 +48,7 @@ def _link_error(exc: links.LinkError):
 
 def _position() -> int | None:
     raw = request.values.get("s", "")
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isascii() and raw.isdigit() else None  # "²".isdigit(), but int() refuses it
 
 
 def _meeting_session(meeting_code: str, position: int | None, *,

@@ -19,11 +19,12 @@ from app.extensions import db
 from app.services.attendance import export as ex
 from app.services.attendance import query as svc
 from app.services.attendance.query import AttendanceError
+from app.services.errors import Forbidden
 from app.services.timeutil import local
 from app.tx import finish_with_error
 from app.web.auth import current_contact
 from app.web.console_auth import actor_of, console_login_required
-from models import Job, Unit
+from models import Contact, Job, Unit
 
 bp = Blueprint("console_attendance", __name__, url_prefix="/admin/attendance")
 
@@ -72,6 +73,15 @@ def _filters(args: dict) -> svc.Filters:
     return svc.make_filters(date_from, date_to, unit_code=args["unit"], codes=codes, q=args["q"])
 
 
+def _me() -> Contact:
+    """The organizer asking. A console login whose WeChat was since unbound (at the door, say) names
+    no directory person, so it holds no right on any meeting: refused, as a meeting page refuses."""
+    me = current_contact()
+    if me is None:
+        raise Forbidden("您的微信未绑定通讯录人员，不能查看考勤；请重新扫码绑定后再试")
+    return me
+
+
 def _units() -> list[Unit]:
     return list(db.session.scalars(select(Unit).order_by(Unit.id)))
 
@@ -79,7 +89,7 @@ def _units() -> list[Unit]:
 @bp.get("")
 @console_login_required
 def page():
-    me = current_contact()
+    me = _me()
     args = _args()
     job = _own_job(request.args.get("job", type=int), me)
     try:
@@ -106,7 +116,7 @@ def _own_job(job_id: int | None, me) -> Job | None:
 @bp.get("/export")
 @console_login_required
 def export():
-    me = current_contact()
+    me = _me()
     args = _args()
     fmt = ex.check_format(request.args.get("format", ""))
     viewer = svc.console_viewer(me)

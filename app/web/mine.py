@@ -25,7 +25,7 @@ def _page(template: str, per_page: int):
     if identity.contact is None:
         return render_template("mine/unbound.html")
     number = request.args.get("page", "1")
-    page = history.my_meetings(identity.contact, page=int(number) if number.isdigit() else 1, per_page=per_page,
+    page = history.my_meetings(identity.contact, page=int(number) if number.isascii() and number.isdigit() else 1, per_page=per_page,
                                secret_key=current_app.config["SECRET_KEY"], identity_id=identity.id)
     response = current_app.make_response(render_template(template, page=page, contact=identity.contact))
     response.headers["Cache-Control"] = NO_STORE  # the material links are this person's own

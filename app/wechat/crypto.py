@@ -41,7 +41,8 @@ def check_signature(token: str, signature_: str, timestamp: str, nonce: str) -> 
     """True when ``signature_`` is what WeChat would send for this token/timestamp/nonce."""
     if not (signature_ and timestamp and nonce):
         return False
-    return hmac.compare_digest(signature(token, timestamp, nonce), str(signature_))
+    # As bytes: compare_digest raises TypeError on a non-ASCII str, and such a signature is just wrong.
+    return hmac.compare_digest(signature(token, timestamp, nonce).encode(), str(signature_).encode())
 
 
 def msg_signature(token: str, timestamp: str, nonce: str, encrypt: str) -> str:

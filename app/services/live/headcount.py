@@ -745,7 +745,8 @@ def screen_key(secret_key: str, meeting_code: str) -> str:
 
 
 def check_screen_key(secret_key: str, meeting_code: str, key: str | None) -> bool:
-    return bool(key) and hmac.compare_digest(screen_key(secret_key, meeting_code), key)
+    # As bytes: compare_digest raises TypeError on a non-ASCII str, and such a key is simply wrong.
+    return bool(key) and hmac.compare_digest(screen_key(secret_key, meeting_code).encode(), key.encode())
 
 
 def database_truth(session_id: int) -> tuple[int, int]:
