@@ -34,7 +34,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import redis as redis_lib
 from flask import Flask, current_app, has_app_context
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rq import Queue, SimpleWorker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
@@ -58,6 +61,8 @@ QUEUED_GRACE_S = 10
 #: Runs of one job (first run and re-runs after a dead worker) before it fails as ``job_lost``.
 MAX_ATTEMPTS = 3
 RECONCILE_INTERVAL_S = 30
+#: Redis read timeout when handing a job over (see _queue_redis).
+QUEUE_TIMEOUT_S = 1.0
 #: Progress is written at most this often (and always when the message changes or the job ends).
 PROGRESS_INTERVAL_S = 0.5
 
@@ -91,7 +96,21 @@ SYSTEM_ACTOR = "system"
 # --- Asking for a job ----------------------------------------------------------------------------
 
 def queue(app: Flask | None = None) -> Queue:
-    return Queue(QUEUE_NAME, connection=get_redis(app or current_app), default_timeout=JOB_TIMEOUT_S)
+    return Queue(QUEUE_NAME, connection=_queue_redis(app or current_app), default_timeout=JOB_TIMEOUT_S)
+
+
+def _queue_redis(app: Flask):
+    """The client that hands jobs to RQ: the app's Redis, with a read timeout of QUEUE_TIMEOUT_S.
+    A push runs after the request's commit, before its answer goes out (a WeChat callback's too), so a
+    hung Redis may cost it a second, not the app client's five; the job waits for the reconciler."""
+    if app.config.get("REDIS_IS_EMBEDDED") or not app.config.get("REDIS_URL"):
+        return get_redis(app)
+    url = app.config["REDIS_URL"]
+    clients = app.extensions.setdefault("huiyi_jobs_redis", {})
+    if url not in clients:
+        clients[url] = redis_lib.Redis.from_url(url, socket_timeout=QUEUE_TIMEOUT_S, socket_connect_timeout=0.5,
+                                                retry=Retry(NoBackoff(), 0))
+    return clients[url]
 
 
 def _path(func: Callable[..., Any]) -> str:

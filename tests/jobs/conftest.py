@@ -26,12 +26,13 @@ def redis_down(app) -> Callable[[], AbstractContextManager[None]]:
 
     @contextmanager
     def down() -> Iterator[None]:
-        real = app.extensions["redis"]
-        app.extensions["redis"] = redis_client(f"redis://127.0.0.1:{closed_port()}/0")
+        real, real_url = app.extensions["redis"], app.config["REDIS_URL"]
+        app.config["REDIS_URL"] = f"redis://127.0.0.1:{closed_port()}/0"
+        app.extensions["redis"] = redis_client(app.config["REDIS_URL"])
         try:
             yield
         finally:
-            app.extensions["redis"] = real
+            app.extensions["redis"], app.config["REDIS_URL"] = real, real_url
 
     return down
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from datetime import timedelta
 
 import pytest
@@ -149,3 +152,22 @@ def test_jobs_survive_a_redis_that_restarts_empty(app, db, own_redis):
     assert jobs.run_pending(app) is True
     db.session.expire_all()
     assert [db.session.get(Job, i).result for i in (first, second, third)] == [{"sum": 2}, {"sum": 4}, {"sum": 6}]
+
+
+def test_a_hung_redis_delays_the_request_by_a_second_at_most(app, db, own_redis):
+    """A push runs after the commit, before the answer goes out: a hung Redis (SIGSTOP) must not hold
+    the request for the app client's five seconds; the job waits for the reconciler instead."""
+    os.kill(own_redis.proc.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        job_id = jobs.submit("sample", sample.add, 1, 1, actor="system")
+        db.session.commit()
+        reachable = jobs.queue_reachable()
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(own_redis.proc.pid, signal.SIGCONT)
+    assert reachable is False
+    assert elapsed < 2 * jobs.QUEUE_TIMEOUT_S + 0.5, elapsed
+    assert db.session.get(Job, job_id).enqueued_at is None
+    assert jobs.reconcile(now=later())["requeued"] == 1
+    assert jobs.run_pending(app) is True
