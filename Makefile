@@ -8,12 +8,16 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: setup system-deps run test test-fast lint fmt migrate clean
+.PHONY: setup system-deps vendor run test test-fast lint fmt migrate clean
 
-setup: system-deps $(STAMP)
+setup: system-deps vendor $(STAMP)
 
 system-deps:
 	@bash scripts/setup_system.sh
+
+# Front-end libraries from the npm registry (package.json), served from app/web/static/vendor/.
+vendor:
+	@bash scripts/vendor_static.sh
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -50,4 +54,4 @@ fmt: setup
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache node_modules app/web/static/vendor

@@ -9,6 +9,7 @@ with a large meeting runs as a job, and the page shows its progress and offers t
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from io import BytesIO
 
 from flask import Blueprint, redirect, render_template, request, send_file, url_for
@@ -16,7 +17,9 @@ from flask import Blueprint, redirect, render_template, request, send_file, url_
 from app import jobs
 from app.services.meetings import organizers
 from app.services.reports import export as ex
+from app.services.reports.base import Context
 from app.services.reports.registry import all_kinds, get_kind
+from app.services.reports.summary import chart_data
 from app.web.console_auth import actor_of, console_login_required, load_meeting
 
 bp = Blueprint("console_reports", __name__, url_prefix="/admin")
@@ -29,8 +32,9 @@ def page(code: str):
     allowed = organizers.RIGHTS[right]
     job = jobs.job_for(request.args.get("job", type=int) or 0, {jobs.console_actor(me.id)})
     kinds = [{"kind": k, "allowed": k.action in allowed} for k in all_kinds()]
+    charts = chart_data(Context(meeting, None, datetime.now(UTC)))
     return render_template("console/reports.html", meeting=meeting, me=me, right=right, tab="reports",
-                           kinds=kinds, sessions=list(meeting.sessions), job=job)
+                           kinds=kinds, sessions=list(meeting.sessions), job=job, charts=charts)
 
 
 @bp.get("/<code>/reports/<kind>.<any(xlsx, pdf):fmt>")

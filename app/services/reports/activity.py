@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.services.meetings.log import ACTION_LABELS, METHOD_LABELS
 from app.services.reports.base import Chart, Context, Section
-from app.services.reports.people import listed_people, local_naive, rate
+from app.services.reports.people import People, listed_people, local_naive, rate
 from app.services.signin.rules import SignInError
 from app.services.timeutil import local
 from models import AuditLog, Contact, SignInDenial, Unit
@@ -30,12 +30,12 @@ def bucket_minutes(span: timedelta) -> int:
 MAX_STEPS = 60
 
 
-def arrival_series(ctx: Context) -> tuple[list[list], int, int]:
+def arrival_series(ctx: Context, data: People | None = None) -> tuple[list[list], int, int]:
     """(rows, 应到, arrived before the start): [start, end, arrived in the step, cumulative,
     cumulative rate]. Counted: the 应到 people's first sign-in (to the session, or to any session for
     the whole meeting), so the last cumulative number is the 实到 of every other report."""
     session_ids = [s.id for s in ctx.sessions]
-    data = listed_people(ctx.meeting, session_ids)
+    data = data or listed_people(ctx.meeting, session_ids)
     expected = data.expected()
     times = sorted(m.at for p in expected if (m := data.first_mark(p, session_ids)) is not None)
     start = min(s.starts_at for s in ctx.sessions) if ctx.sessions else ctx.meeting.starts_at

@@ -35,7 +35,7 @@ def summary(ctx: Context) -> list[Section]:
                       [[k, int(v) if v.isdigit() else v] for k, v in facts], widths=[10, 8],
                       note="应到不含请假人员；实到为应到人员中已签到者；缺席 = 应到 − 实到。", pdf_table=False,
                       figures=True)
-    rows, total, _early = arrival_series(ctx)
+    rows, total, _early = arrival_series(ctx, data)
     chart = None
     if rows:
         chart = Chart("line", "累计签到人数（按时段）", [r[1].strftime("%H:%M") for r in rows],
@@ -53,3 +53,21 @@ def summary(ctx: Context) -> list[Section]:
                       widths=[20, 6, 6, 6, 6, 6, 8], empty_text="（各单位均已全员到会）")
     numbers.facts = facts
     return [numbers, filling, outcome, lagging]
+
+
+def chart_data(ctx: Context) -> dict:
+    """The numbers behind the console's charts (arrivals, per-unit rates, votes), from the same
+    builders as the reports, so a chart and its report's table never disagree."""
+    session_ids = [s.id for s in ctx.sessions]
+    data = listed_people(ctx.meeting, session_ids)
+    rows, total, early = arrival_series(ctx, data)
+    units = unit_rows(data, session_ids)
+    tallied, _votes = vote_rows(ctx)
+    return {
+        "arrivals": {"labels": [r[1].strftime("%H:%M") for r in rows], "cumulative": [r[3] for r in rows],
+                     "expected": total, "early": early},
+        "units": {"labels": [u[0] for u in units], "rates": [u[6] for u in units],
+                  "expected": [u[1] for u in units], "arrived": [u[2] for u in units]},
+        "votes": [{"title": v.title, "labels": [o.label for o in res.options], "counts": [o.count for o in res.options],
+                   "ballots": res.ballots, "eligible": res.eligible} for v, res in tallied],
+    }

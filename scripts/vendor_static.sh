@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install the front-end libraries the pages use from the npm registry (package.json, pinned by
+# package-lock.json with integrity hashes) and copy their built files under app/web/static/vendor/,
+# where the app serves them from its own origin: venue networks are closed, and the pages' CSP
+# allows scripts from our origin only. Idempotent: does nothing when the copies match the lock.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENDOR=app/web/static/vendor
+STAMP="$VENDOR/.installed-$(sha1sum package-lock.json | cut -c1-12)"
+if [ -f "$STAMP" ] && [ -f "$VENDOR/chart.js/chart.umd.min.js" ]; then
+  exit 0
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  echo "npm is needed to install the front-end libraries (Debian: apt-get install nodejs npm)" >&2
+  exit 1
+fi
+# --ignore-scripts: nothing of a package runs here; we only copy its built files.
+npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+rm -rf "$VENDOR"
+mkdir -p "$VENDOR/chart.js"
+cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/LICENSE.md "$VENDOR/chart.js/"
+touch "$STAMP"
+echo "Vendored chart.js $(node -p "require('./node_modules/chart.js/package.json').version") into $VENDOR/chart.js"
