@@ -179,13 +179,14 @@ def send_reminder(reminder_id: int) -> dict[str, int]:
     signed_in = set(db.session.scalars(
         select(SignIn.contact_id).where(SignIn.session_id == session.id, SignIn.revoked_at.is_(None))
     ))
+    early_reports = True  # until Redis fails once: then not again for each person of the round
     for done, delivery in enumerate(pending, start=1):
         _deliver(delivery, meeting, session, reminder, already_in=delivery.contact_id in signed_in)
         # A message sent cannot be unsent: its record (and msgid) is kept at once, not at the end of
         # the round, so a crash later neither resends it nor loses WeChat's report about it.
         db.session.commit()
-        if delivery.msgid is not None:
-            _apply_early_report(delivery)
+        if early_reports and delivery.msgid is not None:
+            early_reports = _apply_early_report(delivery)
         jobs.report_progress(done, len(pending), "正在发送催签")
     reminder.status = "done"
     reminder.finished_at = datetime.now(UTC)
@@ -283,16 +284,18 @@ def _apply_report(delivery: ReminderDelivery, status: str, now: datetime) -> Non
         delivery.error = REPORT_REASONS.get(status, f"微信报告未送达（{status}）")[:200]
 
 
-def _apply_early_report(delivery: ReminderDelivery) -> None:
-    """A report WeChat sent before this delivery's send was committed (see record_delivery_report)."""
+def _apply_early_report(delivery: ReminderDelivery) -> bool:
+    """A report WeChat sent before this delivery's send was committed (see record_delivery_report).
+    False when Redis cannot be asked."""
     key = EARLY_REPORT_KEY.format(msgid=delivery.msgid)
     try:
         status = get_redis().getdel(key)
     except RedisError:
-        return
+        return False
     if status:
         _apply_report(delivery, status.decode() if isinstance(status, bytes) else str(status), datetime.now(UTC))
         db.session.commit()
+    return True
 
 
 # --- What the console shows ----------------------------------------------------------------------
