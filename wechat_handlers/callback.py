@@ -80,8 +80,13 @@ def receive(environ) -> tuple[str, str, str]:
             if isinstance(answered, str):
                 return _reply(answered)
             first = answered is scan_lane.FIRST_SCAN
+        elif admit(envelope, key):
+            first = True
         else:
-            first = admit(envelope, key) or _retry(envelope, key, None, deadline) is scan_lane.FIRST_SCAN
+            answered = _retry(envelope, key, None, deadline)
+            if isinstance(answered, str):
+                return _reply(answered)
+            first = answered is scan_lane.FIRST_SCAN
     except EnvelopeError as exc:
         log.warning("refused WeChat callback from %s: %s", client_ip(environ), exc.reason)
         return f"{exc.status} {HTTPStatus(exc.status).phrase}", _TEXT, exc.reason

@@ -134,6 +134,16 @@ def test_a_retry_within_the_first_attempts_lease_does_not_take_it_over(app, clie
     assert _signins(db) == 1
 
 
+def test_a_retried_message_gets_the_answer_kept_for_it(app, client, db):
+    text = ("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o-x]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            "<Content><![CDATA[你好]]></Content><MsgId>6900000000000000077</MsgId></xml>")
+    first = client.post("/wechat/callback", query_string=signed_query(app, nonce="n-t"), data=text)
+    again = client.post("/wechat/callback", query_string=signed_query(app, nonce="n-t"), data=text)
+    assert "扫描会场" in first.get_data(as_text=True)
+    assert again.get_data(as_text=True) == first.get_data(as_text=True)
+
+
 # --- 21.5: a hung Redis -------------------------------------------------------------------------
 
 @pytest.fixture
