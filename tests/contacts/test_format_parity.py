@@ -96,3 +96,14 @@ def test_number_shapes(cell: object, phone: str | None, code: str | None) -> Non
     wb.save(out)
     row = read_directory(out.getvalue(), "a.xlsx").rows[0]
     assert (row.phone, row.code) == (phone, code)
+
+
+def test_a_name_that_lost_a_rare_character_to_gbk_is_refused_not_imported_wrong() -> None:
+    # Excel's "CSV" on Chinese Windows writes GBK, and "?" for a character GBK lacks (䶮).
+    text = "姓名,手机号码\n王䶮,13800138011\n李四,13800138012\n"
+    as_excel_writes_it = text.encode("gbk", errors="replace")
+    rows = read_directory(as_excel_writes_it, "通讯录.csv").rows
+    assert [(r.row, r.name, r.code) for r in rows] == [(2, "王?", "name_garbled"), (3, "李四", None)]
+    assert "另存为 UTF-8" in rows[0].message and "Excel" in rows[0].message
+    # The same directory as UTF-8 (or xlsx) keeps the character and imports it.
+    assert read_directory(text.encode("utf-8"), "通讯录.csv").rows[0].name == "王䶮"

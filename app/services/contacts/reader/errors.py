@@ -13,6 +13,8 @@ from app.services.errors import DomainError
 
 ROW_MESSAGES: dict[str, str] = {
     "name_missing": "缺少姓名",
+    "name_garbled": "姓名“{name}”中有无法识别的字符（?），多为生僻字在另存为 GBK 编码的 CSV 时丢失；"
+                    "请直接上传 Excel 文件，或另存为 UTF-8 编码的 CSV",
     "phone_missing": "缺少手机号",
     "phone_invalid": "手机号格式不正确：{detail}",
     "phone_duplicate_in_file": "与第 {first_row} 行手机号重复",

@@ -157,6 +157,11 @@ def build_rows(grid: list[list[Cell]], columns: Columns, *, allow_landline: bool
             continue
         if not row.name:
             row.code = "name_missing"
+        elif "?" in row.name or "\ufffd" in row.name:
+            # A character the file's encoding could not hold (Excel writes "?" for 䶮 in a GBK csv):
+            # importing "王?" would make a person nobody can match.
+            row.code = "name_garbled"
+            row.message = row_message("name_garbled", name=row.name)
         elif phone.error == "phone_missing":
             row.code = "phone_missing"
         elif phone.damaged:
