@@ -13,9 +13,10 @@ Where the numbers come from:
   publish) is noticed at once: each sign-in takes an order number as it commits (the session's
   ``last_seq``), its event carries it, and the counters keep ``low``, the number up to which every
   sign-in's event has been applied. A read compares ``low`` with the database's ``last_seq`` (one
-  primary-key read); a gap that outlives ``GRACE_S`` (longer than any event in flight takes) is
-  repaired by a rebuild, announced on the meeting's stream so every open screen re-counts. The
-  door writes nothing more for this: its events already carry the number.
+  primary-key read); a gap is repaired by a rebuild, announced on the meeting's stream so every
+  open screen re-counts, at once when the first sign-in missing was made more than ``STALE_S`` ago,
+  else once the gap has outlived ``GRACE_S`` (longer than any event in flight takes). The door
+  writes nothing more for this: its events already carry the number.
 - who is expected (the roster): computed from the database and cached in Redis for a few seconds,
   under a stamp; each process parses and indexes a cached roster once per stamp (:class:`Roster`),
   so a read of the numbers costs one small GET and a pass over who has arrived, not a decode of
@@ -44,7 +45,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import redis as redis_lib
@@ -71,6 +72,10 @@ MISSING_LIMIT_MAX = 500
 #: How long a committed sign-in's event may be missing from the counters before a read rebuilds
 #: them (events follow their commit by milliseconds; a killed worker's never come).
 GRACE_S = 0.5
+#: A missing sign-in made longer ago than this is not in flight: repaired at once, without the grace.
+#: (Made is the app's clock before the commit; a round's commit and publish follow within a second
+#: even under a burst. A false alarm costs one rebuild.)
+STALE_S = 2.0
 #: Live reads wait this long for Redis, then count in the database (a hung Redis must not hang a
 #: screen); after a failure this process skips Redis for ``REDIS_BACKOFF_S``.
 LIVE_TIMEOUT_S = 0.5
@@ -397,33 +402,61 @@ def _ensure_built(session_id: int, r: redis_lib.Redis) -> None:
                 log.warning("headcount rebuild lock for session %s expired", session_id)
 
 
-#: session id -> (the committed order number when a gap was first seen, when): this process's
-#: record of gaps between the counters and the database not yet repaired.
-_gaps: dict[int, tuple[int, float]] = {}
+#: How long a gap's first sighting is remembered (far longer than ``GRACE_S``).
+GAP_KEEP_MS = 10_000
+
+
+def gap_key(session_id: int) -> str:
+    """The committed order number when a gap was first seen, kept ``GAP_KEEP_MS`` (its age is
+    read from its TTL): shared, so the first read of any process starts the grace."""
+    return f"huiyi:hc:{session_id}:gap"
 
 
 def heal(ref: SessionRef, r: redis_lib.Redis | None = None) -> bool:
     """Repair the counters if a sign-in committed more than ``GRACE_S`` ago has not reached them
-    (see the module's docstring); True if they were rebuilt. One GET and one primary-key read."""
+    (see the module's docstring); True if they were rebuilt. One Redis round trip and one
+    primary-key read."""
     r = r if r is not None else live_redis()
-    low = int(r.get(low_key(ref.session_id)) or 0)
+    pipe = r.pipeline(transaction=False)
+    pipe.get(low_key(ref.session_id))
+    pipe.get(gap_key(ref.session_id))
+    pipe.pttl(gap_key(ref.session_id))
+    low, seen, ttl_ms = pipe.execute()
+    low = int(low or 0)
     last = _committed_seq(ref.session_id)
     if last is None or low >= last:
-        _gaps.pop(ref.session_id, None)
         return False
-    now = time.monotonic()
-    seen = _gaps.get(ref.session_id)
-    if seen is None or low >= seen[0]:
-        # A new gap (or the last one closed and another opened): events in flight close it soon.
-        _gaps[ref.session_id] = (last, now)
+    if seen is None or low >= int(seen):
+        # A new gap (or the last one closed and another opened): events in flight close it soon,
+        # unless the first sign-in missing is older than any event in flight (its worker died).
+        if _age_s(ref.session_id, low + 1) < STALE_S:
+            r.set(gap_key(ref.session_id), last, px=GAP_KEEP_MS)
+            return False
+    elif (GAP_KEEP_MS - max(ttl_ms, 0)) / 1000 < GRACE_S:
         return False
-    if now - seen[1] < GRACE_S:
+    # One reader repairs; the others go on with the counters as they are for this read.
+    if not r.set(f"huiyi:hc:{ref.session_id}:repairing", "1", nx=True, px=int(GRACE_S * 1000)):
         return False
+    r.delete(gap_key(ref.session_id))
     log.warning("headcount of session %s misses committed sign-ins (%s applied of %s): rebuilding",
                 ref.session_id, low, last)
-    _gaps.pop(ref.session_id, None)
     rebuild(ref.session_id, announce=ref.meeting_id)
     return True
+
+
+def _age_s(session_id: int, seq: int) -> float:
+    """Seconds since the sign-in numbered ``seq`` was made (its ``signed_at``, taken just before its
+    commit); 0 when there is none (yet)."""
+    try:
+        at = db.session.scalar(select(SignIn.signed_at).where(SignIn.session_id == session_id, SignIn.seq == seq))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return 0.0
+    if at is None:
+        return 0.0
+    if at.tzinfo is None:  # SQLite keeps naive UTC
+        at = at.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - at).total_seconds()
 
 
 def _committed_seq(session_id: int) -> int | None:
@@ -653,9 +686,12 @@ def screen_headcount(session_id: int) -> Headcount:
         raise ValueError(f"no session {session_id}")
     ref = SessionRef.of(session.meeting, session)
     numbers = numbers_for(ref, recent=False, missing=False)
-    seen = _gaps.get(session_id)
-    if seen is not None:  # a gap noticed but not yet outlived its grace: a screen shows this next
-        time.sleep(max(0.0, seen[1] + GRACE_S - time.monotonic()))
+    try:
+        pending = live_redis().exists(gap_key(session_id))
+    except RedisError:
+        pending = False  # counted in the database: nothing to wait for
+    if pending:  # a gap noticed but not yet outlived its grace: a screen shows this next
+        time.sleep(GRACE_S)
         numbers = numbers_for(ref, recent=False, missing=False)
     return numbers
 
