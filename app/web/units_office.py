@@ -160,6 +160,10 @@ def _render_report(record, *, error: str | None = None, status: int = 200):
     if record.status == "checking" and checking is None and view["job_id"]:
         # The job ended without writing the report (it failed or was lost): say so, truthfully.
         failed_job = jobs.job_for(view["job_id"], {_job_actor()})
+    if record.status == "previewed" and applying is None and view["apply_job_id"] and error is None:
+        apply_job = jobs.job_for(view["apply_job_id"], {_job_actor()})
+        if apply_job is not None and apply_job.state == "failed":  # nothing was written; say why
+            error = f"导入未完成，通讯录未作修改：{apply_job.error_message or jobs.JOB_FAILED_MESSAGE}"
     return render_template("units_office/report.html", record=record, view=view, error=error,
                            job=checking or applying, failed_job=failed_job), status
 

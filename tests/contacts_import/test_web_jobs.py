@@ -145,3 +145,21 @@ def test_a_large_confirmation_is_applied_by_a_job(app, client, db, office, monke
     db.session.expire_all()
     assert db.session.get(ContactImport, import_id).status == "applied" and active(db, unit) == 10
     assert "导入结果" in client.get(applying.location).text
+
+
+def test_a_failed_apply_job_is_said_on_the_report(app, client, db, office, monkeypatch):
+    unit, _ = office
+    monkeypatch.setattr(importer, "INLINE_APPLY_ROWS", 5)
+    log_in(client, username="czj_office")
+    response = checked(app, post(client, csv_file("新人甲,13700000001,区财政局,科员")))
+    import_id = int(response.location.rsplit("/", 1)[1])
+    client.post(f"/units/imports/{import_id}/apply")
+
+    def broken(*args, **kwargs):
+        raise importer.ContactImportError("nothing_to_import")
+
+    monkeypatch.setattr(importer, "apply", broken)
+    jobs.run_pending(app)
+    page = client.get(f"/units/imports/{import_id}").text
+    assert "导入未完成，通讯录未作修改：文件中没有可导入的行" in page and "确认导入" in page
+    assert active(db, unit) == 9
