@@ -81,3 +81,25 @@ def test_a_format_is_checked():
     with pytest.raises(AttendanceError) as err:
         ex.check_format("docx")
     assert err.value.code == "format_invalid" and "xlsx" in err.value.message
+
+
+def test_a_long_pdf_repeats_its_header_and_numbers_its_pages(att, factory, db):
+    """Enough people for three pages: every page has the running header, the table's header row and
+    "第 X 页 共 Y 页"; no row is split (each name appears once, whole)."""
+    meeting = att.meetings["MT1"]
+    extra = [factory.contact(att.fgj, name=f"王{i:03d}", title="干部") for i in range(90)]
+    for person in extra:
+        factory.invitee(meeting, person)
+    db.session.flush()
+    result = svc.attendance(svc.CLI_VIEWER, RANGE, now=NOW)
+    doc = pdfium.PdfDocument(ex.export(result, "pdf", actor="t", now=NOW).data)
+    pages = [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
+    assert len(pages) >= 3
+    for number, text in enumerate(pages, start=1):
+        assert f"第 {number} 页 共 {len(pages)} 页" in text
+        assert "考勤统计" in text and "生成时间：2026-11-23 12:00" in text
+    people_pages = [t for t in pages if "王0" in t]
+    assert len(people_pages) >= 2 and all("姓名" in t and "出勤率(%)" in t for t in people_pages)
+    everything = "\n".join(pages)
+    assert all(everything.count(f"王{i:03d}") == 1 for i in range(90))
+    doc[1].render(scale=1.5).to_pil().save(ARTIFACTS / "attendance-pdf-page2.png")
