@@ -8,9 +8,9 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: setup system-deps vendor run test test-fast lint fmt migrate clean
+.PHONY: setup system-deps vendor fonts run test test-fast lint fmt migrate clean
 
-setup: system-deps vendor $(STAMP)
+setup: system-deps vendor $(STAMP) fonts
 
 system-deps:
 	@bash scripts/setup_system.sh
@@ -18,6 +18,10 @@ system-deps:
 # Front-end libraries from the npm registry (package.json), served from app/web/static/vendor/.
 vendor:
 	@bash scripts/vendor_static.sh
+
+# Noto CJK converted to TrueType for the reports' PDFs, once per machine (instance/font-cache/).
+fonts: $(STAMP)
+	@$(PY) -m app.services.reports.pdffont
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)

@@ -2,20 +2,29 @@
 
 reportlab embeds only TrueType (glyf) outlines, and Noto Sans CJK ships as CFF-flavoured OpenType
 collections (see app/services/codes/posters.py, which rasterizes for that reason). A report must be
-text a clerk can search and copy, so for each PDF we take the characters it will print, subset the
-SC face found by :mod:`app.services.fonts` to them with fontTools, and convert those glyphs' cubic
-outlines to quadratic TrueType ones (cu2qu, within 1 unit of 1000). A report of 10,000 people uses
-a few thousand distinct characters: about a second, and reportlab subsets again when it writes.
+text a clerk can search and copy, so the SC face found by :mod:`app.services.fonts` is converted to
+TrueType with fontTools: cubic outlines to quadratic ones (cu2qu, within 1 unit of 1000, invisible in
+print), with the real cmap, so a PDF text extractor reads the original characters back.
 
-The subset keeps the real cmap, so a PDF text extractor reads the original characters back.
+Converting is slow (seconds per thousand glyphs), so it is done once per machine for the characters
+reports print (:data:`COVERAGE`: every CJK Unified Ideograph and Extension A, Latin, punctuation and
+full-width forms; the bold face, used for titles and headers, covers GB2312), kept in
+:data:`CACHE_DIR` (``make setup`` builds it; else the first report does) and registered once per
+process; reportlab then embeds only the glyphs a PDF uses. A report that prints a character outside
+the coverage (a rare name in Extension B, say) gets a font converted for its own characters instead:
+slower, never wrong.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
+import sys
+import tempfile
 import threading
 from collections import OrderedDict
+from pathlib import Path
 
 from fontTools import subset
 from fontTools.pens.cu2quPen import Cu2QuPen
@@ -26,20 +35,51 @@ from reportlab.pdfbase.ttfonts import TTFont as ReportlabTTFont
 
 from app.services.fonts import find_cjk_font
 
-#: Always in the subset: digits, Latin, the punctuation and words every report prints.
-BASE_CHARS = "".join(chr(c) for c in range(0x20, 0x7F)) + "，。：；、（）《》“”‘’—…·！？％／第页共签到表会议日期时间" \
-    "单位姓名职务身份座位方式迟到请假缺席应实率签字备注序号合计打印生成于是否—－"
-_MAX_ERR = 1.0  # font units (of 1000): invisible at any print size
-_cache: OrderedDict[str, str] = OrderedDict()
-_lock = threading.Lock()
-_CACHE_SIZE = 8
+_MAX_ERR = 1.0  # font units (of 1000)
+#: Bumped when what is cached changes (coverage, conversion): older caches are ignored.
+CACHE_VERSION = "1"
+CACHE_DIR = Path(os.environ.get("HUIYI_FONT_CACHE") or Path(__file__).resolve().parents[3] / "instance" / "font-cache")
+#: Tables nothing here needs, dropped before subsetting: decompiling Noto CJK's layout tables is
+#: most of a subset's fixed cost, and reportlab draws one glyph per character with no shaping.
+_UNUSED_TABLES = ("GSUB", "GPOS", "GDEF", "BASE", "VORG", "vhea", "vmtx", "JSTF", "MATH", "DSIG")
 
 
-def _convert(chars: str, bold: bool, ps_name: str = "") -> bytes:
+def _ranges(*spans: tuple[int, int]) -> str:
+    return "".join(chr(c) for a, b in spans for c in range(a, b + 1))
+
+
+_SYMBOLS = _ranges((0x20, 0x7E), (0xA0, 0xFF), (0x2010, 0x2027), (0x2030, 0x203B), (0x2103, 0x2103),
+                   (0x2116, 0x2116), (0x2160, 0x216B), (0x2190, 0x2193), (0x2460, 0x249B), (0x2212, 0x2212),
+                   (0x25A0, 0x25CF), (0x3000, 0x303F), (0xFF01, 0xFF5E), (0xFFE0, 0xFFE5))
+#: What the cached regular face covers: every CJK Unified Ideograph (and Extension A) and the symbols.
+COVERAGE = _SYMBOLS + _ranges((0x3400, 0x4DBF), (0x4E00, 0x9FFF))
+
+
+def _gb2312() -> str:
+    out = []
+    for c in range(0x4E00, 0xA000):
+        try:
+            chr(c).encode("gb2312")
+        except UnicodeEncodeError:
+            continue
+        out.append(chr(c))
+    return "".join(out)
+
+
+#: What the cached bold face covers (titles and headers): GB2312's hanzi and the symbols.
+BOLD_COVERAGE = _SYMBOLS + _gb2312()
+
+
+def convert(chars: str, bold: bool, ps_name: str) -> bytes:
+    """A TrueType font of Noto Sans CJK SC (bold or regular) with the glyphs of ``chars``, named
+    ``ps_name`` (reportlab maps fonts to faces by PostScript name: each font needs its own)."""
     face = find_cjk_font(bold)
     font = TTFont(str(face.path), fontNumber=face.index, lazy=True)
+    for tag in _UNUSED_TABLES:
+        if tag in font:
+            del font[tag]
     options = subset.Options()
-    options.layout_features = []  # no shaping: reportlab draws one glyph per character
+    options.layout_features = []
     options.hinting = False
     options.desubroutinize = True
     options.notdef_outline = True
@@ -60,9 +100,8 @@ def _convert(chars: str, bold: bool, ps_name: str = "") -> bytes:
         glyf.glyphs[name] = pen.glyph()
     font["glyf"] = glyf
     font["loca"] = newTable("loca")
-    for tag in ("CFF ", "VORG"):
-        if tag in font:
-            del font[tag]
+    if "CFF " in font:
+        del font["CFF "]
     maxp = newTable("maxp")
     maxp.tableVersion = 0x00010000
     maxp.numGlyphs = len(order)
@@ -75,33 +114,76 @@ def _convert(chars: str, bold: bool, ps_name: str = "") -> bytes:
     font["head"].glyphDataFormat = 0
     font["post"].formatType = 3.0  # no glyph names: not needed, and CFF's do not carry over
     font.sfntVersion = "\x00\x01\x00\x00"
-    if ps_name:
-        # reportlab maps fonts to faces by PostScript name: every subset needs its own, or a second
-        # report would draw with the first one's glyphs (and print empty boxes).
-        font["name"].setName(ps_name, 6, 3, 1, 0x409)
-        font["name"].setName(ps_name, 6, 1, 0, 0)
+    font["name"].setName(ps_name, 6, 3, 1, 0x409)
+    font["name"].setName(ps_name, 6, 1, 0, 0)
     out = io.BytesIO()
     font.save(out)  # recalculates maxp, loca and the bounding boxes
     return out.getvalue()
 
 
+def _cache_path(bold: bool) -> Path:
+    face = find_cjk_font(bold)
+    stat = face.path.stat()
+    key = hashlib.sha1(f"{CACHE_VERSION}:{face.path}:{face.index}:{stat.st_size}:{stat.st_mtime_ns}:{bold}"
+                       .encode()).hexdigest()[:12]
+    return CACHE_DIR / f"NotoSansCJKsc-{'Bold' if bold else 'Regular'}-{key}.ttf"
+
+
+def cached_font_file(bold: bool) -> Path:
+    """The converted face covering :data:`COVERAGE` (bold: :data:`BOLD_COVERAGE`), built on first use."""
+    path = _cache_path(bold)
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = convert(BOLD_COVERAGE if bold else COVERAGE, bold, f"HuiyiNotoSansCJKsc-{'Bold' if bold else 'Regular'}")
+    # Written whole, then renamed: two processes building at once each leave a complete file.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".font-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    return path
+
+
+_lock = threading.Lock()
+_registered: dict[bool, tuple[str, frozenset[int]]] = {}
+_own: OrderedDict[str, str] = OrderedDict()
+_OWN_KEEP = 4
+
+
+def _cached(bold: bool) -> tuple[str, frozenset[int]]:
+    """The process's registration of the cached face: its reportlab name and the code points it has."""
+    if bold not in _registered:
+        path = cached_font_file(bold)
+        name = f"HuiyiCJK-{'B' if bold else 'R'}"
+        font = ReportlabTTFont(name, str(path))
+        pdfmetrics.registerFont(font)
+        _registered[bold] = (name, frozenset(font.face.charToGlyph))
+    return _registered[bold]
+
+
 def register(chars: str | set[str], *, bold: bool = False) -> str:
-    """The reportlab font name of Noto Sans CJK SC (bold or regular) for text made of ``chars``
-    (plus :data:`BASE_CHARS`), registered on first use. A character the font lacks prints as the
-    font's empty box, never as another font's glyph."""
-    wanted = "".join(sorted(set(chars) | set(BASE_CHARS)))
-    key = hashlib.sha1(f"{bold}:{wanted}".encode()).hexdigest()[:16]
-    name = f"NotoSansCJKsc-{'B' if bold else 'R'}-{key}"
+    """The reportlab font name of Noto Sans CJK SC (bold or regular) that has every one of ``chars``."""
+    wanted = set(chars)
     with _lock:
-        if name in _cache:
-            _cache.move_to_end(name)
+        name, covered = _cached(bold)
+        if all(ord(ch) in covered or ch in "\n\r\t" for ch in wanted):
             return name
-        data = _convert(wanted, bold, name)
-        pdfmetrics.registerFont(ReportlabTTFont(name, io.BytesIO(data)))
-        _cache[name] = name
-        while len(_cache) > _CACHE_SIZE:
-            # Forget the oldest (its PDF is long written): a worker's memory stays bounded.
-            old, _ = _cache.popitem(last=False)
-            pdfmetrics._fonts.pop(old, None)
-            pdfmetrics._dynFaceNames.pop(old, None)
-        return name
+        # A character beyond the cached coverage: a font of this report's own characters.
+        text = "".join(sorted(wanted | set(_SYMBOLS)))
+        key = hashlib.sha1(f"{bold}:{text}".encode()).hexdigest()[:16]
+        own = f"HuiyiCJK-{'B' if bold else 'R'}-{key}"
+        if own not in _own:
+            pdfmetrics.registerFont(ReportlabTTFont(own, io.BytesIO(convert(text, bold, own))))
+            _own[own] = own
+            while len(_own) > _OWN_KEEP:  # a worker's memory stays bounded
+                old, _ = _own.popitem(last=False)
+                pdfmetrics._fonts.pop(old, None)
+                pdfmetrics._dynFaceNames.pop(old, None)
+        _own.move_to_end(own)
+        return own
+
+
+if __name__ == "__main__":  # make setup: build the cache now rather than at the first report
+    for weight in (False, True):
+        print(f"{cached_font_file(weight)}", file=sys.stderr)
