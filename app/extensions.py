@@ -142,7 +142,8 @@ class _DoorAware:
 
     def _door_check(self) -> float | None:
         limit = getattr(_door, "timeout", None)
-        if limit is not None and time.monotonic() < _skip_until.get(self._server(), 0.0):
+        # (``_skip_until`` is empty until a first failure: the usual case costs no clock read.)
+        if limit is not None and _skip_until and time.monotonic() < _skip_until.get(self._server(), 0.0):
             raise RedisSkipped("Redis skipped by the door after a recent failure")
         return limit
 
