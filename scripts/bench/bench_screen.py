@@ -22,6 +22,7 @@ client ends with a wrong count or misses an event.
 from __future__ import annotations
 
 import argparse
+import codecs
 import http.client
 import json
 import multiprocessing as mp
@@ -153,12 +154,14 @@ class Client(threading.Thread):
             if res.status != 200:
                 raise RuntimeError(f"HTTP {res.status}")
             buffer = ""
+            # A read may end inside a character (names are Chinese): decode across reads.
+            decoder = codecs.getincrementaldecoder("utf-8")()
             while not self.stop.is_set():
                 chunk = res.read1(65536)
                 if not chunk:
                     return
                 now = time.time()
-                buffer += chunk.decode()
+                buffer += decoder.decode(chunk)
                 *messages, buffer = buffer.split("\n\n")
                 for message in messages:
                     self._handle(message, now)
