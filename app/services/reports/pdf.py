@@ -357,7 +357,8 @@ def write(report: ReportData) -> bytes:
     subtitle = f"时间：{when}{place}"
     scope = f"范围：{report.scope}　　生成时间：{made}"
     running = f"{meeting.title} · {report.title}"
-    regular_chars, bold_chars = _chars(report, subtitle + scope + running + "0123456789")
+    # Everything drawn on the page besides the story: the running header and "第 X 页 共 Y 页".
+    regular_chars, bold_chars = _chars(report, subtitle + scope + running + "0123456789第页共生成时间：")
     font = pdffont.register(regular_chars)
     bold = pdffont.register(bold_chars, bold=True)
 
