@@ -23,6 +23,7 @@ from app.services.signin.rules import get_session
 from app.services.signin.write import revoke, sign_in
 from app.web.auth import current_contact
 from app.web.console_auth import console_login_required
+from app.web.input_guard import json_object
 from app.web.screen import DATABASE_DOWN, answer_unavailable
 from models import Contact, Meeting, MeetingSession, SignInMethod
 
@@ -50,7 +51,7 @@ def _load(code: str, action: str) -> tuple[Meeting, MeetingSession, Contact, str
 
 
 def _person() -> Contact:
-    payload = request.get_json(silent=True) or request.form
+    payload = json_object() or request.form
     contact = db.session.get(Contact, _int(payload.get("contact_id")))
     if contact is None:
         raise ConsoleError("contact_missing")
@@ -129,7 +130,7 @@ def proxy_signin(code: str):
 @console_login_required
 def undo_signin(code: str):
     meeting, session, me, _right = _load(code, "proxy_signin")
-    payload = request.get_json(silent=True) or request.form
+    payload = json_object() or request.form
     record = revoke(meeting, session, _person(), actor=me, reason=str(payload.get("reason") or ""))
     return jsonify(ok=True, seq=record.seq)
 

@@ -26,6 +26,7 @@ from app.services.meetings.meetings import MeetingError, find_contact_by_phone
 from app.services.signin.rules import get_session
 from app.tx import finish_with_error
 from app.web.console_auth import actor_of, console_login_required, form_action, load_meeting
+from app.web.input_guard import json_object
 from models import Contact, InviteeRole, OrganizerRight
 
 bp = Blueprint("console_people", __name__, url_prefix="/admin")
@@ -118,7 +119,7 @@ def directory(code: str):
 def add_people(code: str):
     """The directory search's add button (JSON): one or more contact ids."""
     meeting, me, _right = load_meeting(code, "invitees")
-    payload = request.get_json(silent=True) or {}
+    payload = json_object() or {}
     ids = payload.get("contact_ids") or []
     outcome = svc.invite_contacts(meeting, ids if isinstance(ids, list) else [], actor=actor_of(me),
                                   role=payload.get("role") or InviteeRole.DELEGATE,

@@ -30,6 +30,7 @@ class InputError(DomainError):
     messages = {
         "bad_input": "请求中含有无法识别的字符，请检查后重新输入",
         "value_out_of_range": "输入的数值超出范围，请检查后重新输入",
+        "json_not_object": "请求内容应为 JSON 对象（{...}），请检查后重试",
     }
 
 
@@ -47,6 +48,15 @@ class GuardedRequest(Request):
             if silent:
                 return None
             raise BadRequest("JSON nested too deeply") from None
+
+
+def json_object() -> dict | None:
+    """The request's JSON object, or None when the body is not JSON at all (a form post). A JSON body
+    of another shape (a list, a number) is refused here, once, rather than met by ``.get`` in a view."""
+    data = request.get_json(silent=True)
+    if data is None or isinstance(data, dict):
+        return data
+    raise InputError("json_not_object")
 
 
 def _has_nul(values) -> bool:
