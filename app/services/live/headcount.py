@@ -402,6 +402,21 @@ def _ensure_built(session_id: int, r: redis_lib.Redis) -> None:
                 log.warning("headcount rebuild lock for session %s expired", session_id)
 
 
+#: A process checks a session's counters against the database at most this often (reads in
+#: between trust them): a burst's counts pay for no check, a gap waits at most this long more.
+HEAL_EVERY_S = 0.5
+_heal_due: dict[int, float] = {}
+
+
+def heal_due(session_id: int) -> bool:
+    """True (and the next check scheduled) when this process should check the session now."""
+    now = time.monotonic()
+    if _heal_due.get(session_id, 0.0) > now:
+        return False
+    _heal_due[session_id] = now + HEAL_EVERY_S
+    return True
+
+
 #: How long a gap's first sighting is remembered (far longer than ``GRACE_S``).
 GAP_KEEP_MS = 10_000
 
@@ -626,7 +641,8 @@ def numbers_for(ref: SessionRef, *, recent: bool = True, missing: bool = True) -
     try:
         r = live_redis()
         _ensure_built(ref.session_id, r)
-        heal(ref, r)
+        if heal_due(ref.session_id):
+            heal(ref, r)
         live = r.hgetall(live_key(ref.session_id))
         people = _cached_roster(ref, r)
         arrivals = ((int(key), _late(value)) for key, value in live.items())
@@ -685,15 +701,16 @@ def screen_headcount(session_id: int) -> Headcount:
     if session is None:
         raise ValueError(f"no session {session_id}")
     ref = SessionRef.of(session.meeting, session)
-    numbers = numbers_for(ref, recent=False, missing=False)
     try:
-        pending = live_redis().exists(gap_key(session_id))
-    except RedisError:
-        pending = False  # counted in the database: nothing to wait for
-    if pending:  # a gap noticed but not yet outlived its grace: a screen shows this next
-        time.sleep(GRACE_S)
-        numbers = numbers_for(ref, recent=False, missing=False)
-    return numbers
+        r = live_redis()
+        _ensure_built(session_id, r)
+        heal(ref, r)
+        if r.exists(gap_key(session_id)):  # noticed, not yet outlived its grace: a screen shows this next
+            time.sleep(GRACE_S)
+            heal(ref, r)
+    except RedisError as exc:
+        redis_failed(exc, "screen headcount")  # counted in the database below: nothing to wait for
+    return numbers_for(ref, recent=False, missing=False)
 
 
 def missing_people(ref: SessionRef, *, unit_id: int | None = None, query: str = "", after: int | None = None,
@@ -705,7 +722,8 @@ def missing_people(ref: SessionRef, *, unit_id: int | None = None, query: str = 
     try:
         r = live_redis()
         _ensure_built(ref.session_id, r)
-        heal(ref, r)
+        if heal_due(ref.session_id):
+            heal(ref, r)
         arrived = {int(k) for k in r.hkeys(live_key(ref.session_id))}
         people = _cached_roster(ref, r)
     except RedisError as exc:

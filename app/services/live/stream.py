@@ -20,7 +20,7 @@ When things fail, a stream stays open and says so rather than dying: without Red
 numbers counted in the database every ``FALLBACK_EVERY_S`` (when they change) and goes back to the
 stream as soon as Redis answers; without the database it sends ``unavailable`` (the page keeps its
 numbers and shows that it is reconnecting) until the numbers can be counted again. While idle it
-checks every ``HEAL_EVERY_S`` that the counters miss no committed sign-in
+checks every ``headcount.HEAL_EVERY_S`` that the counters miss no committed sign-in
 (:func:`headcount.heal`); a repair is announced on the stream, so every open page re-counts.
 """
 
@@ -54,8 +54,6 @@ log = logging.getLogger(__name__)
 #: sends a comment.
 BLOCK_MS = 500
 READ_TIMEOUT_S = 2.0
-#: While idle, a process checks a session's counters against the database this often.
-HEAL_EVERY_S = 0.5
 #: Without Redis, the numbers are counted in the database (and Redis tried again) this often.
 FALLBACK_EVERY_S = 1.5
 UNAVAILABLE = ('event: unavailable\ndata: {"code": "service_unavailable", '
@@ -350,16 +348,11 @@ _UNAVAILABLE = _Count(upto=(0, 0), stamp="", at=0.0, message=UNAVAILABLE)
 
 class Healing:
     """Idle streams check their session's counters against the database (:func:`headcount.heal`),
-    at most once per ``HEAL_EVERY_S`` per session and process however many streams are open."""
-
-    def __init__(self):
-        self.due: dict[int, float] = {}
+    at most once per ``headcount.HEAL_EVERY_S`` per session and process, with the reads."""
 
     def check(self, app: Flask, ref: headcount.SessionRef) -> None:
-        now = time.monotonic()
-        if self.due.get(ref.session_id, 0.0) > now:
+        if not headcount.heal_due(ref.session_id):
             return
-        self.due[ref.session_id] = now + HEAL_EVERY_S
         with app.app_context():
             try:
                 headcount.heal(ref, headcount.live_redis(app))
