@@ -129,3 +129,22 @@ def test_viewer_and_filters_survive_a_jobs_arguments():
     assert Viewer.from_args(viewer.to_args()) == viewer
     filters = Filters(date(2026, 11, 1), date(2026, 11, 30), "FGJ", ("MT1",), "常委")
     assert Filters.from_args(filters.to_args()) == filters
+
+
+def test_a_meetings_staff_count_it_its_viewers_do_not(att, factory, db):
+    """Attendance lists people: the right to list a meeting's people (staff, owner), not a viewer's."""
+    from app.services.meetings.organizers import add_organizer
+    from models import OrganizerRight
+
+    staff = factory.contact(att.other_org, name="会务员")
+    viewer = factory.contact(att.other_org, name="只读员")
+    add_organizer("MT1", staff.phone, actor="test", right=OrganizerRight.STAFF)
+    add_organizer("MT1", viewer.phone, actor="test", right=OrganizerRight.VIEWER)
+    db.session.flush()
+    as_staff = svc.attendance(svc.console_viewer(staff), RANGE, now=NOW)
+    assert [m.code for m in as_staff.meetings] == ["MT1"] and nums(as_staff.meetings[0]) == MEETINGS["MT1"]
+    as_viewer = svc.attendance(svc.console_viewer(viewer), RANGE, now=NOW)
+    assert as_viewer.meetings == [] and as_viewer.people == []
+    with pytest.raises(AttendanceError) as err:
+        svc.attendance(svc.console_viewer(viewer), Filters(codes=("MT1",)), now=NOW)
+    assert err.value.code == "meeting_not_found"

@@ -6,9 +6,11 @@ The rules, one place:
   clock, or closed or archived by their organizers. A draft was never held and a meeting still
   running would count everyone not yet arrived as absent. A date range takes the meetings that
   start on those China-time days; a list names them by code (an unfinished one is refused).
-- **Who may include which meeting**: an organizer only the meetings they hold a right on, by the
-  console's one rule (:func:`app.services.meetings.organizers.visible_meeting_ids`); system
-  administrators and the CLI every meeting; a unit office every meeting, but only its own people.
+- **Who may include which meeting**: an organizer only the meetings whose people they may list, by
+  the console's one rule (:func:`app.services.meetings.organizers.visible_meeting_ids` with the
+  ``reports`` action: staff and owners, as for the per-meeting 签到表; a viewer's right is numbers
+  of one meeting only); system administrators and the CLI every meeting; a unit office every
+  meeting, but only its own people.
 - **Who was invited** to a meeting is whom its live headcount expects (``headcount._load_people``):
   approved invitees and, for admission "units", everyone in the listed units; only active
   contacts (a person who has left the directory is not counted, as on the live page).
@@ -42,6 +44,8 @@ from models import Admission, Contact, Invitee, Leave, Meeting, MeetingState, Me
 MAX_DAYS = 5 * 366
 #: The most meetings a list may name.
 MAX_CODES = 500
+#: The organizer action (organizers.RIGHTS) a meeting's people are listed under.
+LIST_PEOPLE = "reports"
 SORT_KEYS = ("name", "unit", "invited", "expected", "attended", "late", "leave", "absent", "rate", "start")
 
 
@@ -261,7 +265,9 @@ def _counted(now: datetime):
 def _meetings(viewer: Viewer, filters: Filters, now: datetime) -> list[Meeting]:
     stmt = select(Meeting)
     if not viewer.every_meeting:
-        stmt = stmt.where(Meeting.id.in_(visible_meeting_ids(viewer.contact_id or 0)))
+        # Attendance lists people by name: the right to list a meeting's people ("reports": staff
+        # and owners, as the per-meeting 签到表), not a viewer's numbers-only right.
+        stmt = stmt.where(Meeting.id.in_(visible_meeting_ids(viewer.contact_id or 0, action=LIST_PEOPLE)))
     if filters.codes:
         found = {m.code: m for m in db.session.scalars(stmt.where(Meeting.code.in_(filters.codes)))}
         for code in filters.codes:

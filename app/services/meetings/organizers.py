@@ -140,12 +140,16 @@ def organizer_right(meeting: Meeting, contact: Contact | None) -> str | None:
 
 
 
-def visible_meeting_ids(contact_id: int):
+def visible_meeting_ids(contact_id: int, action: str | None = None):
     """SELECT of the ids of every meeting ``contact_id`` holds a right on, by the rule of
-    :func:`organizer_right` (an ``Organizer`` row of any right, or organizing for the meeting's
-    unit), for reads over many meetings at once (attendance across meetings)."""
+    :func:`organizer_right` (an ``Organizer`` row, or organizing for the meeting's unit: owner),
+    for reads over many meetings at once (attendance across meetings). ``action``: only the
+    meetings where their right allows it (as :func:`require_right` would)."""
+    explicit = select(Organizer.meeting_id).where(Organizer.contact_id == contact_id)
+    if action is not None:
+        explicit = explicit.where(Organizer.right.in_([r.value for r, acts in RIGHTS.items() if action in acts]))
     return union(
-        select(Organizer.meeting_id).where(Organizer.contact_id == contact_id),
+        explicit,
         select(Meeting.id).join(UnitOrganizer, UnitOrganizer.unit_id == Meeting.unit_id)
         .where(UnitOrganizer.contact_id == contact_id),
     )
