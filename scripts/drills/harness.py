@@ -350,6 +350,13 @@ class Context:
     t0: float = 0.0
     marks: dict[str, float] = field(default_factory=dict)  # event name -> seconds since the burst began
     fault_error: str = ""  # the fault could not be carried out as described
+    screen: str = ""
+    db_url: str = ""
+    session_id: int = 0
+    rate: float = 0.0
+    #: 2 s after the recovery, while the burst may still run: the database's count, the screen's, the
+    #: database's again (the screen must lie between, less the sign-ins of the last half second).
+    after_recovery: dict = field(default_factory=dict)
 
     def mark(self, name: str) -> None:
         self.marks[name] = round(time.perf_counter() - self.t0, 3)
@@ -386,7 +393,8 @@ def run(fault: Fault, opts: Options) -> Result:
         now = int(time.time())
         deliveries = [Delivery(i, o, callback_request(o, seeded.scene, host, now=now, nonce=secrets.token_hex(8)),
                                due=i / opts.rate) for i, o in enumerate(seeded.openids)]
-        ctx = Context(redis, postgres, door)
+        ctx = Context(redis, postgres, door, screen=_screen_url(door, seeded), db_url=db_url,
+                      session_id=seeded.session_id, rate=opts.rate)
         faulty = threading.Thread(target=_fault_thread, args=(fault, ctx, opts.fault_at), daemon=True)
         ctx.t0 = time.perf_counter()
         faulty.start()
@@ -395,8 +403,7 @@ def run(fault: Fault, opts: Options) -> Result:
         faulty.join(120)
         if faulty.is_alive():
             raise RuntimeError("the fault did not finish")
-        screen = _screen_url(door, seeded)
-        measurements, violations = check(db_url, seeded, deliveries, ctx, screen)
+        measurements, violations = check(db_url, seeded, deliveries, ctx, ctx.screen)
         return Result(fault.name, measurements, violations)
     finally:
         if door is not None:
@@ -418,6 +425,16 @@ def _fault_thread(fault: Fault, ctx: Context, at: float) -> None:
         ctx.fault_error = f"{type(exc).__name__}: {exc}"
     finally:
         ctx.mark("recovered")
+    time.sleep(HEADCOUNT_WITHIN_S)
+    engine = sa.create_engine(ctx.db_url)
+    try:
+        before = len(_db_state(engine, ctx.session_id)[0])
+        shown = _screen_arrived(ctx.screen)
+        after = len(_db_state(engine, ctx.session_id)[0])
+    finally:
+        engine.dispose()
+    ctx.after_recovery = {"at_s": round(time.perf_counter() - ctx.t0, 2), "database_before": before,
+                          "screen": shown, "database_after": after}
 
 
 def _screen_url(door: Door, seeded) -> str:
@@ -501,6 +518,7 @@ def check(db_url: str, seeded, deliveries: list[Delivery], ctx: Context, screen:
         "signed_in_without_being_told": len(signed_in - told),
         "headcount": {"screen": shown, "database": truth, "equal_after_s": lag},
         "marks": ctx.marks,
+        "headcount_2s_after_recovery": ctx.after_recovery,
         # When the tries that were not answered with a sign-in started, by second of the burst.
         "other_tries_by_second": {sec: dict(c) for sec, c in sorted(_by_second(tries).items())},
     }
@@ -515,6 +533,10 @@ def check(db_url: str, seeded, deliveries: list[Delivery], ctx: Context, screen:
         violations.append("order numbers are not 1..N")
     if ctx.fault_error:
         violations.append(f"the fault was not carried out: {ctx.fault_error}")
+    slack = int(ctx.rate * 0.5)  # the sign-ins whose events are on their way (half a second's worth)
+    r = ctx.after_recovery
+    if r.get("screen") is None or not r["database_before"] - slack <= r["screen"] <= r["database_after"]:
+        violations.append(f"headcount 2 s after the recovery: {r}")
     if lag is None:
         violations.append(f"headcount {shown} != database {truth} {HEADCOUNT_WITHIN_S:g} s after the burst")
     return m, violations
@@ -534,7 +556,8 @@ def report(result: Result) -> int:
     for key in ("scans", "tries", "retried_deliveries", "answers", "final_answers", "signed_in_db", "latency_ms",
                 "acknowledged_lost", "success_without_signin", "busy_but_signed_in", "tries_over_5s",
                 "deliveries_unanswered", "doubled", "seq_1_to_n", "unconfirmed_final",
-                "signed_in_without_being_told", "headcount", "marks", "other_tries_by_second"):
+                "signed_in_without_being_told", "headcount", "headcount_2s_after_recovery", "marks",
+                "other_tries_by_second"):
         say(f"  {key:30} {json.dumps(m[key], ensure_ascii=False)}")
     for v in result.violations:
         say(f"  VIOLATION: {v}")
