@@ -26,7 +26,10 @@ from app.services.attendance import query as svc
 from app.services.attendance.query import AttendanceError
 
 
-@click.command("attendance")
+@click.command("attendance", help="考勤统计：一段时间内（或指定会议）各单位人员的应邀、出席、迟到、请假、缺席与出勤率，"
+                                 "导出 xlsx 或 PDF。例：reports attendance --from 2026-10-01 --to 2026-12-31 "
+                                 "--unit FGJ --format pdf --output 考勤.pdf",
+               short_help="考勤统计（跨会议），导出 xlsx 或 PDF")
 @click.option("--from", "date_from", help="开始日期（含），如 2026-11-01")
 @click.option("--to", "date_to", help="结束日期（含），如 2026-11-30")
 @click.option("--unit", "unit_code", default="", help="只统计该单位的人员（单位代码）")
