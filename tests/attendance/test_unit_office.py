@@ -178,3 +178,27 @@ def test_attendance_page_numbers_and_bad_dates(client, offices):
     assert bad.status_code == 400 and "无法识别日期" in bad.text
     export = client.get("/units/attendance/export", query_string={**ATT, "format": "csv"})
     assert export.status_code == 400 and "xlsx 或 pdf" in export.text
+
+
+def test_a_large_export_is_the_offices_job_only(client, offices, db, monkeypatch):
+    from sqlalchemy import select
+
+    from app.services.attendance import export as ex
+    from app.services.storage import read_blob
+    from models import Job, UnitAccount
+
+    monkeypatch.setitem(ex.INLINE_MAX_PEOPLE, "pdf", 1)
+    log_in(client, "fgj_office")
+    response = client.get("/units/attendance/export", query_string={**ATT, "format": "pdf"})
+    assert response.status_code == 302 and "job=" in response.location
+    job = db.session.scalar(select(Job).where(Job.kind == "attendance_export"))
+    account = db.session.scalar(select(UnitAccount).where(UnitAccount.username == "fgj_office"))
+    assert job.actor == f"unit_account:{account.id}" and job.unit_id == offices.fgj.id
+    assert job.args[0]["unit_id"] == offices.fgj.id  # the job reads the office's own people, whatever is asked
+    assert client.get(response.location).status_code == 200
+    assert client.get(f"/jobs/{job.id}.json").status_code == 200
+    log_in(client, "czj_office")
+    assert client.get(f"/jobs/{job.id}.json").status_code == 404
+    result = ex.export_job(*job.args)
+    text = "\n".join(p.get_textpage().get_text_range() for p in pdfium.PdfDocument(read_blob(result["sha"])))
+    assert "张一" in text and "李一" not in text
