@@ -11,6 +11,7 @@ import logging
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -109,8 +110,7 @@ def get_or_create_identity(*, oa_openid: str | None = None, mp_openid: str | Non
     elif identity is not None and by_union is not None and by_union.id != identity.id:
         identity = _merge(identity, by_union)
     if identity is None:
-        identity = WechatIdentity()
-        db.session.add(identity)
+        identity = _insert_identity(oa_openid=oa_openid, mp_openid=mp_openid, unionid=unionid)
     if oa_openid:
         identity.oa_openid = oa_openid
     if mp_openid:
@@ -118,6 +118,29 @@ def get_or_create_identity(*, oa_openid: str | None = None, mp_openid: str | Non
     if unionid and identity.unionid is None:
         identity.unionid = unionid
     db.session.flush()
+    return identity
+
+
+def _insert_identity(*, oa_openid: str | None, mp_openid: str | None, unionid: str | None) -> WechatIdentity:
+    """A new identity row, or the one another request for the same openid inserted meanwhile.
+
+    A double tap on the bind form (or WeChat resending a first scan) runs two requests for one new
+    openid at once: both find no row and both insert. The database's unique openid lets one in; the
+    other's INSERT waits for that commit and fails, and then reads the row, so it goes on to bind
+    and sign in exactly as if it had come second (the binding is then a no-op, the sign-in
+    idempotent), instead of failing with a 500.
+    """
+    identity = WechatIdentity(oa_openid=oa_openid, mp_openid=mp_openid, unionid=unionid)
+    try:
+        with db.session.begin_nested():
+            db.session.add(identity)
+    except IntegrityError:
+        found = (find_identity(oa_openid=oa_openid, mp_openid=mp_openid)
+                 or (db.session.scalar(select(WechatIdentity).where(WechatIdentity.unionid == unionid))
+                     if unionid else None))
+        if found is None:
+            raise
+        return found
     return identity
 
 
