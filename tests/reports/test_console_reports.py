@@ -51,6 +51,8 @@ def test_download_is_named_for_people_and_audited(client, db, scene):
     assert [r[2] for r in rows][:3] == ["张发一", "李发二", "王发三"]
     entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "report.export"))
     assert entry.actor == f"contact:{scene.staff.id}" and entry.target == "report:signin_sheet"
+    log = client.get(f"/admin/{scene.meeting.code}/log").text
+    assert "导出报表" in log and "会务李" in log and f"文件：{TITLE}-签到表-" in log
     pdf = client.get(f"/admin/{scene.meeting.code}/reports/unit_attendance.pdf?s=1")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and "区财政局" in pdf_text(pdf.data)
 

@@ -55,6 +55,7 @@ ACTION_LABELS = {
     "leave.record": "登记请假",
     "leave.cancel": "取消请假",
     "reminder.create": "催签",
+    "report.export": "导出报表",
 }
 #: The filter by kind of action: the first part of the dotted verb.
 PREFIX_LABELS = {
@@ -72,6 +73,7 @@ PREFIX_LABELS = {
     "vote": "投票",
     "survey": "问卷",
     "document": "材料",
+    "report": "报表",
 }
 METHOD_LABELS = {"scan": "公众号扫码", "h5": "网页", "mp": "小程序", "proxy": "代签", "manual": "现场签到"}
 #: Data keys shown next to an action, with their names; the rest stay in the database.
@@ -85,6 +87,7 @@ DATA_LABELS = {
     "role": "身份",
     "code": "代码",
     "right": "权限",
+    "file": "文件",
 }
 #: Data values shown in words (an organizer's right).
 VALUE_LABELS = {"right": {"owner": "负责人", "staff": "会务人员", "viewer": "只读"}}
