@@ -123,7 +123,7 @@ def exceptions(ctx: Context) -> list[Section]:
     for r in rows:
         counts[r[2]] = counts.get(r[2], 0) + 1
     return [Section("代签及现场处理记录", ["序号", "时间", "类别", "对象", "操作人", "详情"], rows,
-                    widths=[4, 10, 8, 14, 14, 20], facts=[(k, str(v)) for k, v in counts.items()],
+                    widths=[4, 10, 8, 17, 15, 20], facts=[(k, str(v)) for k, v in counts.items()],
                     empty_text="（无代签或现场处理记录）", note="来自操作日志：代签、现场签到、撤销签到、临时人员、"
                     "签到申请的通过与拒绝、解绑微信、请假登记与取消。")]
 

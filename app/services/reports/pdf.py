@@ -123,6 +123,9 @@ def _char_width(font: str, ch: str) -> float:
     return w
 
 
+_NO_LINE_START = set("）)]】」』》〉，。、；：！？…%％’”·")
+
+
 def _wrap(text: str, font: str, size: float, width: float) -> str:
     """``text`` broken into lines no wider than ``width`` (any character may end a line)."""
     if not text or (len(text) * size <= width and "\n" not in text):
@@ -137,8 +140,11 @@ def _wrap(text: str, font: str, size: float, width: float) -> str:
             continue
         w = _char_width(font, ch) * size
         if line and used + w > width:
+            carry: list[str] = []
+            if ch in _NO_LINE_START and len(line) > 1:  # 禁则: a closing mark never starts a line
+                carry = [line.pop()]
             lines.append("".join(line))
-            line, used = [], 0.0
+            line, used = carry, sum(_char_width(font, c) * size for c in carry)
         line.append(ch)
         used += w
     lines.append("".join(line))
