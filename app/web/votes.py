@@ -34,7 +34,7 @@ REFUSALS = {
     "vote_closed": ("投票已结束", "投票已截止，本次选择未被记录。"),
     "not_eligible": ("您不在本次投票范围内", "如有疑问请联系会务组。"),
     "vote_not_open": ("投票尚未开始", "请等待会务组开启投票后再试。"),
-    "busy": ("系统繁忙", "投票人数较多，请稍后刷新页面查看投票是否已记录。"),
+    "busy": ("系统繁忙", "系统繁忙，请稍后重试；稍后刷新页面可查看投票是否已记录。"),
 }
 
 
@@ -85,6 +85,11 @@ def cast(meeting_code: str, vote_id: int):
         finish_with_error(exc)
         if exc.code == "voter_unknown":
             return redirect(url_for("attendee.signin_page", meeting_code=meeting_code))
+        if exc.code == "busy":  # the database may be down: the page is made without reading it
+            title, detail = REFUSALS["busy"]
+            page, status = _message(SimpleNamespace(code=meeting_code, title="投票"), title, detail,
+                                    status=exc.status, links=_back(SimpleNamespace(code=meeting_code)))
+            return page, status, {"Retry-After": "5"}
         meeting = get_meeting(meeting_code)
         vote = votes.get_vote(meeting, vote_id)
         title, detail = REFUSALS.get(exc.code, ("投票未成功", exc.message))

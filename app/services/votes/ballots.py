@@ -38,6 +38,8 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.batching import GroupCommitTimeout, committed, group_commit
 from app.extensions import db
@@ -68,17 +70,23 @@ class BallotItem:
     at: datetime
 
 
+#: The database cannot be reached: refused, restarting (its connections terminated), no free connection.
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeoutError)
+
+
 def submit(item: BallotItem) -> BallotReceipt:
     """Cast ``item``'s ballot; returns once it is committed.
 
     :raise VoteError: the ballot's refusal, as :func:`votes.cast_ballot` documents, or ``busy`` when
         the database did not answer in time (the ballot may or may not be stored).
     """
-    if current_app.config.get("GROUP_COMMIT", True):
-        _end_callers_transaction()
     try:
+        if current_app.config.get("GROUP_COMMIT", True):
+            _end_callers_transaction()
         return group_commit("ballots", cast_ballots, max_batch=MAX_BATCH, threads=BATCH_THREADS)(item)
-    except GroupCommitTimeout:
+    except (GroupCommitTimeout, *DATABASE_DOWN):
+        # The database did not answer (too slow, restarting, unreachable): the person is told to try
+        # again and to look whether the ballot was recorded, since a commit may have gone through.
         raise VoteError("busy") from None
 
 
