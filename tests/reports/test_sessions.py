@@ -43,3 +43,23 @@ def test_each_session_and_the_whole_meeting(db, scene):
     per_session = xlsx_sheets(export(m, "unit_attendance", "xlsx", position=2, actor="test",
                                      now=NOW).data)["各单位出席情况"]
     assert per_session["rows"][1] == ["区财政局", 4, 1, 0, 3, 0, 25.0]
+
+
+def test_a_units_meeting_lists_the_listed_units_people(db, factory):
+    from app.services.meetings.meetings import invite_contact
+    from models import Admission
+
+    a = factory.unit("DWA", "区审计局")
+    b = factory.unit("DWB", "区统计局")
+    people = [factory.contact(a, name="审一"), factory.contact(b, name="统一"), factory.contact(b, name="统二")]
+    gone = factory.contact(b, name="已调离", active=False)
+    m = factory.meeting("UNITM", title="全区统计工作会", admission=Admission.UNITS, unit_codes=["DWA", "DWB"])
+    invite_contact(m, people[2], actor="test", role="领导", seat="1-1")  # also invited: the invitation's role counts
+    db.session.commit()
+    sign_in(m, m.sessions[0], people[1], method=SignInMethod.SCAN)
+    db.session.commit()
+    rows = xlsx_sheets(export(m, "signin_sheet", "xlsx", actor="test", now=NOW).data)["签到表"]["rows"]
+    assert [(r[1], r[2], r[4], r[5]) for r in rows] == [("区审计局", "审一", "代表", None),
+                                                        ("区统计局", "统二", "领导", "1-1"),
+                                                        ("区统计局", "统一", "代表", None)]
+    assert rows[2][7] == "扫码" and gone.name not in [r[2] for r in rows]
