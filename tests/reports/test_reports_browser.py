@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.services.reports import export as ex
-from tests.browser import ARTIFACTS, DESKTOP, wait_js
+from tests.browser import ARTIFACTS, DESKTOP, PHONE, WECHAT_UA, fits_width, wait_js
 from tests.reports.conftest import TITLE
 from tests.reports.helpers import pdf_pages, xlsx_sheets
 
@@ -24,11 +24,13 @@ def data(committed_db):
     return add_outcomes(f, build_scene(f))
 
 
-def _context(browser, app, live_server, scene, who="owner"):
+def _context(browser, app, live_server, scene, who="owner", phone=False):
     from app.web.auth import SESSION_KEY
 
     cookie = app.session_interface.get_signing_serializer(app).dumps({SESSION_KEY: scene.logins[who]})
-    context = browser.new_context(viewport=DESKTOP, locale="zh-CN", accept_downloads=True)
+    extra = {"user_agent": WECHAT_UA, "is_mobile": True, "has_touch": True} if phone else {}
+    context = browser.new_context(viewport=PHONE if phone else DESKTOP, locale="zh-CN", accept_downloads=True,
+                                  **extra)
     context.add_cookies([{"name": app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": live_server}])
     return context
 
@@ -92,11 +94,14 @@ def test_organizer_downloads_the_sheet_and_the_summary(app, live_server, job_wor
 
 @pytest.mark.browser
 def test_a_viewer_sees_the_numbers_and_is_told_about_the_lists(app, live_server, browser, data):
-    context = _context(browser, app, live_server, data, who="viewer")
+    """On a phone, in WeChat's browser: the page fits the width."""
+    context = _context(browser, app, live_server, data, who="viewer", phone=True)
     page = context.new_page()
     page.goto(f"{live_server}/admin/{data.meeting.code}/reports")
     wait_js(page, "document.documentElement.getAttribute('data-charts-ready') === '4'")
     assert page.locator("tr[data-report=summary] a:has-text('PDF')").count() == 1
     assert page.locator("tr[data-report=signin_sheet] a").count() == 0
     assert "需会务人员或负责人权限" in page.locator("tr[data-report=signin_sheet]").inner_text()
+    assert fits_width(page), "the 报表 page scrolls sideways on a phone"
+    page.screenshot(path=str(ARTIFACTS / "reports-console-phone-viewer.png"), full_page=True)
     context.close()
