@@ -2,7 +2,8 @@
 
 Three roots, each handled once here rather than in every view:
 - NUL bytes, which no person types and PostgreSQL cannot store in text, are refused before any view
-  runs, in the path, the query and form fields (``bad_input``).
+  runs, in the path, the query and form fields, and in any string of a JSON body as soon as it is
+  read (``bad_input``; SQLite would have stored them).
 - Numbers past what the database holds (a 20-digit id): path ids beyond 2^53 do not match a route
   (404, the ``int`` converter below); a value that still reaches the database and is refused there
   (``DataError``; on SQLite the driver's ``OverflowError``) is the client's error, answered 400
@@ -43,11 +44,31 @@ class BoundedInt(IntegerConverter):
 class GuardedRequest(Request):
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True):
         try:
-            return super().get_json(force=force, silent=silent, cache=cache)
+            data = super().get_json(force=force, silent=silent, cache=cache)
         except RecursionError:
             if silent:
                 return None
             raise BadRequest("JSON nested too deeply") from None
+        if _json_has_nul(data):  # as in a form field: refused, however the view asked for the body
+            raise InputError("bad_input")
+        return data
+
+
+def _json_has_nul(data) -> bool:
+    """Whether any string (key or value) in a parsed JSON body holds a NUL. Iterative: the parser
+    already bounds the depth, but this need not lean on it."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def json_object() -> dict | None:

@@ -45,3 +45,16 @@ def test_deeply_nested_json_is_malformed_json(client, factory):
     res = client.post("/api/mp/v1/session", data=body, content_type="application/json")
     assert 400 <= res.status_code < 500, res.get_data(as_text=True)[:200]
     assert json.loads(res.get_data(as_text=True))["error"]["code"]
+
+
+def test_nul_in_a_json_string_is_bad_input_before_the_view(client, factory):
+    """On SQLite the NUL would be stored, on PostgreSQL refused late as a database error: both
+    doors refuse it as soon as the body is read, in a value or a key, however deep."""
+    for body in ({"code": "a\x00b"}, {"code": "x", "a\x00": 1}, {"code": "x", "deep": [{"k": ["\x00"]}]}):
+        res = client.post("/api/mp/v1/session", json=body)
+        assert res.status_code == 400 and res.get_json()["error"]["code"] == "bad_input", body
+    console = build_console(factory)
+    login_as(client, console, "owner")
+    res = client.post(f"/admin/{console.meeting.code}/revoke",
+                      json={"contact_id": console.people[0].id, "reason": "a\x00b"})
+    assert res.status_code == 400 and res.get_json()["error"]["code"] == "bad_input"

@@ -284,6 +284,11 @@ def shots(route: Route, values: dict[str, str], ids: dict, *, per_field: int = 1
                               for n in sorted(route.query) if n != name)
             qs = _pairs_text(name, kind, in_url=True).decode("latin-1") + (f"&{others}" if others else "")
             out.append(Shot(f"query {name}={kind}", method, base + "?" + qs, accept_json=True))
+    if route.endpoint.endswith(".events"):  # a stream resumes from the Last-Event-ID header
+        for kind, value in (("digits20", TEXT["digits20"]), ("superscript", "²"), ("negative", "-1-1"),
+                            ("long", "9" * URL_MAX), ("junk", "1-2-3:x")):
+            out.append(Shot(f"header Last-Event-ID={kind}", method, base + (f"?{benign_query}" if benign_query else ""),
+                            headers={"Last-Event-ID": value}))
     if method == "GET":
         if not route.query:  # still try an unknown hostile parameter and a percent-encoded bad byte
             for kind in ("nul", "bad_utf8"):
