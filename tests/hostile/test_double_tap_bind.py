@@ -62,3 +62,38 @@ def test_identical_bind_posts_at_once_all_succeed_with_one_binding(app, committe
         identities = db.session.scalars(select(WechatIdentity).where(WechatIdentity.oa_openid == openid)).all()
         assert [x.contact_id for x in identities] == [person.id]
         assert db.session.scalar(select(func.count()).select_from(SignIn).where(SignIn.contact_id == person.id)) == 1
+
+
+@pytest.mark.pg_only(reason="concurrent requests on their own connections; SQLite serialises writers")
+def test_two_wechats_binding_one_person_at_once_one_wins_the_other_is_told(app, committed_db):
+    """Two WeChat accounts submit the same person at the same moment (a shared phone, a colleague
+    helping): the unique binding lets one in; the other is told the person is bound elsewhere (409),
+    as it would be a second later, not a 500."""
+    db = committed_db
+    factory = Factory(db)
+    unit = factory.unit("FGJ", "区发展和改革局")
+    meeting = factory.meeting("TAP2", title="抢绑测试会议")
+    person = factory.contact(unit, name="抢绑", phone="13900001111")
+    factory.invitee(meeting, person)
+    db.session.commit()
+    form = {"unit_text": "区发展和改革局", "name": person.name, "phone": person.phone}
+    barrier = threading.Barrier(2)
+    answers: list[int] = []
+
+    def tap(openid: str) -> None:
+        token = links.make_bind_token(app.config["SECRET_KEY"], oa_openid=openid, meeting_code="TAP2",
+                                      session_position=1)
+        client = app.test_client()
+        barrier.wait()
+        answers.append(client.post("/m/bind", data={"t": token, **form}).status_code)
+
+    threads = [threading.Thread(target=tap, args=(f"o-rival-{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(answers) == [302, 409], answers
+    db.session.expire_all()
+    bound = db.session.scalars(select(WechatIdentity).where(WechatIdentity.contact_id == person.id)).all()
+    assert len(bound) == 1
+    assert db.session.scalar(select(func.count()).select_from(SignIn).where(SignIn.contact_id == person.id)) == 1

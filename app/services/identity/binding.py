@@ -203,9 +203,16 @@ def bind(identity: WechatIdentity, *, unit_text: str, name: str, phone: str, ip:
                      phone_tail=(phone_r.number or "")[-4:], unit=(unit_text or "")[:64])
         raise
 
-    identity.contact_id = contact.id
-    identity.bound_at = now or datetime.now(UTC)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            identity.contact_id = contact.id
+            identity.bound_at = now or datetime.now(UTC)
+    except IntegrityError:
+        # Another WeChat bound this person in the same moment (the unique binding let it in first,
+        # our UPDATE waited for its commit): the answer it would have had a second later.
+        audit.record(f"openid:{who}", "identity.bind_failed", ip=ip, reason="contact_bound_elsewhere",
+                     phone_tail=(phone_r.number or "")[-4:], unit=(unit_text or "")[:64])
+        raise IdentityError("contact_bound_elsewhere") from None
     audit.record(f"openid:{who}", "identity.bind", ip=ip, target=f"contact:{contact.id}")
     ratelimit.refund(attempt)
     return contact
