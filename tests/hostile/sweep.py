@@ -266,7 +266,8 @@ def shots(route: Route, values: dict[str, str], ids: dict, *, per_field: int = 1
         # between them get every kind.
         start = zlib.crc32(f"{route.endpoint}|{route.method}|{name}".encode())
         names = list(kinds)
-        chosen = [names[(start + i) % len(names)] for i in range(max(2, (len(names) + 1) // 2))]
+        half = max(2, (len(names) + 1) // 2) if per_field < len(KINDS) else len(names)
+        chosen = [names[(start + i) % len(names)] for i in range(half)]
         for kind, raw in ((k, kinds[k]) for k in chosen):
             url = url_for_route(route, values, {name: raw})
             out.append(Shot(f"path {name}={kind}", method, url + (f"?{benign_query}" if benign_query else "")))
