@@ -11,15 +11,24 @@ at the outermost layer, so that nothing inside ``app`` has to import the app fac
 
 from __future__ import annotations
 
+import os
+
 import rq
 
 from app import jobs
 from app.config import refuse_public_defaults
 from app.factory import create_app
 
+# Job workers share the machine with the web workers that answer WeChat. Imports, conversions
+# (LibreOffice inherits this) and exports can wait a moment; a scan cannot: at a lower priority
+# the scheduler gives the door the CPU first whenever both want it (docs/benchmarks.md, mixed load).
+JOB_WORKER_NICE = int(os.environ.get("HUIYI_JOB_NICE", "10"))
+
 
 def _production_app():
     refuse_public_defaults()
+    if JOB_WORKER_NICE > 0:
+        os.nice(JOB_WORKER_NICE)
     return create_app()
 
 

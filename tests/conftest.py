@@ -168,12 +168,30 @@ def committed_db(app, redis_client) -> Iterator[object]:
 
 def truncate_all(db) -> None:
     tables = [t.name for t in db.metadata.sorted_tables]
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
+    if db.engine.dialect.name != "postgresql":
+        with db.engine.begin() as conn:
             for name in reversed(tables):
                 conn.execute(sa.text(f"DELETE FROM {name}"))
+        return
+    truncate = sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    try:
+        with db.engine.begin() as conn:
+            # A transaction some code left open would make TRUNCATE wait forever: the suite would
+            # hang with no word of why. Wait a while, then name it, end it and fail this test.
+            conn.execute(sa.text("SET LOCAL lock_timeout = '30s'"))
+            conn.execute(truncate)
+        return
+    except sa.exc.OperationalError:
+        pass
+    with db.engine.begin() as conn:
+        left_open = conn.execute(sa.text(
+            "SELECT pid, state, left(query, 200) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'")).all()
+        for pid, *_ in left_open:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    with db.engine.begin() as conn:
+        conn.execute(truncate)
+    raise AssertionError(f"a transaction was left open after the test (ended now): {left_open}")
 
 
 @pytest.fixture

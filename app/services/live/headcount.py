@@ -51,7 +51,7 @@ from typing import Any
 import redis as redis_lib
 from flask import Flask, current_app
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db, get_redis
@@ -459,13 +459,28 @@ def heal(ref: SessionRef, r: redis_lib.Redis | None = None) -> bool:
     return True
 
 
+def _read_outside_session(statement) -> Any:
+    """One value on a connection of its own, returned to the pool at once.
+
+    The gap check runs inside reads of every kind (pages, streams, jobs, the drills' checks), whose
+    session may live long or never be removed by its caller: a read there would open a transaction
+    that holds its locks until then (a stream's would hold them for its whole life). A caller already
+    in a transaction (or a session bound to one connection, as tests' are) reads in it: nothing new
+    is opened then, and it sees what that transaction sees."""
+    session = db.session()  # the scoped session's current Session
+    if session.in_transaction() or not isinstance(session.get_bind(), Engine):
+        return session.scalar(statement)
+    with db.engine.connect() as conn:
+        return conn.execute(statement).scalar()
+
+
 def _age_s(session_id: int, seq: int) -> float:
     """Seconds since the sign-in numbered ``seq`` was made (its ``signed_at``, taken just before its
     commit); 0 when there is none (yet)."""
     try:
-        at = db.session.scalar(select(SignIn.signed_at).where(SignIn.session_id == session_id, SignIn.seq == seq))
+        at = _read_outside_session(select(SignIn.signed_at).where(SignIn.session_id == session_id,
+                                                                  SignIn.seq == seq))
     except SQLAlchemyError:
-        db.session.rollback()
         return 0.0
     if at is None:
         return 0.0
@@ -477,9 +492,8 @@ def _age_s(session_id: int, seq: int) -> float:
 def _committed_seq(session_id: int) -> int | None:
     """The session's committed order number (None when the database cannot say)."""
     try:
-        return db.session.scalar(select(MeetingSession.last_seq).where(MeetingSession.id == session_id)) or 0
+        return _read_outside_session(select(MeetingSession.last_seq).where(MeetingSession.id == session_id)) or 0
     except SQLAlchemyError:
-        db.session.rollback()
         log.warning("headcount gap check skipped for session %s: database unavailable", session_id)
         return None
 
