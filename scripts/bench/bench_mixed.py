@@ -132,7 +132,7 @@ def start_job_worker(env: dict[str, str]) -> subprocess.Popen:
 
 def stats(run) -> dict:
     ok = [r for r in run.results if r.status == 200 and door.SIGNED_IN in r.body]
-    return {"n": len(run.results), "signed": len(ok), "rate": round(run.rate(), 1),
+    return {"n": len(run.results), "signed": len(ok), "rate": round(run.rate, 1),
             "p50": round(run.percentile_ms(50), 1), "p95": round(run.percentile_ms(95), 1),
             "p99": round(run.percentile_ms(99), 1), "max": round(run.percentile_ms(100), 1)}
 
