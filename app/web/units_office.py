@@ -33,12 +33,13 @@ TEMPLATE_HEADERS = ["序号", "姓名", "手机号码", "单位", "职务", "部
 
 
 def login_required(view):
+    """The unit office's login, for every /units page (this module's and units_office_people's)."""
     @wraps(view)
     def wrapper(*args, **kwargs):
         account = unit_login.get_account(session.get(SESSION_KEY))
         if account is None:
             session.pop(SESSION_KEY, None)
-            return redirect(url_for(".login", next=request.path))
+            return redirect(url_for("units_office.login", next=request.path))
         g.unit_account = account
         return view(*args, **kwargs)
 

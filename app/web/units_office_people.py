@@ -10,39 +10,23 @@ service forces it whatever unit is asked for). The directory upload stays in ``u
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from functools import wraps
 from io import BytesIO
 
-from flask import Blueprint, g, redirect, render_template, request, send_file, session, url_for
+from flask import Blueprint, g, redirect, render_template, request, send_file, url_for
 
 from app import jobs
 from app.services.attendance import export as ex
 from app.services.attendance import query as att
 from app.services.attendance import unit_office as svc
 from app.services.attendance.query import AttendanceError
-from app.services.contacts import unit_login
 from app.services.timeutil import local
 from app.tx import finish_with_error
-from app.web.units_office import SESSION_KEY
+from app.web.units_office import login_required
 
 bp = Blueprint("units_people", __name__, url_prefix="/units")
 
 ATTENDANCE_PER_PAGE = 100
 DEFAULT_DAYS = 90
-
-
-def login_required(view):
-    """The office's login (units_office's session key); the login page is the office's own."""
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        account = unit_login.get_account(session.get(SESSION_KEY))
-        if account is None:
-            session.pop(SESSION_KEY, None)
-            return redirect(url_for("units_office.login", next=request.path))
-        g.unit_account = account
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 def _now() -> datetime:

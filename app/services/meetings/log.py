@@ -110,7 +110,7 @@ def _page_of(query, count_query, page: int) -> tuple[list, int, int, int]:
     return db.session.execute(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all(), page, pages, total
 
 
-def _names(refs: set[str]) -> dict[str, str]:
+def actor_names(refs: set[str]) -> dict[str, str]:
     """``contact:<id>`` → "name（unit）" for the contacts among ``refs``."""
     ids = {int(r.split(":", 1)[1]) for r in refs if r and r.startswith("contact:") and r[8:].isdigit()}
     if not ids:
@@ -156,7 +156,7 @@ def audit_page(meeting: Meeting, *, page: int = 1, prefix: str = "", actor: str 
         select(AuditLog).where(*where).order_by(AuditLog.at.desc(), AuditLog.id.desc()),
         select(func.count()).select_from(AuditLog).where(*where), page)
     entries = [r[0] for r in rows]
-    names = _names({e.actor for e in entries} | {e.target or "" for e in entries})
+    names = actor_names({e.actor for e in entries} | {e.target or "" for e in entries})
     return Page([{"at": e.at, "action": e.action, "label": ACTION_LABELS.get(e.action, e.action),
                   "actor": who(e.actor, names), "target": who(e.target, names), "details": _details(e.data)}
                  for e in entries], page, pages, total)
@@ -167,7 +167,7 @@ def audit_filters(meeting: Meeting) -> tuple[list[tuple[str, str]], list[tuple[s
     actions = db.session.scalars(select(AuditLog.action).where(AuditLog.meeting_id == meeting.id).distinct()).all()
     prefixes = sorted({a.split(".", 1)[0] for a in actions})
     actors = sorted(db.session.scalars(select(AuditLog.actor).where(AuditLog.meeting_id == meeting.id).distinct()))
-    names = _names(set(actors))
+    names = actor_names(set(actors))
     return ([(p, PREFIX_LABELS.get(p, p)) for p in prefixes],
             sorted(((a, who(a, names)) for a in actors), key=lambda pair: pair[1]))
 

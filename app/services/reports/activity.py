@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.extensions import db
-from app.services.meetings.log import ACTION_LABELS, METHOD_LABELS
+from app.services.meetings.log import ACTION_LABELS, METHOD_LABELS, actor_names, who
 from app.services.reports.base import Chart, Context, Section
 from app.services.reports.people import People, listed_people, local_naive, rate
 from app.services.signin.rules import SignInError
@@ -85,26 +85,6 @@ DETAIL_KEYS = (("reason", "原因"), ("approver", "批准人"), ("note", "备注
                ("role", "身份"))
 
 
-def _ref_names(refs: set[str]) -> dict[str, str]:
-    ids = {int(r[8:]) for r in refs if r and r.startswith("contact:") and r[8:].isdigit()}
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(Contact.id, Contact.name, Unit.name).join(Unit, Unit.id == Contact.unit_id).where(Contact.id.in_(ids))
-    ).all()
-    return {f"contact:{cid}": f"{name}（{unit}）" for cid, name, unit in rows}
-
-
-def _who(ref: str | None, names: dict[str, str]) -> str:
-    if not ref:
-        return ""
-    if ref in names:
-        return names[ref]
-    if ref.startswith("openid:"):
-        return "参会人员（微信）"
-    return {"cli": "命令行", "system": "系统"}.get(ref, ref)
-
-
 def exceptions(ctx: Context) -> list[Section]:
     entries = db.session.execute(
         select(AuditLog.at, AuditLog.action, AuditLog.actor, AuditLog.target, AuditLog.data)
@@ -113,12 +93,12 @@ def exceptions(ctx: Context) -> list[Section]:
     ).all()
     if ctx.session is not None:  # sign-ins and guests name their session; the rest concern the meeting
         entries = [e for e in entries if (e.data or {}).get("session_id") in (None, ctx.session.id)]
-    names = _ref_names({e.actor for e in entries} | {e.target or "" for e in entries})
+    names = actor_names({e.actor for e in entries} | {e.target or "" for e in entries})
     rows = []
     for at, action, actor, target, data in entries:
         details = "；".join(f"{label}：{data[key]}" for key, label in DETAIL_KEYS if (data or {}).get(key))
-        rows.append([len(rows) + 1, local_naive(at), ACTION_LABELS.get(action, action), _who(target, names),
-                     _who(actor, names), details])
+        rows.append([len(rows) + 1, local_naive(at), ACTION_LABELS.get(action, action), who(target, names),
+                     who(actor, names), details])
     counts: dict[str, int] = {}
     for r in rows:
         counts[r[2]] = counts.get(r[2], 0) + 1
