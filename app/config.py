@@ -27,6 +27,8 @@ class Config:
 
     def __init__(self) -> None:
         self.SECRET_KEY = _env("SECRET_KEY") or PUBLIC_DEFAULTS["SECRET_KEY"]
+        # Rotating the secret: the old one, listed here for a while, still opens sessions and screens.
+        self.SECRET_KEY_FALLBACKS = [k.strip() for k in _env("SECRET_KEY_FALLBACKS").split(",") if k.strip()]
         self.DATABASE_URL = _env("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'huiyi.sqlite3'}"
         # Empty means the embedded in-process stand-in (fakeredis): fine for one process only.
         self.REDIS_URL = _env("REDIS_URL")

@@ -57,6 +57,8 @@ class Meeting(Model):
     rotating_qr: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     #: What the big screen shows: ``headcount`` or ``vote:<id>``.
     screen_mode: Mapped[str] = mapped_column(sa.String(32), default="headcount")
+    #: Part of the big screen's link key: raising it retires every link given out before.
+    screen_key_version: Mapped[int] = mapped_column(default=0, server_default="0")
     #: The organizing unit (主办单位): its organizers see and run the meeting. None for meetings made
     #: before organizing units existed (only their listed organizers see them).
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id", ondelete="RESTRICT"), index=True)

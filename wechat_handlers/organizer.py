@@ -89,7 +89,7 @@ def _missing(n: headcount.Headcount) -> str:
 
 def _codes(meeting: Meeting) -> str:
     base = current_app.config["PUBLIC_BASE_URL"]
-    key = headcount.screen_key(current_app.config["SECRET_KEY"], meeting.code)
+    key = headcount.screen_key(current_app.config["SECRET_KEY"], meeting.code, meeting.screen_key_version)
     return "\n".join([
         f"《{meeting.title}》签到码：",
         "· " + link(f"{base}/admin/codes/{meeting.code}/poster.pdf", "打印海报（A4 PDF）"),

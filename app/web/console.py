@@ -74,7 +74,7 @@ def _numbers(meeting: Meeting, session: MeetingSession) -> dict:
 def page(code: str):
     meeting, session, me, right = _load(code, "view")
     since = live_stream.last_stream_id(meeting.id)
-    key = headcount.screen_key(current_app.config["SECRET_KEY"], meeting.code)
+    key = headcount.screen_key(current_app.config["SECRET_KEY"], meeting.code, meeting.screen_key_version)
     numbers = _numbers(meeting, session)
     missing = None
     if numbers["missing"] <= MISSING_INLINE_MAX:

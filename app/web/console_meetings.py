@@ -201,6 +201,18 @@ def change_state(code: str, verb: str):
     return form_action(action, url_for(".settings", code=code))
 
 
+@bp.post("/<code>/screen-link")
+@console_login_required
+def replace_screen_link(code: str):
+    meeting, me, _right = load_meeting(code, "edit")
+
+    def action():
+        lifecycle.replace_screen_link(meeting, actor=actor_of(me))
+        return "已更换大屏链接：旧链接立即失效，请在投影电脑上打开新链接"
+
+    return form_action(action, url_for("console.page", code=code))
+
+
 # -- copy -------------------------------------------------------------------------------------------
 @bp.route("/<code>/copy", methods=["GET", "POST"])
 @console_login_required

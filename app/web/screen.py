@@ -61,7 +61,9 @@ for _error in DATABASE_DOWN:
 
 def _load(code: str) -> tuple[Meeting, MeetingSession]:
     meeting = get_meeting(code)
-    if not headcount.check_screen_key(current_app.config["SECRET_KEY"], meeting.code, request.args.get("k")):
+    if not headcount.check_screen_key(current_app.config["SECRET_KEY"], meeting.code, request.args.get("k"),
+                                      version=meeting.screen_key_version,
+                                      fallbacks=current_app.config.get("SECRET_KEY_FALLBACKS") or ()):
         abort(403)
     return meeting, get_session(meeting)
 

@@ -31,7 +31,7 @@ NEEDS = {
     "console_meetings.settings": VIEWER, "console_meetings.sessions": VIEWER,
     "console_meetings.save_settings": OWNER, "console_meetings.change_state": OWNER,
     "console_meetings.add_session": OWNER, "console_meetings.update_session": OWNER,
-    "console_meetings.remove_session": OWNER, "console_meetings.save_agenda": OWNER, "console_meetings.copy": OWNER,
+    "console_meetings.remove_session": OWNER, "console_meetings.replace_screen_link": OWNER, "console_meetings.save_agenda": OWNER, "console_meetings.copy": OWNER,
     "console_people.invitees": VIEWER, "console_people.organizers": VIEWER,
     "console_people.directory": OWNER, "console_people.add_people": OWNER, "console_people.add_units": OWNER,
     "console_people.paste": OWNER, "console_people.import_check": OWNER, "console_people.import_report": OWNER,

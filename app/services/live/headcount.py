@@ -805,16 +805,23 @@ def event_for_screen(payload: dict[str, Any], *, mask: bool) -> dict[str, Any]:
     return out
 
 
-def screen_key(secret_key: str, meeting_code: str) -> str:
+def screen_key(secret_key: str, meeting_code: str, version: int = 0) -> str:
     """The big screen's access key: an HMAC of the meeting code, so guessing a code is not enough
-    to watch a meeting's attendance. Organizers copy the full link from the console."""
-    digest = hmac.new(secret_key.encode(), f"screen:{meeting_code}".encode(), hashlib.sha256).digest()
+    to watch a meeting's attendance. Organizers copy the full link from the console. ``version``
+    (the meeting's ``screen_key_version``) retires the links given out before it was raised."""
+    message = f"screen:{meeting_code}" if not version else f"screen:{meeting_code}:{version}"
+    digest = hmac.new(secret_key.encode(), message.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:18]).decode()
 
 
-def check_screen_key(secret_key: str, meeting_code: str, key: str | None) -> bool:
-    # As bytes: compare_digest raises TypeError on a non-ASCII str, and such a key is simply wrong.
-    return bool(key) and hmac.compare_digest(screen_key(secret_key, meeting_code).encode(), key.encode())
+def check_screen_key(secret_key: str, meeting_code: str, key: str | None, *, version: int = 0,
+                     fallbacks: tuple[str, ...] | list[str] = ()) -> bool:
+    """``fallbacks``: earlier SECRET_KEYs (Flask's SECRET_KEY_FALLBACKS), so rotating the secret keeps
+    screens open during the change; bytes are compared (a non-ASCII key is simply wrong)."""
+    if not key:
+        return False
+    return any(hmac.compare_digest(screen_key(secret, meeting_code, version).encode(), key.encode())
+               for secret in (secret_key, *fallbacks))
 
 
 def database_truth(session_id: int) -> tuple[int, int]:

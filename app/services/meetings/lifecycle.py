@@ -437,3 +437,13 @@ def copy_meeting(source: Meeting, *, actor: str, starts_at: datetime, editor: Co
     audit.record(actor, "meeting.copy", meeting_id=meeting.id, target=f"meeting:{meeting.id}",
                  source=source.code, invitees=invited, unit=unit.code if unit else None)
     return meeting
+
+
+def replace_screen_link(meeting: Meeting, *, actor: str) -> int:
+    """Retire every big-screen link given out so far (a link that leaked, a screen lent out): the
+    key carries the meeting's ``screen_key_version``; returns the new version. Screens open on the
+    old link are refused at their next request."""
+    meeting.screen_key_version = (meeting.screen_key_version or 0) + 1
+    audit.record(actor, "meeting.screen_link", meeting_id=meeting.id, target=f"meeting:{meeting.id}",
+                 version=meeting.screen_key_version)
+    return meeting.screen_key_version

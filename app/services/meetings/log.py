@@ -23,6 +23,7 @@ ACTION_LABELS = {
     "meeting.create": "创建会议",
     "meeting.copy": "复制会议",
     "meeting.update": "修改会议",
+    "meeting.screen_link": "更换大屏链接",
     "meeting.changed": "修改会议",
     "meeting.agenda": "修改议程",
     "meeting.signin_close": "结束签到",
