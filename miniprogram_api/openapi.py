@@ -25,7 +25,7 @@ MAX_PATH_INT = 2**31 - 1
 
 #: Every error the API can answer, for the document; the message is what the status means.
 STATUS_TEXT = {
-    200: "成功", 400: "请求不符合业务规则", 401: "未登录、登录过期或凭证无效", 403: "无权访问",
+    200: "成功", 400: "请求有误（如含无法识别的字符）或不符合业务规则", 401: "未登录、登录过期或凭证无效", 403: "无权访问",
     404: "不存在", 409: "冲突", 410: "已失效（如文件已清退）", 422: "输入有误", 429: "操作过于频繁", 503: "微信服务暂时不可用",
 }
 
@@ -205,6 +205,9 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.body is not None:
         out["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(op.body)}}}
     codes = dict(op.responses)
+    # Any request may carry what no person types (a NUL in the path, a query or the body):
+    # app.web.input_guard answers 400 ``bad_input`` before the view runs.
+    codes.setdefault(400, ErrorBody)
     if op.auth:
         codes.setdefault(401, ErrorBody)
     if op.body is not None or op.query is not None:
