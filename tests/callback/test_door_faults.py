@@ -243,6 +243,23 @@ class _Recorder(requests.adapters.BaseAdapter):
         pass
 
 
+@pytest.fixture
+def user_info(app):
+    """Put a :class:`_Recorder` in place of ``user/info`` on the app's HTTP session, for this test
+    only: the app outlives the test, and a recorder left mounted answers every later test's
+    ``user/info`` (a newcomer would never be recognised by their unionid again)."""
+    http = oa_api().http
+    prefix = "http://wechat.sim/cgi-bin/user/info"
+
+    def mount(*, fail: bool) -> _Recorder:
+        recorder = _Recorder(fail=fail)
+        http.mount(prefix, recorder)
+        return recorder
+
+    yield mount
+    http.adapters.pop(prefix, None)
+
+
 def _token(redis_client, value: str, expires_in: float) -> None:
     keeper = oa_api().keeper
     redis_client.set(keeper.key, json.dumps({"token": value, "expires_at": time.time() + expires_in}))
@@ -258,9 +275,8 @@ def test_a_newcomers_scan_never_waits_on_another_workers_token_refresh(app, db, 
     assert "首次签到需核对身份" in reply.text  # binding works on the openid alone
 
 
-def test_a_newcomers_scan_asks_wechat_within_a_capped_time(app, db, sim, meeting, redis_client):
-    recorder = _Recorder(fail=True)
-    oa_api().http.mount("http://wechat.sim/cgi-bin/user/info", recorder)
+def test_a_newcomers_scan_asks_wechat_within_a_capped_time(app, db, sim, meeting, redis_client, user_info):
+    recorder = user_info(fail=True)
     _token(redis_client, "tok-fresh", 7000)
     started = time.monotonic()
     reply = sim.phone.post_event("oNEWCOMER", [("Event", "SCAN"), ("EventKey", make_scene(meeting.code))])
@@ -270,9 +286,9 @@ def test_a_newcomers_scan_asks_wechat_within_a_capped_time(app, db, sim, meeting
     assert connect + read <= 1.25  # before: WeChat's 5 s default for each
 
 
-def test_a_callback_uses_a_still_valid_token_rather_than_refresh_it(app, db, sim, meeting, redis_client):
-    recorder = _Recorder(fail=False)
-    oa_api().http.mount("http://wechat.sim/cgi-bin/user/info", recorder)
+def test_a_callback_uses_a_still_valid_token_rather_than_refresh_it(app, db, sim, meeting, redis_client,
+                                                                     user_info):
+    recorder = user_info(fail=False)
     _token(redis_client, "tok-ending-soon", 100)  # inside the refresh margin, still accepted by WeChat
     reply = sim.phone.post_event("oNEWCOMER", [("Event", "SCAN"), ("EventKey", make_scene(meeting.code))])
     assert "首次签到需核对身份" in reply.text
