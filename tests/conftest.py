@@ -14,6 +14,7 @@ truncates every table afterwards.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -131,8 +132,18 @@ def app_ctx(app, redis_client) -> Iterator[None]:
             # taken at COMMIT) would never fire: run them at the end of each statement instead.
             connection.execute(sa.text("SET CONSTRAINTS ALL IMMEDIATE"))
         original = db.session
+        in_test = orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint", class_=TestSession)
+        earlier = set(threading.enumerate()) - {threading.current_thread()}
+
+        def session_factory() -> orm.Session:
+            # The test's thread and those it starts (the simulator's callbacks) work inside its
+            # rolled-back transaction. A thread an earlier test left running (a live server's open
+            # event stream, say) gets an ordinary session: on this connection its savepoints would
+            # interleave with the test's, and rolling back one of its own would take the test's rows.
+            return original.session_factory() if threading.current_thread() in earlier else in_test()
+
         db.session = orm.scoped_session(
-            orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint", class_=TestSession),
+            session_factory,
             scopefunc=original.registry.scopefunc if hasattr(original.registry, "scopefunc") else None,
         )
         try:
