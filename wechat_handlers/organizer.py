@@ -120,6 +120,12 @@ def _remind_confirm(meeting: Meeting, session: MeetingSession, contact: Contact,
     except RedisError:
         return "暂时无法催签，请稍后再试，或在会务实时页面操作。"
     if not pending:
+        # Used up by this organizer's own confirmation a moment ago: most often WeChat sending the
+        # same message again after the first answer was lost (a worker died after the commit). Say
+        # what happened to it; the confirmation was deleted before it was used, so nothing is sent twice.
+        done = reminders.recent_by(session, contact)
+        if done is not None:
+            return f"刚才的催签已提交（{len(done.deliveries)} 人），无需再次确认，发送结果见会务实时页面。"
         return f"没有待确认的催签（确认须在发送“催签”后 {CONFIRM_TTL_S // 60} 分钟内回复）。如需催签，请重新发送“催签”。"
     reminder = reminders.create_reminder(meeting, session, actor=contact)
     return reminders.submitted_message(reminder)  # queued truthfully when the queue is down

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from app.services.signin.rules import get_session
@@ -41,7 +42,7 @@ def test_remind_by_text_asks_first_then_sends_once_on_confirmation(db, sim, live
     assert _reminders(db) == 1
     sim.clock.advance(2)
     again = sim.phone.send_text(live.organizer_openid, "确认催签")  # the confirmation is used up
-    assert "没有待确认的催签" in again.text
+    assert "刚才的催签已提交（6 人），无需再次确认" in again.text  # what became of it, not "nothing to confirm"
     assert _reminders(db) == 1
     sim.clock.advance(2)
     soon = sim.phone.click_menu(live.organizer_openid, "ORG_REMIND")  # the menu asks the same way
@@ -113,3 +114,33 @@ def test_qr_menu_gives_poster_qr_and_screen_links(app, db, sim, live):
     key = reply.text.split(f"/screen/{code}?k=")[1].split('"')[0]
     assert check_screen_key(app.config["SECRET_KEY"], code, key)
     assert sim.phone.click_menu("o_stranger_never_bound", "ORG_QR").text == HELP
+
+
+def test_a_confirmation_retried_after_its_worker_died_is_told_what_became_of_it(app, client, db, sim, live,
+                                                                                 monkeypatch):
+    """WeChat sends 确认催签 again when the first answer never came (the worker died after the
+    commit): the retry takes the message over and must neither send again nor say there was nothing
+    to confirm."""
+    import wechat_handlers.callback as callback
+    import wechat_handlers.dedupe as dedupe
+    from tests.callback.test_callback_hostile import signed_query
+    from tests.callback.test_door_faults import WorkerKilled, _Later
+
+    sim.phone.send_text(live.organizer_openid, "催签")
+    body = ("<xml><ToUserName><![CDATA[gh_1]]></ToUserName>"
+            f"<FromUserName><![CDATA[{live.organizer_openid}]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            "<Content><![CDATA[确认催签]]></Content><MsgId>6900000000000000321</MsgId></xml>")
+
+    def killed(*_args, **_kwargs):
+        raise WorkerKilled
+
+    with monkeypatch.context() as m:
+        m.setattr(callback, "remember_reply", killed)  # after the commit, before any answer
+        with pytest.raises(WorkerKilled):
+            client.post("/wechat/callback", query_string=signed_query(app, nonce="n-confirm"), data=body)
+    assert _reminders(db) == 1
+    monkeypatch.setattr(dedupe, "time", _Later(5.0))
+    retry = client.post("/wechat/callback", query_string=signed_query(app, nonce="n-confirm"), data=body)
+    assert "刚才的催签已提交（6 人），无需再次确认" in retry.get_data(as_text=True)
+    assert _reminders(db) == 1  # sent once

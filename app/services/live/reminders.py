@@ -152,6 +152,17 @@ def _supersede_undelivered(session: MeetingSession, new: Reminder) -> list[int]:
     return superseded
 
 
+def recent_by(session: MeetingSession, actor: Contact, now: datetime | None = None) -> Reminder | None:
+    """The reminder ``actor`` wrote for ``session`` within ``MIN_INTERVAL_S``, if any: what a
+    confirmation arriving again (WeChat's retry of a message whose first answer was lost, or a
+    second tap) is answered with, instead of "nothing to confirm"."""
+    now = now or datetime.now(UTC)
+    return db.session.scalar(
+        select(Reminder).where(Reminder.session_id == session.id, Reminder.created_by_contact_id == actor.id,
+                               Reminder.created_at > now - timedelta(seconds=MIN_INTERVAL_S))
+        .order_by(Reminder.created_at.desc()).limit(1))
+
+
 def submitted_message(reminder: Reminder) -> str:
     """What to tell the organizer who just asked for ``reminder``, truthfully: whether the queue can
     take it now, or it waits (recorded) until the queue is back."""
