@@ -112,7 +112,7 @@ def write_xlsx(result: Attendance, t: Tables, now: datetime) -> bytes:
     wb = Workbook(write_only=True)
     taken: set[str] = set()
     made = local(now).strftime("%Y-%m-%d %H:%M")
-    cell = report_xlsx._cell
+    cell = report_xlsx.safe_cell
     for title, headers, rows, widths in (("按人员", PEOPLE_HEADERS, t.people, [6, 10, 22, 12] + [8] * 7),
                                          ("按单位", UNIT_HEADERS, t.units, [6, 24, 8] + [8] * 7),
                                          ("会议", MEETING_HEADERS, t.meetings, [6, 12, 36, 14] + [8] * 7)):
@@ -210,11 +210,11 @@ def write_pdf(result: Attendance, t: Tables, now: datetime) -> bytes:
             story.append(report_pdf._chart(section.chart, avail, font))
             story.append(Spacer(1, 3 * mm))
         if section.rows:
-            story.append(report_pdf._table(section, avail, font, bold_font))
+            story.append(report_pdf.section_table(section, avail, font, bold_font))
         else:
             story.append(Paragraph(section.empty_text, body))
         story.append(Spacer(1, 4 * mm))
-    doc.build(story, canvasmaker=lambda *a, **k: report_pdf._NumberedCanvas(*a, footer=footer, **k))
+    doc.build(story, canvasmaker=lambda *a, **k: report_pdf.NumberedCanvas(*a, footer=footer, **k))
     return out.getvalue()
 
 

@@ -87,7 +87,7 @@ def _chars(report: ReportData, pages_text: str) -> tuple[set[str], set[str]]:
     return regular, bold
 
 
-class _NumberedCanvas(rl_canvas.Canvas):
+class NumberedCanvas(rl_canvas.Canvas):
     """Draws "第 X 页 共 Y 页" once the page count is known (pages are kept until save)."""
 
     def __init__(self, *args, footer, **kwargs):
@@ -256,7 +256,7 @@ class RowTable(Flowable):
                 text.textOut(line)
 
 
-def _table(section: Section, avail: float, font: str, bold: str) -> RowTable:
+def section_table(section: Section, avail: float, font: str, bold: str) -> RowTable:
     widths = _column_widths(section, avail)
     headers = [*section.headers, *([SIGNATURE_HEADER] if section.signature else [])]
     inner = [w - 2 * TABLE_PAD for w in widths]
@@ -439,13 +439,13 @@ def write(report: ReportData) -> bytes:
             story.append(Paragraph(_esc(section.empty_text), facts_style))
         if section.headers and section.pdf_table:
             if section.rows:
-                story.append(_table(section, avail, font, bold))
+                story.append(section_table(section, avail, font, bold))
             else:
                 story.append(Paragraph(_esc(section.empty_text), facts_style))
         if section.note:
             story.append(Paragraph(_esc(section.note), note_style))
         story.append(Spacer(1, 4 * mm))
-    doc.build(story, canvasmaker=lambda *a, **k: _NumberedCanvas(*a, footer=footer, **k))
+    doc.build(story, canvasmaker=lambda *a, **k: NumberedCanvas(*a, footer=footer, **k))
     return out.getvalue()
 
 

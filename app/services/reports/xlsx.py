@@ -107,7 +107,7 @@ _BOLD = Font(bold=True)
 _TITLE = Font(bold=True, size=14)
 
 
-def _cell(ws, value, *, font: Font | None = None) -> WriteOnlyCell:
+def safe_cell(ws, value, *, font: Font | None = None) -> WriteOnlyCell:
     """An openpyxl write-only cell holding ``value`` by the same rules: text stays text (quote prefix
     on what would read as a formula), times get a date format."""
     cell = WriteOnlyCell(ws)
