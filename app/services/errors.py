@@ -24,7 +24,7 @@ class DomainError(Exception):
         self.params = params
         template = message or self.messages.get(code) or DEFAULT_MESSAGES.get(code) or "请求无法完成"
         try:
-            self.message = template.format(**params)
+            self.message = template.format(**{k: _shown(v) for k, v in params.items()})
         except (KeyError, IndexError):
             self.message = template
         self.status = status or self.statuses.get(code) or DEFAULT_STATUSES.get(code, 400)
@@ -36,6 +36,18 @@ class DomainError(Exception):
 
     def to_dict(self) -> dict[str, dict[str, object]]:
         return {"error": {"code": self.code, "message": self.message}}
+
+
+#: The most of a value a message quotes: a message travels in a flash cookie (browsers drop one
+#: over 4 KB, and the session with it), a WeChat reply and an import report.
+MAX_QUOTED = 80
+
+
+def _shown(value: object) -> object:
+    """A string parameter as a message quotes it: a hostile megabyte becomes its start and "…"."""
+    if isinstance(value, str) and len(value) > MAX_QUOTED:
+        return value[:MAX_QUOTED] + "…"
+    return value
 
 
 DEFAULT_MESSAGES = {

@@ -141,6 +141,8 @@ def normalize_phone(raw: object) -> PhoneResult:
     if _CLEAN_MOBILE_RE.fullmatch(text):
         return PhoneResult(raw=text, number=text, kind=PhoneKind.MOBILE)
     shown = text.strip()
+    # What a message quotes of the cell: a cell of garbage is named by its start.
+    quoted = shown if len(shown) <= 40 else shown[:40] + "…"
     if floated := _FLOAT_TEXT_RE.fullmatch(shown):
         text = floated.group(1)
         if _CLEAN_MOBILE_RE.fullmatch(text):
@@ -161,11 +163,11 @@ def normalize_phone(raw: object) -> PhoneResult:
         try:
             value = Decimal(s.replace(" ", ""))
         except InvalidOperation:
-            return _invalid(shown, f"无法识别“{shown}”")
+            return _invalid(shown, f"无法识别“{quoted}”")
         if value != value.to_integral_value() or digits_written < _SCI_MIN_DIGITS:
             return PhoneResult(
                 raw=shown, error="phone_invalid", damaged=True,
-                detail=f"“{shown}”是科学计数法显示，号码的后几位已经丢失，"
+                detail=f"“{quoted}”是科学计数法显示，号码的后几位已经丢失，"
                        "请将该列设置为文本格式后重新输入完整号码",
             )
         s = str(int(value))
@@ -179,16 +181,16 @@ def normalize_phone(raw: object) -> PhoneResult:
     # Every separator becomes '-' so digit groups survive for extension detection.
     s = s.translate(_SEPARATORS).strip("-")
     if "/" in s or "、" in s or "," in s or ";" in s:
-        return _invalid(shown, f"“{shown}”包含多个号码，请只填写一个")
+        return _invalid(shown, f"“{quoted}”包含多个号码，请只填写一个")
     international = False
     if s.startswith("+"):
         s = s[1:].lstrip("-")
         if not s.startswith("86"):
-            return _invalid(shown, f"“{shown}”不是中国大陆号码")
+            return _invalid(shown, f"“{quoted}”不是中国大陆号码")
         international = True
     groups = [g for g in s.split("-") if g]
     if not groups or not all(g.isdigit() for g in groups):
-        return _invalid(shown, f"“{shown}”包含无法识别的字符")
+        return _invalid(shown, f"“{quoted}”包含无法识别的字符")
     digits = "".join(groups)
 
     # Country prefix: +86 / 0086 explicitly; a bare 86 only in front of a whole mobile number.
@@ -210,7 +212,7 @@ def normalize_phone(raw: object) -> PhoneResult:
     ):
         return PhoneResult(raw=shown, number=digits[1:], kind=PhoneKind.MOBILE)
     if len(digits) == 11 and digits.startswith("1"):
-        return _invalid(shown, f"“{shown}”不是有效的手机号")
+        return _invalid(shown, f"“{quoted}”不是有效的手机号")
 
     if international and not digits.startswith("0"):
         digits = "0" + digits
@@ -220,8 +222,8 @@ def normalize_phone(raw: object) -> PhoneResult:
         number, extension = landline
         return PhoneResult(raw=shown, number=number, kind=PhoneKind.LANDLINE, extension=extension)
     if len(digits) < 11:
-        return _invalid(shown, f"“{shown}”位数不足")
-    return _invalid(shown, f"“{shown}”不是有效的手机号")
+        return _invalid(shown, f"“{quoted}”位数不足")
+    return _invalid(shown, f"“{quoted}”不是有效的手机号")
 
 
 def _drop_prefix(groups: list[str], n: int) -> list[str]:
