@@ -24,6 +24,24 @@ CUSTOM_TYPES = {"text", "image", "voice", "video", "music", "news", "mpnews", "m
                 "wxcard", "miniprogrampage", "link"}
 
 
+#: What WeChat shows of a template message since 2023 (research notes §7): ``first`` and ``remark``
+#: are dropped, and a category keyword longer than its type allows is cut.
+TEMPLATE_DROPPED = ("first", "remark")
+TEMPLATE_LIMITS = {"thing": 20, "phrase": 5, "character_string": 32, "name": 10}
+
+
+def _shown(data: dict[str, Any]) -> dict[str, str]:
+    """The template message as the phone displays it: field → the text shown."""
+    shown = {}
+    for key, item in data.items():
+        if key in TEMPLATE_DROPPED:
+            continue
+        value = str(item["value"])
+        limit = TEMPLATE_LIMITS.get(key.rstrip("0123456789"))
+        shown[key] = value[:limit] if limit else value
+    return shown
+
+
 def _data(body: dict[str, Any]) -> dict[str, Any]:
     data = body.get("data")
     if not isinstance(data, dict) or not data:
@@ -62,7 +80,7 @@ def template_send() -> Response:
         if client_msg_id:
             state.template_dedupe[(touser, str(client_msg_id))] = (msgid, now)
         # If both are given the mini program wins (WeChat opens it instead of the url).
-        state.deliver(user, "template", msgtype="template", template_id=template_id, data=data,
+        state.deliver(user, "template", msgtype="template", template_id=template_id, data=data, shown=_shown(data),
                       url=body.get("url"), miniprogram=body.get("miniprogram"), msgid=msgid)
         status = state.template_status.get(touser, "success")
     if state.config.template_job_finish_events:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -10,6 +12,7 @@ from app.services.live import reminders
 from app.services.signin.rules import get_session
 from app.services.signin.write import sign_in
 from app.wechat import WeChatUnavailable
+from app.wechat import templates as wechat_templates
 from models import Reminder, ReminderDelivery
 from tests.live.conftest import login
 
@@ -52,7 +55,7 @@ def test_remind_from_console_sends_once_per_person(app, db, client, live, wired,
     for person in live.people[1:-2]:
         inbox = templates(sim, wired[person.id])
         assert len(inbox) == 1
-        assert inbox[0]["data"]["keyword1"]["value"] == "全区经济工作会议"
+        assert inbox[0]["shown"]["thing1"] == "全区经济工作会议"  # what the phone displays
         assert inbox[0]["url"].endswith(f"/m/{live.meeting.code}")
     assert templates(sim, wired[live.people[0].id]) == []  # already signed in: not reminded
     listed = client.get(f"/admin/{live.meeting.code}/reminders.json").get_json()["reminders"]
@@ -122,3 +125,39 @@ def _organizer_identity(db, live):
     from models import WechatIdentity
 
     return db.session.scalar(select(WechatIdentity.id).where(WechatIdentity.oa_openid == live.organizer_openid))
+
+
+def test_the_reminder_fills_only_fields_wechat_shows_today(app, db, live, wired, sim):
+    """Since 2023 WeChat drops ``first`` and ``remark`` and shows category keywords within their
+    type's limits (app.wechat.templates, research notes §7): the phone shows all that was sent."""
+    reminders.create_reminder(live.meeting, get_session(live.meeting), actor=live.organizer)
+    db.session.commit()
+    jobs.run_pending(app)
+    message = templates(sim, wired[live.people[0].id])[0]
+    sent = {field: item["value"] for field, item in message["data"].items()}
+    assert wechat_templates.problems(sent) == []
+    assert message["shown"] == sent  # nothing dropped, nothing cut
+    assert set(sent) == {"thing1", "time2", "thing3", "thing4"}
+
+
+def test_the_reminder_says_the_date_and_never_about_to_start_after_the_start(live):
+    meeting = live.meeting
+    session = get_session(meeting)
+    session.starts_at = datetime(2026, 12, 3, 1, 30, tzinfo=UTC)  # 09:30 in Beijing
+    before = reminders._template_data(meeting, session, session.starts_at - timedelta(minutes=20))
+    assert before["time2"] == "2026年12月3日 09:30"
+    assert before["thing4"] == "会议将于09:30开始，请到场签到"
+    after = reminders._template_data(meeting, session, session.starts_at + timedelta(minutes=5))
+    assert after["thing4"] == "会议已开始，请尽快到场签到" and "即将" not in "".join(after.values())
+    meeting.title = "中国共产党某某省某某市第十五次代表大会第三次全体会议"  # 27 characters
+    cut = reminders._template_data(meeting, session, session.starts_at)
+    assert cut["thing1"] == meeting.title[:19] + "…" and wechat_templates.problems(cut) == []
+
+
+def test_the_check_refuses_what_wechat_would_not_show():
+    legacy = {"first": "张三，您好！会议即将开始", "keyword1": "全区经济工作会议", "keyword2": "09:30",
+              "remark": "请尽快到场"}
+    assert len(wechat_templates.problems(legacy)) == 4
+    assert wechat_templates.problems({"time2": "09:30", "thing1": "会" * 21}) == [
+        "thing1: 21 characters, WeChat shows 20"]
+    assert wechat_templates.problems({"time2": "12月3日"})  # a date without a time is not a time

@@ -32,8 +32,8 @@ from app.extensions import db, get_redis
 from app.services import audit
 from app.services.errors import DomainError
 from app.services.live import headcount
-from app.services.timeutil import fmt_hm
-from app.wechat import WeChatError, WeChatUnavailable, oa_api
+from app.services.timeutil import fmt_hm, local
+from app.wechat import WeChatError, WeChatUnavailable, oa_api, templates
 from models import Contact, Job, Meeting, MeetingSession, Reminder, ReminderDelivery, SignIn, WechatIdentity
 
 log = logging.getLogger(__name__)
@@ -222,7 +222,7 @@ def _deliver(delivery: ReminderDelivery, meeting: Meeting, session: MeetingSessi
         try:
             msgid = oa_api().send_template(
                 openid, current_app.config.get("WECHAT_REMINDER_TEMPLATE_ID") or DEFAULT_TEMPLATE_ID,
-                _template_data(contact, meeting, session),
+                _template_data(meeting, session, datetime.now(UTC)),
                 url=current_app.config["PUBLIC_BASE_URL"] + f"/m/{meeting.code}",
                 client_msg_id=f"remind-{reminder.id}-{contact.id}",
             )
@@ -245,14 +245,22 @@ def _failed(delivery: ReminderDelivery, exc: WeChatError) -> None:
     delivery.error = (exc.errmsg or str(exc))[:200]
 
 
-def _template_data(contact: Contact, meeting: Meeting, session: MeetingSession) -> dict[str, str]:
-    return {
-        "first": f"{contact.name}，您好！会议即将开始，您尚未签到。",
-        "keyword1": meeting.title,
-        "keyword2": fmt_hm(session.starts_at),
-        "keyword3": meeting.venue or "见会议通知",
-        "remark": "请尽快到场，扫描会场签到二维码完成签到。",
+def _template_data(meeting: Meeting, session: MeetingSession, now: datetime) -> dict[str, str]:
+    """The reminder as the category template 会议签到提醒 (会议名称 thing1, 会议时间 time2, 会议地点
+    thing3, 提醒事项 thing4) shows it: every field one WeChat displays (app.wechat.templates), the
+    time with its date, and "not started yet" only while that is true."""
+    starts = local(session.starts_at)
+    if now < session.starts_at:
+        note = f"会议将于{starts:%H:%M}开始，请到场签到"
+    else:
+        note = "会议已开始，请尽快到场签到"
+    values = {
+        "thing1": meeting.title,
+        "time2": f"{starts.year}年{starts.month}月{starts.day}日 {starts:%H:%M}",
+        "thing3": meeting.venue or "见会议通知",
+        "thing4": note,
     }
+    return {field: templates.fit(field, value) for field, value in values.items()}
 
 
 # --- WeChat's delivery reports ---------------------------------------------------------------------
