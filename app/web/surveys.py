@@ -58,13 +58,19 @@ def answer(meeting_code: str, survey_id: int):
             finish_with_error(exc)
             if exc.code not in ("answer_missing", "answer_invalid"):
                 return render_template("votes/message.html", meeting=meeting, title="未能提交", message=exc.message,
-                                       ok=False, vote=None, links=()), exc.status
+                                       ok=False, vote=None, subtitle="问卷调查", links=_back(meeting)), exc.status
             error = exc.message
         else:
             return render_template("votes/message.html", meeting=meeting, title="提交成功", message="感谢您的反馈。",
-                                   ok=True, vote=None, links=())
+                                   ok=True, vote=None, subtitle="问卷调查", links=_back(meeting))
     return render_template("surveys/form.html", meeting=meeting, survey=survey, error=error,
                            answered=surveys.has_answered(survey, contact)), (422 if error else 200)
+
+
+def _back(meeting) -> list[tuple[str, str]]:
+    """Where a person goes after a survey: the meeting page lists its surveys (and everything else)."""
+    return [("返回会议页面", url_for("attendee.meeting_page", meeting_code=meeting.code)),
+            ("我的会议", url_for("mine.my_meetings"))]
 
 
 @bp.route("/admin/<meeting_code>/surveys", methods=["GET", "POST"])

@@ -65,6 +65,7 @@ def test_my_meetings_newest_first_with_status_and_escaped(client, db, mine):
     assert page.index("经济工作会议") < page.index("上半年工作会议")  # newest first
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "已签到" in page and "未签到" in page
+    assert " 签到</span>" not in page  # the status says 已签到; its time follows without repeating it
     assert 'href="/m/MYOLD"' in page and 'href="/m/MYOLD/documents"' in page and "会议资料（1）" in page
     assert 'href="/m/MYNEW/documents"' not in page  # no materials there yet
     assert "李四的专题会议" not in page and "MYSECRET" not in page

@@ -111,6 +111,7 @@ def test_screen_follows_vote_live(app, live_server, browser, seeded):
     phone = logged_in_page(app, browser, live_server, seeded["attendee"])
     phone.goto(f"{live_server}/m/{CODE}/votes/{motion}")
     phone.click("button:has-text('赞成')")
+    phone.click("text=确认提交")  # a ballot asks once before it is cast
     assert "投票成功" in phone.locator("#result").inner_text()
     wait_text(screen, "#v-ballots", "1")
     assert counts(screen)[str(yes)] == ("1 票", "100.0%")
@@ -133,6 +134,7 @@ def test_screen_follows_vote_live(app, live_server, browser, seeded):
     organizer.wait_for_url(f"**/admin/{CODE}/votes/{motion}")
     wait_text(screen, "#v-state", "已结束")
     late.click("button:has-text('反对')")
+    late.click("text=确认提交")
     assert "投票已结束" in late.locator("#result").inner_text()
     from app.services.votes.rules import VoteError
 

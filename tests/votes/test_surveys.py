@@ -132,7 +132,11 @@ def test_survey_pages(db, client, factory, vm):
     missing = client.post(url, data={f"q{q[0]}": "0"})
     assert missing.status_code == 422 and "第 2 题为必答题" in missing.get_data(as_text=True)
     ok = client.post(url, data={f"q{q[0]}": "1", f"q{q[1]}": ["0", "2"], f"q{q[2]}": "4", f"q{q[3]}": "<b>好</b>"})
-    assert ok.status_code == 200 and "提交成功" in ok.get_data(as_text=True)
+    done = ok.get_data(as_text=True)
+    assert ok.status_code == 200 and "提交成功" in done
+    # A survey's page says so (not 投票表决) and leads on: the meeting page lists its surveys.
+    assert "问卷调查" in done and "投票表决" not in done
+    assert f'href="/m/{vm.meeting.code}"' in done and 'href="/m/my"' in done
     again = client.post(url, data={f"q{q[0]}": "1", f"q{q[1]}": ["0"], f"q{q[2]}": "4"})
     assert again.status_code == 409 and "每人只能提交一次" in again.get_data(as_text=True)
     assert client.get(f"/admin/{vm.meeting.code}/surveys/{s.id}").status_code == 403

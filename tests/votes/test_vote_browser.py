@@ -83,6 +83,17 @@ def test_vote_in_chromium(app, live_server, browser, seeded):
     assert first.locator(".motion button").count() == 3
     first.screenshot(path=str(ARTIFACTS / "vote-h5-ballot.png"), full_page=True)
     first.click("button:has-text('赞成')")
+    # A ballot cannot be changed: the tap asks first, and 返回修改 casts nothing.
+    assert first.locator("#ballot-confirm .chosen").inner_text() == "赞成"
+    first.screenshot(path=str(ARTIFACTS / "vote-h5-confirm.png"), full_page=True)
+    first.click("text=返回修改")
+    assert first.locator("#ballot").is_visible() and not first.locator("#ballot-confirm").is_visible()
+    first.click("button:has-text('反对')")
+    assert first.locator("#ballot-confirm .chosen").inner_text() == "反对"
+    first.click("text=返回修改")
+    assert ballots_shown(organizer) == 0
+    first.click("button:has-text('赞成')")
+    first.click("text=确认提交")
     assert "投票成功" in first.locator("#result").inner_text()
     first.screenshot(path=str(ARTIFACTS / "vote-h5-success.png"), full_page=True)
     wait_js(organizer, "document.getElementById('n-ballots').textContent === '1'", timeout=5000)
@@ -110,6 +121,7 @@ def test_vote_in_chromium(app, live_server, browser, seeded):
     newcomer.wait_for_url(f"**/m/{CODE}/done?s=1")
     newcomer.goto(f"{live_server}/m/{CODE}/votes/{vote_id}")
     newcomer.click("button:has-text('反对')")
+    newcomer.click("text=确认提交")
     assert "投票成功" in newcomer.locator("#result").inner_text()
     wait_js(organizer, "document.getElementById('n-eligible').textContent === '7'", timeout=8000)
 
@@ -132,6 +144,7 @@ def test_vote_in_chromium(app, live_server, browser, seeded):
     organizer.wait_for_url(f"**/admin/{CODE}/votes/{vote_id}")
     assert "已结束" in organizer.locator("#v-state").inner_text()
     late.click("button:has-text('赞成')")
+    late.click("text=确认提交")
     assert "投票已结束" in late.locator("#result").inner_text()
     late.screenshot(path=str(ARTIFACTS / "vote-h5-late.png"), full_page=True)
     assert ballots_shown(organizer) == 5
