@@ -27,7 +27,10 @@ def create_session(body: schemas.SessionRequest):
      summary="绑定通讯录身份（单位、姓名、手机号）",
      responses={200: schemas.Me, 400: ErrorBody, 409: ErrorBody, 429: ErrorBody})
 def bind_identity(me, body: schemas.BindRequest):
-    """与 H5 绑定页相同的规则、次数限制和提示。"""
+    """与 H5 绑定页相同的规则、次数限制和提示。400 identity_mismatch：单位、姓名或手机号与通讯录不一致；
+    所填人员已绑定其他微信时，回答与此完全相同（不透露该身份是否真实）。409 identity_bound_elsewhere：
+    本微信已绑定其他人员。429 rate_limited：失败次数过多，暂时锁定。只剩最后一次机会时，失败回答的
+    message 末尾附有提醒「还可尝试 1 次，再次失败将暂时锁定（最长 30 分钟）」，请原样展示。"""
     contact = identity_service.bind(me, unit_text=body.unit, name=body.name, phone=body.phone,
                                     ip=client_ip())
     return present.me(contact)

@@ -167,11 +167,12 @@ def test_after_unbinding_the_new_wechat_binds_by_the_normal_first_scan(db, clien
     db.session.commit()
     fields = {"unit_text": person.unit.name, "name": person.name, "phone": person.phone}
 
-    # The new phone's first scan: the binding is refused, and the message says what to do.
+    # The new phone's first scan: the binding is refused as a wrong identity is (a stranger must not
+    # learn the person is real), and the message says where to go.
     link = reply_link(scan(sim, "o-new-phone", meeting).text)
     refused = client.post("/m/bind", data={"t": form_value(client.get(link).get_data(as_text=True), "t"), **fields})
     text = refused.get_data(as_text=True)
-    assert refused.status_code == 409 and "签到处" in text and "重新扫码" in text
+    assert refused.status_code == 400 and "换了微信" in text and "签到处" in text
 
     door.unbind_person(meeting, person.id, actor=console.staff, reason="换手机", confirmed=True)
     db.session.commit()

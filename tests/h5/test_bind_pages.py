@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from sqlalchemy import func, select
 
-from app.services import links
-from app.services.identity.binding import bind, get_or_create_identity
+from app.services import links, ratelimit
+from app.services.identity.binding import FAIL_WINDOW_S, FAILS_PER_OPENID, bind, get_or_create_identity
+from app.services.meetings.log import audit_page
 from models import AuditLog, SignIn, SignInDenial, WechatIdentity
 from tests.h5.conftest import ZHANG, form_value, reply_link, scan
 
@@ -94,15 +96,43 @@ def test_mismatch_rerenders_with_message_and_typed_values(app, db, client, meeti
     assert db.session.scalar(select(AuditLog.action).where(AuditLog.action == "identity.bind_failed"))
 
 
-def test_bound_contact_cannot_be_taken_over(app, db, client, meeting):
+def _answer(res) -> tuple[int, str]:
+    """A bind page's answer with what the visitor typed (and their link) blanked out."""
+    return res.status_code, re.sub(r'value="[^"]*"', 'value=""', res.get_data(as_text=True))
+
+
+def test_bound_contact_cannot_be_taken_over_nor_confirmed(app, db, client, meeting, redis_client):
+    """A stranger typing a real person already bound to another WeChat gets a wrong identity's
+    answer, page for page; the organizers' log shows the attempt, naming the person."""
     bind(get_or_create_identity(oa_openid="o-owner"), unit_text="FGJ", name="张三", phone="13800138000", ip=None)
-    res = client.post("/m/bind", data={"t": _token(app, "o-thief"), **ZHANG})
-    body = res.get_data(as_text=True)
-    assert res.status_code == 409 and "该人员已绑定其他微信" in body and "会务组" in body
+    wrong = client.post("/m/bind", data={"t": _token(app, "o-wrong"), **ZHANG, "name": "张四"})
+    taken = client.post("/m/bind", data={"t": _token(app, "o-thief"), **ZHANG})
+    assert _answer(taken) == _answer(wrong)
+    assert taken.status_code == 400 and "单位、姓名或手机号与通讯录不一致" in taken.get_data(as_text=True)
+    assert "已绑定" not in taken.get_data(as_text=True)
     owner = db.session.scalar(select(WechatIdentity).where(WechatIdentity.oa_openid == "o-owner"))
     thief = db.session.scalar(select(WechatIdentity).where(WechatIdentity.oa_openid == "o-thief"))
     assert owner.contact_id is not None and thief.contact_id is None
     assert db.session.scalar(select(func.count()).select_from(SignIn)) == 0
+    # Counted as a wrong identity is, and on record (committed despite the error answer).
+    assert [ratelimit.count(f"bind:openid:{o}", FAIL_WINDOW_S) for o in ("o-wrong", "o-thief")] == [1, 1]
+    row = db.session.scalar(select(AuditLog).where(AuditLog.action == "identity.bind_taken"))
+    assert row.meeting_id == meeting.id and row.target == f"contact:{owner.contact_id}" and row.ip == "127.0.0.1"
+    logged = [r for r in audit_page(meeting).rows if r["action"] == "identity.bind_taken"]
+    assert len(logged) == 1 and logged[0]["label"] == "绑定被拒：该人员已绑定其他微信"
+    assert logged[0]["target"] == "张三（区发展和改革局）" and logged[0]["actor"] == "参会人员（微信）"
+
+
+def test_the_attempt_before_the_last_warns(app, db, client, meeting, redis_client):
+    token = _token(app, "o-typo")
+    warned = []
+    for i in range(FAILS_PER_OPENID):
+        res = client.post("/m/bind", data={"t": token, **ZHANG, "phone": f"1380013801{i}"})
+        assert res.status_code == 400
+        warned.append("还可尝试 1 次，再次失败将暂时锁定（最长 30 分钟）" in res.get_data(as_text=True))
+    assert warned == [False, False, False, True, False]
+    res = client.post("/m/bind", data={"t": token, **ZHANG})
+    assert res.status_code == 429
 
 
 def test_not_on_the_list_is_told_and_the_denial_kept(app, db, client, meeting, factory):

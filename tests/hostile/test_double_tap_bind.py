@@ -67,8 +67,8 @@ def test_identical_bind_posts_at_once_all_succeed_with_one_binding(app, committe
 @pytest.mark.pg_only(reason="concurrent requests on their own connections; SQLite serialises writers")
 def test_two_wechats_binding_one_person_at_once_one_wins_the_other_is_told(app, committed_db):
     """Two WeChat accounts submit the same person at the same moment (a shared phone, a colleague
-    helping): the unique binding lets one in; the other is told the person is bound elsewhere (409),
-    as it would be a second later, not a 500."""
+    helping): the unique binding lets one in; the other gets the answer it would have had a second
+    later (a wrong identity's, 400: a taken identity is not confirmed to anyone), not a 500."""
     db = committed_db
     factory = Factory(db)
     unit = factory.unit("FGJ", "区发展和改革局")
@@ -92,7 +92,7 @@ def test_two_wechats_binding_one_person_at_once_one_wins_the_other_is_told(app, 
         t.start()
     for t in threads:
         t.join(30)
-    assert sorted(answers) == [302, 409], answers
+    assert sorted(answers) == [302, 400], answers
     db.session.expire_all()
     bound = db.session.scalars(select(WechatIdentity).where(WechatIdentity.contact_id == person.id)).all()
     assert len(bound) == 1

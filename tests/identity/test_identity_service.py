@@ -49,15 +49,64 @@ def test_bad_phone_and_missing_fields(db, person):
     assert err.value.code == "phone_invalid"
 
 
-def test_no_take_over(db, person):
+def test_no_take_over_and_the_answer_is_the_mismatchs(db, person, redis_client):
+    """A stranger typing a real person already bound to another WeChat learns nothing: the answer is
+    a wrong identity's, word for word, and counts the same; the attempt is logged naming them."""
+    from app.services import ratelimit
+    from app.services.identity.binding import FAIL_WINDOW_S
+
     mine = get_or_create_identity(oa_openid="o-mine")
     bind(mine, unit_text="发改局", name="阿卜杜·热合曼", phone="13800138000", ip=None)
-    thief = get_or_create_identity(oa_openid="o-thief")
-    with pytest.raises(IdentityError) as err:
-        bind(thief, unit_text="发改局", name="阿卜杜·热合曼", phone="13800138000", ip=None)
-    assert err.value.code == "contact_bound_elsewhere" and "会务组" in err.value.message
+    answers = []
+    for openid, typed_name in [("o-wrong", "猜一猜"), ("o-thief", "阿卜杜·热合曼")]:
+        with pytest.raises(IdentityError) as err:
+            bind(get_or_create_identity(oa_openid=openid), unit_text="发改局", name=typed_name,
+                 phone="13800138000", ip=None)
+        answers.append((err.value.code, err.value.message, err.value.status, err.value.commit_anyway,
+                        err.value.attempts_left, ratelimit.count(f"bind:openid:{openid}", FAIL_WINDOW_S)))
+    assert answers[0] == answers[1]
+    assert answers[1][:3] == ("identity_mismatch", IdentityError("identity_mismatch").message, 400)
+    taken = db.session.scalar(select(AuditLog).where(AuditLog.action == "identity.bind_taken"))
+    assert taken.actor == "openid:o-thief" and taken.target == f"contact:{person.id}"
+    assert taken.data == {"phone_tail": "8000", "unit": "发改局"}
+    assert get_or_create_identity(oa_openid="o-thief").contact_id is None
     # Binding again from the right WeChat is a no-op.
     assert bind(mine, unit_text="发改局", name="阿卜杜·热合曼", phone="13800138000", ip=None) == person
+
+
+def test_a_bound_wechat_is_told_so_whatever_was_typed(db, person, factory):
+    """Its answer must not tell a real person from a made-up one either."""
+    from app.services.contacts.phones import mask_name
+
+    other = factory.contact(person.unit, name="张三", phone="13900139000")
+    mine = get_or_create_identity(oa_openid="o-bound")
+    bind(mine, unit_text="发改局", name="阿卜杜·热合曼", phone="13800138000", ip=None)
+    answers = set()
+    for name, phone in [("张三", "13900139000"), ("李四", "13700137000")]:
+        with pytest.raises(IdentityError) as err:
+            bind(mine, unit_text="发改局", name=name, phone=phone, ip=None)
+        answers.add((err.value.code, err.value.message, err.value.status))
+    shown = IdentityError("identity_bound_elsewhere", name=mask_name(person.name)).message
+    assert answers == {("identity_bound_elsewhere", shown, 409)} and "阿" in shown
+    assert mine.contact_id == person.id and other.id != person.id
+
+
+def test_the_attempt_before_the_last_warns_and_not_earlier(db, person, redis_client):
+    from app.services.identity.binding import FAILS_PER_OPENID, LAST_ATTEMPT_WARNING
+
+    identity = get_or_create_identity(oa_openid="o-warn")
+    lefts = []
+    for i in range(FAILS_PER_OPENID):
+        with pytest.raises(IdentityError) as err:
+            bind(identity, unit_text="发改局", name=f"猜{i}", phone="13800138000", ip="6.6.6.6")
+        assert err.value.code == "identity_mismatch"
+        assert (LAST_ATTEMPT_WARNING in err.value.message) == (i == FAILS_PER_OPENID - 2), i
+        lefts.append(err.value.attempts_left)
+    assert lefts == [4, 3, 2, 1, 0]
+    assert "锁定（最长 30 分钟）" in LAST_ATTEMPT_WARNING
+    with pytest.raises(IdentityError) as err:  # what the warning said: the next one is refused
+        bind(identity, unit_text="发改局", name="阿卜杜·热合曼", phone="13800138000", ip="6.6.6.6")
+    assert err.value.code == "rate_limited"
 
 
 def test_attempts_are_limited_per_openid_and_per_ip(db, person, redis_client, monkeypatch):

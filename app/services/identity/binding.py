@@ -1,8 +1,9 @@
 """WeChat identities and binding them to the directory.
 
 Binding matches unit + name + phone against the directory. The answer to a mismatch never says
-which of the three was wrong, and attempts are limited per openid and per IP, so nobody can use the
-form to discover who is in the directory.
+which of the three was wrong, nor whether what was typed is a real person already bound to another
+WeChat (that answer is the mismatch's, word for word; the organizers' log records it), and attempts
+are limited per openid and per IP, so nobody can use the form to discover who is in the directory.
 """
 
 from __future__ import annotations
@@ -30,17 +31,21 @@ FAILS_PER_OPENID = 5  # one WeChat account cannot mine the directory
 #: behind one address within minutes, some with typos, and none may be locked out by the others'.
 FAILS_PER_IP = 300
 FAIL_WINDOW_S = 30 * 60
+#: Added to a counted failure's answer when one attempt is left. The counters are fixed windows of
+#: ``FAIL_WINDOW_S``: a lock lasts until the window ends, so at most that long.
+LAST_ATTEMPT_WARNING = f"还可尝试 1 次，再次失败将暂时锁定（最长 {FAIL_WINDOW_S // 60} 分钟）"
 
 
 class IdentityError(DomainError):
     messages = {
         "fields_missing": "请完整填写单位、姓名和手机号",
         "phone_invalid": "手机号格式不正确，请填写 11 位手机号",
-        "identity_mismatch": "单位、姓名或手机号与通讯录不一致，请核对后重试；如仍有问题请联系会务组",
-        # The way out is the real one: staff at the sign-in desk check who they are and unbind the
-        # old WeChat (console 现场处理 → 解绑微信); the next scan binds this one as a first scan does.
-        "contact_bound_elsewhere": "该人员已绑定其他微信。如需换用本微信，请到签到处请会务组核对身份、"
-                                   "解除原绑定后，重新扫码绑定",
+        # Also the answer when the person typed is already bound to another WeChat: saying so would
+        # confirm to a stranger that the identity is real. Someone who changed WeChat goes to the
+        # desk, where staff check who they are and unbind the old WeChat (console 现场处理 → 解绑微信;
+        # the log shows the refused attempt); the next scan binds this one as a first scan does.
+        "identity_mismatch": "单位、姓名或手机号与通讯录不一致，请核对后重试；"
+                             "如仍有问题（例如换了微信），请到签到处联系会务组",
         "identity_bound_elsewhere": "您的微信已绑定 {name}。如需更换，请到签到处请会务组核对身份、"
                                     "解除该绑定后，重新扫码绑定",
         "rate_limited": "尝试次数过多，请 30 分钟后再试，或联系会务组",
@@ -50,10 +55,13 @@ class IdentityError(DomainError):
         "contact_not_found": "通讯录中找不到手机号为 {phone} 的人员",
         "phone_ambiguous": "手机号 {phone} 对应多位已绑定微信的人员，请在会务后台按姓名查找后解绑",
     }
-    statuses = {"rate_limited": 429, "contact_bound_elsewhere": 409, "identity_bound_elsewhere": 409,
-                "contact_not_found": 404, "phone_ambiguous": 409}
+    statuses = {"rate_limited": 429, "identity_bound_elsewhere": 409, "contact_not_found": 404,
+                "phone_ambiguous": 409}
     #: A failed attempt is logged (audit) even though the request fails.
-    recorded = frozenset({"identity_mismatch", "contact_bound_elsewhere", "identity_bound_elsewhere"})
+    recorded = frozenset({"identity_mismatch", "identity_bound_elsewhere"})
+    #: On a counted failure of :func:`bind`: the attempts left in the window (its message then
+    #: carries :data:`LAST_ATTEMPT_WARNING` when that is 1).
+    attempts_left: int | None = None
 
 
 def find_identity(*, oa_openid: str | None = None, mp_openid: str | None = None) -> WechatIdentity | None:
@@ -159,12 +167,16 @@ def _merge(a: WechatIdentity, b: WechatIdentity) -> WechatIdentity:
 
 
 def bind(identity: WechatIdentity, *, unit_text: str, name: str, phone: str, ip: str | None,
-         now: datetime | None = None) -> Contact:
+         now: datetime | None = None, meeting_id: int | None = None) -> Contact:
     """Bind ``identity`` to the directory contact matching unit, name and phone.
 
-    Binding the same person again is a no-op. :raise IdentityError: ``fields_missing``,
-    ``phone_invalid``, ``identity_mismatch``, ``contact_bound_elsewhere``,
-    ``identity_bound_elsewhere``, ``rate_limited``.
+    Binding the same person again is a no-op. A person already bound to another WeChat is answered
+    ``identity_mismatch``, as a wrong identity is (same message, status and counting), and logged as
+    ``identity.bind_taken`` naming them, in ``meeting_id``'s log when the bind came from a meeting.
+    A WeChat bound to someone else is told so (``identity_bound_elsewhere``) whatever was typed.
+
+    :raise IdentityError: ``fields_missing``, ``phone_invalid``, ``identity_mismatch``,
+        ``identity_bound_elsewhere``, ``rate_limited``. A counted failure carries ``attempts_left``.
     """
     who = identity.oa_openid or identity.mp_openid or f"identity:{identity.id}"
     limits = [(f"bind:openid:{who}", FAILS_PER_OPENID)] + ([(f"bind:ip:{ip}", FAILS_PER_IP)] if ip else [])
@@ -180,28 +192,36 @@ def bind(identity: WechatIdentity, *, unit_text: str, name: str, phone: str, ip:
         ratelimit.refund(attempt)  # a form filled in wrongly tells nothing about the directory
         raise IdentityError(wrong_form)
 
+    def refused(code: str, *, taken: Contact | None = None, **params) -> IdentityError:
+        """A failure that stays counted, on record. Log what was typed only as a phone tail: the log
+        must not become the directory's mirror."""
+        typed = {"phone_tail": (phone_r.number or "")[-4:], "unit": (unit_text or "")[:64]}
+        if taken is None:
+            audit.record(f"openid:{who}", "identity.bind_failed", ip=ip, reason=code, **typed)
+        else:
+            audit.record(f"openid:{who}", "identity.bind_taken", meeting_id=meeting_id, target=f"contact:{taken.id}",
+                         ip=ip, **typed)
+        left = min(ratelimit.remaining(key, limit, FAIL_WINDOW_S) for key, limit in limits)
+        warning = f"。{LAST_ATTEMPT_WARNING}" if left == 1 else ""  # before the last attempt, not after the lock
+        exc = IdentityError(code, IdentityError.messages[code] + warning, **params)
+        exc.attempts_left = left
+        return exc
+
     candidates = db.session.scalars(
         select(Contact).where(Contact.phone == phone_r.number, Contact.active.is_(True))
     ).all()
     contact = next((c for c in candidates if normalize_name(c.name) == name_n and unit_matches(c.unit, unit_text)),
                    None)
-    try:
-        if contact is None:
-            raise IdentityError("identity_mismatch")
-        if identity.contact_id == contact.id:
-            ratelimit.refund(attempt)
-            return contact
-        if identity.contact_id is not None:
-            raise IdentityError("identity_bound_elsewhere", name=mask_name(identity.contact.name))
-        holder = db.session.scalar(select(WechatIdentity).where(WechatIdentity.contact_id == contact.id))
-        if holder is not None:
-            raise IdentityError("contact_bound_elsewhere")
-    except IdentityError as exc:
-        # The attempt stays counted as a failure. Log what was typed only as a phone tail: the log
-        # must not become the directory's mirror.
-        audit.record(f"openid:{who}", "identity.bind_failed", ip=ip, reason=exc.code,
-                     phone_tail=(phone_r.number or "")[-4:], unit=(unit_text or "")[:64])
-        raise
+    if contact is not None and identity.contact_id == contact.id:
+        ratelimit.refund(attempt)
+        return contact
+    if identity.contact_id is not None:
+        # Whatever else was typed: the answer must not depend on whether it is a real person.
+        raise refused("identity_bound_elsewhere", name=mask_name(identity.contact.name))
+    if contact is None:
+        raise refused("identity_mismatch")
+    if db.session.scalar(select(WechatIdentity.id).where(WechatIdentity.contact_id == contact.id)) is not None:
+        raise refused("identity_mismatch", taken=contact)
 
     try:
         with db.session.begin_nested():
@@ -210,9 +230,7 @@ def bind(identity: WechatIdentity, *, unit_text: str, name: str, phone: str, ip:
     except IntegrityError:
         # Another WeChat bound this person in the same moment (the unique binding let it in first,
         # our UPDATE waited for its commit): the answer it would have had a second later.
-        audit.record(f"openid:{who}", "identity.bind_failed", ip=ip, reason="contact_bound_elsewhere",
-                     phone_tail=(phone_r.number or "")[-4:], unit=(unit_text or "")[:64])
-        raise IdentityError("contact_bound_elsewhere") from None
+        raise refused("identity_mismatch", taken=contact) from None
     audit.record(f"openid:{who}", "identity.bind", ip=ip, target=f"contact:{contact.id}")
     ratelimit.refund(attempt)
     return contact

@@ -53,6 +53,7 @@ ACTION_LABELS = {
     "door.walk_in_approve": "通过签到申请",
     "door.walk_in_refuse": "拒绝签到申请",
     "identity.unbind": "解绑微信",
+    "identity.bind_taken": "绑定被拒：该人员已绑定其他微信",
     "leave.record": "登记请假",
     "leave.cancel": "取消请假",
     "reminder.create": "催签",

@@ -26,7 +26,8 @@ def bind_and_sign_in(identity: WechatIdentity, meeting: Meeting, session: Meetin
     :raise IdentityError: from :func:`identity.bind`; :raise SignInError: from :func:`signin.sign_in`.
     A recorded refusal of the sign-in keeps the (valid) binding: the boundary commits both.
     """
-    contact = identity_service.bind(identity, unit_text=unit_text, name=name, phone=phone, ip=ip, now=now)
+    contact = identity_service.bind(identity, unit_text=unit_text, name=name, phone=phone, ip=ip, now=now,
+                                    meeting_id=meeting.id)
     return signin.sign_in(meeting, session, contact, method=method, now=now, scanned=scanned)
 
 
