@@ -1,15 +1,16 @@
-"""One error shape for every JSON API, a Chinese page for browsers."""
+"""One error shape for every JSON API, a Chinese page for browsers (:mod:`app.web.error_pages`)."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, jsonify, make_response, request
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
 from app.services.errors import DomainError
 from app.tx import finish_with_error
+from app.web.error_pages import render_error_page
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ def wants_json() -> bool:
 def error_response(code: str, message: str, status: int):
     if wants_json():
         return jsonify(error={"code": code, "message": message}), status
-    return render_template("error.html", title=message, message=f"错误代码：{code}"), status
+    generic = HTTP_CODES.get(status) == (code, message) or code == "csrf_failed"
+    return render_error_page(code, message, status, generic=generic), status
 
 
 def register_error_handlers(app: Flask) -> None:
