@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from io import BytesIO
+
+from flask import Blueprint, redirect, render_template, request, send_file, url_for
 
 from app import jobs
+from app.services.exports import XLSX_TYPE
 from app.services.meetings import organizers
 from app.services.meetings.meetings import get_meeting
 from app.services.meetings.visibility import participating_meeting
@@ -124,6 +127,6 @@ def export(meeting_code: str, survey_id: int):
         back = url_for(".summary_page", meeting_code=meeting.code, survey_id=survey.id)
         return redirect(url_for("console_people.job_page", code=meeting.code, job_id=job_id, back=back))
     data = surveys.export_xlsx(meeting, survey, actor=me)
-    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="survey-{survey_id}.xlsx"',
-                             "Cache-Control": "no-store"})
+    # Named for people, as the job's download is; send_file adds the RFC 5987 filename*.
+    return send_file(BytesIO(data), as_attachment=True, download_name=surveys.export_filename(meeting, survey),
+                     mimetype=XLSX_TYPE, max_age=0)

@@ -8,11 +8,13 @@ Attendees: ``/m/<code>/votes`` (open and finished votes), ``/m/<code>/votes/<id>
 from __future__ import annotations
 
 from functools import lru_cache
+from io import BytesIO
 from types import SimpleNamespace
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, send_file, url_for
 
 from app import jobs
+from app.services.exports import XLSX_TYPE
 from app.services.meetings.meetings import get_meeting
 from app.services.meetings.visibility import participating_meeting
 from app.services.timeutil import parse_local
@@ -42,7 +44,7 @@ REFUSALS = {
 def page_globals():
     """The vote labels; the survey pages (surveys.py) share them."""
     return {"kind_labels": vote_rules.KIND_LABELS, "state_labels": vote_rules.STATE_LABELS,
-            "state_of": vote_rules.effective_state}
+            "state_of": vote_rules.effective_state, "pass_rule": vote_results.PASS_RULE}
 
 
 def _message(meeting, title: str, message: str, *, ok: bool = False, status: int = 200, vote=None, links=()):
@@ -218,6 +220,6 @@ def admin_export(meeting_code: str, vote_id: int):
         back = url_for(".admin_vote", meeting_code=meeting.code, vote_id=vote.id)
         return redirect(url_for("console_people.job_page", code=meeting.code, job_id=job_id, back=back))
     data = vote_results.export_xlsx(meeting, vote, actor=me)
-    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="vote-{vote.id}.xlsx"',
-                             "Cache-Control": "no-store"})
+    # Named for people, as the job's download is; send_file adds the RFC 5987 filename*.
+    return send_file(BytesIO(data), as_attachment=True, download_name=vote_results.export_filename(meeting, vote),
+                     mimetype=XLSX_TYPE, max_age=0)

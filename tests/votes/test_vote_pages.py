@@ -171,3 +171,28 @@ def test_attendee_and_other_organizer_are_refused(db, client, factory, vm, atten
     # the other meeting's organizer cannot reach this vote through their own meeting either
     assert client.get(f"/admin/VOTEX/votes/{vote.id}").status_code == 404
     assert db.session.get(Vote, vote.id).state == "open"
+
+
+def test_a_closed_motion_says_whether_it_passed_everywhere(db, client, vm, attendee):
+    """通过 / 未通过 by one rule (赞成 more than half of those entitled: exactly half fails), on the attendee's results, the
+    organizer's page, the export and its people-named file; 投票率 is called the same on each."""
+    vote = motion(vm, results_visibility="live")
+    yes = next(o.id for o in vote.options if o.label == "赞成")
+    for person in vm.delegates[:3]:  # 3 of the 6 entitled: half, which is not more than half
+        cast_ballot(vote, person, [yes])
+    login(client, attendee.id)
+    base = f"/m/{vm.meeting.code}/votes/{vote.id}/results"
+    assert 'id="v-outcome" hidden' in client.get(base).get_data(as_text=True)  # not judged while open
+    close_vote(vm.meeting, vote, actor=vm.organizer)
+    db.session.commit()
+    page = client.get(base).get_data(as_text=True)
+    assert "表决结果：<span class=\"o\">未通过</span>" in page and "投票率" in page and "参与率" not in page
+    assert client.get(f"{base}.json").get_json()["outcome"] == "未通过"
+    login(client, vm.organizer_identity_id)
+    admin = client.get(f"/admin/{vm.meeting.code}/votes/{vote.id}").get_data(as_text=True)
+    assert "表决结果：未通过" in admin and "赞成票超过应投票人数的一半为通过" in admin and "参与率" not in admin
+    xlsx = client.get(f"/admin/{vm.meeting.code}/votes/{vote.id}/export.xlsx")
+    assert "filename*=UTF-8''" in xlsx.headers["Content-Disposition"] and "vote-" not in xlsx.headers[
+        "Content-Disposition"]
+    rows = [[c.value for c in row] for row in openpyxl.load_workbook(io.BytesIO(xlsx.data)).active.iter_rows()]
+    assert ["表决结果", "未通过", "赞成票超过应投票人数的一半为通过"] in rows and ["投票率", "50.0%", None] in rows

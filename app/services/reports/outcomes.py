@@ -2,8 +2,8 @@
 who chose what only for a named vote, never for an anonymous one), surveys (summary and raw
 answers), and the documents (who read which and how much: 议题关注度; the 清退 checklist).
 
-The pass rule of a 表决 (:func:`motion_outcome`): 通过 when 赞成 is more than half of those entitled
-to vote (过半数, the rule of the 党委/人大 meetings this serves), counted only once the vote is closed.
+The pass rule of a 表决 is the votes' own (``Results.outcome``, app.services.votes.results), shown the
+same on the vote pages, the exports and these reports.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from app.extensions import db
 from app.services.reports.base import Chart, Context, Section
 from app.services.reports.people import local_naive, rate
 from app.services.votes import results as vote_results
-from app.services.votes.rules import CLOSED, KIND_LABELS, STATE_LABELS
+from app.services.votes.results import PASS_RULE
+from app.services.votes.rules import KIND_LABELS, STATE_LABELS
 from app.services.votes.surveys import summary as survey_summary
 from models import (
     Ballot,
@@ -29,17 +30,12 @@ from models import (
     VoteOption,
 )
 
-PASS_RULE = "赞成票超过应投票人数的一半为通过"
-
 
 def motion_outcome(vote: Vote, res: vote_results.Results) -> str:
-    """通过 / 未通过 for a closed 表决; its state otherwise; — for a vote that is not a 表决."""
+    """通过 / 未通过 for a closed 表决 (the votes' own rule); its state otherwise; — for another kind."""
     if vote.kind != "motion":
         return "—"
-    if res.state != CLOSED:
-        return STATE_LABELS.get(res.state, res.state)
-    yes = next((o.count for o in res.options if o.label == "赞成"), 0)
-    return "通过" if yes * 2 > res.eligible else "未通过"
+    return res.outcome or STATE_LABELS.get(res.state, res.state)
 
 
 def meeting_votes(ctx: Context) -> list[Vote]:

@@ -56,6 +56,11 @@ class OptionCount:
     percent: float = 0.0
 
 
+#: The pass rule of a 表决: 赞成 more than half of those entitled to vote (过半数, the rule of the
+#: 党委/人大 meetings this serves), judged once the vote is closed.
+PASS_RULE = "赞成票超过应投票人数的一半为通过"
+
+
 @dataclass
 class Results:
     vote_id: int
@@ -73,13 +78,21 @@ class Results:
         return round(self.ballots * 100.0 / self.eligible, 1) if self.eligible else 0.0
 
     @property
+    def outcome(self) -> str | None:
+        """通过 / 未通过 for a closed 表决 (``PASS_RULE``); None for another kind or before the close."""
+        if self.kind != "motion" or self.state != CLOSED:
+            return None
+        yes = next((o.count for o in self.options if o.label == "赞成"), 0)
+        return "通过" if yes * 2 > self.eligible else "未通过"
+
+    @property
     def totals(self) -> dict[str, int]:
         return {str(o.id): o.count for o in self.options}
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "vote", "vote_id": self.vote_id, "meeting_id": self.meeting_id, "title": self.title,
                 "kind": self.kind, "state": self.state, "ballots": self.ballots, "eligible": self.eligible,
-                "turnout": self.turnout, "totals": self.totals,
+                "turnout": self.turnout, "outcome": self.outcome, "totals": self.totals,
                 "options": [{"id": o.id, "label": o.label, "count": o.count, "percent": o.percent}
                             for o in self.options]}
 
@@ -386,8 +399,10 @@ def export_xlsx(meeting, vote: Vote, *, actor) -> bytes:
     rows: list[list[object]] = [[o.label, o.count, f"{o.percent}%"] for o in res.options]
     rows += [[], ["投票", vote.title, ""], ["类型", KIND_LABELS.get(vote.kind, vote.kind), ""],
              ["状态", STATE_LABELS.get(res.state, res.state), ""], ["应投人数", res.eligible, ""],
-             ["实投票数", res.ballots, ""], ["参与率", f"{res.turnout}%", ""],
+             ["实投票数", res.ballots, ""], ["投票率", f"{res.turnout}%", ""],
              ["记名方式", "无记名" if vote.anonymous else "记名", ""]]
+    if res.outcome:
+        rows.insert(len(res.options) + 4, ["表决结果", res.outcome, PASS_RULE])  # after 状态
     if not vote.anonymous:
         labels = {o.id: o.label for o in vote.options}
         rows += [[], ["姓名", "单位", "选择"]]
