@@ -86,7 +86,7 @@ def qr_payload(meeting: Meeting, session: MeetingSession) -> str:
 def page(code: str):
     meeting, session = _load(code)
     since = live_stream.last_stream_id(meeting.id)  # read before the numbers so nothing falls between them
-    numbers = headcount.numbers(meeting, session).to_dict(mask=meeting.mask_names, with_missing=False)
+    numbers = headcount.numbers(meeting, session).to_dict(mask=meeting.mask_names, with_missing=False, public=True)
     return render_template("screen/screen.html", meeting=meeting, session=session, numbers=numbers,
                            qr=qr_svg(qr_payload(meeting, session), size="100%"), since=since,
                            key=request.args.get("k"), vote=live_stream.screen_vote(meeting))
@@ -102,7 +102,8 @@ def qr(code: str):
 @bp.get("/<code>/numbers.json")
 def numbers(code: str):
     meeting, session = _load(code)
-    return jsonify(headcount.numbers(meeting, session).to_dict(mask=meeting.mask_names, with_missing=False))
+    return jsonify(headcount.numbers(meeting, session).to_dict(mask=meeting.mask_names, with_missing=False,
+                                                               public=True))
 
 
 @bp.get("/<code>/vote.json")
@@ -118,5 +119,5 @@ def events(code: str):
     ref = headcount.SessionRef.of(meeting, session)
     stream = live_stream.listen(current_app._get_current_object(), ref,
                                 last_event_id=request.headers.get("Last-Event-ID"), since=request.args.get("since"),
-                                mask=meeting.mask_names, with_missing=False)
+                                mask=meeting.mask_names, with_missing=False, public=True)
     return Response(stream, mimetype=live_stream.SSE_MIMETYPE, headers=live_stream.SSE_HEADERS)

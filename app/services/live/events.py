@@ -27,10 +27,12 @@ stream_key = headcount.stream_key
 
 
 def signin_event(meeting_id: int, session_id: int, *, seq: int | None, contact_id: int, name: str, unit_id: int,
-                 unit: str, at: datetime, late: bool, method: str) -> dict[str, Any]:
+                 unit: str, at: datetime, late: bool, method: str, role: str | None = None) -> dict[str, Any]:
+    """``role``: the person's 参会身份 at the meeting (None when not invited), which decides what a
+    public screen says of their lateness (:func:`headcount.public_late`)."""
     return {"type": "signin", "meeting_id": meeting_id, "session_id": session_id, "seq": seq,
             "contact_id": contact_id, "name": name, "unit_id": unit_id, "unit": unit, "at": at.isoformat(),
-            "late": late, "method": str(method)}
+            "late": late, "method": str(method), "role": role}
 
 
 def revoke_payload(meeting: Meeting, session: MeetingSession, record: SignIn) -> dict[str, Any]:

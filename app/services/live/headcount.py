@@ -58,6 +58,7 @@ from app.extensions import db, get_redis
 from app.services.contacts.phones import mask_name
 from app.services.timeutil import fmt_hm
 from models import Admission, Contact, Invitee, Leave, Meeting, MeetingSession, MeetingUnit, SignIn, Unit
+from models.meetings import InviteeRole
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,13 @@ class GroupCount:
     arrived: int = 0
 
 
+def public_late(late: bool, role: str | None) -> bool:
+    """Whether a public screen (the big screen) labels a sign-in 迟到: only when it is late, and
+    never a 领导's (a government meeting does not project that). Organizers' pages and the reports
+    keep the plain ``late`` flag for everyone."""
+    return bool(late) and role != InviteeRole.LEADER
+
+
 @dataclass
 class RecentSignIn:
     contact_id: int
@@ -126,6 +134,8 @@ class RecentSignIn:
     late: bool
     method: str
     seq: int
+    #: 参会身份 at the meeting (None when not invited); decides :func:`public_late`, never sent.
+    role: str | None = None
 
 
 @dataclass
@@ -161,11 +171,12 @@ class Headcount:
         return sum(u.expected - u.arrived for u in self.units)
 
     def to_dict(self, *, mask: bool = False, with_missing: bool = True,
-                with_leave: bool | None = None) -> dict[str, Any]:
+                with_leave: bool | None = None, public: bool = False) -> dict[str, Any]:
         """The numbers as JSON. ``with_missing``: each unit's list of who is missing (the mini
         program's); ``with_leave`` (default: as ``with_missing``): the people on leave, by name.
         The big screen gets neither; the console's live page gets the people on leave only (it
-        reads who is missing a unit at a time, :func:`missing_people`)."""
+        reads who is missing a unit at a time, :func:`missing_people`). ``public`` (the big
+        screen): the recent sign-ins' ``late`` as a projector may say it (:func:`public_late`)."""
         def name(text: str) -> str:
             return mask_name(text) if mask else text
 
@@ -179,7 +190,13 @@ class Headcount:
                 item["missing"] = [{"id": m["id"], "name": name(m["name"]), "title": m.get("title")}
                                    for m in u.missing]
             units.append(item)
-        recent = [{**asdict(r), "name": name(r.name)} for r in self.recent]
+        recent = []
+        for r in self.recent:
+            item = {**asdict(r), "name": name(r.name)}
+            role = item.pop("role")
+            if public:
+                item["late"] = public_late(r.late, role)
+            recent.append(item)
         data = {"meeting_id": self.meeting_id, "session_id": self.session_id, "expected": self.expected,
                 "arrived": self.arrived, "rate": self.rate, "late": self.late, "missing": self.missing_count,
                 "leave": self.leave, "units": units, "groups": [asdict(g) for g in self.groups], "recent": recent}
@@ -778,13 +795,16 @@ def _as_text(value: bytes | str) -> str:
 
 def recent_signins(session_id: int, limit: int = RECENT_N) -> list[RecentSignIn]:
     rows = db.session.execute(
-        select(SignIn.seq, SignIn.signed_at, SignIn.late, SignIn.method, Contact.id, Contact.name, Unit.name)
+        select(SignIn.seq, SignIn.signed_at, SignIn.late, SignIn.method, Contact.id, Contact.name, Unit.name,
+               Invitee.role)
         .join(Contact, Contact.id == SignIn.contact_id).join(Unit, Unit.id == Contact.unit_id)
+        .outerjoin(Invitee, (Invitee.meeting_id == SignIn.meeting_id) & (Invitee.contact_id == SignIn.contact_id))
         .where(SignIn.session_id == session_id, SignIn.revoked_at.is_(None))
         .order_by(SignIn.seq.desc()).limit(limit)
     ).all()
-    return [RecentSignIn(contact_id=cid, name=name, unit=unit, at=_hm(at), late=late, method=method, seq=seq)
-            for seq, at, late, method, cid, name, unit in rows]
+    return [RecentSignIn(contact_id=cid, name=name, unit=unit, at=_hm(at), late=late, method=method, seq=seq,
+                         role=role)
+            for seq, at, late, method, cid, name, unit, role in rows]
 
 
 def _hm(at: datetime | str) -> str:
@@ -793,14 +813,16 @@ def _hm(at: datetime | str) -> str:
     return fmt_hm(at)
 
 
-def event_for_screen(payload: dict[str, Any], *, mask: bool) -> dict[str, Any]:
-    """A live event as a page shows it: masked name when the meeting asks, local time."""
+def event_for_screen(payload: dict[str, Any], *, mask: bool, public: bool = False) -> dict[str, Any]:
+    """A live event as a page shows it: masked name when the meeting asks, local time; on a
+    ``public`` screen, ``late`` as :func:`public_late` has it."""
     out = {"type": payload.get("type"), "session_id": payload.get("session_id"), "seq": payload.get("seq"),
            "contact_id": payload.get("contact_id"), "unit_id": payload.get("unit_id")}
     if payload.get("type") == "signin":
         name = payload.get("name") or ""
         out.update(name=mask_name(name) if mask else name, unit=payload.get("unit") or "",
-                   at=_hm(payload["at"]) if payload.get("at") else "", late=bool(payload.get("late")),
+                   at=_hm(payload["at"]) if payload.get("at") else "",
+                   late=public_late(payload.get("late"), payload.get("role")) if public else bool(payload.get("late")),
                    method=payload.get("method"))
     return out
 

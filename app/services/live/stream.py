@@ -137,24 +137,25 @@ def last_stream_id(meeting_id: int, app: Flask | None = None) -> str | None:
 
 
 def listen(app: Flask, ref: headcount.SessionRef, *, last_event_id: str | None, since: str | None,
-           mask: bool, with_missing: bool, organizer: bool = False) -> Iterator[str]:
+           mask: bool, with_missing: bool, organizer: bool = False, public: bool = False) -> Iterator[str]:
     """The meeting's live events as SSE text, after the stream id a reconnecting browser sends as
     ``Last-Event-ID`` (else the page's ``since``; else, or when that is no stream id, from now).
 
     ``with_missing``: the listener may see who is missing (the console; never the big screen):
     revoke events carry the person (:func:`headcount.expected_person`). Numbers messages are
     counts only, for every listener. Vote events go out in their public form (counts only when the
-    vote allows) unless ``organizer``.
+    vote allows) unless ``organizer``. ``public`` (the big screen): sign-ins say ``late`` as a
+    projector may (:func:`headcount.public_late`).
     Call it within the request: it reads where to start from Redis at once. The iterator runs after
     the request's context is gone and opens its own short app contexts on ``app``."""
     start = last_event_id or since or ""
     if not _STREAM_ID.match(start):
         start = last_stream_id(ref.meeting_id)
-    return _generate(app, ref, start, mask=mask, with_missing=with_missing, organizer=organizer)
+    return _generate(app, ref, start, mask=mask, with_missing=with_missing, organizer=organizer, public=public)
 
 
 def _generate(app: Flask, ref: headcount.SessionRef, last_id: str | None, *, mask: bool,
-              with_missing: bool, organizer: bool = False) -> Iterator[str]:
+              with_missing: bool, organizer: bool = False, public: bool = False) -> Iterator[str]:
     """``last_id``: where to read from; None when Redis could not say (then from wherever the
     stream is once it can)."""
     visible = VoteVisibility(app)
@@ -191,7 +192,7 @@ def _generate(app: Flask, ref: headcount.SessionRef, last_id: str | None, *, mas
         for _stream, entries in batches or ():
             for entry_id, fields in entries:
                 last_id = _text(entry_id)
-                shared = (ref.meeting_id, last_id, ref.session_id, mask, with_missing)
+                shared = (ref.meeting_id, last_id, ref.session_id, mask, with_missing, public)
                 text = rendered.get(shared)
                 if text is not None:  # another stream of this process has written it
                     parts.append(text)
@@ -203,7 +204,7 @@ def _generate(app: Flask, ref: headcount.SessionRef, last_id: str | None, *, mas
                 if payload.get("session_id") != ref.session_id:
                     parts.append(rendered.put(shared, f"id: {last_id}\nevent: other\ndata: {{}}\n\n"))
                     continue
-                event = headcount.event_for_screen(payload, mask=mask)
+                event = headcount.event_for_screen(payload, mask=mask, public=public)
                 if with_missing and event["type"] == "revoke":
                     revoked.append(event)
                 parts.append((shared, event))

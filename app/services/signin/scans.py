@@ -68,6 +68,7 @@ def _scanners(dialect: str) -> sa.Select:
     return (
         select(WechatIdentity.oa_openid, Contact.id, Contact.unit_id, Contact.name, Contact.active,
                Unit.name.label("unit_name"), Invitee.status.label("invitee_status"),
+               Invitee.role.label("invitee_role"),
                SignIn.seq, SignIn.signed_at, SignIn.late, SignIn.id.label("live_id"))
         .join(Contact, Contact.id == WechatIdentity.contact_id)
         .join(Unit, Unit.id == Contact.unit_id)
@@ -154,7 +155,8 @@ def _decide(code: str, position: int | None, scans: list[Scan], indexes: list[in
             results[i] = ScanResult("refused", code=exc.code, message=exc.message, **who)
             continue
         pending.append(_Pending(i, signin.NewSignIn.of(meeting, session, row.id, name=row.name, unit_id=row.unit_id,
-                                                       unit=row.unit_name, method=SignInMethod.SCAN, now=at), who))
+                                                       unit=row.unit_name, method=SignInMethod.SCAN, now=at,
+                                                       role=row.invitee_role), who))
 
 
 def scan_status(scan: Scan) -> ScanResult:

@@ -60,12 +60,16 @@ class NewSignIn:
     unit: str
     actor_id: int | None = None
     nonce: str | None = None
+    #: The person's 参会身份 (``InviteeRole``) at this meeting, None when not invited: the big screen
+    #: never labels a 领导 late (:func:`app.services.live.headcount.public_late`).
+    role: str | None = None
 
     @classmethod
     def of(cls, meeting: Meeting, session: MeetingSession, contact_id: int, *, name: str, unit_id: int, unit: str,
-           method: str, now: datetime, actor_id: int | None = None, nonce: str | None = None) -> NewSignIn:
+           method: str, now: datetime, actor_id: int | None = None, nonce: str | None = None,
+           role: str | None = None) -> NewSignIn:
         return cls(meeting.id, session.id, contact_id, str(method), now, is_late(meeting, session, now), name,
-                   unit_id, unit, actor_id, nonce)
+                   unit_id, unit, actor_id, nonce, role)
 
     @property
     def key(self) -> tuple[int, int]:
@@ -125,15 +129,15 @@ def sign_in(meeting: Meeting, session: MeetingSession, contact: Contact, *, meth
     if existing is not None:
         return SignInOutcome(existing, created=False)
     try:
-        check_eligible(meeting, session, contact, now=now, check_window=check_window,
-                       via=via_of(method, scanned=scanned))
+        invitee = check_eligible(meeting, session, contact, now=now, check_window=check_window,
+                                 via=via_of(method, scanned=scanned))
     except SignInError as exc:
         record_refusal(meeting.id, session.id, contact.id, method=method, error=exc, at=now)
         db.session.flush()
         raise
     row = NewSignIn.of(meeting, session, contact.id, name=contact.name, unit_id=contact.unit_id,
                        unit=contact.unit.name, method=method, now=now, actor_id=actor.id if actor else None,
-                       nonce=nonce)
+                       nonce=nonce, role=invitee.role if invitee is not None else None)
     written = commit_signins([row]).get(row.key)
     record = db.session.get(SignIn, written.id) if written else live_signin(session.id, contact.id)
     if record is None:  # theirs won the race and was revoked within this instant: say nothing false
@@ -167,7 +171,7 @@ def commit_signins(rows: list[NewSignIn], *, pipe: Any = None) -> dict[tuple[int
 def _event(row: NewSignIn, seq: int | None) -> dict:
     return live_events.signin_event(row.meeting_id, row.session_id, seq=seq, contact_id=row.contact_id,
                                     name=row.name, unit_id=row.unit_id, unit=row.unit, at=row.signed_at,
-                                    late=row.late, method=row.method)
+                                    late=row.late, method=row.method, role=row.role)
 
 
 def begin_round() -> None:

@@ -351,7 +351,7 @@
     ["expected", "arrived", "missing", "late"].forEach(function (k) {
       document.getElementById("n-" + k).textContent = count(n[k]);
     });
-    document.getElementById("n-rate").textContent = Number(n.rate || 0).toFixed(1);
+    document.getElementById("n-rate").textContent = window.HuiyiLive.pct(n.rate);
     // Only a complete read says who signed in last; the stream's snapshot leaves it out.
     if (source !== "stream" && Array.isArray(n.recent)) { recent = n.recent.slice(0, RECENT_MAX); renderRecent(); }
     if (Array.isArray(n.on_leave)) onLeave = n.on_leave;

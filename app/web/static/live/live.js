@@ -92,5 +92,22 @@
     setInterval(resync, opts.resyncMs || 30000);
     return { resync: function () { resync(); }, close: function () { if (es) es.close(); if (timer) clearInterval(timer); } };
   }
-  window.HuiyiLive = { connect: connect, el: el };
+  // The one way the live pages write a percentage (签到率, 投票率): one decimal, as the
+  // templates ('%.1f') and the reports do; "100.0" at full attendance.
+  function pct(value) {
+    var n = Number(value);
+    return (isFinite(n) ? n : 0).toFixed(1);
+  }
+  // Shrinks the text of ``node`` (a one-line block) until it fits its box, never below ``minRatio``
+  // of its stylesheet size: a 5-digit 应到 or a long title keeps to its card on a projector.
+  function fit(node, minRatio) {
+    node.style.fontSize = "";
+    if (node.scrollWidth <= node.clientWidth) return;
+    var base = parseFloat(getComputedStyle(node).fontSize), size = base, floor = base * (minRatio || 0.5);
+    while (node.scrollWidth > node.clientWidth && size > floor) {
+      size = Math.max(floor, size * 0.94);
+      node.style.fontSize = size + "px";
+    }
+  }
+  window.HuiyiLive = { connect: connect, el: el, pct: pct, fit: fit };
 })();

@@ -2,24 +2,27 @@
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("screen-config").textContent);
-  var el = window.HuiyiLive.el;
+  var el = window.HuiyiLive.el, pct = window.HuiyiLive.pct, fit = window.HuiyiLive.fit;
   var ticker = document.getElementById("ticker");
   var MAX_TICKER = 12, MAX_UNITS = 14;
 
   function showNumbers(n) {
     document.getElementById("n-expected").textContent = n.expected;
     document.getElementById("n-arrived").textContent = n.arrived;
-    document.getElementById("n-rate").textContent = n.rate.toFixed(1);
+    document.getElementById("n-rate").textContent = pct(n.rate);
     document.getElementById("n-late").textContent = n.late;
     document.getElementById("n-missing").textContent = n.missing;
+    fitNumbers();
     var list = document.getElementById("units");
     var rows = document.createDocumentFragment();
     n.units.slice(0, MAX_UNITS).forEach(function (u) {
-      var pct = u.expected ? Math.round(u.arrived * 100 / u.expected) : 0;
+      var share = u.expected ? Math.round(u.arrived * 100 / u.expected) : 0;
       var row = el("div", "unit" + (u.arrived >= u.expected ? " done" : ""));
-      row.appendChild(el("span", "unit-name", u.name));
+      var name = el("span", "unit-name", u.name);
+      name.title = u.name;  // ellipsized when long: the whole name on hover
+      row.appendChild(name);
       var bar = el("span", "bar"), fill = el("span", "fill");
-      fill.style.width = Math.min(pct, 100) + "%";
+      fill.style.width = Math.min(share, 100) + "%";
       bar.appendChild(fill);
       row.appendChild(bar);
       row.appendChild(el("span", "unit-num", u.arrived + "/" + u.expected));
@@ -30,12 +33,23 @@
       n.recent.slice().reverse().forEach(addTicker);
     }
   }
+  // Each big number keeps to its card whatever its length (100.0, a 5-digit 应到).
+  function fitNumbers() {
+    Array.prototype.forEach.call(document.querySelectorAll(".big strong"), function (s) { fit(s, 0.5); });
+  }
+  // One line per sign-in: name, unit (ellipsized), time and, only when the server says so (late and
+  // not a 领导: headcount.public_late), a small 迟到 tag that never breaks.
   function addTicker(e) {
     var item = el("li", e.late ? "late" : "");
     item.dataset.contact = e.contact_id;
-    item.appendChild(el("b", "", e.name));
-    item.appendChild(el("span", "t-unit", e.unit));
-    item.appendChild(el("span", "t-time", e.at + (e.late ? " 迟到" : "")));
+    var name = el("b", "t-name", e.name), unit = el("span", "t-unit", e.unit);
+    name.title = e.name; unit.title = e.unit;
+    item.appendChild(name);
+    item.appendChild(unit);
+    var meta = el("span", "t-meta");
+    meta.appendChild(el("span", "t-time", e.at));
+    if (e.late === true) meta.appendChild(el("span", "t-late", "迟到"));
+    item.appendChild(meta);
     ticker.insertBefore(item, ticker.firstChild);
     while (ticker.children.length > MAX_TICKER) ticker.removeChild(ticker.lastChild);
   }
@@ -57,7 +71,7 @@
     state.className = "state " + v.state;
     document.getElementById("v-ballots").textContent = v.ballots;
     document.getElementById("v-eligible").textContent = v.eligible;
-    document.getElementById("v-turnout").textContent = Number(v.turnout).toFixed(1);
+    document.getElementById("v-turnout").textContent = pct(v.turnout);
     document.getElementById("v-turnout-fill").style.width = Math.min(v.turnout, 100) + "%";
     document.getElementById("v-hidden").hidden = v.visible;
     var rows = document.createDocumentFragment();
@@ -70,7 +84,7 @@
       track.appendChild(fill);
       row.appendChild(track);
       row.appendChild(el("span", "v-count", v.visible ? o.count + " 票" : ""));
-      row.appendChild(el("span", "v-pct", v.visible ? Number(o.percent).toFixed(1) + "%" : ""));
+      row.appendChild(el("span", "v-pct", v.visible ? pct(o.percent) + "%" : ""));
       rows.appendChild(row);
     });
     document.getElementById("v-bars").replaceChildren(rows);
@@ -79,6 +93,7 @@
   function showHeadcount() {
     onScreen = null; shown = null;
     document.body.classList.remove("mode-vote");
+    fitNumbers();  // measured while hidden, they could not be fitted
   }
   function resyncVote() {
     var xhr = new XMLHttpRequest();
@@ -115,6 +130,13 @@
       ("0" + d.getUTCHours()).slice(-2) + ":" + ("0" + d.getUTCMinutes()).slice(-2) + ":" + ("0" + d.getUTCSeconds()).slice(-2);
   }
   showNumbers(cfg.initial);
+  // The title and the numbers are fitted again once the fonts are in (a CJK font measures wider
+  // than the fallback it replaces) and whenever the window changes.
+  function refit() { fitNumbers(); fit(document.querySelector("header h1"), 0.6); }
+  refit();
+  window.addEventListener("resize", refit);
+  window.addEventListener("load", refit);
+  if (document.fonts && document.fonts.ready) document.fonts.ready.then(refit);
   setInterval(tick, 1000); tick();
   if (cfg.vote) showVote(cfg.vote);
   var wasOnline = true;
