@@ -67,6 +67,7 @@ def test_expired_and_forged_tokens(app, client, meeting):
     old = links._fernet(key, "bind").encrypt_at_time(payload, int(time.time()) - links.BIND_TTL_S - 60).decode()
     res = client.get(f"/m/bind?t={old}")
     assert res.status_code == 410 and "链接已过期，请重新扫描会议二维码" in res.get_data(as_text=True)
+    assert 'href="/m/my"' in res.get_data(as_text=True)  # a way on, not a dead end
     res = client.post("/m/bind", data={"t": old, **ZHANG})
     assert res.status_code == 410
 
