@@ -43,10 +43,11 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
 from rq.job import JobStatus
 from rq.timeouts import JobTimeoutException, TimerDeathPenalty
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, or_, select, update
 
 from app.extensions import db, get_redis, redis_client
 from app.services.errors import DomainError
+from app.services.timeutil import LOCAL_TZ
 from app.tx import finish_with_error, on_commit, unit_of_work
 from models import Job
 
@@ -118,22 +119,46 @@ def _path(func: Callable[..., Any]) -> str:
 
 
 def submit(kind: str, func: Callable[..., Any], *args: Any, actor: str, meeting_id: int | None = None,
-           unit_id: int | None = None) -> int:
+           unit_id: int | None = None, run_at: datetime | None = None) -> int:
     """Record ``func(*args)`` as a job in the current transaction and hand it to RQ after the commit
     (never if it rolls back); returns the job id.
 
     Arguments must be plain JSON values (ids, strings): the job loads what it needs itself. When
     Redis cannot take it, the job stays ``queued`` and :func:`reconcile` hands it over later.
+
+    ``run_at`` (aware): not before then. A job whose time is still to come at the commit is only
+    recorded; :func:`reconcile` hands it over once its time has come (so it lives in the database,
+    and a Redis flush between now and then loses nothing).
     """
     json.dumps(args)  # fail here, in the caller, not later in a worker
     job = Job(kind=kind[:32], func=_path(func), args=list(args), state="queued", actor=actor[:96],
-              meeting_id=meeting_id, unit_id=unit_id, progress_done=0, attempts=0)
+              meeting_id=meeting_id, unit_id=unit_id, progress_done=0, attempts=0, run_at=run_at)
     db.session.add(job)
     db.session.flush()
     job_id = job.id
     app = current_app._get_current_object()
-    on_commit(lambda: push(job_id, app=app))
+
+    def push_if_due() -> None:
+        if run_at is None or run_at <= utcnow():
+            push(job_id, app=app)
+
+    on_commit(push_if_due)
     return job_id
+
+
+CANCELLED = "cancelled"
+CANCELLED_MESSAGE = "已取消"
+
+
+def cancel(job_id: int, *, now: datetime | None = None) -> bool:
+    """Cancel a job that has not started, in the current transaction: it ends ``failed`` with the
+    code ``cancelled`` (an id RQ still holds then finds nothing to claim). False if it already runs
+    or ended."""
+    result = db.session.execute(
+        update(Job).where(Job.id == job_id, Job.state == "queued")
+        .values(state="failed", finished_at=now or utcnow(), error_code=CANCELLED, error_message=CANCELLED_MESSAGE)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
 
 
 def enqueue_after_commit(func: Callable[..., Any], *args: Any) -> int:
@@ -410,7 +435,8 @@ def reconcile(app: Flask | None = None, *, now: datetime | None = None) -> dict[
     - ``rerun``: running, but its worker went silent (no heartbeat for STALE_AFTER_S): queued again;
     - ``lost``: the same after MAX_ATTEMPTS runs, or running far past the job timeout: failed;
     - ``requeued``: queued, but RQ does not hold it (never taken while Redis was down, or lost in a
-      restart or flush): handed over again.
+      restart or flush), or a scheduled job whose ``run_at`` has come (by ``now``): handed over.
+      One whose time is still to come is left alone.
 
     Raises redis errors when Redis is unreachable (nothing can be handed over then; nothing is lost).
     """
@@ -458,8 +484,9 @@ def reconcile(app: Flask | None = None, *, now: datetime | None = None) -> dict[
     q = queue(app)
     q.connection.ping()  # say so when Redis is unreachable, rather than count nothing handed over
     grace = now - timedelta(seconds=QUEUED_GRACE_S)
-    waiting = db.session.execute(
-        select(Job.id, Job.attempts, Job.enqueued_at, Job.created_at).where(Job.state == "queued").order_by(Job.id)
+    waiting = db.session.execute(  # a job whose time (run_at) is still to come waits here, not in RQ
+        select(Job.id, Job.attempts, Job.enqueued_at, Job.created_at)
+        .where(Job.state == "queued", or_(Job.run_at.is_(None), Job.run_at <= now)).order_by(Job.id)
     ).all()
     for job_id, attempts, enqueued_at, created_at in waiting:
         if enqueued_at is None and created_at > grace:
@@ -520,6 +547,8 @@ STATE_LABELS = {"queued": "排队中", "running": "进行中", "done": "已完�
 def describe(job: Job) -> str:
     """The job's true state for a person, in Chinese (the console shows this beside its object)."""
     if job.state == "queued":
+        if job.run_at is not None and job.enqueued_at is None and job.run_at > utcnow():
+            return f"定时执行（{job.run_at.astimezone(LOCAL_TZ):%m-%d %H:%M}）"
         if job.enqueued_at is None:
             return "已记录，等待任务队列恢复后执行"
         return "排队中"
@@ -527,6 +556,8 @@ def describe(job: Job) -> str:
         if job.progress_total:
             return f"进行中（{job.progress_done}/{job.progress_total}）"
         return "进行中"
+    if job.state == "failed" and job.error_code == CANCELLED:
+        return CANCELLED_MESSAGE
     if job.state == "failed":
         return f"失败：{job.error_message or JOB_FAILED_MESSAGE}"
     return "已完成"

@@ -53,3 +53,6 @@ class Job(Model):
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(default=0)
+    #: Not before this time (a scheduled reminder): recorded ``queued`` but handed to RQ only by the
+    #: reconciler once it has come. NULL: at once.
+    run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
