@@ -11,14 +11,26 @@ from models.base import Model, UTCDateTime, created_at_column
 
 
 class Reminder(Model):
+    """A 催签 (``kind`` NULL, written when the organizer taps) or a scheduled reminder of a session
+    (``kind`` ``day_before``, ``hour_before``, ``at_start``; sent by a job at ``scheduled_for``)."""
+
     __tablename__ = "reminders"
+    __table_args__ = (
+        # One pending schedule per session and kind (a fired or skipped one stays as the record).
+        sa.Index("uq_reminders_scheduled_kind", "session_id", "kind", unique=True,
+                 postgresql_where=sa.text("status = 'scheduled'"), sqlite_where=sa.text("status = 'scheduled'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting_sessions.id", ondelete="CASCADE"))
     created_by_contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id", ondelete="SET NULL"))
-    #: ``queued``, ``sending``, ``done``.
+    #: ``queued``, ``sending``, ``done``, ``superseded``; a schedule also ``scheduled``, ``skipped``
+    #: (its time had passed: ``skip_reason`` says why), ``cancelled``.
     status: Mapped[str] = mapped_column(sa.String(16), default="queued")
+    kind: Mapped[str | None] = mapped_column(sa.String(16))
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    skip_reason: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = created_at_column()
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

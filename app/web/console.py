@@ -1,4 +1,4 @@
-"""The organizer console (H5 in WeChat and desktop): live headcount, 代签, undo, 催签.
+"""The organizer console (H5 in WeChat and desktop): live headcount, 代签, undo, 催签, 定时提醒.
 
 Every route loads the meeting and checks the visitor's organizer right for what it does; the page
 and its JSON are refused (403) to attendees and anyone else.
@@ -15,14 +15,14 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 
 from app.extensions import db
 from app.services.errors import DomainError
-from app.services.live import headcount, reminders
+from app.services.live import headcount, reminders, schedules
 from app.services.live import stream as live_stream
 from app.services.meetings import organizers
 from app.services.meetings.meetings import get_meeting
 from app.services.signin.rules import get_session
 from app.services.signin.write import revoke, sign_in
 from app.web.auth import current_contact
-from app.web.console_auth import console_login_required
+from app.web.console_auth import console_login_required, form_action
 from app.web.input_guard import json_object
 from app.web.screen import DATABASE_DOWN, answer_unavailable
 from models import Contact, Meeting, MeetingSession, SignInMethod
@@ -85,6 +85,7 @@ def page(code: str):
         rights=sorted(organizers.RIGHTS[right]),
         screen_url=current_app.config["PUBLIC_BASE_URL"] + url_for("screen.page", code=meeting.code, k=key),
         reminders=reminders.recent_reminders(session),
+        schedule=schedules.schedule_rows(session) if "remind" in organizers.RIGHTS[right] else None,
     )
 
 
@@ -150,3 +151,16 @@ def remind(code: str):
 def reminder_list(code: str):
     _meeting, session, _me, _right = _load(code, "view")
     return jsonify(reminders=reminders.recent_reminders(session))
+
+
+@bp.post("/<code>/schedule")
+@console_login_required
+def schedule(code: str):
+    """定时提醒: the session's ticked reminder times (form field ``kinds``, repeated)."""
+    meeting, session, me, _right = _load(code, "remind")
+
+    def action():
+        schedules.set_schedule(meeting, session, request.form.getlist("kinds"), actor=me)
+        return "已保存定时提醒"
+
+    return form_action(action, url_for(".page", code=code, s=session.position))

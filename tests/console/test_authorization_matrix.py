@@ -24,7 +24,7 @@ VIEWER, STAFF, OWNER = 1, 2, 3
 NEEDS = {
     "codes.mp_png": VIEWER, "codes.poster_pdf": VIEWER, "codes.poster_png": VIEWER, "codes.qr_png": VIEWER,
     "console.page": VIEWER, "console.numbers": VIEWER, "console.reminder_list": VIEWER, "console.missing": VIEWER,
-    "console.proxy_signin": STAFF, "console.undo_signin": STAFF, "console.remind": STAFF,
+    "console.proxy_signin": STAFF, "console.undo_signin": STAFF, "console.remind": STAFF, "console.schedule": STAFF,
     "console_door.page": STAFF, "console_door.guest": STAFF, "console_door.approve": STAFF,
     "console_door.refuse": STAFF, "console_door.unbind": STAFF, "console_door.leave": STAFF,
     "console_door.cancel_leave": STAFF, "console_door.log": VIEWER,

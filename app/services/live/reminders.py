@@ -61,10 +61,14 @@ class ReminderError(DomainError):
     statuses = {"too_soon": 429}
 
 
+def expected_contact_ids(meeting: Meeting, session: MeetingSession) -> list[int]:
+    """Everyone expected at the session (invitees not on leave), straight from the database."""
+    return [row[0] for row in headcount._load_roster(headcount.SessionRef.of(meeting, session))]
+
+
 def missing_contact_ids(meeting: Meeting, session: MeetingSession) -> list[int]:
     """Expected people without a live sign-in, straight from the database."""
-    ref = headcount.SessionRef.of(meeting, session)
-    expected = [row[0] for row in headcount._load_roster(ref)]
+    expected = expected_contact_ids(meeting, session)
     arrived = set(db.session.scalars(
         select(SignIn.contact_id).where(SignIn.session_id == session.id, SignIn.revoked_at.is_(None))
     ))
@@ -182,6 +186,13 @@ def send_reminder(reminder_id: int) -> dict[str, int]:
         return summary(reminder.id)
     meeting = db.session.get(Meeting, reminder.meeting_id)
     session = db.session.get(MeetingSession, reminder.session_id)
+    return send_pending(reminder, meeting, session)
+
+
+def send_pending(reminder: Reminder, meeting: Meeting, session: MeetingSession) -> dict[str, int]:
+    """Send every pending delivery of ``reminder`` (locked by the caller, inside its job); returns
+    counts by status. The one sending round of 催签 and of scheduled reminders
+    (:mod:`app.services.live.schedules`)."""
     reminder.status = "sending"
     pending = db.session.scalars(
         select(ReminderDelivery).where(ReminderDelivery.reminder_id == reminder.id,
@@ -222,7 +233,7 @@ def _deliver(delivery: ReminderDelivery, meeting: Meeting, session: MeetingSessi
         try:
             msgid = oa_api().send_template(
                 openid, current_app.config.get("WECHAT_REMINDER_TEMPLATE_ID") or DEFAULT_TEMPLATE_ID,
-                _template_data(meeting, session, datetime.now(UTC)),
+                _template_data(meeting, session, datetime.now(UTC), kind=reminder.kind),
                 url=current_app.config["PUBLIC_BASE_URL"] + f"/m/{meeting.code}",
                 client_msg_id=f"remind-{reminder.id}-{contact.id}",
             )
@@ -245,12 +256,21 @@ def _failed(delivery: ReminderDelivery, exc: WeChatError) -> None:
     delivery.error = (exc.errmsg or str(exc))[:200]
 
 
-def _template_data(meeting: Meeting, session: MeetingSession, now: datetime) -> dict[str, str]:
+def _template_data(meeting: Meeting, session: MeetingSession, now: datetime,
+                   kind: str | None = None) -> dict[str, str]:
     """The reminder as the category template 会议签到提醒 (会议名称 thing1, 会议时间 time2, 会议地点
     thing3, 提醒事项 thing4) shows it: every field one WeChat displays (app.wechat.templates), the
-    time with its date, and "not started yet" only while that is true."""
+    time with its date, and "not started yet" only while that is true.
+
+    ``kind`` is a scheduled reminder's (``day_before``, ``hour_before``, ``at_start``; None for
+    催签): the note says which day when it is not today (明天, or the date)."""
     starts = local(session.starts_at)
-    if now < session.starts_at:
+    if now < session.starts_at and kind in ("day_before", "hour_before"):
+        days = (starts.date() - local(now).date()).days
+        day = {0: "", 1: "明天"}.get(days, f"{starts.month}月{starts.day}日")
+        tail = "请准时参加" if kind == "day_before" else "请准时到场"
+        note = f"会议将于{day}{starts:%H:%M}开始，{tail}"
+    elif now < session.starts_at and kind != "at_start":
         note = f"会议将于{starts:%H:%M}开始，请到场签到"
     else:
         note = "会议已开始，请尽快到场签到"
@@ -354,10 +374,12 @@ def _failed_people(reminder_id: int, limit: int = 20) -> list[dict[str, str]]:
 
 
 def recent_reminders(session: MeetingSession, limit: int = 5) -> list[dict]:
-    """Reminders of the session, newest first, with their delivery counts, their true state
-    (``text``, ``job_state``) and who did not get it (``failed_people``), for the console."""
+    """催签 of the session, newest first, with their delivery counts, their true state (``text``,
+    ``job_state``) and who did not get it (``failed_people``), for the console. (Scheduled reminders
+    are listed with their schedule: :func:`app.services.live.schedules.schedule_rows`.)"""
     rows = db.session.scalars(
-        select(Reminder).where(Reminder.session_id == session.id).order_by(Reminder.id.desc()).limit(limit)
+        select(Reminder).where(Reminder.session_id == session.id, Reminder.kind.is_(None))
+        .order_by(Reminder.id.desc()).limit(limit)
     ).all()
     out = []
     for r in rows:

@@ -25,6 +25,7 @@ from app.services import audit
 from app.services.contacts.reader.errors import DirectoryFileError
 from app.services.contacts.reader.formats import open_workbook
 from app.services.errors import DomainError
+from app.services.live import schedules
 from app.services.meetings.lifecycle import record_changes, require_editable, snapshot
 from app.services.meetings.meetings import DEFAULT_SIGNIN_LEAD, TITLE_MAX
 from models import AuditLog, Meeting, MeetingSession, Reminder, SignIn, Vote
@@ -170,6 +171,8 @@ def update_session(meeting: Meeting, position: int, *, actor: str, title: str | 
     if changes:
         audit.record(actor, "session.update", meeting_id=meeting.id, target=f"session:{session.id}",
                      position=position, changes=changes)
+    if "starts_at" in changes:  # scheduled reminders follow the start (the one rule: schedules.retime)
+        schedules.retime(meeting, session, actor=actor)
     record_changes(meeting, actor, before)
     return session
 
@@ -195,11 +198,14 @@ def remove_session(meeting: Meeting, position: int, *, actor: str) -> None:
     if signins:
         raise SessionError("session_has_signins", position=position, title=session.title, count=signins)
     votes = db.session.scalar(select(func.count()).select_from(Vote).where(Vote.session_id == session.id))
-    reminders = db.session.scalar(select(func.count()).select_from(Reminder).where(Reminder.session_id == session.id))
+    # A scheduled reminder that never went out is no record: it is cancelled with the session.
+    reminders = db.session.scalar(select(func.count()).select_from(Reminder).where(
+        Reminder.session_id == session.id, Reminder.status.not_in(schedules.UNSENT)))
     if votes or reminders:
         what = "、".join(w for w, n in (("投票", votes), ("催签记录", reminders)) if n)
         raise SessionError("session_has_records", position=position, title=session.title, what=what)
     session_id = session.id
+    schedules.cancel_all(session)
     meeting.sessions.remove(session)  # delete-orphan: the row goes, its codes with it
     db.session.flush()
     audit.record(actor, "session.remove", meeting_id=meeting.id, target=f"session:{session_id}",
