@@ -12,6 +12,8 @@ from contextlib import AbstractContextManager, contextmanager
 import pytest
 import redis
 
+from tests.live.conftest import wired  # noqa: F401 - the reminders' recipients, shared with tests/live
+
 
 def closed_port() -> int:
     with socket.socket() as s:

@@ -12,30 +12,12 @@ from app.services.signin.rules import get_session
 from app.wechat import oa_api
 from models import Reminder, ReminderDelivery, WechatIdentity
 from tests.jobs.test_jobs import later
-from tests.live.conftest import build_meeting, login
+from tests.live.conftest import build_meeting, login, templates
 
 
 @pytest.fixture
 def live(factory):
     return build_meeting(factory)
-
-
-@pytest.fixture
-def wired(db, factory, live, sim):
-    """Everyone but the last two people has WeChat bound and follows the account."""
-    openids = {}
-    for i, person in enumerate(live.people[:-2]):
-        openid = f"o_att_{i}"
-        sim.state.create_user(oa_openid=openid, subscribed=True)
-        factory.identity(person, oa_openid=openid)
-        openids[person.id] = openid
-    db.session.commit()
-    return openids
-
-
-def templates(sim, openid):
-    user = sim.state.get_user(openid)
-    return [m for m in user.inbox if m["kind"] == "template"] if user else []
 
 
 def organizer_login(client, db, live):

@@ -50,3 +50,22 @@ def login(client, identity_id: int) -> None:
 
     with client.session_transaction() as s:
         s[SESSION_KEY] = identity_id
+
+
+@pytest.fixture
+def wired(db, factory, live, sim):
+    """Everyone but the last two people has WeChat bound and follows the account."""
+    openids = {}
+    for i, person in enumerate(live.people[:-2]):
+        openid = f"o_att_{i}"
+        sim.state.create_user(oa_openid=openid, subscribed=True)
+        factory.identity(person, oa_openid=openid)
+        openids[person.id] = openid
+    db.session.commit()
+    return openids
+
+
+def templates(sim, openid):
+    """The template messages the account sent this person, as their phone holds them."""
+    user = sim.state.get_user(openid)
+    return [m for m in user.inbox if m["kind"] == "template"] if user else []

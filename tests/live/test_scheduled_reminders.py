@@ -21,25 +21,7 @@ from app.services.signin.write import sign_in
 from app.services.timeutil import LOCAL_TZ, local
 from app.wechat import templates as wechat_templates
 from models import AuditLog, Job, OrganizerRight, Reminder, ReminderDelivery
-from tests.live.conftest import login
-
-
-@pytest.fixture
-def wired(db, factory, live, sim):
-    """Everyone but the last two people has WeChat bound and follows the account."""
-    openids = {}
-    for i, person in enumerate(live.people[:-2]):
-        openid = f"o_att_{i}"
-        sim.state.create_user(oa_openid=openid, subscribed=True)
-        factory.identity(person, oa_openid=openid)
-        openids[person.id] = openid
-    db.session.commit()
-    return openids
-
-
-def templates(sim, openid):
-    user = sim.state.get_user(openid)
-    return [m for m in user.inbox if m["kind"] == "template"] if user else []
+from tests.live.conftest import login, templates
 
 
 def move_to(live, days: int, at: time = time(9, 30)):
