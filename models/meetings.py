@@ -103,6 +103,9 @@ class MeetingSession(Model):
     #: Last order number given ("第 N 位"); advanced by the ``signins_take_seq`` trigger as each
     #: sign-in commits.
     last_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: Sign-ins revoked so far, counted in each revoke's transaction: the live counters compare it
+    #: with the revokes they applied, so a revoke whose event was lost is noticed at once.
+    revokes: Mapped[int] = mapped_column(default=0, server_default="0")
 
     meeting: Mapped[Meeting] = relationship(back_populates="sessions")
 

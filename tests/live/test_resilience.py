@@ -247,6 +247,35 @@ def test_a_signin_whose_event_was_lost_is_counted_within_2s(app, db, client, liv
     assert headcount.screen_headcount(get_session(live.meeting).id).arrived == 4
 
 
+def test_a_revoke_whose_event_was_lost_is_uncounted_within_2s(app, db, client, live, monkeypatch):
+    """The organizer's 撤销 committed, then its worker died before the event: the counters must not
+    keep the person for the minute until the next reconcile."""
+    from app.services.signin.write import revoke
+
+    _sign_in(db, live, live.people[:3])
+    url = screen_url(app, live.meeting.code, "/numbers.json")
+    assert client.get(url).get_json()["arrived"] == 3
+    session = get_session(live.meeting)
+    with monkeypatch.context() as m:
+        m.setattr(live_events, "publish_revoke", lambda payload: None)  # the event never goes out
+        revoke(live.meeting, session, live.people[1], actor=live.organizer, reason="误签")
+        db.session.commit()
+    assert headcount.database_truth(session.id)[0] == 2
+    started = time.monotonic()
+    while client.get(url).get_json()["arrived"] != 2:
+        assert time.monotonic() - started < 2.0, "the headcount still counts the revoked sign-in"
+        time.sleep(0.1)
+    # A revoke whose event does come is applied once, and no repair follows it.
+    revoke(live.meeting, session, live.people[2], actor=live.organizer, reason="误签")
+    db.session.commit()
+    assert client.get(url).get_json()["arrived"] == 1
+    rebuilds = []
+    monkeypatch.setattr(headcount, "rebuild", lambda *a, **k: rebuilds.append(a))
+    time.sleep(headcount.GRACE_S + 0.1)
+    headcount._heal_due.clear()
+    assert client.get(url).get_json()["arrived"] == 1 and rebuilds == []
+
+
 def test_an_old_lost_signin_is_counted_on_the_first_check(app, db, client, live):
     """A missing sign-in made seconds ago is not in flight: no grace to wait for."""
     from datetime import UTC, datetime, timedelta

@@ -16,7 +16,9 @@ Where the numbers come from:
   primary-key read); a gap is repaired by a rebuild, announced on the meeting's stream so every
   open screen re-counts, at once when the first sign-in missing was made more than ``STALE_S`` ago,
   else once the gap has outlived ``GRACE_S`` (longer than any event in flight takes). The door
-  writes nothing more for this: its events already carry the number.
+  writes nothing more for this: its events already carry the number. A revoke is counted in its
+  own transaction (the session's ``revokes``) and by its event (``revokes_key``); the same read
+  compares the two, and a revoke whose event has not come within ``GRACE_S`` is repaired the same way.
 - who is expected (the roster): computed from the database and cached in Redis for a few seconds,
   under a stamp; each process parses and indexes a cached roster once per stamp (:class:`Roster`),
   so a read of the numbers costs one small GET and a pass over who has arrived, not a decode of
@@ -219,6 +221,12 @@ def low_key(session_id: int) -> str:
     return f"huiyi:hc:{session_id}:low"
 
 
+def revokes_key(session_id: int) -> str:
+    """How many revokes the live hash has applied (set by a rebuild, counted up by revoke events);
+    compared with the session's ``revokes`` in the database to notice a revoke whose event was lost."""
+    return f"huiyi:hc:{session_id}:revokes"
+
+
 def ahead_key(session_id: int) -> str:
     """Order numbers applied above ``low`` (a sorted set): events arrive out of order."""
     return f"huiyi:hc:{session_id}:ahead"
@@ -316,6 +324,7 @@ def record_revokes(payloads: list[dict[str, Any]], pipe=None) -> None:
     target = pipe if pipe is not None else get_redis()
     for session_id, events in _by_session(payloads).items():
         target.hdel(live_key(session_id), *(str(p["contact_id"]) for p in events))
+        target.incrby(revokes_key(session_id), len(events))
 
 
 def _by_session(payloads: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
@@ -383,7 +392,9 @@ def rebuild(session_id: int, *, announce: int | None = None) -> int:
     # The committed order number first: every sign-in numbered up to it is in the read that follows.
     # (Numbers are taken in commit order, so whatever that read sees is also complete up to its own
     # highest number.)
-    last = db.session.scalar(select(MeetingSession.last_seq).where(MeetingSession.id == session_id)) or 0
+    last, revokes = db.session.execute(
+        select(MeetingSession.last_seq, MeetingSession.revokes).where(MeetingSession.id == session_id)).one()
+    last = last or 0
     rows = db.session.execute(
         select(SignIn.contact_id, Contact.unit_id, SignIn.late, SignIn.seq).join(Contact, Contact.id == SignIn.contact_id)
         .where(SignIn.session_id == session_id, SignIn.revoked_at.is_(None))
@@ -395,6 +406,9 @@ def rebuild(session_id: int, *, announce: int | None = None) -> int:
     r = live_redis(timeout=max(LIVE_TIMEOUT_S, 2.0))  # a large meeting's rebuild takes Redis a while
     r.eval(_REBUILD, 4, live_key(session_id), low_key(session_id), ahead_key(session_id), built_key(session_id),
            *args)
+    # Read before the rows, like ``last``: a revoke committed in between is in the rows already and
+    # its event then counts up to the database's number.
+    r.set(revokes_key(session_id), revokes or 0)
     if announce is not None:
         r.xadd(stream_key(announce), {"data": json.dumps({"type": "resync", "meeting_id": announce,
                                                           "session_id": session_id})},
@@ -438,6 +452,11 @@ def heal_due(session_id: int) -> bool:
 GAP_KEEP_MS = 10_000
 
 
+def revoke_gap_key(session_id: int) -> str:
+    """When a revoke's missing event was first seen (as :func:`gap_key`, for revokes)."""
+    return f"huiyi:hc:{session_id}:revoke-gap"
+
+
 def gap_key(session_id: int) -> str:
     """The committed order number when a gap was first seen, kept ``GAP_KEEP_MS`` (its age is
     read from its TTL): shared, so the first read of any process starts the grace."""
@@ -453,12 +472,24 @@ def heal(ref: SessionRef, r: redis_lib.Redis | None = None) -> bool:
     pipe.get(low_key(ref.session_id))
     pipe.get(gap_key(ref.session_id))
     pipe.pttl(gap_key(ref.session_id))
-    low, seen, ttl_ms = pipe.execute()
+    pipe.get(revokes_key(ref.session_id))
+    low, seen, ttl_ms, applied = pipe.execute()
     low = int(low or 0)
-    last = _committed_seq(ref.session_id)
-    if last is None or low >= last:
+    committed = _committed(ref.session_id)
+    if committed is None:
         return False
-    if seen is None or low >= int(seen):
+    last, revokes = committed
+    if low >= last:
+        if applied is None or int(applied) >= revokes:
+            return False
+        # A revoke committed whose event has not come: in flight for GRACE_S at most, else lost
+        # (its worker died between the commit and the publish). No order number dates it, so the
+        # first sighting is kept and the repair waits out the grace.
+        if r.set(revoke_gap_key(ref.session_id), revokes, nx=True, px=GAP_KEEP_MS):
+            return False
+        if (GAP_KEEP_MS - max(r.pttl(revoke_gap_key(ref.session_id)), 0)) / 1000 < GRACE_S:
+            return False
+    elif seen is None or low >= int(seen):
         # A new gap (or the last one closed and another opened): events in flight close it soon,
         # unless the first sign-in missing is older than any event in flight (its worker died).
         if _age_s(ref.session_id, low + 1) < STALE_S:
@@ -469,15 +500,15 @@ def heal(ref: SessionRef, r: redis_lib.Redis | None = None) -> bool:
     # One reader repairs; the others go on with the counters as they are for this read.
     if not r.set(f"huiyi:hc:{ref.session_id}:repairing", "1", nx=True, px=int(GRACE_S * 1000)):
         return False
-    r.delete(gap_key(ref.session_id))
-    log.warning("headcount of session %s misses committed sign-ins (%s applied of %s): rebuilding",
-                ref.session_id, low, last)
+    r.delete(gap_key(ref.session_id), revoke_gap_key(ref.session_id))
+    log.warning("headcount of session %s misses committed events (sign-ins %s applied of %s, revokes %s of %s): "
+                "rebuilding", ref.session_id, low, last, applied, revokes)
     rebuild(ref.session_id, announce=ref.meeting_id)
     return True
 
 
-def _read_outside_session(statement) -> Any:
-    """One value on a connection of its own, returned to the pool at once.
+def _read_outside_session(statement, *, row: bool = False) -> Any:
+    """One value (``row``: the first row) on a connection of its own, returned to the pool at once.
 
     The gap check runs inside reads of every kind (pages, streams, jobs, the drills' checks), whose
     session may live long or never be removed by its caller: a read there would open a transaction
@@ -486,9 +517,12 @@ def _read_outside_session(statement) -> Any:
     is opened then, and it sees what that transaction sees."""
     session = db.session()  # the scoped session's current Session
     if session.in_transaction() or not isinstance(session.get_bind(), Engine):
-        return session.scalar(statement)
-    with db.engine.connect() as conn:
-        return conn.execute(statement).scalar()
+        result = session.execute(statement)
+    else:
+        with db.engine.connect() as conn:
+            result = conn.execute(statement)
+            return result.first() if row else result.scalar()
+    return result.first() if row else result.scalar()
 
 
 def _age_s(session_id: int, seq: int) -> float:
@@ -506,10 +540,12 @@ def _age_s(session_id: int, seq: int) -> float:
     return (datetime.now(UTC) - at).total_seconds()
 
 
-def _committed_seq(session_id: int) -> int | None:
-    """The session's committed order number (None when the database cannot say)."""
+def _committed(session_id: int) -> tuple[int, int] | None:
+    """The session's committed order number and revokes (None when the database cannot say)."""
     try:
-        return _read_outside_session(select(MeetingSession.last_seq).where(MeetingSession.id == session_id)) or 0
+        row = _read_outside_session(
+            select(MeetingSession.last_seq, MeetingSession.revokes).where(MeetingSession.id == session_id), row=True)
+        return (row[0] or 0, row[1] or 0) if row is not None else (0, 0)
     except SQLAlchemyError:
         log.warning("headcount gap check skipped for session %s: database unavailable", session_id)
         return None

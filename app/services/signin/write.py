@@ -33,7 +33,7 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.extensions import db
@@ -258,6 +258,10 @@ def revoke(meeting: Meeting, session: MeetingSession, contact: Contact, *, actor
     record.revoked_at = now or datetime.now(UTC)
     record.revoked_by_contact_id = actor.id
     record.revoke_reason = (reason or "").strip()[:200] or "会务组撤销"
+    # Counted in the same transaction: the live counters compare it with the revokes they applied,
+    # so a revoke whose event is lost (its worker killed after this commit) is repaired at once.
+    db.session.execute(update(MeetingSession).where(MeetingSession.id == session.id)
+                       .values(revokes=MeetingSession.revokes + 1))
     db.session.flush()
     audit.record(f"contact:{actor.id}", "signin.revoke", meeting_id=meeting.id, target=f"contact:{contact.id}",
                  session_id=session.id, seq=record.seq, reason=record.revoke_reason)
