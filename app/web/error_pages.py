@@ -119,6 +119,11 @@ def _meeting_code() -> str | None:
     return code if isinstance(code, str) and code else None
 
 
+def _login(label: str, endpoint: str, here: str, home: str) -> Link:
+    """The door's login, coming back here after it (a page), or to the door's home (a form post)."""
+    return Link(label, url_for(endpoint, next=here if request.method == "GET" else url_for(home)))
+
+
 def links(code: str, status: int, which: str) -> list[Link]:
     """The ways on from the error page, the first one the main button; 返回上一页 last."""
     meeting = _meeting_code() if status not in (401, 404) and code not in MEETING_REFUSALS else None
@@ -131,15 +136,13 @@ def links(code: str, status: int, which: str) -> list[Link]:
         out.append(Link("我的会议", url_for("mine.my_meetings")))
     elif which == "console":
         if status == 401:
-            out.insert(0, Link("扫码登录", url_for("console_login.page",
-                                               next=_here() if request.method == "GET" else url_for("console_meetings.index"))))
+            out.insert(0, _login("扫码登录", "console_login.page", _here(), "console_meetings.index"))
         if meeting and request.endpoint != "console.page":
             out.append(Link("返回会议", url_for("console.page", code=meeting)))
         out.append(Link("会议列表", url_for("console_meetings.index")))
     elif which == "units":
         if status == 401:
-            out.insert(0, Link("重新登录", url_for("units_office.login",
-                                               next=request.path if request.method == "GET" else url_for("units_office.index"))))
+            out.insert(0, _login("重新登录", "units_office.login", request.path, "units_office.index"))
         out.append(Link("通讯录管理首页", url_for("units_office.index")))
     elif which == "screen":
         out.append(Link("打开会务后台", url_for("console.page", code=meeting) if meeting

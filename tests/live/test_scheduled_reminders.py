@@ -132,7 +132,7 @@ def test_moving_the_session_re_times_its_pending_schedules(app, db, live, wired,
     rows = schedules.set_schedule(live.meeting, session, ["hour_before"], actor=live.organizer)
     db.session.commit()
     old_at = rows["hour_before"].scheduled_for
-    old_job = reminders._job_of(rows["hour_before"])
+    old_job = reminders.job_of(rows["hour_before"])
     update_session(live.meeting, session.position, actor="contact:1", starts_at=session.starts_at + timedelta(days=1),
                    ends_at=session.ends_at + timedelta(days=1))
     db.session.commit()
@@ -141,7 +141,7 @@ def test_moving_the_session_re_times_its_pending_schedules(app, db, live, wired,
     assert row.scheduled_for == old_at + timedelta(days=1) and row.status == "scheduled"
     assert (db.session.get(Job, old_job.id).state, db.session.get(Job, old_job.id).error_code) == ("failed",
                                                                                                    "cancelled")
-    new_job = reminders._job_of(row)
+    new_job = reminders.job_of(row)
     assert new_job.id != old_job.id and new_job.run_at == row.scheduled_for
     assert fire_at(app, old_at)["requeued"] == 0  # nothing at the old time
     assert all(templates(sim, openid) == [] for openid in wired.values())
@@ -213,7 +213,7 @@ def test_a_session_with_only_unsent_schedules_can_be_removed(app, db, live):
                          ends_at=first.starts_at + timedelta(hours=6))
     rows = schedules.set_schedule(live.meeting, second, ["day_before", "at_start"], actor=live.organizer)
     db.session.commit()
-    job_ids = [reminders._job_of(rows[k]).id for k in ("day_before", "at_start")]
+    job_ids = [reminders.job_of(rows[k]).id for k in ("day_before", "at_start")]
     remove_session(live.meeting, second.position, actor="test")
     db.session.commit()
     db.session.expire_all()

@@ -114,7 +114,8 @@ def create_reminder(meeting: Meeting, session: MeetingSession, *, actor: Contact
     return reminder
 
 
-def _job_of(reminder: Reminder) -> Job | None:
+def job_of(reminder: Reminder) -> Job | None:
+    """The reminder's current job (a re-timed schedule has a newer one than its first)."""
     return jobs.latest_job(JOB_KIND, [reminder.id], meeting_id=reminder.meeting_id)
 
 
@@ -125,7 +126,7 @@ def _went_out(reminder: Reminder) -> bool:
     counts = summary(reminder.id)
     if counts["sent"] or counts["delivered"]:
         return True
-    job = _job_of(reminder)
+    job = job_of(reminder)
     if job is None:  # written before jobs were recorded: assume it went, as before
         return True
     if job.state == "running":
@@ -143,7 +144,7 @@ def _supersede_undelivered(session: MeetingSession, new: Reminder) -> list[int]:
         select(Reminder).where(Reminder.session_id == session.id, Reminder.id != new.id,
                                Reminder.status.in_(("queued", "sending")))
     ):
-        job = _job_of(old)
+        job = job_of(old)
         if job is not None and job.state == "running":
             continue  # it is sending right now; the people it reaches are no longer pending anyway
         old.status = SUPERSEDED
@@ -383,7 +384,7 @@ def recent_reminders(session: MeetingSession, limit: int = 5) -> list[dict]:
     ).all()
     out = []
     for r in rows:
-        counts, job = summary(r.id), _job_of(r)
+        counts, job = summary(r.id), job_of(r)
         out.append({"id": r.id, "status": r.status, "at": fmt_hm(r.created_at), **counts,
                     "job_id": job.id if job else None, "job_state": job.state if job else None,
                     "text": _state_text(r, counts, job),

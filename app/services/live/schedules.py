@@ -70,12 +70,9 @@ def _latest(session: MeetingSession) -> dict[str, Reminder]:
     return {r.kind: r for r in rows}
 
 
-def _actor(contact: Contact | None) -> str:
-    return jobs.console_actor(contact.id) if contact is not None else jobs.SYSTEM_ACTOR
-
-
-def _submit(reminder: Reminder, meeting: Meeting, actor: Contact | None) -> int:
-    return jobs.submit(reminders.JOB_KIND, fire, reminder.id, actor=_actor(actor), meeting_id=meeting.id,
+def _submit(reminder: Reminder, actor: str) -> int:
+    """The schedule's job, for its time (``actor``: who the job is recorded for)."""
+    return jobs.submit(reminders.JOB_KIND, fire, reminder.id, actor=actor, meeting_id=reminder.meeting_id,
                        run_at=reminder.scheduled_for)
 
 
@@ -117,7 +114,7 @@ def set_schedule(meeting: Meeting, session: MeetingSession, kinds, actor: Contac
             if row.scheduled_for < now - LATE_AFTER:
                 _skip(row, _passed(row.scheduled_for), now)
             else:
-                _submit(row, meeting, actor)
+                _submit(row, jobs.console_actor(actor.id))
             current[kind] = row
             added.append(kind)
         elif kind not in wanted and row is not None and row.status == SCHEDULED:
@@ -132,7 +129,7 @@ def set_schedule(meeting: Meeting, session: MeetingSession, kinds, actor: Contac
 
 
 def _cancel(row: Reminder, now: datetime) -> None:
-    job = reminders._job_of(row)
+    job = reminders.job_of(row)
     if job is not None:
         jobs.cancel(job.id, now=now)
     row.status, row.finished_at = CANCELLED, now
@@ -160,14 +157,14 @@ def retime(meeting: Meeting, session: MeetingSession, *, actor: str, now: dateti
         when = due_at(row.kind, session)
         if when == row.scheduled_for:
             continue
-        job = reminders._job_of(row)
+        job = reminders.job_of(row)
         if job is not None:
             jobs.cancel(job.id, now=now)  # if it already runs, it sees it is no longer the current job
         row.scheduled_for = when
         if when < now - LATE_AFTER:
             _skip(row, f"会议时间调整后发送时间（{local(when):%m月%d日 %H:%M}）已过，未发送", now)
         else:
-            jobs.submit(reminders.JOB_KIND, fire, row.id, actor=actor, meeting_id=meeting.id, run_at=when)
+            _submit(row, actor)
         moved.append(row.kind)
     if moved:
         db.session.flush()
@@ -190,7 +187,7 @@ def fire(reminder_id: int) -> dict:
     if reminder is None or reminder.status not in (SCHEDULED, "sending"):
         return {"status": reminder.status if reminder else "gone"}
     running = jobs.current_job_id()
-    job = reminders._job_of(reminder)
+    job = reminders.job_of(reminder)
     if running is not None and job is not None and job.id != running:
         return {"status": "retimed"}  # the session moved; the schedule's current job sends it
     meeting = db.session.get(Meeting, reminder.meeting_id)
