@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 VENDOR=app/web/static/vendor
 STAMP="$VENDOR/.installed-$(sha1sum package-lock.json | cut -c1-12)"
-if [ -f "$STAMP" ] && [ -f "$VENDOR/chart.js/chart.umd.min.js" ]; then
+if [ -f "$STAMP" ] && [ -f "$VENDOR/chart.js/chart.umd.min.js" ] && [ -f "$VENDOR/zxing/zxing.min.js" ]; then
   exit 0
 fi
 if ! command -v npm >/dev/null 2>&1; then
@@ -20,5 +20,9 @@ npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 rm -rf "$VENDOR"
 mkdir -p "$VENDOR/chart.js"
 cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/LICENSE.md "$VENDOR/chart.js/"
+# The staff scanner's QR reader (issue 19): ZXing's browser build, one file.
+mkdir -p "$VENDOR/zxing"
+cp node_modules/@zxing/library/umd/index.min.js "$VENDOR/zxing/zxing.min.js"
+cp node_modules/@zxing/library/LICENSE "$VENDOR/zxing/"
 touch "$STAMP"
 echo "Vendored chart.js $(node -p "require('./node_modules/chart.js/package.json').version") into $VENDOR/chart.js"
