@@ -1,6 +1,7 @@
 """The data model, one module per aggregate. Importing this package registers every table."""
 
 from models.audit import AuditLog
+from models.confidentiality import ConfidentialityConfirmation, ConfidentialityTerms
 from models.console import SystemAdmin, UnitOrganizer
 from models.contacts import Contact, ContactImport
 from models.documents import Document, DocumentAccess, DocumentVersion
@@ -27,7 +28,8 @@ from models.units import Unit, UnitAccount
 from models.votes import Ballot, BallotChoice, Vote, VoteOption, VoteParticipation
 
 __all__ = [
-    "Admission", "AuditLog", "Ballot", "BallotChoice", "Contact", "ContactImport", "Document",
+    "Admission", "AuditLog", "Ballot", "BallotChoice", "ConfidentialityConfirmation", "ConfidentialityTerms",
+    "Contact", "ContactImport", "Document",
     "DocumentAccess", "DocumentVersion", "Invitee", "InviteeRole", "Job", "Leave", "Meeting", "MeetingCode",
     "MeetingSession", "MeetingState", "MeetingUnit", "Organizer", "OrganizerRight", "Presence", "Reminder",
     "ReminderDelivery", "SignIn", "SignInDenial", "SignInMethod", "Survey", "SurveyParticipation",
