@@ -21,6 +21,7 @@ from models.meetings import (
     OrganizerRight,
     Presence,
 )
+from models.notices import Notice, NoticeDelivery, NoticeRecipient
 from models.reminders import Reminder, ReminderDelivery
 from models.signins import SignIn, SignInDenial, SignInMethod
 from models.surveys import Survey, SurveyParticipation, SurveyQuestion, SurveyResponse
@@ -31,7 +32,7 @@ __all__ = [
     "Admission", "AuditLog", "Ballot", "BallotChoice", "ConfidentialityConfirmation", "ConfidentialityTerms",
     "Contact", "ContactImport", "Document",
     "DocumentAccess", "DocumentVersion", "Invitee", "InviteeRole", "Job", "Leave", "Meeting", "MeetingCode",
-    "MeetingSession", "MeetingState", "MeetingUnit", "Organizer", "OrganizerRight", "Presence", "Reminder",
+    "MeetingSession", "MeetingState", "MeetingUnit", "Notice", "NoticeDelivery", "NoticeRecipient", "Organizer", "OrganizerRight", "Presence", "Reminder",
     "ReminderDelivery", "SignIn", "SignInDenial", "SignInMethod", "Survey", "SurveyParticipation",
     "SurveyQuestion", "SurveyResponse", "SystemAdmin", "Unit", "UnitAccount", "UnitOrganizer", "Vote", "VoteOption",
     "VoteParticipation", "WechatIdentity",
