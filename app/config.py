@@ -52,6 +52,24 @@ class Config:
         self.WECHAT_CODES_ENABLED = _env("WECHAT_CODES_ENABLED", "1").lower() not in {"0", "false", "no"}
         self.MINIPROGRAM_APP_SECRET = _env("MINIPROGRAM_APP_SECRET") or "huiyi-demo-mp-secret"
 
+        # SMS through Tencent Cloud's SMS API 3.0 (app/services/notify/sms.py). All four keys unset:
+        # SMS is "not configured" and the UI says so. SMS_ENDPOINT is the API's host[:port] (the local
+        # simulator, scripts/sms_sim, in the demo and tests); SMS_SCHEME is https but for it.
+        self.SMS_SECRET_ID = _env("SMS_SECRET_ID")
+        self.SMS_SECRET_KEY = _env("SMS_SECRET_KEY")
+        self.SMS_SDK_APP_ID = _env("SMS_SDK_APP_ID")
+        self.SMS_SIGN_NAME = _env("SMS_SIGN_NAME")
+        self.SMS_REGION = _env("SMS_REGION") or "ap-guangzhou"
+        self.SMS_ENDPOINT = _env("SMS_ENDPOINT") or "sms.tencentcloudapi.com"
+        self.SMS_SCHEME = (_env("SMS_SCHEME") or "https").lower()
+        # The provider's template ids (approved in its console) for each kind of message.
+        self.SMS_TEMPLATE_NOTICE = _env("SMS_TEMPLATE_NOTICE")
+        self.SMS_TEMPLATE_REMINDER = _env("SMS_TEMPLATE_REMINDER")
+        self.SMS_TEMPLATE_CONFIDENTIALITY = _env("SMS_TEMPLATE_CONFIDENTIALITY")
+        # The secret last segment of the status-callback URL (POST /sms/status/<token>): the
+        # provider's push is unsigned, so knowing the URL is what lets a push in.
+        self.SMS_CALLBACK_TOKEN = _env("SMS_CALLBACK_TOKEN")
+
         # Scans and ballots arriving together: many per transaction (app/batching.py). Off: each in its
         # own request's transaction (tests that roll back their transaction need that).
         self.GROUP_COMMIT = _env("GROUP_COMMIT", "1").lower() not in {"0", "false", "no"}
@@ -71,9 +89,30 @@ def public_default_problems(config: Config) -> list[str]:
     """What makes ``config`` unfit for production, one line each (Chinese, then English)."""
     problems = [f"{name} 使用了公开的默认值 / {name} is the public development default"
                 for name, default in PUBLIC_DEFAULTS.items() if getattr(config, name) == default]
+    problems += sms_problems(config)
     if config.SECRET_KEY != PUBLIC_DEFAULTS["SECRET_KEY"] and len(config.SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
         problems.append(f"SECRET_KEY 太短，至少 {MIN_SECRET_KEY_LENGTH} 个字符 / SECRET_KEY is shorter than "
                         f"{MIN_SECRET_KEY_LENGTH} characters")
+    return problems
+
+
+#: The SMS simulator's credentials (scripts/sms_sim), public like the defaults above: a production
+#: server configured with them would be sending nothing, or signing with a key anyone knows.
+SMS_SIMULATOR_SECRETS = {"SMS_SECRET_ID": "AKIDhuiyiSmsSimulator00000000000000",
+                         "SMS_SECRET_KEY": "huiyi-sms-simulator-key-not-secret",
+                         "SMS_CALLBACK_TOKEN": "huiyi-demo-sms-callback"}
+MIN_SMS_CALLBACK_TOKEN_LENGTH = 16
+
+
+def sms_problems(config: Config) -> list[str]:
+    """What makes the SMS settings unfit for production (nothing when SMS is not enabled)."""
+    if not any(getattr(config, n) for n in ("SMS_SECRET_ID", "SMS_SECRET_KEY", "SMS_SDK_APP_ID")):
+        return []
+    problems = [f"{name} 使用了短信模拟器的公开值 / {name} is the SMS simulator's public value"
+                for name, dummy in SMS_SIMULATOR_SECRETS.items() if getattr(config, name) == dummy]
+    if len(config.SMS_CALLBACK_TOKEN) < MIN_SMS_CALLBACK_TOKEN_LENGTH:
+        problems.append(f"SMS_CALLBACK_TOKEN 未设置或太短，至少 {MIN_SMS_CALLBACK_TOKEN_LENGTH} 个字符 / "
+                        f"SMS_CALLBACK_TOKEN is unset or shorter than {MIN_SMS_CALLBACK_TOKEN_LENGTH} characters")
     return problems
 
 
