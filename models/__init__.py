@@ -23,6 +23,7 @@ from models.meetings import (
 )
 from models.notices import Notice, NoticeDelivery, NoticeRecipient
 from models.reminders import Reminder, ReminderDelivery
+from models.service_cards import CardScope, ServiceCard
 from models.signins import SignIn, SignInDenial, SignInMethod
 from models.surveys import Survey, SurveyParticipation, SurveyQuestion, SurveyResponse
 from models.units import Unit, UnitAccount
@@ -36,4 +37,5 @@ __all__ = [
     "ReminderDelivery", "SignIn", "SignInDenial", "SignInMethod", "Survey", "SurveyParticipation",
     "SurveyQuestion", "SurveyResponse", "SystemAdmin", "Unit", "UnitAccount", "UnitOrganizer", "Vote", "VoteOption",
     "VoteParticipation", "WechatIdentity",
+    "CardScope", "ServiceCard",
 ]
