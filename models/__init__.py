@@ -4,6 +4,7 @@ from models.audit import AuditLog
 from models.confidentiality import ConfidentialityConfirmation, ConfidentialityTerms
 from models.console import SystemAdmin, UnitOrganizer
 from models.contacts import Contact, ContactImport
+from models.desks import CodeRevocation, Desk, DeskScan
 from models.documents import Document, DocumentAccess, DocumentVersion
 from models.identities import WechatIdentity
 from models.jobs import Job
@@ -30,7 +31,7 @@ from models.units import Unit, UnitAccount
 from models.votes import Ballot, BallotChoice, Vote, VoteOption, VoteParticipation
 
 __all__ = [
-    "Admission", "AuditLog", "Ballot", "BallotChoice", "ConfidentialityConfirmation", "ConfidentialityTerms",
+    "Admission", "AuditLog", "CodeRevocation", "Desk", "DeskScan", "Ballot", "BallotChoice", "ConfidentialityConfirmation", "ConfidentialityTerms",
     "Contact", "ContactImport", "Document",
     "DocumentAccess", "DocumentVersion", "Invitee", "InviteeRole", "Job", "Leave", "Meeting", "MeetingCode",
     "MeetingSession", "MeetingState", "MeetingUnit", "Notice", "NoticeDelivery", "NoticeRecipient", "Organizer", "OrganizerRight", "Presence", "Reminder",
