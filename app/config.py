@@ -51,6 +51,10 @@ class Config:
         # Off: never ask WeChat for codes; show the plain H5 QR (e.g. an account without the API).
         self.WECHAT_CODES_ENABLED = _env("WECHAT_CODES_ENABLED", "1").lower() not in {"0", "false", "no"}
         self.MINIPROGRAM_APP_SECRET = _env("MINIPROGRAM_APP_SECRET") or "huiyi-demo-mp-secret"
+        # The offline door's Ed25519 private key (base64 of its 32-byte seed) that signs personal
+        # codes; every app server must hold the same one. Empty: a key made once under instance/
+        # (development and the demo only; production refuses to start without it).
+        self.DOOR_SIGNING_KEY = _env("DOOR_SIGNING_KEY")
 
         # SMS through Tencent Cloud's SMS API 3.0 (app/services/notify/sms.py). All four keys unset:
         # SMS is "not configured" and the UI says so. SMS_ENDPOINT is the API's host[:port] (the local
@@ -93,6 +97,12 @@ def public_default_problems(config: Config) -> list[str]:
     if config.SECRET_KEY != PUBLIC_DEFAULTS["SECRET_KEY"] and len(config.SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
         problems.append(f"SECRET_KEY 太短，至少 {MIN_SECRET_KEY_LENGTH} 个字符 / SECRET_KEY is shorter than "
                         f"{MIN_SECRET_KEY_LENGTH} characters")
+    if getattr(config, "DOOR_SIGNING_KEY", "") and door_key_seed(config.DOOR_SIGNING_KEY) is None:
+        problems.append("DOOR_SIGNING_KEY 格式不正确，应为 32 字节的 base64 / DOOR_SIGNING_KEY is not the base64 "
+                        "of 32 bytes")
+    elif not getattr(config, "DOOR_SIGNING_KEY", ""):
+        problems.append("DOOR_SIGNING_KEY 未设置（个人签到码的签名私钥）/ DOOR_SIGNING_KEY is not set "
+                        "(make one: python -c \"import base64,os; print(base64.b64encode(os.urandom(32)).decode())\")")
     return problems
 
 
@@ -114,6 +124,18 @@ def sms_problems(config: Config) -> list[str]:
         problems.append(f"SMS_CALLBACK_TOKEN 未设置或太短，至少 {MIN_SMS_CALLBACK_TOKEN_LENGTH} 个字符 / "
                         f"SMS_CALLBACK_TOKEN is unset or shorter than {MIN_SMS_CALLBACK_TOKEN_LENGTH} characters")
     return problems
+
+
+def door_key_seed(text: str) -> bytes | None:
+    """The 32-byte Ed25519 seed ``DOOR_SIGNING_KEY`` holds in base64, or None if it holds none."""
+    import base64
+    import binascii
+
+    try:
+        seed = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return seed if len(seed) == 32 else None
 
 
 def refuse_public_defaults(config: Config | None = None) -> None:

@@ -13,16 +13,18 @@ import pytest
 from app.config import Config, public_default_problems
 
 ROOT = Path(__file__).resolve().parents[2]
-GOOD = {"SECRET_KEY": "x" * 48, "WECHAT_TOKEN": "token-from-the-account-settings"}
+GOOD = {"SECRET_KEY": "x" * 48, "WECHAT_TOKEN": "token-from-the-account-settings",
+        "DOOR_SIGNING_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}
 
 
 def _env(tmp_path, **over) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "WECHAT_TOKEN", "REDIS_URL")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SECRET_KEY", "WECHAT_TOKEN", "REDIS_URL", "DOOR_SIGNING_KEY")}
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}", GUNICORN_BIND="127.0.0.1:0", **over)
     return env
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "WECHAT_TOKEN"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "WECHAT_TOKEN", "DOOR_SIGNING_KEY"])
 def test_gunicorn_refuses_public_defaults(tmp_path, missing):
     env = _env(tmp_path, **{k: v for k, v in GOOD.items() if k != missing})
     gunicorn = Path(sys.executable).with_name("gunicorn")
