@@ -18,6 +18,7 @@ class SignInMethod(enum.StrEnum):
     MINIPROGRAM = "mp"
     PROXY = "proxy"  # 代签 by meeting staff
     MANUAL = "manual"  # entered by staff from a paper list
+    DESK = "desk"  # a staff scanner's scan of a personal code, synced when the network let it (offline door)
 
 
 class SignIn(Model):

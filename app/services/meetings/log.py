@@ -52,6 +52,8 @@ ACTION_LABELS = {
     "door.guest": "添加临时人员",
     "door.walk_in_approve": "通过签到申请",
     "door.walk_in_refuse": "拒绝签到申请",
+    "door.desk_issue": "新增签到台", "door.desk_revoke": "停用签到台", "door.desk_sync": "签到台同步",
+    "door.code_revoke": "撤销个人签到码", "door.paper_entry": "补录纸质签到表",
     "identity.unbind": "解绑微信",
     "identity.bind_taken": "绑定被拒：该人员已绑定其他微信",
     "leave.record": "登记请假",
@@ -77,7 +79,8 @@ PREFIX_LABELS = {
     "document": "材料",
     "report": "报表",
 }
-METHOD_LABELS = {"scan": "公众号扫码", "h5": "网页", "mp": "小程序", "proxy": "代签", "manual": "现场签到"}
+METHOD_LABELS = {"scan": "公众号扫码", "h5": "网页", "mp": "小程序", "proxy": "代签", "manual": "现场签到",
+                 "desk": "验码签到"}
 #: Data keys shown next to an action, with their names; the rest stay in the database.
 DATA_LABELS = {
     "reason": "原因",

@@ -40,7 +40,7 @@ from models import (
 
 ROLE_RANK = {role.value: i for i, role in enumerate(InviteeRole)}
 METHOD_LABELS = {SignInMethod.SCAN: "扫码", SignInMethod.H5: "H5网页", SignInMethod.MINIPROGRAM: "小程序",
-                 SignInMethod.PROXY: "代签", SignInMethod.MANUAL: "现场签到"}
+                 SignInMethod.PROXY: "代签", SignInMethod.MANUAL: "现场签到", SignInMethod.DESK: "验码签到"}
 GUEST_LABEL = "现场添加"
 
 
