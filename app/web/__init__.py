@@ -29,6 +29,7 @@ from app.web import (
     jobs,
     mine,
     screen,
+    sms_callback,
     surveys,
     units_office,
     units_office_people,
@@ -39,7 +40,7 @@ from app.web.pages import TEMPLATES, page_globals
 
 BLUEPRINTS = (health.bp, auth.bp, attendee.bp, units_office.bp, screen.bp, console_login.bp, console_system.bp,
               console_meetings.bp, console_people.bp, console_door.bp, console.bp, codes.bp, documents.bp, votes.bp,
-              surveys.bp, mine.bp, jobs.bp, console_attendance.bp, units_office_people.bp,
+              surveys.bp, mine.bp, jobs.bp, console_attendance.bp, units_office_people.bp, sms_callback.bp,
               console_reports.bp)
 
 
