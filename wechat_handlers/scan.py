@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 
 from app.services import links
+from app.services.cards.resolve import card_headline
 from app.services.codes.scenes import Scene, parse_login_scene, parse_scene
 from app.services.errors import DomainError
 from app.services.identity.binding import recognise_by_unionid
@@ -58,10 +59,14 @@ def reply_for(result: ScanResult) -> str | None:
     who = f"{result.name}（{result.unit}）"
     if result.state == "signed_in":
         late = "（迟到）" if result.late else ""
+        if result.card:  # the service card's headline first: what the person needs next
+            return (" · ".join((f"签到成功，第 {result.seq} 位", *result.card))
+                    + f"\n{who}，{fmt_hm(result.signed_at)} 签到{late}\n{meeting_link}")
         return f"签到成功！{who}，您是第 {result.seq} 位签到，{fmt_hm(result.signed_at)}{late}\n{meeting_link}"
     if result.state == "already":
+        card = " · ".join(result.card) + "\n" if result.card else ""
         return (f"您已签到，无需重复扫码。{who}，签到时间 {fmt_hm(result.signed_at)}，第 {result.seq} 位。\n"
-                f"{meeting_link}")
+                f"{card}{meeting_link}")
     return f"{result.name}，{result.message}\n{meeting_link}"
 
 
@@ -107,4 +112,5 @@ def _signed_in_reply(meeting, contact, outcome) -> str:
     record = outcome.record
     return reply_for(ScanResult("signed_in" if outcome.created else "already", meeting_code=meeting.code,
                                 meeting_title=meeting.title, name=contact.name, unit=contact.unit.name,
-                                seq=record.seq, signed_at=record.signed_at, late=record.late))
+                                seq=record.seq, signed_at=record.signed_at, late=record.late,
+                                card=card_headline(meeting, contact.id, now=record.signed_at)))

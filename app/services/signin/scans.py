@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import select
 
 from app.extensions import db
+from app.services.cards.resolve import DoorCards
 from app.services.meetings.meetings import MeetingError, get_meeting
 from app.services.signin import rules as signin_rules
 from app.services.signin import write as signin
@@ -51,6 +52,8 @@ class ScanResult:
     #: The refusal's SignInError code and its Chinese message.
     code: str = ""
     message: str = ""
+    #: The service card's headline parts ("座位 3 排 12 号", "午餐 2 楼宴会厅", "下一项 14:30 …").
+    card: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,8 @@ def _scanners(dialect: str) -> sa.Select:
     return (
         select(WechatIdentity.oa_openid, Contact.id, Contact.unit_id, Contact.name, Contact.active,
                Unit.name.label("unit_name"), Invitee.status.label("invitee_status"),
-               Invitee.role.label("invitee_role"),
+               Invitee.role.label("invitee_role"), Invitee.group_name.label("invitee_group"),
+               Invitee.seat.label("invitee_seat"),
                SignIn.seq, SignIn.signed_at, SignIn.late, SignIn.id.label("live_id"))
         .join(Contact, Contact.id == WechatIdentity.contact_id)
         .join(Unit, Unit.id == Contact.unit_id)
@@ -134,6 +138,7 @@ def _decide(code: str, position: int | None, scans: list[Scan], indexes: list[in
     rows = {row.oa_openid: row for row in db.session.execute(_scanners(_dialect()), {
         "meeting_id": meeting.id, "session_id": session.id, "openids": sorted({scans[i].openid for i in indexes})})}
     seen: set[int] = set()  # contacts already decided in this batch: their first scan decides
+    cards = DoorCards(meeting) if rows else None  # read once per round: no query per scanner
     for i in indexes:
         row = rows.get(scans[i].openid)
         if row is None:
@@ -142,11 +147,13 @@ def _decide(code: str, position: int | None, scans: list[Scan], indexes: list[in
         if row.id in seen:
             continue
         seen.add(row.id)
-        who = {**known, "name": row.name, "unit": row.unit_name}
+        at = scans[i].at
+        card = cards.headline(contact_id=row.id, role=row.invitee_role, group=row.invitee_group,
+                              seat=row.invitee_seat, now=at) if row.invitee_status in (None, "approved") else ()
+        who = {**known, "name": row.name, "unit": row.unit_name, "card": card}
         if row.live_id is not None:
             results[i] = ScanResult("already", seq=row.seq, signed_at=row.signed_at, late=row.late, **who)
             continue
-        at = scans[i].at
         try:
             signin_rules.check_eligible(meeting, session, _Person(row.id, row.unit_id, row.active), now=at,
                                         via=signin_rules.Via.SCAN, invitee_status=row.invitee_status)

@@ -1,0 +1,202 @@
+"""A person's card: the scopes overlaid field by field, today's agenda and the next item, the
+scan reply's headline. Reads only; the clock is always passed in (``now``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.services.cards import book as books
+from app.services.cards.fields import FIELDS, SECTIONS, tel_href
+from app.services.timeutil import LOCAL_TZ, local
+from models import Invitee, Meeting
+
+SCOPE_LABELS = {"meeting": "全体", "role": "按身份", "group": "按分组", "person": "个人", "list": "参会名单",
+                "stay": "住宿安排"}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One line of the agenda: ``at`` is None for an item with no time."""
+
+    day: date
+    time: str
+    title: str
+    place: str = ""
+    at: datetime | None = None
+
+
+@dataclass
+class Card:
+    fields: dict[str, str] = field(default_factory=dict)
+    #: field -> the scope its value came from (SCOPE_LABELS' keys)
+    sources: dict[str, str] = field(default_factory=dict)
+    day: date | None = None
+    #: The agenda of ``day`` (today when the meeting has items today, else its next day with items).
+    agenda: list[Item] = field(default_factory=list)
+    next_item: Item | None = None
+    today: date | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.fields and not self.agenda
+
+    def sections(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
+        """[(section title, [(field key, label, value)])] with only the fields set, for display."""
+        out = []
+        for title, fields in SECTIONS:
+            shown = [(f.key, f.label, self.fields[f.key]) for f in fields if self.fields.get(f.key)]
+            if shown:
+                out.append((title, shown))
+        return out
+
+    def tel(self, key: str) -> str | None:
+        value = self.fields.get(key)
+        return tel_href(value) if value and FIELDS[key].kind == "phone" else None
+
+    @property
+    def day_label(self) -> str:
+        if self.day is None:
+            return "议程"
+        return "今日议程" if self.day == self.today else f"议程（{self.day.month}月{self.day.day}日）"
+
+    def when(self, item: Item) -> str:
+        """An item's time as the card says it: "14:30", or "12月4日 14:30" on another day."""
+        if item.day == self.today:
+            return item.time
+        return f"{item.day.month}月{item.day.day}日 {item.time}".strip()
+
+
+def meeting_items(meeting: Meeting) -> list[Item]:
+    """The meeting's items in time order. The agenda's rows carry a time of day but no date: they
+    are the first day's. Sessions on later days (a congress's half-days) are items of their own
+    days; with no agenda at all, every session is an item."""
+    first_day = local(meeting.starts_at).date()
+    items: list[Item] = []
+    for row in meeting.agenda or []:
+        hm = row.get("time") or ""
+        at = None
+        if hm:
+            hours, minutes = (int(x) for x in hm.split(":"))
+            at = datetime.combine(first_day, time(hours, minutes), LOCAL_TZ)
+        items.append(Item(first_day, hm, row.get("title") or "", row.get("place") or "", at))
+    for session in meeting.sessions:
+        start = local(session.starts_at)
+        if items and start.date() == first_day and any(i.day == first_day for i in items):
+            continue  # the first day is the agenda's
+        items.append(Item(start.date(), f"{start:%H:%M}", session.title, "", start))
+    # Sort by day, then time; untimed rows keep their place after the timed row before them.
+    keyed, last = [], ""
+    for index, item in enumerate(items):
+        last = item.time or last
+        keyed.append(((item.day, last, index), item))
+    return [item for _key, item in sorted(keyed, key=lambda k: k[0])]
+
+
+def _place_agenda(card: Card, items: list[Item], now: datetime) -> None:
+    today = local(now).date()
+    card.today = today
+    days = sorted({i.day for i in items})
+    if days:
+        card.day = today if today in days else next((d for d in days if d > today), days[-1])
+        card.agenda = [i for i in items if i.day == card.day]
+    card.next_item = next((i for i in items if i.at is not None and i.at > now), None)
+
+
+def overlay(book: books.Book, meeting: Meeting, *, contact_id: int | None, role: str | None,
+            group: str | None, seat: str | None) -> tuple[dict[str, str], dict[str, str]]:
+    """The fields of one person, and the scope each came from. The meeting's venue is the default
+    any scope overrides. The invitee list's group and seat are the person's own: they beat the
+    meeting, role and group scopes and lose only to the person's card."""
+    values: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    if meeting.venue:
+        values["venue"], sources["venue"] = meeting.venue, "meeting"
+    layers = book.layers(contact_id, role, group)
+    personal = [(k, v) for k, v in (("group", group), ("seat", seat)) if v]
+    for scope, fields in layers:
+        if scope == "person":
+            for k, v in personal:
+                values[k], sources[k] = v, "list"
+            personal = []
+        for key, value in fields.items():
+            values[key], sources[key] = value, scope
+    for k, v in personal:
+        values[k], sources[k] = v, "list"
+    return values, sources
+
+
+def allocated_stay(meeting: Meeting, contact_id: int) -> dict[str, str] | None:
+    """The person's hotel and room from the logistics allocation (issue 18), which wins over a
+    typed 酒店/房间号. None until that allocation exists: this is the one place it plugs in."""
+    return None
+
+
+def card_for(meeting: Meeting, contact_id: int | None, *, now: datetime) -> Card:
+    """The card of ``contact_id`` (None: a visitor not in the directory sees the meeting's card)."""
+    invitee = None
+    if contact_id is not None:
+        invitee = db.session.execute(select(Invitee.role, Invitee.group_name, Invitee.seat, Invitee.status).where(
+            Invitee.meeting_id == meeting.id, Invitee.contact_id == contact_id)).first()
+    if invitee is not None and invitee.status != "approved":
+        invitee = None
+    card = Card()
+    card.fields, card.sources = overlay(
+        books.cached(meeting.id), meeting, contact_id=contact_id if invitee is not None else None,
+        role=invitee.role if invitee else None, group=invitee.group_name if invitee else None,
+        seat=invitee.seat if invitee else None)
+    stay = allocated_stay(meeting, contact_id) if invitee is not None and contact_id is not None else None
+    for key, value in (stay or {}).items():
+        card.fields[key], card.sources[key] = value, "stay"
+    _place_agenda(card, meeting_items(meeting), now)
+    return card
+
+
+class DoorCards:
+    """The scan path's view of one meeting's cards for one round: the book and the items read
+    once, then a headline per scanner with no query."""
+
+    def __init__(self, meeting: Meeting) -> None:
+        self.meeting = meeting
+        self.book = books.cached(meeting.id)
+        # Without an agenda the items are the sign-in sessions themselves: "下一项" would name what
+        # the person is signing in to, so the headline leaves it out.
+        self.items = meeting_items(meeting) if meeting.agenda else []
+
+    def headline(self, *, contact_id: int, role: str | None, group: str | None, seat: str | None,
+                 now: datetime) -> tuple[str, ...]:
+        values, _sources = overlay(self.book, self.meeting, contact_id=contact_id, role=role, group=group,
+                                   seat=seat)
+        card = Card(fields=values)
+        card.today = local(now).date()
+        card.next_item = next((i for i in self.items if i.at is not None and i.at > now), None)
+        return headline_parts(card)
+
+
+def headline_parts(card: Card) -> tuple[str, ...]:
+    """What the scan reply's first line says after the order number: the seat, the meal, the next
+    item, only those the person has ("座位 3 排 12 号", "午餐 2 楼宴会厅", "下一项 14:30 分组讨论")."""
+    f = card.fields
+    parts = []
+    if f.get("seat"):
+        parts.append(f"座位 {f['seat']}")
+    meal = " ".join(x for x in (f.get("meal_place"), f.get("meal_table")) if x)
+    if meal:
+        parts.append(f"{f.get('meal_name') or '用餐'} {meal}")
+    if card.next_item is not None:
+        parts.append(f"下一项 {card.when(card.next_item)} {card.next_item.title}")
+    return tuple(parts)
+
+
+def card_headline(meeting: Meeting, contact_id: int, *, now: datetime) -> tuple[str, ...]:
+    """The headline of one person outside the door's rounds (a first scan that just bound them)."""
+    invitee = db.session.execute(select(Invitee.role, Invitee.group_name, Invitee.seat, Invitee.status).where(
+        Invitee.meeting_id == meeting.id, Invitee.contact_id == contact_id)).first()
+    if invitee is not None and invitee.status != "approved":
+        return ()
+    return DoorCards(meeting).headline(contact_id=contact_id, role=invitee.role if invitee else None,
+                                       group=invitee.group_name if invitee else None,
+                                       seat=invitee.seat if invitee else None, now=now)
