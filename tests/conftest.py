@@ -284,3 +284,33 @@ def safe_mode(app, sim, monkeypatch):
     sim.config.aes_key = key
     sim.config.mode = "safe"
     return key
+
+
+#: The app's SMS settings for the in-process SMS simulator (scripts/sms_sim).
+SMS_TEST_CONFIG = {
+    "SMS_SECRET_ID": "AKIDhuiyiSmsSimulator00000000000000", "SMS_SECRET_KEY": "huiyi-sms-simulator-key-not-secret",
+    "SMS_SDK_APP_ID": "1400000001", "SMS_SIGN_NAME": "会易", "SMS_REGION": "ap-guangzhou",
+    "SMS_ENDPOINT": "sms.sim", "SMS_SCHEME": "http", "SMS_TEMPLATE_NOTICE": "2001",
+    "SMS_TEMPLATE_REMINDER": "2002", "SMS_TEMPLATE_CONFIDENTIALITY": "2003",
+    "SMS_CALLBACK_TOKEN": "test-sms-callback-token-0123456789",
+}
+
+
+@pytest.fixture
+def sms_sim(app, app_ctx, monkeypatch):
+    """The SMS provider's simulator: the app's SMS seam (Tencent's SDK) reaches it in-process, and its
+    receipts are pushed into the app under test by ``sms_sim.push_receipts()``."""
+    from app.services.notify import sms
+    from scripts.sms_sim import SmsSimConfig, SmsSimulator
+    from scripts.wechat_sim.transport import WsgiAdapter, WsgiTransport
+
+    for name, value in SMS_TEST_CONFIG.items():
+        monkeypatch.setitem(app.config, name, value)
+    simulator = SmsSimulator(SmsSimConfig(
+        secret_id=SMS_TEST_CONFIG["SMS_SECRET_ID"], secret_key=SMS_TEST_CONFIG["SMS_SECRET_KEY"],
+        sdk_app_id=SMS_TEST_CONFIG["SMS_SDK_APP_ID"], sign_names=(SMS_TEST_CONFIG["SMS_SIGN_NAME"],),
+        templates={spec.template_id: spec.text for spec in sms.templates().values()},
+        callback_url=f"http://huiyi.test/sms/status/{SMS_TEST_CONFIG['SMS_CALLBACK_TOKEN']}",
+    ), transport=WsgiTransport(app))
+    sms.sms_http().mount("http://sms.sim/", WsgiAdapter(simulator.app))
+    return simulator
