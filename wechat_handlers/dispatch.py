@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.services.codes.scenes import parse_login_scene, parse_scene
 from app.services.live.reminders import record_delivery_report
+from app.services.notify import deliveries
 from wechat_handlers import login_scan
 from wechat_handlers.deadline import Deadline
 from wechat_handlers.envelope import Envelope
@@ -36,7 +37,10 @@ def dispatch(envelope: Envelope, deadline: Deadline | None = None) -> str:
         if event == "subscribe":
             return WELCOME
         if event == "templatesendjobfinish":  # WeChat's delivery report of a template message (催签)
-            record_delivery_report(openid, envelope.get("MsgID"), envelope.get("Status"))
+            # A notice's message or a reminder's: the notice's deliveries are asked first, as the
+            # reminders' side keeps an unknown msgid's report for a send not yet committed.
+            if deliveries.record_wechat_report(envelope.get("MsgID"), envelope.get("Status")) is None:
+                record_delivery_report(openid, envelope.get("MsgID"), envelope.get("Status"))
             return ""
         if event == "click":
             return organizer_answer(openid, click_key=key) or HELP

@@ -14,11 +14,13 @@ from app.web import (
     attendee,
     auth,
     codes,
+    confidentiality,
     console,
     console_attendance,
     console_door,
     console_login,
     console_meetings,
+    console_notices,
     console_people,
     console_reports,
     console_system,
@@ -28,6 +30,7 @@ from app.web import (
     input_guard,
     jobs,
     mine,
+    notice_page,
     screen,
     sms_callback,
     surveys,
@@ -41,7 +44,7 @@ from app.web.pages import TEMPLATES, page_globals
 BLUEPRINTS = (health.bp, auth.bp, attendee.bp, units_office.bp, screen.bp, console_login.bp, console_system.bp,
               console_meetings.bp, console_people.bp, console_door.bp, console.bp, codes.bp, documents.bp, votes.bp,
               surveys.bp, mine.bp, jobs.bp, console_attendance.bp, units_office_people.bp, sms_callback.bp,
-              console_reports.bp)
+              console_reports.bp, console_notices.bp, notice_page.bp, confidentiality.bp)
 
 
 def init_app(app: Flask) -> None:

@@ -47,6 +47,9 @@ NEEDS = {
     # The report's own right (numbers: view; people: reports) is checked after the kind is known:
     # tests/reports/test_console_reports.py holds that matrix per kind.
     "console_reports.page": VIEWER, "console_reports.download": VIEWER,
+    "console_notices.index": STAFF, "console_notices.new": STAFF, "console_notices.create": STAFF,
+    "console_notices.detail": STAFF, "console_notices.edit": STAFF, "console_notices.send": STAFF,
+    "console_notices.remind": STAFF, "console_notices.decide": STAFF,
 }
 #: Where one endpoint serves two methods with different needs.
 NEEDS_BY_METHOD = {("surveys.admin_list", "POST"): STAFF}

@@ -20,6 +20,8 @@ from models import Contact, Meeting, Organizer, OrganizerRight, SystemAdmin, Uni
 _STAFF = frozenset({"view", "proxy_signin", "remind", "votes", "documents",
                     # the exceptions at the door: guests, walk-in approval, unbinding, leave
                     "door",
+                    # 会议通知 and 保密提醒: write, send, remind, decide the leave they ask for
+                    "notices",
                     # reports that list people with their contacts or answers (签到表, absent list…);
                     # the reports of numbers only need "view" (app/services/reports/registry.py)
                     "reports"})
