@@ -123,3 +123,26 @@ class DocumentOut(BaseModel):
 
 class DocumentList(BaseModel):
     items: list[DocumentOut]
+    confidentiality_pending: bool = Field(
+        False, description="为 true 时须先阅读并确认保密提醒（GET/POST …/confidentiality），否则打开材料返回 "
+                           "403 confidentiality_unconfirmed")
+
+
+class ConfidentialityOut(BaseModel):
+    version: int = Field(description="保密提醒的版本；内容每修改一次加 1，确认时须带上所看到的版本")
+    text: str = Field(description="保密提醒全文（纯文本，按换行分段）")
+    required: bool = Field(description="查看会议材料前是否须确认")
+    confirmed: bool = Field(description="我是否已确认当前版本")
+    confirmed_at: datetime | None = None
+
+
+class ConfidentialityConfirmRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1, le=2**31 - 1, title="保密提醒版本", description="页面上展示的版本（GET 返回的 version）")
+
+
+class ConfidentialityConfirmed(BaseModel):
+    status: str = Field(description="confirmed")
+    version: int
+    confirmed_at: datetime

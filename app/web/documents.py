@@ -12,7 +12,9 @@ import io
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file, url_for
 
 from app.client_address import client_ip
+from app.services.documents import confidentiality
 from app.services.documents import materials as documents
+from app.services.documents.confidentiality import ConfidentialityError
 from app.services.documents.convert import conversion_notes
 from app.services.meetings.meetings import get_meeting
 from app.web.auth import current_contact, current_identity, wechat_login_required
@@ -48,7 +50,7 @@ def admin_list(meeting_code: str):
     rows = documents.organizer_overview(meeting, me, **_who())
     return render_template("documents/admin.html", meeting=meeting, me=me, right=right, rows=rows,
                            refresh=documents.in_progress(rows), error=request.args.get("error"),
-                           notes=conversion_notes(meeting.id))
+                           notes=conversion_notes(meeting.id), terms=confidentiality.terms_of(meeting))
 
 
 @bp.get("/admin/<meeting_code>/documents/status.json")
@@ -127,14 +129,21 @@ def attendee_list(meeting_code: str):
     meeting = get_meeting(meeting_code)
     listed = documents.visible_documents(meeting, current_contact(), **_who())
     return _no_store(current_app.make_response(
-        render_template("documents/list.html", meeting=meeting, listed=listed)))
+        render_template("documents/list.html", meeting=meeting, listed=listed,
+                        terms_pending=confidentiality.pending(meeting, current_contact()))))
 
 
 @bp.get("/m/<meeting_code>/documents/<token>")
 @wechat_login_required
 def viewer(meeting_code: str, token: str):
     meeting = get_meeting(meeting_code)
-    opened = documents.open_document(meeting, current_contact(), token=token, **_who())
+    try:
+        opened = documents.open_document(meeting, current_contact(), token=token, **_who())
+    except ConfidentialityError as exc:
+        if exc.code != "confidentiality_unconfirmed":
+            raise
+        # 保密提醒 first; its page brings the reader back to this document.
+        return redirect(url_for("confidentiality.confirm_page", meeting_code=meeting.code, doc=token))
     return _no_store(current_app.make_response(
         render_template("documents/viewer.html", meeting=meeting, opened=opened)))
 

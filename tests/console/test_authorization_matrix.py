@@ -40,6 +40,7 @@ NEEDS = {
     "documents.admin_list": STAFF, "documents.admin_status": STAFF, "documents.admin_upload": STAFF,
     "documents.admin_log": STAFF, "documents.admin_recall": STAFF, "documents.admin_recall_all": STAFF,
     "documents.admin_new_version": STAFF,
+    "confidentiality.admin_page": STAFF, "confidentiality.admin_save": STAFF,
     "votes.admin_list": VIEWER, "votes.admin_vote": VIEWER, "votes.admin_results_json": VIEWER,
     "votes.admin_create": STAFF, "votes.admin_state": STAFF, "votes.admin_screen": STAFF, "votes.admin_export": STAFF,
     "surveys.admin_list": VIEWER, "surveys.summary_page": VIEWER, "surveys.set_state": STAFF,

@@ -72,6 +72,24 @@ def world(factory, db) -> World:
     return World(meeting, people)
 
 
+def confirm_terms(meeting, *contacts) -> None:
+    """Each of ``contacts`` confirmed the meeting's current 保密提醒, as a reader does before their
+    first document. Tests of who may see what pass the gate this way; the gate has its own tests
+    (test_confidentiality.py)."""
+    from app.extensions import db
+    from app.services.documents import confidentiality
+
+    version = confidentiality.terms_of(meeting).version
+    for contact in contacts:
+        confidentiality.confirm(meeting, contact, version, "h5")
+    db.session.commit()
+
+
+@pytest.fixture
+def terms_confirmed(world) -> None:
+    confirm_terms(world.meeting, *(world.people[k].contact for k in ("leader", "delegate", "observer")))
+
+
 def upload_pdf(world: World, pages: int = 2, **kw):
     from app.extensions import db
     from app.services.documents import materials as documents

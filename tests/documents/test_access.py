@@ -10,6 +10,9 @@ from app.services.documents import materials as documents
 from models import DocumentAccess
 from tests.documents.conftest import login, upload_pdf
 
+# Every reader here has confirmed the 保密提醒: these tests are about access itself.
+pytestmark = pytest.mark.usefixtures("terms_confirmed")
+
 ROLES = ["leader", "delegate", "observer", "outsider", "organizer"]
 #: Who may open each document before recall.
 EXPECTED = {

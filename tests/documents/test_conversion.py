@@ -178,7 +178,7 @@ def test_images_become_one_page(world, db):
     assert (version.status, version.page_count) == ("ready", 1)
 
 
-def test_watermark_is_drawn_per_viewer(app, client, world, db):
+def test_watermark_is_drawn_per_viewer(app, client, world, db, terms_confirmed):
     from tests.documents.conftest import login, upload_pdf
 
     version = upload_pdf(world, pages=1, title="带水印的材料")

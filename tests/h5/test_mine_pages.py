@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.services.documents import materials as documents
-from tests.documents.conftest import make_pdf
+from tests.documents.conftest import confirm_terms, make_pdf
 
 
 def login(client, identity) -> None:
@@ -88,6 +88,9 @@ def test_materials_grouped_by_meeting_without_recalled_or_restricted(client, db,
     assert page.index("经济形势分析") < page.index("会议议程")  # grouped, newest meeting first
     # Each link opens the existing viewer with this person's own token.
     link = page.split('href="/m/MYOLD/documents/', 1)[1].split('"', 1)[0]
+    # The 保密提醒 comes first (the gate's own tests: tests/documents/test_confidentiality.py).
+    assert "/m/MYOLD/confidentiality" in client.get(f"/m/MYOLD/documents/{link}").headers["Location"]
+    confirm_terms(mine["older"], mine["zhang"])
     assert client.get(f"/m/MYOLD/documents/{link}").status_code == 200
     assert client.get(f"/m/MYOLD/documents/{link}/pages/1.png").mimetype == "image/png"
     login(client, mine["li_id"])

@@ -11,7 +11,7 @@ from app.services.votes import rules as vote_rules
 from app.services.votes import surveys, votes
 from models import DocumentAccess
 from models.votes import Ballot
-from tests.documents.conftest import make_pdf
+from tests.documents.conftest import confirm_terms, make_pdf
 from tests.mp.conftest import API, bearer, token_for
 
 
@@ -44,6 +44,7 @@ def room(app, db, factory, people):
     ids = {"zhang": factory.identity(people["zhang"]), "zhao": factory.identity(zhao),
            "li": factory.identity(people["li"]), "wang": factory.identity(people["wang"])}
     db.session.commit()
+    confirm_terms(meeting, people["zhang"], zhao)  # the 保密提醒 gate is tested in tests/documents
     tokens = {who: bearer(token_for(app, identity)) for who, identity in ids.items()}
     return {"meeting": meeting, "vote": vote, "zhao": zhao, "ids": ids, "h": tokens, **people}
 

@@ -26,6 +26,8 @@ ENDPOINTS = {
     "documents": ("GET", "/meetings/MPTEST/documents", None),
     "page": ("GET", "/meetings/MPTEST/documents/{doc}/pages/1.png", None),
     "download": ("GET", "/meetings/MPTEST/documents/{doc}/download", None),
+    "confidentiality": ("GET", "/meetings/MPTEST/confidentiality", None),
+    "confirm": ("POST", "/meetings/MPTEST/confidentiality/confirmation", {"version": 1}),
 }
 CALLERS = ["none", "expired", "another", "attendee", "organizer_elsewhere", "organizer"]
 # (status, error code or None) per endpoint per caller. "another" is a bound person with no part in
@@ -58,6 +60,10 @@ EXPECTED = {
     "page": [(401, "unauthorized"), (401, "token_expired"), (403, "not_invited"), 200, (403, "not_invited"), 200],
     "download": [(401, "unauthorized"), (401, "token_expired"), (403, "not_invited"), (403, "download_disabled"),
                  (403, "not_invited"), 200],
+    # The 保密提醒 is for those who may read the documents (the attendee confirmed it in ``things``).
+    "confidentiality": [(401, "unauthorized"), (401, "token_expired"), (403, "not_invited"), 200,
+                        (403, "not_invited"), 200],
+    "confirm": [(401, "unauthorized"), (401, "token_expired"), (403, "not_invited"), 200, (403, "not_invited"), 200],
 }
 
 
@@ -79,7 +85,7 @@ def things(app, db, monkeypatch, tokens, people):
     from app.services.documents import materials as documents
     from app.services.documents.convert import process_version
     from app.services.votes import surveys, votes
-    from tests.documents.conftest import make_pdf
+    from tests.documents.conftest import confirm_terms, make_pdf
 
     monkeypatch.setitem(app.config, "DOCUMENT_JOBS", False)
     meeting, wang = people["meeting"], people["wang"]
@@ -90,6 +96,7 @@ def things(app, db, monkeypatch, tokens, people):
     version = documents.upload(meeting, wang, data=make_pdf(1), file_name="议程.pdf")
     process_version(version.id)
     db.session.commit()
+    confirm_terms(meeting, people["zhang"])  # the 保密提醒 gate is tested in tests/documents
     document = documents.get_document(meeting, version.document_id)
     secret = app.config["SECRET_KEY"]
     docs = {role: documents.view_token(secret, document, version, identity.id)

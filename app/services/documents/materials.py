@@ -10,6 +10,8 @@ Rules, in one place:
 - Viewing links carry a sealed token naming the document, the version and the viewer's WeChat
   identity: they cannot be guessed, and a link opened in someone else's session is refused.
 - Every page image served and every download is checked afresh and logged in DocumentAccess.
+- 保密提醒: an attendee opens nothing until they confirmed the meeting's current terms, when the
+  meeting requires it (the gate is app/services/documents/confidentiality.py, asked by open_document).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.services import audit, links, storage
+from app.services.documents import confidentiality
 from app.services.documents.convert import page_png, schedule_conversion
 from app.services.documents.errors import DocumentError
 from app.services.documents.filetypes import MIMES, detect, extension
@@ -294,6 +297,8 @@ def open_document(meeting: Meeting, contact: Contact | None, *, secret_key: str,
         current = current_version(document)
         if current is None or current.id != version.id:
             raise DocumentError("link_invalid")  # a newer version replaced it: open it from the list
+    # Last: a stranger or a recalled document is told so, not shown the terms.
+    confidentiality.require_confirmed(meeting, viewer.contact, organizer=viewer.organizer)
     return Opened(document, version, viewer, token)
 
 
