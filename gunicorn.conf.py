@@ -34,7 +34,7 @@ def on_starting(server):
     refuse_public_defaults()
     # The in-process Redis stand-in lives inside one process: counters, rate limits and the shared
     # access token would silently diverge between workers. Refuse rather than mislead.
-    if not os.environ.get("REDIS_URL") and server.cfg.workers > 1:
+    if not (os.environ.get("REDIS_URL") or os.environ.get("REDIS_SENTINELS")) and server.cfg.workers > 1:
         sys.stderr.write(
             "\n拒绝启动：未设置 REDIS_URL，内置的进程内 Redis 替身只能用于单进程。\n"
             "Refusing to start: REDIS_URL is not set and the embedded in-process Redis stand-in only\n"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import parse_qs
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = ROOT / "instance"
@@ -32,6 +33,13 @@ class Config:
         self.DATABASE_URL = _env("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'huiyi.sqlite3'}"
         # Empty means the embedded in-process stand-in (fakeredis): fine for one process only.
         self.REDIS_URL = _env("REDIS_URL")
+        # Redis behind Sentinel (several hosts, failover): "host:port,host:port" and the master's name.
+        # Written as one ``redis+sentinel://`` URL, which every Redis client of the app understands
+        # (app.extensions.redis_client), so that REDIS_URL stays the one switch between embedded and real.
+        self.REDIS_SENTINELS = _env("REDIS_SENTINELS")
+        self.REDIS_SENTINEL_MASTER = _env("REDIS_SENTINEL_MASTER") or "huiyi"
+        if self.REDIS_SENTINELS and not self.REDIS_URL:
+            self.REDIS_URL = f"redis+sentinel://{self.REDIS_SENTINELS}/{self.REDIS_SENTINEL_MASTER}/0"
         self.PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
         self.STORAGE_DIR = _env("STORAGE_DIR") or str(INSTANCE_DIR / "storage")
         # Behind our own reverse proxy the client address is the last X-Forwarded-For hop; never
@@ -159,8 +167,25 @@ def _normalize_db_url(url: str) -> str:
     # Heroku-style and plain postgres URLs both mean psycopg 3 here.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            url = "postgresql+psycopg://" + url[len(prefix):]
+    if url.startswith("postgresql"):
+        url = _multi_host(url)
     return url
+
+
+def _multi_host(url: str) -> str:
+    """libpq's multi-host form ``user@h1:5432,h2:5432/db?target_session_attrs=read-write`` (what an
+    HA PostgreSQL pair is reached by) as SQLAlchemy spells it: ``user@/db?host=h1:5432&host=h2:5432&...``
+    (its URL parser reads one host only; psycopg hands both to libpq, which connects to the first
+    one that takes writes)."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, tail = rest.partition("/")
+    userinfo, at, hosts = netloc.rpartition("@")
+    if not sep or "," not in hosts:
+        return url
+    path, question, query = tail.partition("?")
+    params = "&".join(f"host={h.strip()}" for h in hosts.split(",") if h.strip())
+    return f"{scheme}://{userinfo}{at}/{path}?{params}" + (f"&{query}" if query else "")
 
 
 def _engine_options(url: str) -> dict[str, object]:
@@ -170,4 +195,16 @@ def _engine_options(url: str) -> dict[str, object]:
         return {"connect_args": {"timeout": 15}}
     # No pool_pre_ping: app.pool_ping tests only connections that sat idle (a ping per checkout
     # was a round trip per request and per sign-in batch).
-    return {"pool_size": 10, "max_overflow": 20}
+    options: dict[str, object] = {"pool_size": 10, "max_overflow": 20}
+    query = parse_qs(url.partition("?")[2])
+    if "host" in query:  # several hosts (an HA pair): notice a dead one in seconds, see below
+        options["connect_args"] = {k: v for k, v in FAILOVER_CONNECT_ARGS.items() if k not in query}
+    return options
+
+
+#: A primary whose host vanished (power, network) sends nothing back: without these a pooled
+#: connection waits for the kernel's TCP timeout (minutes) before the pool learns it is dead. With
+#: them the socket fails within about 3 s, the pool drops it, and libpq connects to the new primary.
+#: A URL's own values win.
+FAILOVER_CONNECT_ARGS = {"keepalives": 1, "keepalives_idle": 1, "keepalives_interval": 1, "keepalives_count": 2,
+                         "tcp_user_timeout": 3000}

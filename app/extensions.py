@@ -14,6 +14,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from redis.sentinel import Sentinel, SentinelManagedConnection
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 
@@ -79,6 +80,9 @@ def redis_client(url: str) -> redis_lib.Redis:
     between versions, some retry ten times with back-off). Reads may wait longer: a screen's XREAD
     blocks for up to 4 s. The door's calls are held to much less (:func:`door_calls`)."""
     scheme = url.split("://", 1)[0].lower()
+    if scheme == SENTINEL_SCHEME:
+        return sentinel_master(url, connection_class=_DoorAwareSentinelConnection, socket_timeout=5,
+                               socket_connect_timeout=0.5, health_check_interval=30, retry=Retry(NoBackoff(), 0))
     options = {}
     if scheme == "redis":
         options["connection_class"] = _DoorAwareConnection
@@ -86,6 +90,30 @@ def redis_client(url: str) -> redis_lib.Redis:
         options["connection_class"] = _DoorAwareSSLConnection
     return redis_lib.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=0.5, health_check_interval=30,
                                     retry=Retry(NoBackoff(), 0), **options)
+
+
+#: ``redis+sentinel://host:port,host:port/<master name>/<db>`` (app.config builds it from
+#: REDIS_SENTINELS and REDIS_SENTINEL_MASTER): Redis found through Sentinel.
+SENTINEL_SCHEME = "redis+sentinel"
+
+
+def sentinel_master(url: str, **options) -> redis_lib.Redis:
+    """A client of the master that the Sentinels of ``url`` name: each new connection asks them where
+    the master is, and a connection to a master demoted by a failover (READONLY) is dropped, so
+    the client follows a failover without a restart. The Sentinels get the same short timeouts:
+    one that is down costs half a second, not the whole call."""
+    rest = url.split("://", 1)[1]
+    password, _, rest = rest.rpartition("@")
+    hosts, _, path = rest.partition("/")
+    master, _, db = path.partition("/")
+    sentinels = []
+    for item in hosts.split(","):
+        host, _, port = item.strip().rpartition(":")
+        sentinels.append((host, int(port or 26379)))
+    timeout = min(options.get("socket_timeout") or 0.5, 0.5)
+    sentinel = Sentinel(sentinels, sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout})
+    return sentinel.master_for(master or "huiyi", redis_class=redis_lib.Redis, password=password or None,
+                               db=int(db or 0), **options)
 
 
 # --- the door's Redis calls -----------------------------------------------------------------------
@@ -184,6 +212,10 @@ class _DoorAwareConnection(_DoorAware, redis_lib.Connection):
 
 
 class _DoorAwareSSLConnection(_DoorAware, redis_lib.SSLConnection):
+    pass
+
+
+class _DoorAwareSentinelConnection(_DoorAware, SentinelManagedConnection):
     pass
 
 

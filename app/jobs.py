@@ -45,7 +45,7 @@ from rq.job import JobStatus
 from rq.timeouts import JobTimeoutException, TimerDeathPenalty
 from sqlalchemy import Engine, or_, select, update
 
-from app.extensions import db, get_redis, redis_client
+from app.extensions import SENTINEL_SCHEME, db, get_redis, redis_client, sentinel_master
 from app.services.errors import DomainError
 from app.services.timeutil import LOCAL_TZ
 from app.tx import finish_with_error, on_commit, unit_of_work
@@ -109,8 +109,11 @@ def _queue_redis(app: Flask):
     url = app.config["REDIS_URL"]
     clients = app.extensions.setdefault("huiyi_jobs_redis", {})
     if url not in clients:
-        clients[url] = redis_lib.Redis.from_url(url, socket_timeout=QUEUE_TIMEOUT_S, socket_connect_timeout=0.5,
-                                                retry=Retry(NoBackoff(), 0))
+        options = {"socket_timeout": QUEUE_TIMEOUT_S, "socket_connect_timeout": 0.5, "retry": Retry(NoBackoff(), 0)}
+        if url.startswith(SENTINEL_SCHEME + "://"):
+            clients[url] = sentinel_master(url, **options)
+        else:
+            clients[url] = redis_lib.Redis.from_url(url, **options)
     return clients[url]
 
 
