@@ -20,11 +20,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from app.db_session import ON_COMMIT_KEY
 from app.extensions import db, get_redis
-from models import CardScope, ServiceCard
+from models import CardScope, Meeting, ServiceCard
 
 log = logging.getLogger(__name__)
 TTL_S = 30.0
@@ -95,11 +96,20 @@ def clear() -> None:
         _entries.clear()
 
 
-def changed() -> None:
+@event.listens_for(Session, "after_flush")
+def _on_card_change(session: Session, _flush_context) -> None:
+    """A flushed card row (or a meeting made or removed: ids are reused after a rollback) drops
+    this process's copies now, and every process's once the transaction commits."""
+    if any(isinstance(obj, ServiceCard) or (isinstance(obj, Meeting) and obj not in session.dirty)
+           for obj in (*session.new, *session.dirty, *session.deleted)):
+        changed(session)
+
+
+def changed(session: Session | None = None) -> None:
     """A card row was written in this transaction: this process forgets now, every process once
     it commits."""
     clear()
-    callbacks = db.session().info.setdefault(ON_COMMIT_KEY, [])  # run after the commit, once
+    callbacks = (session or db.session()).info.setdefault(ON_COMMIT_KEY, [])  # after the commit, once
     if _bump not in callbacks:
         callbacks.append(_bump)
 
