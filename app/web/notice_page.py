@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from app.extensions import db
+from app.services.documents import confidentiality
 from app.services.errors import DomainError
 from app.services.notify import notices as svc
 from app.tx import finish_with_error
@@ -24,7 +25,7 @@ def _page(recipient, *, error: str | None = None, status: int = 200):
     done = DONE.get(request.args.get("done", "")) if not error else None
     return render_template("attendee/notice.html", meeting=meeting, notice=recipient.notice, recipient=recipient,
                            contact=contact, state=svc.state_of(recipient), states=svc.STATES, error=error,
-                           done=done, open=datetime.now(UTC) < meeting.ends_at,
+                           done=done, open=datetime.now(UTC) < meeting.ends_at, confirm_url=confidentiality.confirm_url(meeting),
                            typed_reason=request.form.get("reason", "") if error else ""), status
 
 

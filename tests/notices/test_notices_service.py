@@ -134,3 +134,26 @@ def test_wechat_reports_mark_delivered_and_failed(app, db, nm, sim):
 
 def _recipient(db, person):
     return db.session.scalar(select(NoticeRecipient).where(NoticeRecipient.contact_id == person.id))
+
+
+def test_confidentiality_reminder_counts_confirmations_and_reminds_the_rest(app, db, nm, sim):
+    from app.services.documents import confidentiality
+
+    draft = svc.draft_for(nm.meeting, "confidentiality")
+    assert confidentiality.terms_of(nm.meeting).text in draft["body"]
+    notice = svc.create(nm.meeting, title=draft["title"], body=draft["body"], audience={"all": True},
+                        actor=nm.organizer, kind="confidentiality", ask_reply=True)
+    assert notice.ask_reply is False  # nothing to answer: the confirmation is the documents' gate's
+    svc.send(notice, nm.meeting, actor=nm.organizer)
+    db.session.commit()
+    jobs.run_pending(app)
+    message = inbox(sim, nm.openids[nm.people[0].id])[0]
+    assert message["shown"]["thing4"] == "请阅读保密须知并确认"
+    version = confidentiality.terms_of(nm.meeting).version
+    for person in nm.people[:5]:
+        confidentiality.confirm(nm.meeting, person, version, "h5")
+    db.session.commit()
+    counts = svc.counts(notice)
+    assert (counts["confirmed"], counts["unanswered"]) == (5, 7)
+    notice.last_round_at = notice.last_round_at.replace(year=notice.last_round_at.year - 1)
+    assert svc.remind_unanswered(notice, nm.meeting, actor=nm.organizer) == 7

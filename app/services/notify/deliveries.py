@@ -235,9 +235,14 @@ def _claim_sms(notice_id: int, round_no: int) -> tuple[NoticeDelivery, NoticeRec
 
 
 def sms_params(notice: Notice, meeting: Meeting, recipient: NoticeRecipient) -> list[str]:
-    """The SMS template's parameters: the meeting, its date and time, the personal link."""
+    """The SMS template's parameters. A notice: the meeting, its date and time, the venue and the
+    personal link's token (the template holds the link's fixed part, as the provider requires
+    links to be approved with the template); a confidentiality reminder: the meeting."""
+    if notice.kind == "confidentiality":
+        return [meeting.title]
     starts = local(meeting.starts_at)
-    return [meeting.title, f"{starts.month}月{starts.day}日{starts:%H:%M}", person_link(recipient)]
+    return [meeting.title, f"{starts.month}月{starts.day}日{starts:%H:%M}", meeting.venue or "另行通知",
+            recipient.token]
 
 
 def _send_sms(delivery: NoticeDelivery, recipient: NoticeRecipient, notice: Notice, meeting: Meeting,

@@ -21,13 +21,27 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.services import audit
+from app.services.documents import confidentiality
 from app.services.errors import DomainError
 from app.services.live.headcount import people_of
 from app.services.meetings import leaves
 from app.services.timeutil import local
-from models import Contact, Invitee, InviteeRole, Meeting, Notice, NoticeDelivery, NoticeRecipient, Unit
+from models import (
+    ConfidentialityConfirmation,
+    Contact,
+    Invitee,
+    InviteeRole,
+    Meeting,
+    Notice,
+    NoticeDelivery,
+    NoticeRecipient,
+    Unit,
+)
 
 TITLE_MAX = 64
+#: The personal link's secret: 72 random bits, 12 characters, so that it fits one SMS template
+#: variable (the provider's limit is 12 characters).
+TOKEN_BYTES = 9
 BODY_MAX = 4000
 LEAVE_REASON_MAX = 200
 NOTE_MAX = 200
@@ -100,9 +114,10 @@ def draft_for(meeting: Meeting, kind: str = "notice") -> dict[str, str]:
     each session and what to bring (to be filled in), and how to answer."""
     starts = local(meeting.starts_at)
     if kind == "confidentiality":
-        return {"title": "保密提醒", "body": (
-            f"各位参会人员：\n{meeting.title}的会议材料涉及工作秘密，请阅读并遵守保密要求："
-            "不拍照、不复制、不转发、不带离会场；会后按要求清退。打开会议材料前请先确认已阅读保密须知。")}
+        # The meeting's own 保密提醒 (what the documents' gate asks the person to confirm), with how
+        # to confirm it: the notice leads to that page.
+        terms = confidentiality.terms_of(meeting)
+        return {"title": "保密提醒", "body": f"各位参会人员：\n{terms.text}\n打开会议材料前，请点击下方按钮阅读并确认。"}
     lines = [f"兹定于{starts.year}年{starts.month}月{starts.day}日 {starts:%H:%M}召开{meeting.title}，现将有关事项通知如下：",
              f"一、时间：{starts.month}月{starts.day}日 {starts:%H:%M}" + (
                  f" 至 {local(meeting.ends_at):%H:%M}" if local(meeting.ends_at).date() == starts.date() else ""),
@@ -239,7 +254,7 @@ def send(notice: Notice, meeting: Meeting, *, actor: Contact, now: datetime | No
     if not people:
         raise NoticeError("nobody")
     db.session.execute(insert(NoticeRecipient), [
-        {"notice_id": notice.id, "contact_id": cid, "token": secrets.token_urlsafe(16)} for cid in people])
+        {"notice_id": notice.id, "contact_id": cid, "token": secrets.token_urlsafe(TOKEN_BYTES)} for cid in people])
     notice.status, notice.sent_at = "sent", now
     audit.record(f"contact:{actor.id}", "notice.send", meeting_id=meeting.id, target=f"notice:{notice.id}",
                  recipients=len(people))
@@ -269,11 +284,23 @@ def remind_unanswered(notice: Notice, meeting: Meeting, *, actor: Contact, now: 
 
 
 def _recipient_ids(notice: Notice, which: str | None) -> list[int]:
+    """The notice's recipients; ``unanswered``: those who have not answered (回执), not confirmed the
+    current 保密提醒 (a confidentiality reminder), or not read it (a notice without 回执)."""
     query = select(NoticeRecipient.id).where(NoticeRecipient.notice_id == notice.id)
-    if which == "unanswered":
+    if which == "unanswered" and notice.kind == "confidentiality":
+        query = query.where(NoticeRecipient.contact_id.not_in(_confirmed_query(notice.meeting_id)))
+    elif which == "unanswered":
         query = query.where(NoticeRecipient.answer.is_(None) if notice.ask_reply
                             else NoticeRecipient.read_at.is_(None))
     return list(db.session.scalars(query.order_by(NoticeRecipient.id)))
+
+
+def _confirmed_query(meeting_id: int):
+    """Who confirmed the meeting's current 保密提醒 (the documents' gate records it)."""
+    meeting = db.session.get(Meeting, meeting_id)
+    version = confidentiality.terms_of(meeting).version
+    return select(ConfidentialityConfirmation.contact_id).where(
+        ConfidentialityConfirmation.meeting_id == meeting_id, ConfidentialityConfirmation.version == version)
 
 
 # --- The person's side -----------------------------------------------------------------------------
@@ -281,7 +308,7 @@ def _recipient_ids(notice: Notice, which: str | None) -> list[int]:
 def by_token(token: str | None) -> NoticeRecipient:
     """The recipient whose personal link carries ``token``. :raise NoticeError: ``link_invalid``."""
     token = (token or "").strip()
-    if not (16 <= len(token) <= 32) or not token.isascii():
+    if not (12 <= len(token) <= 32) or not token.isascii():
         raise NoticeError("link_invalid")
     recipient = db.session.scalar(select(NoticeRecipient).where(NoticeRecipient.token == token)
                                   .options(joinedload(NoticeRecipient.notice)))
@@ -407,13 +434,18 @@ def counts(notice: Notice) -> dict[str, int]:
             out["read" if read else "unread"] += n
         out["total"] += n
     out["unanswered"] = out["read"] + out["unread"]
+    if notice.kind == "confidentiality":
+        out["confirmed"] = db.session.scalar(select(func.count()).select_from(NoticeRecipient).where(
+            NoticeRecipient.notice_id == notice.id,
+            NoticeRecipient.contact_id.in_(_confirmed_query(notice.meeting_id)))) or 0
+        out["unanswered"] = out["total"] - out["confirmed"]
     for channel, status, n in db.session.execute(
         select(NoticeDelivery.channel, NoticeDelivery.status, func.count()).where(NoticeDelivery.notice_id == notice.id)
         .group_by(NoticeDelivery.channel, NoticeDelivery.status)
     ).all():
         out[f"{channel}_{status}"] += n
     return {key: out.get(key, 0) for key in (
-        "total", "attend", "leave_pending", "leave_approved", "leave_refused", "read", "unread", "unanswered",
+        "total", "confirmed", "attend", "leave_pending", "leave_approved", "leave_refused", "read", "unread", "unanswered",
         "wechat_pending", "wechat_sending", "wechat_sent", "wechat_delivered", "wechat_failed", "wechat_skipped",
         "sms_pending", "sms_sending", "sms_sent", "sms_delivered", "sms_failed", "sms_skipped")}
 
