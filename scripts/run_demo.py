@@ -5,6 +5,9 @@
 ``make run`` calls this after ``flask db upgrade`` and ``flask demo seed``. It
 - points the app's WeChat seam at the simulator mounted under /_wechat on the same server, so
   every WeChat call (tokens, QR codes, menus, OAuth) is real HTTP, exactly as in production;
+- points the app's SMS seam (Tencent Cloud's SDK) at the SMS simulator on the same server: the SDK's
+  signed ``POST /`` calls reach it by their X-TC-Action header, its page (短信模拟器) is under /_sms/,
+  and it pushes delivery receipts to /sms/status/<token> a second after each message;
 - gives the simulator the app's account settings and callback URL, so its phone page posts
   correctly signed scans to /wechat/callback;
 - starts the job worker thread when app/jobs.py provides one;
@@ -28,6 +31,11 @@ from typing import Any
 
 log = logging.getLogger("huiyi.demo")
 SIM_PREFIX = "/_wechat"
+SMS_PREFIX = "/_sms"
+#: The demo's SMS account: the simulator's public credentials and its template ids.
+SMS_DEMO = {"SMS_SDK_APP_ID": "1400000001", "SMS_SIGN_NAME": "会易", "SMS_REGION": "ap-guangzhou",
+            "SMS_TEMPLATE_NOTICE": "2001", "SMS_TEMPLATE_REMINDER": "2002", "SMS_TEMPLATE_CONFIDENTIALITY": "2003"}
+SMS_RECEIPT_DELAY = 1.0
 TAG_SYNC_SECONDS = 10.0
 
 
@@ -43,7 +51,8 @@ class _QuietSimulatorLog(logging.Filter):
     the query, the phone page polling its inbox) is not what a newcomer needs to watch."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return f" {SIM_PREFIX}/" not in record.getMessage()
+        message = record.getMessage()
+        return f" {SIM_PREFIX}/" not in message and f" {SMS_PREFIX}/" not in message
 
 
 def refuse_several_processes() -> None:
@@ -65,6 +74,10 @@ def configure_env(host: str, port: int) -> str:
     # Set BEFORE create_app: the WeChat clients read it once when the app is built.
     os.environ["WECHAT_API_BASE_URL"] = base + SIM_PREFIX
     os.environ.setdefault("PUBLIC_BASE_URL", base)
+    # The SMS seam talks to the simulator here whatever a .env says: the demo sends no real SMS.
+    from app.config import SMS_SIMULATOR_SECRETS
+
+    os.environ.update(SMS_SIMULATOR_SECRETS, **SMS_DEMO, SMS_ENDPOINT=f"{shown_host}:{port}", SMS_SCHEME="http")
     return base
 
 
@@ -73,6 +86,8 @@ def build(base: str) -> tuple[Any, Any, Any]:
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
     from app.factory import create_app
+    from app.services.notify import sms
+    from scripts.sms_sim import SmsSimConfig, SmsSimulator, TencentApiRoute
     from scripts.wechat_sim import SimConfig, Simulator
 
     app = create_app()
@@ -85,7 +100,15 @@ def build(base: str) -> tuple[Any, Any, Any]:
         mp_pages=["pages/index/index", "pages/meeting/index"],
         callback_url=f"{base}/wechat/callback", external_base_url=base + SIM_PREFIX,
     ))
-    return app, sim, DispatcherMiddleware(app.wsgi_app, {SIM_PREFIX: sim.app})
+    with app.app_context():
+        sms_templates = {spec.template_id: spec.text for spec in sms.templates().values()}
+    sms_sim = SmsSimulator(SmsSimConfig(
+        secret_id=cfg["SMS_SECRET_ID"], secret_key=cfg["SMS_SECRET_KEY"], sdk_app_id=cfg["SMS_SDK_APP_ID"],
+        sign_names=(cfg["SMS_SIGN_NAME"],), templates=sms_templates,
+        callback_url=f"{base}/sms/status/{cfg['SMS_CALLBACK_TOKEN']}", callback_delay=SMS_RECEIPT_DELAY))
+    app.extensions["demo_sms_sim"] = sms_sim
+    routes = DispatcherMiddleware(app.wsgi_app, {SIM_PREFIX: sim.app, SMS_PREFIX: sms_sim.app})
+    return app, sim, TencentApiRoute(routes, sms_sim.app)
 
 
 def start_jobs(app: Any) -> str:
@@ -174,6 +197,9 @@ def url_block(app: Any, base: str, info: dict[str, Any]) -> str:
         "      Pick a user (e.g. 新用户), select the meeting QR, press 扫一扫, read the reply, open its link to bind.",
         "      绑定示例 bind as: 区发改局 / 张伟 / 13905710101",
         f"      会务组 organizer: 区政府办公室 / 周敏 / {phone} → 菜单出现“会务管理”",
+        f"  短信模拟器 SMS simulator  {base}{SMS_PREFIX}/",
+        "      应用发出的短信（会议通知、提醒）按手机上显示的样子列在这里，可把某个号码设为无法送达。",
+        "      Every SMS the app sends, as the phone shows it; mark a number undeliverable to see failures.",
     ]
     with app.app_context():
         key: dict[str, str] = {}
