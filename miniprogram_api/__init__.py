@@ -3,7 +3,14 @@
 from flask import jsonify
 
 # The view modules register their routes (and their OpenAPI operations) on the blueprint on import.
-from miniprogram_api import views_documents, views_history, views_meetings, views_session, views_votes  # noqa: F401
+from miniprogram_api import (  # noqa: F401
+    views_desk,
+    views_documents,
+    views_history,
+    views_meetings,
+    views_session,
+    views_votes,
+)
 from miniprogram_api.blueprint import bp
 from miniprogram_api.openapi import document
 

@@ -50,6 +50,8 @@ class Operation:
     responses: dict[int, type[BaseModel] | Binary]
     auth: bool
     tags: list[str] = field(default_factory=list)
+    #: The security scheme of an authenticated operation: the attendee's ``bearer`` or a desk's token.
+    security: str = "bearer"
 
 
 OPERATIONS: list[Operation] = []
@@ -58,14 +60,14 @@ OPERATIONS: list[Operation] = []
 def api(bp: Blueprint, rule: str, method: str = "GET", *, summary: str,
         responses: dict[int, type[BaseModel] | Binary],
         body: type[BaseModel] | None = None, query: type[BaseModel] | None = None, auth: bool = True,
-        tags: list[str] | None = None, authenticate: Callable[[], Any] | None = None):
+        tags: list[str] | None = None, authenticate: Callable[[], Any] | None = None, security: str = "bearer"):
     """Register ``rule`` on ``bp``. The view gets path args, then ``me`` (when ``auth``), ``body``,
     ``query``; it returns a model (status 200), ``(model, status)``, or a ``Response`` (for a
     :class:`Binary` answer)."""
 
     def decorate(view):
         op = Operation(rule, method, view.__name__, summary, (view.__doc__ or "").strip(), body, query,
-                       responses, auth, tags or [])
+                       responses, auth, tags or [], security)
         OPERATIONS.append(op)
 
         @wraps(view)
@@ -165,7 +167,9 @@ def document(prefix: str, *, title: str, version: str) -> dict[str, Any]:
         "components": {
             "schemas": defs.get("$defs", {}),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "POST /session 换得的令牌"}},
+                                           "description": "POST /session 换得的令牌"},
+                                "desk": {"type": "http", "scheme": "bearer",
+                                         "description": "签到台令牌：会务后台「签到台」页新增签到台时发放，限一个会议，可停用"}},
         },
     }
 
@@ -213,5 +217,5 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.body is not None or op.query is not None:
         codes.setdefault(422, ErrorBody)
     out["responses"] = {str(code): _response(code, model) for code, model in sorted(codes.items())}
-    out["security"] = [{"bearer": []}] if op.auth else []
+    out["security"] = [{op.security: []}] if op.auth else []
     return out

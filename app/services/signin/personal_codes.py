@@ -39,7 +39,7 @@ from app.extensions import db
 from app.services import audit
 from app.services.codes.qr_images import qr_png
 from app.services.errors import DomainError
-from models import CodeRevocation, Contact, Meeting
+from models import Admission, CodeRevocation, Contact, Invitee, Meeting, MeetingUnit
 
 PREFIX = "HY"
 VERSION = 1
@@ -186,6 +186,24 @@ def personal_code(meeting: Meeting, contact: Contact) -> str:
     key = signing_key()
     return encode(CodeData(meeting.id, contact.id, expiry_of(meeting), key.key_id,
                            generation_of(meeting, contact.id)), key)
+
+
+def listed(meeting: Meeting, contact: Contact) -> bool:
+    """Whether ``contact`` is on the meeting's list (approved, or of a listed unit): who has a code."""
+    status = db.session.scalar(select(Invitee.status).where(Invitee.meeting_id == meeting.id,
+                                                            Invitee.contact_id == contact.id))
+    if status is not None:
+        return status == "approved"
+    return meeting.admission == Admission.UNITS and db.session.scalar(
+        select(MeetingUnit.unit_id).where(MeetingUnit.meeting_id == meeting.id,
+                                          MeetingUnit.unit_id == contact.unit_id)) is not None
+
+
+def code_for(meeting: Meeting, contact: Contact) -> str:
+    """The person's code, if they are on the list. :raise CodeError: ``not_listed``."""
+    if not contact.active or not listed(meeting, contact):
+        raise CodeError("not_listed")
+    return personal_code(meeting, contact)
 
 
 def personal_code_png(meeting: Meeting, contact: Contact, *, box_px: int = 6, border: int = 4) -> bytes:
