@@ -111,9 +111,11 @@ class TemplateSpec:
 
 #: name -> (setting holding the provider's template id, text, what each parameter holds).
 TEMPLATES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    # The personal link's fixed part is in the text (the provider approves links with the template,
+    # not in variables); {4} is the 12-character token of the person's notice page (/n/<token>).
     "notice": ("SMS_TEMPLATE_NOTICE",
-               "{1}定于{2}在{3}召开，请准时参加。请在微信“会易”公众号查看通知并回执，如需请假请联系{4}。",
-               ("会议名称", "会议时间", "会议地点", "联系电话")),
+               "{1}定于{2}在{3}召开。请查看通知全文并回执（参加或请假）：{link}{4}",
+               ("会议名称", "会议时间", "会议地点", "通知链接")),
     "reminder": ("SMS_TEMPLATE_REMINDER",
                  "会议提醒：{1}将于{2}开始，地点{3}，请提前到场签到。",
                  ("会议名称", "开始时间", "会议地点")),
@@ -177,7 +179,9 @@ def configured() -> bool:
 def templates() -> dict[str, TemplateSpec]:
     """Our message kinds with their provider template ids (from the config)."""
     cfg = current_app.config
-    return {name: TemplateSpec(name=name, template_id=str(cfg.get(setting) or "").strip(), text=text,
+    link = str(cfg.get("PUBLIC_BASE_URL") or "").rstrip("/") + "/n/"
+    return {name: TemplateSpec(name=name, template_id=str(cfg.get(setting) or "").strip(),
+                               text=text.replace("{link}", link),
                                params=params, max_lengths=(PARAM_MAX_LENGTH,) * len(params))
             for name, (setting, text, params) in TEMPLATES.items()}
 
