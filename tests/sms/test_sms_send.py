@@ -19,6 +19,13 @@ def test_send_reaches_the_phone_as_it_shows_it(sms_sim):
     assert message.text == "【会易】会议提醒：区发改局年度工作会议将于12月5日 09:30开始，地点区政府3号楼302，请提前到场签到。"
 
 
+def test_a_notice_carries_its_personal_link(sms_sim):
+    sms.send(PHONE, "notice", ["区发改局年度工作会议", "12月5日09:30", "区政府3号楼302", "AbCdEfGh-_12"])
+    [message] = sms_sim.state.inbox(PHONE)
+    assert message.text == ("【会易】区发改局年度工作会议定于12月5日09:30在区政府3号楼302召开。"
+                            "请查看通知全文并回执（参加或请假）：http://huiyi.test/n/AbCdEfGh-_12")
+
+
 def test_long_values_are_cut_to_the_providers_limit_and_kept_on_one_line(sms_sim):
     sms.send(" 139-0571-0101 ", "confidentiality", ["二〇二六年全区\n经济工作会议暨【表彰】大会"])
     [message] = sms_sim.state.inbox(PHONE)
