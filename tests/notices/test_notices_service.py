@@ -157,3 +157,52 @@ def test_confidentiality_reminder_counts_confirmations_and_reminds_the_rest(app,
     assert (counts["confirmed"], counts["unanswered"]) == (5, 7)
     notice.last_round_at = notice.last_round_at.replace(year=notice.last_round_at.year - 1)
     assert svc.remind_unanswered(notice, nm.meeting, actor=nm.organizer) == 7
+
+
+def test_two_hundred_invitees_wechat_sms_answers_and_leave(app, db, factory, sim, sms_sim):
+    """The issue's run: a notice to 200; some confirm, some ask leave and are approved (they leave
+    应到), those without the account (and one WeChat refused) get an SMS; the counts are right."""
+    from tests.notices.conftest import build
+
+    nm = build(factory, sim, size=200, following=160, code="NOTE200")
+    refused = nm.people[3]
+    sim.state.fail_template_for(nm.openids[refused.id], 43101)
+    sms_sim.state.fail_number(nm.people[199].phone)  # an empty number: taken, then reported undelivered
+    notice, count = _send(app, db, nm, sms_fallback=True)
+    assert count == 200
+    counts = svc.counts(notice)
+    assert counts["wechat_sent"] == 159 and counts["wechat_failed"] == 1 and counts["wechat_skipped"] == 40
+    assert counts["sms_sent"] == 41  # 40 without the account, 1 refused on WeChat
+    for person in nm.people[160:]:
+        texts = sms_sim.state.inbox(person.phone)
+        assert len(texts) == 1
+        token = _recipient(db, person).token
+        assert texts[0].text.startswith("【会易】全区经济工作会议定于") and texts[0].text.endswith(f"/n/{token}")
+    assert len(sms_sim.state.inbox(refused.phone)) == 1
+    assert sms_sim.state.inbox(nm.people[0].phone) == []  # reached on WeChat: no SMS
+
+    # Receipts: the provider reports every SMS in one push; the empty number's says why.
+    answers = sms_sim.push_receipts()
+    assert [status for status, _body in answers] == [200]
+    db.session.commit()
+    counts = svc.counts(notice)
+    assert (counts["sms_delivered"], counts["sms_failed"]) == (40, 1)
+    failed = db.session.scalar(select(NoticeDelivery).where(NoticeDelivery.channel == "sms",
+                                                             NoticeDelivery.status == "failed"))
+    assert failed.recipient_id == _recipient(db, nm.people[199]).id and "空号" in failed.reason
+
+    meeting = nm.meeting
+    rows = {r.contact_id: r for r in db.session.scalars(select(NoticeRecipient))}
+    for person in nm.people[:100]:
+        svc.attend(rows[person.id], meeting, channel="wechat")
+    for person in nm.people[100:110]:
+        svc.ask_leave(rows[person.id], meeting, reason="另有公务", channel="browser")
+    db.session.commit()
+    expected_before = len(people_of(meeting)[0])
+    for person in nm.people[100:108]:
+        svc.decide_leave(notice, meeting, rows[person.id].id, approve=True, note="", actor=nm.organizer)
+    db.session.commit()
+    counts = svc.counts(notice)
+    assert (counts["attend"], counts["leave_approved"], counts["leave_pending"], counts["unanswered"]) == (100, 8, 2, 90)
+    assert len(people_of(meeting)[0]) == expected_before - 8
+    assert db.session.scalar(select(func.count()).select_from(Leave)) == 8
