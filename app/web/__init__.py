@@ -16,6 +16,7 @@ from app.web import (
     codes,
     confidentiality,
     console,
+    console_cards,
     console_attendance,
     console_door,
     console_login,
@@ -44,7 +45,8 @@ from app.web.pages import TEMPLATES, page_globals
 BLUEPRINTS = (health.bp, auth.bp, attendee.bp, units_office.bp, screen.bp, console_login.bp, console_system.bp,
               console_meetings.bp, console_people.bp, console_door.bp, console.bp, codes.bp, documents.bp, votes.bp,
               surveys.bp, mine.bp, jobs.bp, console_attendance.bp, units_office_people.bp, sms_callback.bp,
-              console_reports.bp, console_notices.bp, notice_page.bp, confidentiality.bp)
+              console_reports.bp, console_notices.bp, notice_page.bp, confidentiality.bp,
+              console_cards.bp)
 
 
 def init_app(app: Flask) -> None:

@@ -51,9 +51,12 @@ NEEDS = {
     "console_notices.index": STAFF, "console_notices.new": STAFF, "console_notices.create": STAFF,
     "console_notices.detail": STAFF, "console_notices.edit": STAFF, "console_notices.send": STAFF,
     "console_notices.remind": STAFF, "console_notices.decide": STAFF,
+    "console_cards.page": VIEWER, "console_cards.people": VIEWER, "console_cards.person": VIEWER,
+    "console_cards.save": OWNER, "console_cards.template": OWNER, "console_cards.import_check": OWNER,
+    "console_cards.import_job": OWNER, "console_cards.import_report": OWNER, "console_cards.import_apply": OWNER,
 }
 #: Where one endpoint serves two methods with different needs.
-NEEDS_BY_METHOD = {("surveys.admin_list", "POST"): STAFF}
+NEEDS_BY_METHOD = {("surveys.admin_list", "POST"): STAFF, ("console_cards.person", "POST"): OWNER}
 
 
 def console_routes(app, code: str, ids: dict[str, int]) -> list[tuple[str, str, str]]:

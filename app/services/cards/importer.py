@@ -109,7 +109,11 @@ def check_import(meeting: Meeting, data: bytes, filename: str, *, progress: bool
             plan.rejected.append({"row": r.row, "code": exc.code, "message": exc.message})
             continue
         seen[person.contact_id] = r.row
-        plan.rows.append([r.row, person.contact_id, {k: v for k, v in values.items() if v}])
+        values = {k: v for k, v in values.items() if v}
+        if values:
+            plan.rows.append([r.row, person.contact_id, values])
+        else:
+            plan.skipped.append({"row": r.row, "code": "row_empty", "message": "没有填写服务卡内容，已跳过"})
     plan.rejected.sort(key=lambda x: x["row"])
     return plan
 

@@ -154,3 +154,12 @@ def invited_contact(meeting: Meeting, contact_id: int) -> Contact:
     if contact is None:
         raise CardError("person_not_invited")
     return contact
+
+
+def names(contact_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """contact id -> (name, unit name), for an import's report."""
+    if not contact_ids:
+        return {}
+    rows = db.session.execute(select(Contact.id, Contact.name, Unit.name).join(Unit, Unit.id == Contact.unit_id)
+                              .where(Contact.id.in_(sorted(set(contact_ids)))))
+    return {cid: (name, unit) for cid, name, unit in rows}
