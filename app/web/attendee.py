@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 
 from app.client_address import client_ip
 from app.services import links
+from app.services.cards.resolve import card_for
 from app.services.codes import meeting_codes
 from app.services.identity.binding import IdentityError, get_or_create_identity
 from app.services.meetings import history
@@ -182,7 +183,9 @@ def meeting_page(meeting_code: str):
     # Materials appear only once this visitor may open some (the documents service's rule).
     listed = (history.still_visible(meeting, contact, secret_key=current_app.config["SECRET_KEY"],
                                     identity_id=current_identity().id) if contact is not None else [])
+    # The service card is the visitor's own: built for the contact their WeChat identity is bound to.
+    card = card_for(meeting, contact.id, now=datetime.now(UTC)) if contact is not None else None
     return render_template("attendee/meeting.html", meeting=meeting, meeting_session=meeting_session,
-                           contact=contact, status=status, documents=[d.document for d in listed],
+                           contact=contact, status=status, documents=[d.document for d in listed], card=card,
                            activities=open_activities(meeting),
                            time_range=fmt_range_cn(meeting.starts_at, meeting.ends_at))

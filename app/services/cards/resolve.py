@@ -27,6 +27,7 @@ class Item:
     title: str
     place: str = ""
     at: datetime | None = None
+    speaker: str = ""
 
 
 @dataclass
@@ -39,6 +40,10 @@ class Card:
     agenda: list[Item] = field(default_factory=list)
     next_item: Item | None = None
     today: date | None = None
+    now: datetime | None = None
+    #: The card lists the whole of the meeting's agenda (its rows are the first day's): the page
+    #: need not list it again.
+    shows_agenda: bool = False
 
     @property
     def empty(self) -> bool:
@@ -82,7 +87,8 @@ def meeting_items(meeting: Meeting) -> list[Item]:
         if hm:
             hours, minutes = (int(x) for x in hm.split(":"))
             at = datetime.combine(first_day, time(hours, minutes), LOCAL_TZ)
-        items.append(Item(first_day, hm, row.get("title") or "", row.get("place") or "", at))
+        items.append(Item(first_day, hm, row.get("title") or "", row.get("place") or "", at,
+                          row.get("speaker") or ""))
     for session in meeting.sessions:
         start = local(session.starts_at)
         if items and start.date() == first_day and any(i.day == first_day for i in items):
@@ -98,7 +104,7 @@ def meeting_items(meeting: Meeting) -> list[Item]:
 
 def _place_agenda(card: Card, items: list[Item], now: datetime) -> None:
     today = local(now).date()
-    card.today = today
+    card.today, card.now = today, now
     days = sorted({i.day for i in items})
     if days:
         card.day = today if today in days else next((d for d in days if d > today), days[-1])
@@ -152,6 +158,7 @@ def card_for(meeting: Meeting, contact_id: int | None, *, now: datetime) -> Card
     for key, value in (stay or {}).items():
         card.fields[key], card.sources[key] = value, "stay"
     _place_agenda(card, meeting_items(meeting), now)
+    card.shows_agenda = bool(meeting.agenda) and card.day == local(meeting.starts_at).date()
     return card
 
 
