@@ -199,7 +199,7 @@ def _send_one(sim: SmsSimulator, raw: str, sign_name: str, template_id: str, val
         failing = state.failing.get(number)
         message.receipt = (Receipt(False, failing[0], failing[1], now) if failing
                            else Receipt(True, "DELIVRD", "用户短信送达成功", now))
-        state.messages.append(message)
+        state.record(message)
     sim.receipt_due()
     # Billing: 70 characters in one message, 67 each once it is split (Tencent's rule for mainland SMS).
     fee = 1 if len(shown) <= 70 else math.ceil(len(shown) / 67)

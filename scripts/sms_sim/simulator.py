@@ -35,6 +35,7 @@ class SmsSimulator:
         self.clock: Callable[[], float] = clock or SimClock()
         self.state = SmsSimState(self.clock)
         self.transport: Transport = transport or RequestsTransport()
+        self._push_scheduled = False
         self.app = self._create_app()
 
     # -- receipts ------------------------------------------------------------------------------------
@@ -44,11 +45,17 @@ class SmsSimulator:
         delay = self.config.callback_delay
         if delay is None or not self.config.callback_url:
             return
+        with self.state.lock:  # one timer at a time: its push takes every receipt ready by then
+            if self._push_scheduled:
+                return
+            self._push_scheduled = True
         timer = threading.Timer(delay, self._push_quietly)
         timer.daemon = True
         timer.start()
 
     def _push_quietly(self) -> None:
+        with self.state.lock:
+            self._push_scheduled = False
         try:
             self.push_receipts()
         except Exception as exc:  # the provider retries later; the demo keeps running

@@ -61,6 +61,8 @@ class SmsSimState:
     clock: Callable[[], float]
     lock: threading.RLock = field(default_factory=threading.RLock)
     messages: list[SimSms] = field(default_factory=list)
+    #: E.164 phone -> its messages (the limits look at one number's, not at every message sent).
+    by_phone: dict[str, list[SimSms]] = field(default_factory=lambda: defaultdict(list))
     #: phone (11 digits) -> (errmsg, description) of the receipt it gets instead of DELIVRD.
     failing: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: phone (11 digits) -> refused at once with FailedOperation.PhoneNumberInBlacklist.
@@ -96,18 +98,28 @@ class SmsSimState:
         # Tencent's serial numbers look like "2640:4275816615917283717116711"; unique is what matters.
         return f"2640:{int(self.clock() * 1000)}{next(self._serials):012d}"
 
+    def record(self, message: SimSms) -> None:
+        with self.lock:
+            self.messages.append(message)
+            self.by_phone[message.phone].append(message)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+            self.by_phone.clear()
+
     def inbox(self, phone: str) -> list[SimSms]:
         number = mainland_mobile(phone) or phone
         with self.lock:
-            return [m for m in self.messages if m.phone == "+86" + number]
+            return list(self.by_phone.get("+86" + number, ()))
 
     def sends_since(self, phone: str, since: float, content: tuple | None = None) -> int:
         with self.lock:
-            return sum(1 for m in self.messages if m.phone == phone and m.sent_at > since
+            return sum(1 for m in self.by_phone.get(phone, ()) if m.sent_at > since
                        and (content is None or (m.template_id, m.params) == content))
 
     def sends_today(self, phone: str) -> int:
         today = datetime.fromtimestamp(self.clock(), CHINA).date()
         with self.lock:
-            return sum(1 for m in self.messages if m.phone == phone
-                       and datetime.fromtimestamp(m.sent_at, CHINA).date() == today)
+            return sum(1 for m in self.by_phone.get(phone, ())
+                       if datetime.fromtimestamp(m.sent_at, CHINA).date() == today)

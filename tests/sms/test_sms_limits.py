@@ -27,7 +27,7 @@ def test_the_same_content_twice_in_30_seconds_is_refused_before_the_provider(sms
     assert caught.value.status == 429 and caught.value.retryable
     assert sms_sim.state.calls["SendSms"] == 1
     remind(1, now=MORNING + 1)  # other content goes
-    sms_sim.state.messages.clear()  # the provider's own 30 s window is on its clock, not ours
+    sms_sim.state.clear()  # the provider's own 30 s window is on its clock, not ours
     remind(now=MORNING + 31)
 
 

@@ -198,7 +198,7 @@ class SmsApi:
 
         profile = ClientProfile(httpProfile=HttpProfile(
             protocol=cfg.get("SMS_SCHEME") or "https", endpoint=cfg.get("SMS_ENDPOINT") or None,
-            reqTimeout=int(cfg.get("SMS_HTTP_TIMEOUT", 10))))
+            reqTimeout=int(float(cfg.get("SMS_HTTP_TIMEOUT") or 10))))
         self.sdk_app_id = str(cfg["SMS_SDK_APP_ID"])
         self.sign_name = str(cfg["SMS_SIGN_NAME"])
         self.client = sms_client.SmsClient(
