@@ -4,6 +4,7 @@ from flask import jsonify
 
 # The view modules register their routes (and their OpenAPI operations) on the blueprint on import.
 from miniprogram_api import (  # noqa: F401
+    views_cards,
     views_desk,
     views_documents,
     views_history,
