@@ -206,3 +206,20 @@ def test_two_hundred_invitees_wechat_sms_answers_and_leave(app, db, factory, sim
     assert (counts["attend"], counts["leave_approved"], counts["leave_pending"], counts["unanswered"]) == (100, 8, 2, 90)
     assert len(people_of(meeting)[0]) == expected_before - 8
     assert db.session.scalar(select(func.count()).select_from(Leave)) == 8
+
+
+def test_the_notice_fills_only_fields_wechat_shows_today(app, db, nm, sim):
+    """Research notes §7: since 2023 WeChat drops ``first``/``remark`` and shows category keywords
+    within their type's limits. What the phone shows is all that was sent, in every round and kind."""
+    nm.meeting.title = "中国共产党某某省某某市第十五次代表大会第三次全体会议"  # 27 characters
+    db.session.commit()
+    notice, _ = _send(app, db, nm)
+    message = inbox(sim, nm.openids[nm.people[0].id])[0]
+    sent = {field: item["value"] for field, item in message["data"].items()}
+    assert set(sent) == {"thing1", "time2", "thing3", "thing4"} and not set(sent) & wechat_templates.DROPPED_FIELDS
+    assert wechat_templates.problems(sent) == [] and message["shown"] == sent
+    assert sent["thing1"] == nm.meeting.title[:19] + "…"
+    for round_no in (1, 2):
+        for kind in ("notice", "confidentiality"):
+            notice.kind = kind
+            assert wechat_templates.problems(deliveries.template_data(notice, nm.meeting, round_no)) == []
