@@ -18,8 +18,8 @@ from app.services.codes import meeting_codes
 from app.services.identity.binding import IdentityError, get_or_create_identity
 from app.services.meetings import history
 from app.services.meetings.activities import open_activities
-from app.services.meetings.meetings import get_meeting
-from app.services.meetings.visibility import visible_meeting
+from app.services.meetings.meetings import MeetingError, get_meeting
+from app.services.meetings.visibility import participating_meeting, visible_meeting
 from app.services.signin import checkin
 from app.services.signin.rules import SignInError, get_session, live_signin
 from app.services.signin.write import sign_in
@@ -27,7 +27,7 @@ from app.services.timeutil import fmt_date_cn, fmt_range_cn
 from app.tx import finish_with_error
 from app.web.auth import current_identity, log_in, wechat_login_required
 from app.web.pages import STATIC
-from models import Meeting, MeetingSession, SignInMethod, WechatIdentity
+from models import Contact, Meeting, MeetingSession, SignInMethod, WechatIdentity
 
 bp = Blueprint("attendee", __name__, url_prefix="/m", static_folder=STATIC, static_url_path="/static")
 
@@ -173,6 +173,18 @@ def done(meeting_code: str):
                            signed_date=fmt_date_cn(record.signed_at))
 
 
+def _service_card(meeting: Meeting, contact: Contact | None):
+    """The visitor's own service card: built for the contact their WeChat identity is bound to,
+    and only when they take part in the meeting (its liaison and duty numbers are for them)."""
+    if contact is None:
+        return None
+    try:
+        participating_meeting(meeting, contact)
+    except MeetingError:
+        return None
+    return card_for(meeting, contact.id, now=datetime.now(UTC))
+
+
 @bp.get("/<meeting_code>")
 @wechat_login_required
 def meeting_page(meeting_code: str):
@@ -183,8 +195,7 @@ def meeting_page(meeting_code: str):
     # Materials appear only once this visitor may open some (the documents service's rule).
     listed = (history.still_visible(meeting, contact, secret_key=current_app.config["SECRET_KEY"],
                                     identity_id=current_identity().id) if contact is not None else [])
-    # The service card is the visitor's own: built for the contact their WeChat identity is bound to.
-    card = card_for(meeting, contact.id, now=datetime.now(UTC)) if contact is not None else None
+    card = _service_card(meeting, contact)
     return render_template("attendee/meeting.html", meeting=meeting, meeting_session=meeting_session,
                            contact=contact, status=status, documents=[d.document for d in listed], card=card,
                            activities=open_activities(meeting),

@@ -40,3 +40,10 @@ def build_cards(factory, *, starts_at=ANCHOR, code: str = "CARD1") -> CardData:
 @pytest.fixture
 def cards(factory):
     return build_cards(factory)
+
+
+@pytest.fixture
+def console(factory):
+    from tests.console.conftest import build_console
+
+    return build_console(factory)
