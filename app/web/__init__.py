@@ -16,8 +16,9 @@ from app.web import (
     codes,
     confidentiality,
     console,
-    console_cards,
     console_attendance,
+    console_cards,
+    console_desks,
     console_door,
     console_login,
     console_meetings,
@@ -25,6 +26,7 @@ from app.web import (
     console_people,
     console_reports,
     console_system,
+    desk,
     documents,
     headers,
     health,
@@ -46,7 +48,7 @@ BLUEPRINTS = (health.bp, auth.bp, attendee.bp, units_office.bp, screen.bp, conso
               console_meetings.bp, console_people.bp, console_door.bp, console.bp, codes.bp, documents.bp, votes.bp,
               surveys.bp, mine.bp, jobs.bp, console_attendance.bp, units_office_people.bp, sms_callback.bp,
               console_reports.bp, console_notices.bp, notice_page.bp, confidentiality.bp,
-              console_cards.bp)
+              console_cards.bp, console_desks.bp, desk.bp)
 
 
 def init_app(app: Flask) -> None:

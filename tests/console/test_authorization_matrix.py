@@ -28,6 +28,8 @@ NEEDS = {
     "console_door.page": STAFF, "console_door.guest": STAFF, "console_door.approve": STAFF,
     "console_door.refuse": STAFF, "console_door.unbind": STAFF, "console_door.leave": STAFF,
     "console_door.cancel_leave": STAFF, "console_door.log": VIEWER,
+    "console_desks.page": STAFF, "console_desks.issue": STAFF, "console_desks.revoke": STAFF,
+    "console_desks.revoke_code": STAFF, "console_desks.paper_page": STAFF, "console_desks.paper_save": STAFF,
     "console_meetings.settings": VIEWER, "console_meetings.sessions": VIEWER,
     "console_meetings.save_settings": OWNER, "console_meetings.change_state": OWNER,
     "console_meetings.add_session": OWNER, "console_meetings.update_session": OWNER,
