@@ -52,6 +52,8 @@ def test_attendee_reads_a_watermarked_document_in_chromium(app, live_server, see
             page.click("text=查看会议材料")
             page.wait_for_url(f"**/m/{seeded['code']}/documents")
             page.click("text=政府工作报告（征求意见稿）")
+            page.wait_for_url(f"**/m/{seeded['code']}/confidentiality?doc=*")  # 保密提醒 first
+            page.click("button:text-is('我已阅读并遵守')")
             page.wait_for_url(f"**/m/{seeded['code']}/documents/*")
             first = page.locator("img[alt='第 1 页']")
             first.wait_for()
