@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.cli import attendance, contacts, demo, identities, jobs, meetings, people, reports, units, wechat
+from app.cli import (
+    attendance,
+    contacts,
+    demo,
+    identities,
+    jobs,
+    meetings,
+    people,
+    reports,
+    sms,
+    units,
+    wechat,
+)
 
 
 def register_cli(app: Flask) -> None:
     for group in (units.units_cli, units.admins_cli, meetings.meetings_cli, meetings.sessions_cli, meetings.agenda_cli, demo.demo_cli,
                   people.invitees_cli, people.organizers_cli,
                   wechat.wechat_cli, contacts.contacts_cli, identities.identities_cli,
-                  jobs.jobs_cli, reports.reports_cli):
+                  jobs.jobs_cli, reports.reports_cli, sms.sms_cli):
         app.cli.add_command(group)
     # Last: it joins the ``reports`` group whoever made it (app/cli/attendance.py).
     attendance.register(app)
