@@ -260,9 +260,9 @@ def send(phone: str, template: str, params: list[str], *, context: str | None = 
 
     ``context`` (under 512 bytes) comes back with pulled receipts (the provider's SessionContext).
     """
-    spec = templates().get(template)
+    spec = templates().get(template) if isinstance(template, str) else None
     if spec is None:
-        raise SmsError("sms_unknown_template", str(template))
+        raise SmsError("sms_unknown_template", str(template)[:40])
     api = _api()
     if not spec.template_id:
         raise SmsError("sms_not_configured", f"请设置 {TEMPLATES[template][0]}（模板“{template}”的模板 ID）")
