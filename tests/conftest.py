@@ -297,20 +297,28 @@ SMS_TEST_CONFIG = {
 
 
 @pytest.fixture
-def sms_sim(app, app_ctx, monkeypatch):
-    """The SMS provider's simulator: the app's SMS seam (Tencent's SDK) reaches it in-process, and its
-    receipts are pushed into the app under test by ``sms_sim.push_receipts()``."""
+def sms_provider(app, monkeypatch):
+    """The SMS provider's simulator with the app configured for it, on whatever database fixture the
+    test uses (``committed_db`` for threads and jobs): the app's SMS seam (Tencent's SDK) reaches it
+    in-process, and ``sms_provider.push_receipts()`` posts its receipts to the app under test."""
     from app.services.notify import sms
     from scripts.sms_sim import SmsSimConfig, SmsSimulator
     from scripts.wechat_sim.transport import WsgiAdapter, WsgiTransport
 
     for name, value in SMS_TEST_CONFIG.items():
         monkeypatch.setitem(app.config, name, value)
-    simulator = SmsSimulator(SmsSimConfig(
-        secret_id=SMS_TEST_CONFIG["SMS_SECRET_ID"], secret_key=SMS_TEST_CONFIG["SMS_SECRET_KEY"],
-        sdk_app_id=SMS_TEST_CONFIG["SMS_SDK_APP_ID"], sign_names=(SMS_TEST_CONFIG["SMS_SIGN_NAME"],),
-        templates={spec.template_id: spec.text for spec in sms.templates().values()},
-        callback_url=f"http://huiyi.test/sms/status/{SMS_TEST_CONFIG['SMS_CALLBACK_TOKEN']}",
-    ), transport=WsgiTransport(app))
-    sms.sms_http().mount("http://sms.sim/", WsgiAdapter(simulator.app))
+    with app.app_context():
+        simulator = SmsSimulator(SmsSimConfig(
+            secret_id=SMS_TEST_CONFIG["SMS_SECRET_ID"], secret_key=SMS_TEST_CONFIG["SMS_SECRET_KEY"],
+            sdk_app_id=SMS_TEST_CONFIG["SMS_SDK_APP_ID"], sign_names=(SMS_TEST_CONFIG["SMS_SIGN_NAME"],),
+            templates={spec.template_id: spec.text for spec in sms.templates().values()},
+            callback_url=f"http://huiyi.test/sms/status/{SMS_TEST_CONFIG['SMS_CALLBACK_TOKEN']}",
+        ), transport=WsgiTransport(app))
+        sms.sms_http().mount("http://sms.sim/", WsgiAdapter(simulator.app))
     return simulator
+
+
+@pytest.fixture
+def sms_sim(app_ctx, sms_provider):
+    """:func:`sms_provider` inside the test's rolled-back transaction (as ``sim`` is for WeChat)."""
+    return sms_provider
