@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from flask import Flask, current_app
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from app.extensions import db
 
@@ -190,6 +191,13 @@ def run_batch(process: Process, items: list, name: str) -> list:
         db.session.remove()  # a fresh session (and a pooled connection) for the next round
 
 
+def lost_database(error: BaseException) -> bool:
+    """A lost or refused database connection (a restart, a failover), not a fault of the work."""
+    return isinstance(error, DisconnectionError) or (
+        isinstance(error, DBAPIError) and (error.connection_invalidated or
+                                           type(error.orig).__name__ in ("OperationalError", "InterfaceError")))
+
+
 def split_on_failure(process: Process, items: list, name: str) -> list:
     """``process(items)``; if it raises, roll back and run each item alone, so that only a failing
     item gets its exception. Never raises."""
@@ -205,6 +213,11 @@ def split_on_failure(process: Process, items: list, name: str) -> list:
         if len(items) == 1:
             log.exception("%s: item failed", name)
             return [exc]
+        if lost_database(exc):
+            # No item is at fault and each alone would only wait on the same lost connection (a
+            # failover): every item gets the error at once, and its caller decides (try again, answer).
+            log.warning("%s: a batch of %d lost the database (%s)", name, len(items), exc)
+            return [exc] * len(items)
         log.warning("%s: a batch of %d failed (%s); retrying its items one by one", name, len(items), exc)
         return [split_on_failure(process, [item], name)[0] for item in items]
 

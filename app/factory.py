@@ -18,6 +18,7 @@ from app.cli import register_cli
 from app.config import INSTANCE_DIR, Config, _engine_options, _normalize_db_url
 from app.cookie_session import CachedSerializerSessionInterface
 from app.extensions import csrf, db, migrate, redis_ext
+from app.pool_hosts import route_hosts
 from app.pool_ping import ping_when_idle
 from miniprogram_api import bp as mp_bp
 from wechat_handlers import bp as wechat_bp
@@ -52,6 +53,7 @@ def _init_extensions(app: Flask) -> None:
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             ping_when_idle(db.engine)
+            route_hosts(db.engine)  # an HA pair's URL: no waiting on a lost host (app.pool_hosts)
     # Batch mode lets the same migrations ALTER tables on SQLite, which cannot do it in place.
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
                      render_as_batch=True, compare_type=True)

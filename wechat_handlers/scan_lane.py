@@ -29,9 +29,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from flask import current_app
-from sqlalchemy.exc import DBAPIError, DisconnectionError
 
-from app.batching import GroupCommitTimeout, GroupCommitWithdrawn, committed, group_commit, split_on_failure
+from app.batching import (
+    GroupCommitTimeout,
+    GroupCommitWithdrawn,
+    committed,
+    group_commit,
+    lost_database,
+    split_on_failure,
+)
 from app.extensions import door_calls
 from app.services.codes.scenes import Scene, parse_login_scene, parse_scene
 from app.services.live import events as live_events
@@ -116,9 +122,7 @@ def answer(envelope: Envelope, key: str, scene_text: str, deadline: Deadline | N
 
 def _transient(error: BaseException) -> bool:
     """A lost or refused database connection (a restart, a failover), not a fault of this scan."""
-    return isinstance(error, DisconnectionError) or (
-        isinstance(error, DBAPIError) and (error.connection_invalidated or
-                                           type(error.orig).__name__ in ("OperationalError", "InterfaceError")))
+    return lost_database(error)
 
 
 def settle(arrival: Arrival, *, stored: bool | None) -> str:

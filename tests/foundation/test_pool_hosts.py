@@ -1,0 +1,76 @@
+"""New connections to an HA pair skip a host that could not be reached (app.pool_hosts)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import pool_hosts
+from app.pool_hosts import HostRouter, hosts_of
+
+A, B = ("10.0.0.11", "5432"), ("10.0.0.12", "5433")
+
+
+class Servers:
+    """Stands in for psycopg.connect: each host is up, down, or a standby (reached, no writes)."""
+
+    def __init__(self, **states: str) -> None:
+        self.states = {A: states.get("a", "primary"), B: states.get("b", "standby")}
+        self.tried: list[tuple[str, str]] = []
+
+    def connect(self, *_args, host: str, port: str, **_params):
+        self.tried.append((host, port))
+        state = self.states[(host, port)]
+        if state == "down":
+            raise OSError(f'connection to server at "{host}", port {port} failed: timeout expired')
+        if state == "standby":
+            raise OSError(f'connection to server at "{host}", port {port} failed: session is read-only')
+        return f"conn to {host}"
+
+
+def test_hosts_and_ports_are_paired():
+    assert hosts_of({"host": "10.0.0.11,10.0.0.12", "port": "5432,5433"}) == [A, B]
+    assert hosts_of({"host": "a,b", "port": "5432"}) == [("a", "5432"), ("b", "5432")]
+    assert hosts_of({"host": "a", "port": "5432"}) == [("a", "5432")]
+
+
+def test_the_primary_is_found_and_tried_first_afterwards():
+    router, servers = HostRouter([A, B]), Servers(a="standby", b="primary")
+    assert router.connect(servers.connect, (), {}) == "conn to 10.0.0.12"
+    servers.tried.clear()
+    assert router.connect(servers.connect, (), {}) == "conn to 10.0.0.12"
+    assert servers.tried == [B]
+
+
+def test_a_lost_host_is_passed_over_and_a_standby_is_not(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(pool_hosts.time, "monotonic", lambda: clock[0])
+    router, servers = HostRouter([A, B]), Servers(a="down", b="standby")
+    with pytest.raises(OSError, match="read-only"):
+        router.connect(servers.connect, (), {})
+    assert servers.tried == [A, B]
+    # During the failover: the lost host costs nothing, the standby is asked again (it may be promoted).
+    servers.tried.clear()
+    with pytest.raises(OSError, match="read-only"):
+        router.connect(servers.connect, (), {})
+    assert servers.tried == [B]
+    servers.states[B] = "primary"
+    assert router.connect(servers.connect, (), {}) == "conn to 10.0.0.12"
+    # Once SKIP_S has passed the lost host is tried again, after the one that works.
+    clock[0] += pool_hosts.SKIP_S + 1
+    servers.tried.clear()
+    router.connect(servers.connect, (), {})
+    assert servers.tried == [B]
+    assert router.order() == [B, A]
+
+
+def test_when_every_host_is_lost_one_attempt_costs_one_host(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(pool_hosts.time, "monotonic", lambda: clock[0])
+    router, servers = HostRouter([A, B]), Servers(a="down", b="down")
+    with pytest.raises(OSError):
+        router.connect(servers.connect, (), {})
+    clock[0] += 1
+    servers.tried.clear()
+    with pytest.raises(OSError):
+        router.connect(servers.connect, (), {})
+    assert servers.tried == [A]  # the one that failed longest ago
