@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, literal, select, update
 
 from app import jobs
 from app.extensions import db, get_redis
@@ -45,15 +45,17 @@ UNREACHABLE = {43004: "对方未关注公众号", 43101: "对方拒收消息", 4
 SMS_UNKNOWN = "发送中断，结果未知；为免重复未再发送"
 
 
-def start_round(notice: Notice, recipient_ids: list[int], *, actor: Contact, now: datetime) -> int:
-    """Write the next round's deliveries (WeChat first; SMS is decided per person when sending) and
-    record its job, handed to the queue after the commit. Returns the round."""
+def start_round(notice: Notice, recipients, *, actor: Contact, now: datetime) -> int:
+    """Write the next round's deliveries (WeChat first; SMS is decided per person when sending) for
+    ``recipients`` (a select of NoticeRecipient ids), in one INSERT … SELECT, and record its job,
+    handed to the queue after the commit. Returns the round."""
     notice.rounds = (notice.rounds or 0) + 1
     notice.last_round_at = now
-    if recipient_ids:
-        db.session.execute(insert(NoticeDelivery), [
-            {"notice_id": notice.id, "recipient_id": rid, "round": notice.rounds, "channel": "wechat",
-             "status": "pending", "attempts": 0} for rid in recipient_ids])
+    rows = recipients.subquery()
+    db.session.execute(insert(NoticeDelivery).from_select(
+        ["notice_id", "recipient_id", "round", "channel", "status", "attempts"],
+        select(literal(notice.id), rows.c.id, literal(notice.rounds), literal("wechat"), literal("pending"),
+               literal(0))))
     jobs.submit(JOB_KIND, send_round, notice.id, notice.rounds, actor=jobs.console_actor(actor.id),
                 meeting_id=notice.meeting_id)
     return notice.rounds

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -253,13 +253,27 @@ def send(notice: Notice, meeting: Meeting, *, actor: Contact, now: datetime | No
     people = resolve(meeting, Audience.parse(notice.audience))
     if not people:
         raise NoticeError("nobody")
-    db.session.execute(insert(NoticeRecipient), [
-        {"notice_id": notice.id, "contact_id": cid, "token": secrets.token_urlsafe(TOKEN_BYTES)} for cid in people])
+    _insert_recipients(notice.id, people)
     notice.status, notice.sent_at = "sent", now
     audit.record(f"contact:{actor.id}", "notice.send", meeting_id=meeting.id, target=f"notice:{notice.id}",
                  recipients=len(people))
-    deliveries.start_round(notice, _recipient_ids(notice, None), actor=actor, now=now)
+    deliveries.start_round(notice, _recipients(notice, None), actor=actor, now=now)
     return len(people)
+
+
+def _insert_recipients(notice_id: int, people: list[int]) -> None:
+    """One row per person with a fresh token. On PostgreSQL one statement over two arrays (10,000
+    people in tens of milliseconds, where executemany takes seconds: the organizer waits for this);
+    elsewhere (SQLite, the demo) executemany."""
+    tokens = [secrets.token_urlsafe(TOKEN_BYTES) for _ in people]
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text(
+            "INSERT INTO notice_recipients (notice_id, contact_id, token) "
+            "SELECT :notice_id, unnest(CAST(:ids AS integer[])), unnest(CAST(:tokens AS varchar[]))"),
+            {"notice_id": notice_id, "ids": people, "tokens": tokens})
+    else:
+        db.session.execute(insert(NoticeRecipient), [
+            {"notice_id": notice_id, "contact_id": cid, "token": token} for cid, token in zip(people, tokens, strict=True)])
 
 
 def remind_unanswered(notice: Notice, meeting: Meeting, *, actor: Contact, now: datetime | None = None) -> int:
@@ -274,16 +288,17 @@ def remind_unanswered(notice: Notice, meeting: Meeting, *, actor: Contact, now: 
     if notice.last_round_at and now - notice.last_round_at < timedelta(seconds=REMIND_INTERVAL_S):
         wait = REMIND_INTERVAL_S - int((now - notice.last_round_at).total_seconds())
         raise NoticeError("too_soon", seconds=max(wait, 1))
-    pending = _recipient_ids(notice, "unanswered")
-    if not pending:
+    pending = _recipients(notice, "unanswered")
+    count = db.session.scalar(select(func.count()).select_from(pending.subquery()))
+    if not count:
         raise NoticeError("nobody_unanswered")
     audit.record(f"contact:{actor.id}", "notice.remind", meeting_id=meeting.id, target=f"notice:{notice.id}",
-                 recipients=len(pending))
+                 recipients=count)
     deliveries.start_round(notice, pending, actor=actor, now=now)
-    return len(pending)
+    return count
 
 
-def _recipient_ids(notice: Notice, which: str | None) -> list[int]:
+def _recipients(notice: Notice, which: str | None):
     """The notice's recipients; ``unanswered``: those who have not answered (回执), not confirmed the
     current 保密提醒 (a confidentiality reminder), or not read it (a notice without 回执)."""
     query = select(NoticeRecipient.id).where(NoticeRecipient.notice_id == notice.id)
@@ -292,7 +307,7 @@ def _recipient_ids(notice: Notice, which: str | None) -> list[int]:
     elif which == "unanswered":
         query = query.where(NoticeRecipient.answer.is_(None) if notice.ask_reply
                             else NoticeRecipient.read_at.is_(None))
-    return list(db.session.scalars(query.order_by(NoticeRecipient.id)))
+    return query
 
 
 def _confirmed_query(meeting_id: int):
