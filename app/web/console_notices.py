@@ -72,7 +72,8 @@ def detail(code: str, notice_id: int):
     notice = svc.get_notice(meeting, notice_id)
     state = request.args.get("state") if request.args.get("state") in STATE_FILTERS else ""
     audience = svc.Audience.parse(notice.audience)
-    job = jobs.latest_job(deliveries.JOB_KIND, [notice.id], meeting_id=meeting.id) if notice.rounds else None
+    job = (jobs.latest_job(deliveries.JOB_KIND, [notice.id, notice.rounds], meeting_id=meeting.id)
+           if notice.rounds else None)
     return render_template(
         "console/notice.html", meeting=meeting, me=me, right=right, tab="notices", notice=notice, kind=notice.kind,
         draft={"title": notice.title, "body": notice.body}, audience=notice.audience,

@@ -10,7 +10,7 @@ from app.services.live.headcount import people_of
 from app.services.notify import deliveries
 from app.services.notify import notices as svc
 from app.wechat import templates as wechat_templates
-from models import Leave, NoticeDelivery, NoticeRecipient
+from models import Job, Leave, NoticeDelivery, NoticeRecipient
 from tests.notices.conftest import inbox
 
 
@@ -223,3 +223,19 @@ def test_the_notice_fills_only_fields_wechat_shows_today(app, db, nm, sim):
         for kind in ("notice", "confidentiality"):
             notice.kind = kind
             assert wechat_templates.problems(deliveries.template_data(notice, nm.meeting, round_no)) == []
+
+
+def test_a_long_round_goes_on_in_new_jobs_without_sending_twice(app, db, nm, sim, sms_sim, monkeypatch):
+    """One job never outlives the queue's timeout: past its slice it hands the rest of the round to
+    a new job; together they reach everyone once (WeChat batches of 2, then SMS one by one)."""
+    monkeypatch.setattr(deliveries, "SLICE_S", 0)
+    monkeypatch.setattr(deliveries, "BATCH", 2)
+    notice, _ = _send(app, db, nm, sms_fallback=True)
+    while jobs.run_pending(app):
+        pass
+    assert db.session.scalar(select(func.count()).select_from(Job).where(Job.kind == "notice")) > 5
+    for person in nm.people:
+        got = len(inbox(sim, nm.openids[person.id])) if person.id in nm.openids else len(sms_sim.state.inbox(person.phone))
+        assert got == 1, person.name
+    counts = svc.counts(notice)
+    assert (counts["wechat_sent"], counts["sms_sent"], counts["wechat_pending"], counts["sms_pending"]) == (9, 3, 0, 0)

@@ -43,6 +43,9 @@ NOT_FOLLOWING = "未关注公众号（或未绑定微信）"
 #: WeChat errcodes that mean this person cannot get template messages from us (retrying will not help).
 UNREACHABLE = {43004: "对方未关注公众号", 43101: "对方拒收消息", 40003: "微信身份无效"}
 SMS_UNKNOWN = "发送中断，结果未知；为免重复未再发送"
+#: A job sends for this long, then hands the rest of its round to a new job (the queue kills a job
+#: after JOB_TIMEOUT_S).
+SLICE_S = min(240, jobs.JOB_TIMEOUT_S - 60)
 
 
 def start_round(notice: Notice, recipients, *, actor: Contact, now: datetime) -> int:
@@ -91,7 +94,7 @@ def send_round(notice_id: int, round_no: int) -> dict[str, int]:
         NoticeDelivery.status == "sending").values(status="failed", reason=SMS_UNKNOWN))
     db.session.commit()
     total = _count(notice_id, round_no, ("pending", "sending"))
-    done = 0
+    done, began = 0, time.monotonic()
     wechat = _Pace(_rate("wechat"))
     while batch := _wechat_batch(notice_id, round_no):
         reached = _reach(batch)
@@ -102,6 +105,8 @@ def send_round(notice_id: int, round_no: int) -> dict[str, int]:
         db.session.commit()
         _apply_early_reports([d for d, _r in batch])
         jobs.report_progress(done, total, "正在通过微信发送通知")
+        if time.monotonic() - began > SLICE_S:
+            return _continue(notice, round_no)
     sms = _Pace(_rate("sms"))
     while claimed := _claim_sms(notice_id, round_no):
         delivery, recipient = claimed
@@ -109,7 +114,17 @@ def send_round(notice_id: int, round_no: int) -> dict[str, int]:
         db.session.commit()
         done += 1
         jobs.report_progress(done, max(total, done), "正在发送短信")
+        if time.monotonic() - began > SLICE_S:
+            return _continue(notice, round_no)
     return _round_counts(notice_id, round_no)
+
+
+def _continue(notice: Notice, round_no: int) -> dict:
+    """The rest of the round goes on in a new job: one job never outlives the queue's timeout
+    (10,000 people at 100 a second take longer than it)."""
+    jobs.submit(JOB_KIND, send_round, notice.id, round_no, actor=jobs.SYSTEM_ACTOR, meeting_id=notice.meeting_id)
+    db.session.commit()
+    return {**_round_counts(notice.id, round_no), "continued": 1}
 
 
 def _count(notice_id: int, round_no: int, states: tuple[str, ...]) -> int:
