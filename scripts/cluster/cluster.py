@@ -204,8 +204,10 @@ class Cluster:
 
     def run(self, host: str, argv: list[str], *, user: str | None = None, env: dict[str, str] | None = None,
             check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(self.on(host, argv, user=user), capture_output=True, text=True, env=env,
-                              check=check, cwd=ROOT)
+        r = subprocess.run(self.on(host, argv, user=user), capture_output=True, text=True, env=env, cwd=ROOT)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv[:6])}... failed on {host}:\n{(r.stderr or r.stdout)[-2000:]}")
+        return r
 
     def host_pids(self, host: str) -> list[int]:
         """Every process of ``host``: all of its namespace's (netns), else the process groups started."""
@@ -222,6 +224,8 @@ class Cluster:
         """The host dies: SIGKILL to all of its processes (as a power loss, nothing is flushed)."""
         for _ in range(3):  # a supervisor may fork a child in the meantime
             pids = self.host_pids(host)
+            if host in PG_PORTS and self.isolation != "netns":  # a postmaster may have left the group
+                pids += self._postmaster(host)
             if not pids:
                 break
             for pid in pids:
@@ -230,6 +234,12 @@ class Cluster:
                 except ProcessLookupError:
                     pass
             time.sleep(0.1)
+
+    def _postmaster(self, host: str) -> list[int]:
+        try:
+            return [int((self.pgdata(host) / "postmaster.pid").read_text().split()[0])]
+        except (OSError, ValueError, IndexError):
+            return []
 
     def cut(self, host: str) -> None:
         """The host's network cable pulled: its end of the link goes down; packets to it are lost."""
@@ -259,19 +269,22 @@ class Cluster:
         t0 = time.monotonic()
         if self.isolation == "netns":
             self._network()
+        self._redis()  # (it comes up while PostgreSQL does; waited for below)
         self._monitor()
         self._node("db1")
-        self._wait_states({"db1": ("single",)}, 90)
+        self._wait_states({"db1": ("single",)}, 120)
+        say(f"    {time.monotonic() - t0:.1f} s")
         self._node("db2")
-        self._wait_states({"db1": ("primary",), "db2": ("secondary",)}, 120)
-        self._redis()
-        self._migrate()
+        self._wait_redis()
+        self._migrate()  # on db1 while db2 joins: a synchronous standby only counts once it has caught up
         for host in APP_PORTS:
             self._app(host)
         self._proxy()
+        self._wait_states({"db1": ("primary",), "db2": ("secondary",)}, 180)
+        say(f"    {time.monotonic() - t0:.1f} s")
         for host in APP_PORTS:
-            wait_http(f"http://{self.ip(host)}:{APP_PORTS[host]}/readyz", 90)
-        wait_http(self.proxy_url + "/readyz", 30)
+            wait_http(f"http://{self.ip(host)}:{APP_PORTS[host]}/readyz", 120)
+        wait_http(self.proxy_url + "/readyz", 60)
         say(f"cluster up in {time.monotonic() - t0:.1f} s: {self.proxy_url}")
 
     def _network(self) -> None:
@@ -390,6 +403,7 @@ class Cluster:
             argv = [sentinel, str(conf)] if sentinel else ["redis-server", str(conf), "--sentinel"]
             self.spawn(host, "sentinel", argv)
 
+    def _wait_redis(self) -> None:
         def replicated() -> bool:
             r = self.run("red2", ["redis-cli", "-h", self.ip("red2"), "-p", str(REDIS_PORTS["red2"]), "info",
                                   "replication"], check=False)
@@ -463,11 +477,11 @@ class Cluster:
             for leader in leaders:
                 _kill_group(leader)
         for host in PG_PORTS:  # a postmaster that outlived its group (process isolation)
-            pid_file = self.pgdata(host) / "postmaster.pid"
-            try:
-                os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
-            except (OSError, ValueError, IndexError):
-                pass
+            for pid in self._postmaster(host):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
         self.pids = {}
         if keep:
             self._save()
