@@ -56,6 +56,7 @@ ACTION_LABELS = {
     "door.code_revoke": "撤销个人签到码", "door.paper_entry": "补录纸质签到表",
     "identity.unbind": "解绑微信",
     "identity.bind_taken": "绑定被拒：该人员已绑定其他微信",
+    "cards.set": "修改服务卡", "cards.import": "导入服务卡",
     "leave.record": "登记请假",
     "leave.cancel": "取消请假",
     "reminder.create": "催签",
