@@ -64,6 +64,9 @@ class Meeting(Model):
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id", ondelete="RESTRICT"), index=True)
     presence: Mapped[str] = mapped_column(sa.String(16), default=Presence.SCAN_OR_LINK,
                                           server_default=Presence.SCAN_OR_LINK.value)
+    #: People WeChat cannot reach (not following the account, or refusing its messages) get 催签 and
+    #: notices by SMS instead (app/services/notify). Off by default: SMS costs money.
+    sms_fallback: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     #: Arriving this many minutes after a session starts counts as late.
     late_after_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = created_at_column()

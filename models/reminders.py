@@ -46,6 +46,10 @@ class ReminderDelivery(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     reminder_id: Mapped[int] = mapped_column(sa.ForeignKey("reminders.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contacts.id", ondelete="RESTRICT"))
+    #: ``wechat`` (template message); ``sms`` when WeChat could not reach the person and the meeting
+    #: sends SMS instead (``sms_serial`` then names it in the provider's receipts).
+    channel: Mapped[str] = mapped_column(sa.String(8), default="wechat", server_default="wechat")
+    sms_serial: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     #: ``pending``, ``sent`` (WeChat took it), ``delivered`` (WeChat reported it reached the phone),
     #: ``failed`` (refused at sending, or WeChat reported it undelivered), ``skipped`` (no WeChat bound).
     status: Mapped[str] = mapped_column(sa.String(16), default="pending")

@@ -56,7 +56,7 @@ def _meeting_dict(m: Meeting, *, full: bool = True) -> dict[str, Any]:
     if full:
         data |= {"intro": m.intro, "admission": m.admission, "units": sorted(u.code for u in m.units),
                  "presence": m.presence, "late_after_minutes": m.late_after_minutes,
-                 "rotating_qr": m.rotating_qr, "mask_names": m.mask_names, "agenda": m.agenda or [],
+                 "rotating_qr": m.rotating_qr, "mask_names": m.mask_names, "sms_fallback": m.sms_fallback, "agenda": m.agenda or [],
                  "sessions": [_session_dict(s) for s in m.sessions]}
     return data
 
@@ -167,10 +167,11 @@ def show(code, as_json):
 @click.option("--late-minutes", "late", help="开始后超过多少分钟算迟到（0–240）")
 @click.option("--rotating-qr/--no-rotating-qr", "rotating_qr", default=None, help="大屏动态二维码")
 @click.option("--mask-names/--no-mask-names", "mask_names", default=None, help="大屏隐去姓名")
+@click.option("--sms-fallback/--no-sms-fallback", "sms_fallback", default=None, help="微信无法送达时改发短信")
 @click.option("--unit", "unit_code", help="主办单位代码")
 @json_option
 def update(code, title, starts, ends, venue, intro, admission, listed, presence, late, rotating_qr, mask_names,
-           unit_code, as_json):
+           sms_fallback, unit_code, as_json):
     """Change a meeting's settings (only what is given)."""
 
     def action():
@@ -179,7 +180,7 @@ def update(code, title, starts, ends, venue, intro, admission, listed, presence,
             meeting, actor="cli", title=title, starts_at=_time(starts, "--starts"), ends_at=_time(ends, "--ends"),
             venue=venue, intro=intro, unit_code=unit_code, admission=admission,
             listed_unit_codes=list(listed) if listed else None, presence=presence, late_after_minutes=late,
-            rotating_qr=rotating_qr, mask_names=mask_names)
+            rotating_qr=rotating_qr, mask_names=mask_names, sms_fallback=sms_fallback)
         return _meeting_dict(meeting) | {"changed": sorted(change.changes), "not_notified": change.unnotified}
 
     def human(r):

@@ -168,7 +168,8 @@ def save_settings(code: str):
             presence=_text("presence") or None,
             late_after_minutes=(_text("late_after_minutes") or "0") if "late_after_minutes" in form else None,
             rotating_qr=rotating if touched else None,
-            mask_names=form.get("mask_names") == "1" if whole else None)
+            mask_names=form.get("mask_names") == "1" if whole else None,
+            sms_fallback=form.get("sms_fallback") == "1" if whole else None)
         if not change.changes:
             return "没有需要保存的修改"
         message = "已保存"

@@ -22,6 +22,13 @@ UTC = models.base.UTCDateTime(timezone=True)
 
 
 def upgrade():
+    # Plain ADD COLUMNs, not batches: SQLite's batch copies the table, and the sign-in trigger that
+    # names these tables would break on the rename.
+    op.add_column('meetings', sa.Column('sms_fallback', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('reminder_deliveries', sa.Column('channel', sa.String(length=8), server_default='wechat',
+                                                   nullable=False))
+    op.add_column('reminder_deliveries', sa.Column('sms_serial', sa.String(length=64), nullable=True))
+    op.create_index(op.f('ix_reminder_deliveries_sms_serial'), 'reminder_deliveries', ['sms_serial'], unique=False)
     op.create_table('notices',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('meeting_id', sa.Integer(), nullable=False),
@@ -94,3 +101,7 @@ def downgrade():
     op.drop_table('notice_deliveries')
     op.drop_table('notice_recipients')
     op.drop_table('notices')
+    op.drop_index(op.f('ix_reminder_deliveries_sms_serial'), table_name='reminder_deliveries')
+    op.drop_column('reminder_deliveries', 'sms_serial')
+    op.drop_column('reminder_deliveries', 'channel')
+    op.drop_column('meetings', 'sms_fallback')

@@ -4,7 +4,7 @@ its parameters, per-number frequency limits), the messages as the phone shows th
 (PullSmsSendStatus) and by push to a callback URL, and a page listing what was sent (短信模拟器).
 
     from scripts.sms_sim import SmsSimConfig, SmsSimulator
-    sim = SmsSimulator(SmsSimConfig(templates={"2001": "会议提醒：{1}将于{2}开始"}, callback_url=url),
+    sim = SmsSimulator(SmsSimConfig(templates={"2001": "会议提醒：{1}，{2}开始"}, callback_url=url),
                        transport=WsgiTransport(flask_app))
     # point the app's SMS_ENDPOINT at it (tests: mount WsgiAdapter(sim.app) on the seam's session)
 """

@@ -14,7 +14,7 @@ def test_status_names_what_is_missing(runner, app, monkeypatch):
 
 
 def test_send_and_pull_receipts(runner, sms_sim, applied):
-    out = runner.invoke(args=["sms", "send", "13905710101", "reminder", "会议", "明天9:30", "302室", "--json"])
+    out = runner.invoke(args=["sms", "send", "13905710101", "reminder", "会议", "明天9:30", "302室", "请准时到场", "--json"])
     assert out.exit_code == 0, out.output
     serial = json.loads(out.output)["serial_no"]
     assert sms_sim.state.inbox("13905710101")[0].serial_no == serial
@@ -24,6 +24,6 @@ def test_send_and_pull_receipts(runner, sms_sim, applied):
 
 
 def test_a_refused_send_exits_non_zero_with_the_code(runner, sms_sim):
-    out = runner.invoke(args=["sms", "send", "12345", "reminder", "会议", "明天", "302室", "--json"])
+    out = runner.invoke(args=["sms", "send", "12345", "reminder", "会议", "明天", "302室", "请准时到场", "--json"])
     assert out.exit_code == 1
     assert json.loads(out.output.splitlines()[0])["error"]["code"] == "sms_bad_phone"

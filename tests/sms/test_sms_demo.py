@@ -32,12 +32,12 @@ def test_the_demo_sends_sms_through_the_mounted_simulator(demo):  # noqa: F811
     request.SmsSdkAppId = SMS_DEMO["SMS_SDK_APP_ID"]
     request.SignName = SMS_DEMO["SMS_SIGN_NAME"]
     request.TemplateId = SMS_DEMO["SMS_TEMPLATE_REMINDER"]
-    request.TemplateParamSet = ["全区经济工作会议", "12月5日09:30", "区政府302"]
+    request.TemplateParamSet = ["全区经济工作会议", "12月5日09:30", "区政府302", "请准时到场签到"]
     [status] = client.SendSms(request).SendStatusSet
     assert status.Code == "Ok"
 
     page = requests.get(f"{base}/_sms/", timeout=5).text
-    assert "短信模拟器" in page and "【会易】会议提醒：全区经济工作会议将于12月5日09:30开始" in page
+    assert "短信模拟器" in page and "【会易】会议提醒：全区经济工作会议，12月5日09:30开始" in page
     deadline = time.monotonic() + 10
     while True:  # the simulator pushes the receipt to the app a second later
         [message] = requests.get(f"{base}/_sms/messages", timeout=5).json()

@@ -16,7 +16,7 @@ MORNING = datetime(2026, 12, 3, 8, 0, tzinfo=LOCAL_TZ).timestamp()
 
 
 def remind(n: int = 0, *, now: float | None = None, phone: str = PHONE):
-    return sms.send(phone, "reminder", [f"第{n}次会议", "明天 09:30", "302室"], now=now)
+    return sms.send(phone, "reminder", [f"第{n}次会议", "明天 09:30", "302室", "请准时到场"], now=now)
 
 
 def test_the_same_content_twice_in_30_seconds_is_refused_before_the_provider(sms_sim):

@@ -12,7 +12,7 @@ from app.services.notify.sms import SmsError
 from tests.conftest import SMS_TEST_CONFIG
 
 URL = f"/sms/status/{SMS_TEST_CONFIG['SMS_CALLBACK_TOKEN']}"
-PARAMS = ["区发改局年度工作会议", "12月5日 09:30", "区政府3号楼302"]
+PARAMS = ["区发改局年度工作会议", "12月5日 09:30", "区政府3号楼302", "请准时到场签到"]
 
 
 def test_receipts_pushed_to_the_callback_reach_the_delivery_records(sms_sim, applied):

@@ -11,12 +11,12 @@ PHONE = "13905710101"
 
 
 def test_send_reaches_the_phone_as_it_shows_it(sms_sim):
-    sent = sms.send(PHONE, "reminder", ["区发改局年度工作会议", "12月5日 09:30", "区政府3号楼302"])
+    sent = sms.send(PHONE, "reminder", ["区发改局年度工作会议", "12月5日 09:30", "区政府3号楼302", "请准时到场签到"])
     assert sent.phone == "+8613905710101"
     assert sent.serial_no.startswith("2640:")
     [message] = sms_sim.state.inbox(PHONE)
     assert message.serial_no == sent.serial_no
-    assert message.text == "【会易】会议提醒：区发改局年度工作会议将于12月5日 09:30开始，地点区政府3号楼302，请提前到场签到。"
+    assert message.text == "【会易】会议提醒：区发改局年度工作会议，12月5日 09:30开始，地点区政府3号楼302。请准时到场签到。"
 
 
 def test_a_notice_carries_its_personal_link(sms_sim):
@@ -38,7 +38,7 @@ def test_long_values_are_cut_to_the_providers_limit_and_kept_on_one_line(sms_sim
 def test_a_wrong_key_is_refused_by_the_simulators_signature_check(sms_sim, app, monkeypatch):
     monkeypatch.setitem(app.config, "SMS_SECRET_KEY", "not-the-key")
     with pytest.raises(SmsError) as caught:
-        sms.send(PHONE, "reminder", ["会", "明天", "这里"])
+        sms.send(PHONE, "reminder", ["会", "明天", "这里", "请准时到场"])
     assert caught.value.code == "sms_refused"
     assert caught.value.provider_code == "AuthFailure.SignatureFailure"
     assert sms_sim.state.messages == []
@@ -47,21 +47,21 @@ def test_a_wrong_key_is_refused_by_the_simulators_signature_check(sms_sim, app, 
 def test_a_clock_five_minutes_off_is_refused_as_expired(sms_sim):
     sms_sim.clock.advance(301)
     with pytest.raises(SmsError) as caught:
-        sms.send(PHONE, "reminder", ["会", "明天", "这里"])
+        sms.send(PHONE, "reminder", ["会", "明天", "这里", "请准时到场"])
     assert caught.value.provider_code == "AuthFailure.SignatureExpire"
 
 
 def test_an_unknown_secret_id_is_refused(sms_sim, app, monkeypatch):
     monkeypatch.setitem(app.config, "SMS_SECRET_ID", "AKIDsomeoneelse")
     with pytest.raises(SmsError) as caught:
-        sms.send(PHONE, "reminder", ["会", "明天", "这里"])
+        sms.send(PHONE, "reminder", ["会", "明天", "这里", "请准时到场"])
     assert caught.value.provider_code == "AuthFailure.SecretIdNotFound"
 
 
 @pytest.mark.parametrize("raw", ["12345", "010-12345678", "无", "", "+1 415 555 0100", "1390571010"])
 def test_bad_phones_never_reach_the_provider(sms_sim, raw):
     with pytest.raises(SmsError) as caught:
-        sms.send(raw, "reminder", ["会", "明天", "这里"])
+        sms.send(raw, "reminder", ["会", "明天", "这里", "请准时到场"])
     assert caught.value.code == "sms_bad_phone"
     assert caught.value.status == 422
     assert sms_sim.state.calls["SendSms"] == 0
@@ -75,7 +75,7 @@ def test_bad_phones_never_reach_the_provider(sms_sim, raw):
 def test_provider_refusals_are_mapped_and_kept(sms_sim, app, monkeypatch, setting, value, provider_code, code):
     monkeypatch.setitem(app.config, setting, value)
     with pytest.raises(SmsError) as caught:
-        sms.send(PHONE, "reminder", ["会", "明天", "这里"])
+        sms.send(PHONE, "reminder", ["会", "明天", "这里", "请准时到场"])
     assert (caught.value.code, caught.value.provider_code) == (code, provider_code)
     assert caught.value.provider_message
     assert not caught.value.retryable
@@ -85,7 +85,7 @@ def test_an_unsubscribed_number_is_refused_and_does_not_count(sms_sim):
     sms_sim.state.block_number(PHONE)
     for _ in range(2):
         with pytest.raises(SmsError) as caught:
-            sms.send(PHONE, "reminder", ["会", "明天", "这里"])
+            sms.send(PHONE, "reminder", ["会", "明天", "这里", "请准时到场"])
         assert caught.value.code == "sms_refused"
         assert caught.value.provider_code == "FailedOperation.PhoneNumberInBlacklist"
     # Same content twice in 30 s: had the refused sends counted, our own limit would answer instead.
@@ -94,7 +94,7 @@ def test_an_unsubscribed_number_is_refused_and_does_not_count(sms_sim):
 def test_the_provider_down_is_transient(sms_sim):
     sms_sim.state.inject("SendSms", "InternalError.Timeout")
     with pytest.raises(SmsError) as caught:
-        sms.send(PHONE, "reminder", ["会", "明天", "这里"])
+        sms.send(PHONE, "reminder", ["会", "明天", "这里", "请准时到场"])
     assert caught.value.code == "sms_unavailable" and caught.value.retryable
     assert caught.value.status == 503
 
@@ -107,7 +107,7 @@ def test_no_network_is_transient(app, app_ctx, monkeypatch):
     monkeypatch.setitem(app.config, "SMS_ENDPOINT", "127.0.0.1:9")  # nothing listens on the discard port
     monkeypatch.setitem(app.config, "SMS_HTTP_TIMEOUT", 2)
     with pytest.raises(SmsError) as caught:
-        sms.send(PHONE, "reminder", ["会", "明天", "这里"])
+        sms.send(PHONE, "reminder", ["会", "明天", "这里", "请准时到场"])
     assert caught.value.code == "sms_unavailable"
     assert caught.value.provider_code == "ClientNetworkError"
 
@@ -118,7 +118,7 @@ def test_not_configured_is_a_clear_state(app, app_ctx, monkeypatch):
     assert not sms.configured()
     assert "SMS_SECRET_ID" in sms.missing_settings()
     with pytest.raises(SmsError) as caught:
-        sms.send(PHONE, "reminder", ["会", "明天", "这里"])
+        sms.send(PHONE, "reminder", ["会", "明天", "这里", "请准时到场"])
     assert caught.value.code == "sms_not_configured" and "SMS_SECRET_ID" in caught.value.message
 
 

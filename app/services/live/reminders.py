@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import jobs
 from app.extensions import db, get_redis
@@ -50,6 +50,8 @@ EARLY_REPORT_TTL_S = 3600
 SUPERSEDED = "superseded"
 #: TEMPLATESENDJOBFINISH ``Status`` values (WeChat's spelling, the space in the last one included).
 REPORT_SUCCESS = "success"
+#: WeChat refusals that mean the person cannot get our template messages: SMS may reach them.
+SMS_WORTHY = frozenset({43004, 43101, 40003})
 REPORT_REASONS = {"failed:user block": "对方已拒收公众号消息", "failed: system failed": "微信系统原因未送达"}
 
 
@@ -195,6 +197,10 @@ def send_pending(reminder: Reminder, meeting: Meeting, session: MeetingSession) 
     counts by status. The one sending round of 催签 and of scheduled reminders
     (:mod:`app.services.live.schedules`)."""
     reminder.status = "sending"
+    # An SMS claimed by a run that died: never sent again (the person may have it already).
+    for stale in db.session.scalars(select(ReminderDelivery).where(
+            ReminderDelivery.reminder_id == reminder.id, ReminderDelivery.status == "sending")):
+        stale.status, stale.error = "failed", "短信发送中断，结果未知；为免重复未再发送"
     pending = db.session.scalars(
         select(ReminderDelivery).where(ReminderDelivery.reminder_id == reminder.id,
                                        ReminderDelivery.status == "pending").order_by(ReminderDelivery.id)
@@ -225,10 +231,11 @@ def _deliver(delivery: ReminderDelivery, meeting: Meeting, session: MeetingSessi
     openid = db.session.scalar(
         select(WechatIdentity.oa_openid).where(WechatIdentity.contact_id == delivery.contact_id)
     )
+    contact = db.session.get(Contact, delivery.contact_id)
     if not openid:
         delivery.status, delivery.error = "skipped", "未绑定微信"
+        _by_sms(delivery, contact, meeting, session, reminder, "未绑定微信")
         return
-    contact = db.session.get(Contact, delivery.contact_id)
     for attempt in range(1, SEND_ATTEMPTS + 1):
         delivery.attempts += 1
         try:
@@ -245,10 +252,41 @@ def _deliver(delivery: ReminderDelivery, meeting: Meeting, session: MeetingSessi
             _failed(delivery, exc)
         except WeChatError as exc:  # the recipient or the account refuses: retrying will not help
             _failed(delivery, exc)
+            if exc.errcode in SMS_WORTHY:
+                _by_sms(delivery, contact, meeting, session, reminder, delivery.error)
         else:
             delivery.status, delivery.sent_at, delivery.errcode, delivery.error = "sent", datetime.now(UTC), None, None
             delivery.msgid = msgid
         return
+
+
+def _by_sms(delivery: ReminderDelivery, contact: Contact, meeting: Meeting, session: MeetingSession,
+            reminder: Reminder, why: str) -> None:
+    """WeChat cannot reach this person: an SMS instead, when the meeting sends SMS (its setting)
+    and the channel is configured. The delivery is claimed and committed before the send (the
+    provider cannot drop a repeat, unlike WeChat's client_msg_id): a crash in between leaves it
+    ``sending``, which is never sent again (:func:`send_pending` marks it unknown)."""
+    from app.services.notify import sms
+
+    if not meeting.sms_fallback or not sms.configured() or not contact.phone:
+        return
+    delivery.status, delivery.channel = "sending", "sms"
+    db.session.commit()
+    now = datetime.now(UTC)
+    try:
+        sent = sms.send(contact.phone, "reminder", _sms_params(meeting, session, now, reminder.kind))
+    except sms.SmsError as exc:
+        delivery.status, delivery.error = "failed", f"微信：{why}；短信：{exc.message}"[:200]
+    else:
+        delivery.status, delivery.sent_at, delivery.sms_serial = "sent", now, sent.serial_no
+        delivery.error = f"微信：{why}；已改发短信"[:200]
+
+
+def _sms_params(meeting: Meeting, session: MeetingSession, now: datetime, kind: str | None) -> list[str]:
+    """The SMS template 会议提醒 (会议名称, 开始时间, 会议地点, 提醒事项): as the WeChat message says it."""
+    starts = local(session.starts_at)
+    note = "请准时到场签到" if now < session.starts_at and kind != "at_start" else "会议已开始请尽快到场"
+    return [meeting.title, f"{starts.month}月{starts.day}日{starts:%H:%M}", meeting.venue or "见会议通知", note]
 
 
 def _failed(delivery: ReminderDelivery, exc: WeChatError) -> None:
@@ -351,8 +389,10 @@ def _state_text(reminder: Reminder, counts: dict[str, int], job: Job | None) -> 
     """The reminder's true state in Chinese, from its job and its deliveries."""
     if reminder.status == SUPERSEDED:
         return "未发出，已由之后的催签取代"
-    done = (f"已发出 {counts['sent'] + counts['delivered']}（微信确认送达 {counts['delivered']}），"
-            f"失败 {counts['failed']}，未绑定微信等跳过 {counts['skipped']}")
+    by_sms = _sms_count(reminder.id)
+    done = (f"已发出 {counts['sent'] + counts['delivered']}（微信确认送达 {counts['delivered']}"
+            + (f"，改发短信 {by_sms}" if by_sms else "") + f"），失败 {counts['failed']}，"
+            f"未绑定微信等跳过 {counts['skipped']}")
     if job is not None and job.state == "failed":
         return f"发送失败：{job.error_message or jobs.JOB_FAILED_MESSAGE}" + (
             f"；{done}" if counts["sent"] + counts["delivered"] + counts["failed"] else "")
@@ -363,6 +403,12 @@ def _state_text(reminder: Reminder, counts: dict[str, int], job: Job | None) -> 
             return f"排队等待发送（{counts['pending']} 人）"
         return f"正在发送：{done}，待发送 {counts['pending']}"
     return done
+
+
+def _sms_count(reminder_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(ReminderDelivery).where(
+        ReminderDelivery.reminder_id == reminder_id, ReminderDelivery.channel == "sms",
+        ReminderDelivery.status.in_(("sent", "delivered")))) or 0
 
 
 def _failed_people(reminder_id: int, limit: int = 20) -> list[dict[str, str]]:

@@ -170,7 +170,8 @@ def update_settings(meeting: Meeting, *, actor: str, editor: Contact | None = No
                     venue: str | None = None, intro: str | None = None, unit_code: str | None = None,
                     admission: str | None = None, listed_unit_codes: list[str] | None = None,
                     presence: str | None = None, late_after_minutes: int | str | None = None,
-                    rotating_qr: bool | None = None, mask_names: bool | None = None) -> SettingsChange:
+                    rotating_qr: bool | None = None, mask_names: bool | None = None,
+                    sms_fallback: bool | None = None) -> SettingsChange:
     """Change what is given (None leaves a field as it is). Everything is checked before anything
     is changed. ``editor`` is the console user (None for the CLI): a new organizing unit must be
     one they organize for.
@@ -209,6 +210,8 @@ def update_settings(meeting: Meeting, *, actor: str, editor: Contact | None = No
         wanted["late_after_minutes"] = _minutes(late_after_minutes)
     if mask_names is not None:
         wanted["mask_names"] = bool(mask_names)
+    if sms_fallback is not None:
+        wanted["sms_fallback"] = bool(sms_fallback)
     auto_qr = (rotating_qr is None and wanted.get("presence") == Presence.SCAN
                and meeting.presence != Presence.SCAN and not meeting.rotating_qr)
     if rotating_qr is not None or auto_qr:
@@ -280,7 +283,7 @@ def _check_covers(meeting: Meeting, starts: datetime, ends: datetime) -> None:
 
 # -- what changed -----------------------------------------------------------------------------------
 _TRACKED = ("title", "starts_at", "ends_at", "venue", "intro", "admission", "presence", "late_after_minutes",
-            "rotating_qr", "mask_names", "unit", "units")
+            "rotating_qr", "mask_names", "sms_fallback", "unit", "units")
 
 
 def snapshot(meeting: Meeting) -> dict[str, Any]:
@@ -414,6 +417,7 @@ def copy_meeting(source: Meeting, *, actor: str, starts_at: datetime, editor: Co
     meeting.late_after_minutes = source.late_after_minutes
     meeting.rotating_qr = source.rotating_qr
     meeting.mask_names = source.mask_names
+    meeting.sms_fallback = source.sms_fallback
     originals = sorted(source.sessions, key=lambda s: s.position)
     for position, original in enumerate(originals, start=1):
         if position == 1:

@@ -116,9 +116,11 @@ TEMPLATES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "notice": ("SMS_TEMPLATE_NOTICE",
                "{1}定于{2}在{3}召开。请查看通知全文并回执（参加或请假）：{link}{4}",
                ("会议名称", "会议时间", "会议地点", "通知链接")),
+    # Neutral about the time ("将于…开始" would be false once it has started): {4} says what to do,
+    # e.g. 请准时到场签到 before the start, 会议已开始请尽快到场 after it.
     "reminder": ("SMS_TEMPLATE_REMINDER",
-                 "会议提醒：{1}将于{2}开始，地点{3}，请提前到场签到。",
-                 ("会议名称", "开始时间", "会议地点")),
+                 "会议提醒：{1}，{2}开始，地点{3}。{4}。",
+                 ("会议名称", "开始时间", "会议地点", "提醒事项")),
     "confidentiality": ("SMS_TEMPLATE_CONFIDENTIALITY",
                         "保密提醒：{1}的会议材料仅供参会使用，请勿拍照、复制或外传，会后按要求交回。",
                         ("会议名称",)),
