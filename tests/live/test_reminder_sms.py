@@ -54,7 +54,7 @@ def test_without_the_meetings_consent_no_sms_is_sent(app, db, live, wired, sim, 
 
 def test_an_sms_claimed_by_a_dead_run_is_not_sent_again(app, db, live, wired, sim, sms_sim):
     live.meeting.sms_fallback = True
-    reminder = reminders.create_reminder(live.meeting, get_session(live.meeting), actor=live.organizer)
+    reminders.create_reminder(live.meeting, get_session(live.meeting), actor=live.organizer)
     db.session.commit()
     stuck = db.session.scalar(select(ReminderDelivery).where(ReminderDelivery.contact_id == live.people[-1].id))
     stuck.status, stuck.channel = "sending", "sms"  # the run died between the claim and the send
