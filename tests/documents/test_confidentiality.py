@@ -16,6 +16,7 @@ from app.services.meetings.organizers import OrganizerError
 from models import AuditLog, ConfidentialityConfirmation, ConfidentialityTerms, Document
 from tests.documents.conftest import login, upload_pdf
 from tests.mp.conftest import API, bearer, token_for
+from tests.reports.helpers import xlsx_sheets
 
 JSON = {"Accept": "application/json"}
 
@@ -306,6 +307,9 @@ def test_organizer_page_edits_and_lists(app, client, world, doc, db):
     page = client.get(f"/admin/{code}/documents/confidentiality").get_data(as_text=True)
     assert "已确认 <strong>1</strong> / 3 人" in page and "王代表" in page and "小程序" in page
     assert "李书记" in page and "尚未确认" in page and "不得拍照" in page
+    export = client.get(f"/admin/{code}/reports/documents.xlsx")  # the export the page links to
+    assert f"/admin/{code}/reports/documents.xlsx" in page and export.status_code == 200
+    assert "保密提醒确认" in xlsx_sheets(export.data)
 
     saved = client.post(f"/admin/{code}/documents/confidentiality",
                         data={"text": "第二版 <script>alert(1)</script>", "required": "1", "version": "1"})
@@ -332,3 +336,27 @@ def test_attendees_cannot_use_the_organizer_page(app, client, world, db):
     assert client.get(f"/admin/{code}/documents/confidentiality", headers=JSON).status_code == 403
     resp = client.post(f"/admin/{code}/documents/confidentiality", data={"text": "x", "version": "1"}, headers=JSON)
     assert resp.status_code == 403 and _count(db, ConfidentialityTerms) == 0
+
+
+# --- The export: a section of the 材料阅读与清退 report ----------------------------------------------
+
+def test_the_documents_report_lists_the_confirmations(world, db):
+    from app.services.reports.export import export
+    from tests.reports.helpers import assert_pdf_rows, pdf_pages, render_png
+
+    meeting, organizer = world.meeting, world.people["organizer"].contact
+    conf.confirm(meeting, world.people["leader"].contact, 1, "h5")
+    conf.set_terms(meeting, organizer, text="第二版", required=True)
+    conf.confirm(meeting, world.people["delegate"].contact, 2, "mp")
+    assert [c.name for c in conf.unconfirmed_contacts(meeting)] == ["李书记", "赵列席"]
+    sheet = xlsx_sheets(export(meeting, "documents", "xlsx", actor="test").data)["保密提醒确认"]
+    rows = [r[:4] + [r[5]] for r in sheet["rows"]]
+    assert rows == [["李书记", "区政府办公室", "领导", "已确认第 1 版，需重新确认", None],
+                    ["王代表", "区政府办公室", "代表", "已确认", "小程序"],
+                    ["赵列席", "区政府办公室", "列席", "未确认", None]]
+    assert sheet["rows"][1][4] is not None  # the time of the confirmation
+    pdf = export(meeting, "documents", "pdf", actor="test").data
+    assert_pdf_rows(pdf, sheet["rows"])
+    render_png(pdf, "confidentiality-report.png", page=len(pdf_pages(pdf)) - 1)
+    conf.set_terms(meeting, organizer, text="第二版", required=False)
+    assert conf.unconfirmed_contacts(meeting) == []

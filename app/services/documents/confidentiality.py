@@ -277,6 +277,12 @@ def confirmations(meeting: Meeting, actor: Contact | None) -> Overview:
     :raise OrganizerError: without the ``documents`` right.
     """
     require_right(meeting, actor, "documents")
+    return overview(meeting)
+
+
+def overview(meeting: Meeting) -> Overview:
+    """:func:`confirmations` for a caller that authorized already (the reports, a notice's
+    recipients: :func:`unconfirmed_contacts`)."""
     terms = terms_of(meeting)
     people = db.session.execute(
         select(Contact, Unit.name, Invitee.role).join(Invitee, Invitee.contact_id == Contact.id)
@@ -298,6 +304,14 @@ def confirmations(meeting: Meeting, actor: Contact | None) -> Overview:
         (confirmed if reader.confirmation else unconfirmed).append(reader)
     confirmed.sort(key=lambda r: r.confirmation.confirmed_at, reverse=True)
     return Overview(terms, confirmed, unconfirmed)
+
+
+def unconfirmed_contacts(meeting: Meeting) -> list[Contact]:
+    """The attendees who must still confirm the current version (none while it is not required):
+    whom a 保密提醒 notice goes to."""
+    if not terms_of(meeting).required:
+        return []
+    return [r.contact for r in overview(meeting).unconfirmed]
 
 
 def confirm_url(meeting: Meeting) -> str:

@@ -1,6 +1,7 @@
 """The reports of what the meeting decided and read: vote results (通过/未通过 for a 表决, turnout;
 who chose what only for a named vote, never for an anonymous one), surveys (summary and raw
-answers), and the documents (who read which and how much: 议题关注度; the 清退 checklist).
+answers), and the documents (who read which and how much: 议题关注度; the 清退 checklist; who
+confirmed the 保密提醒).
 
 The pass rule of a 表决 is the votes' own (``Results.outcome``, app.services.votes.results), shown the
 same on the vote pages, the exports and these reports.
@@ -11,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.services.documents import confidentiality
 from app.services.reports.base import Chart, Context, Section
 from app.services.reports.people import local_naive, rate
 from app.services.votes import results as vote_results
@@ -221,5 +223,28 @@ def documents(ctx: Context) -> list[Section]:
         Section("清退清单", ["文件编号", "标题", "姓名", "单位", "已阅读", "已下载", "清退状态"], recall,
                 widths=[7, 18, 7, 14, 5, 5, 16], empty_text="（尚无人阅读，无需清退）",
                 note="撤回后任何参会人员都不能再打开该材料；曾下载的副本须由会务组收回。"),
+        _confidentiality(ctx),
     ]
+
+
+def _confidentiality(ctx: Context) -> Section:
+    """保密提醒: who confirmed the current version, when and where; who has not."""
+    seen = confidentiality.overview(ctx.meeting)
+    terms = seen.terms
+    rows = []
+    for r in sorted(seen.confirmed + seen.unconfirmed, key=lambda r: (r.unit_name, r.contact.name, r.contact.id)):
+        c = r.confirmation
+        if c is not None:
+            state = "已确认"
+        elif r.earlier_version:
+            state = f"已确认第 {r.earlier_version} 版，需重新确认"
+        else:
+            state = "未确认"
+        rows.append([r.contact.name, r.unit_name, r.role, state, local_naive(c.confirmed_at) if c else None,
+                     {"h5": "微信网页", "mp": "小程序"}.get(c.channel, c.channel) if c else None])
+    return Section("保密提醒确认", ["姓名", "单位", "角色", "状态", "确认时间", "方式"], rows,
+                   widths=[8, 16, 6, 16, 12, 8], empty_text="（无参会人员）",
+                   facts=[("保密提醒", f"第 {terms.version} 版"), ("已确认", f"{len(seen.confirmed)}/{seen.total}")],
+                   note=("参会人员须确认当前版本的保密提醒后才能查看材料。" if terms.required
+                         else "本次会议未要求查看材料前确认保密提醒。"))
 

@@ -30,7 +30,7 @@ _KINDS = [
          description="记名投票中每人的选择；无记名投票的选票不与任何人关联，不列出"),
     Kind("surveys", "问卷结果", outcomes.surveys, PEOPLE, description="各题汇总及原始答卷（匿名问卷不含答题人）"),
     Kind("documents", "材料阅读与清退", outcomes.documents, PEOPLE,
-         description="谁阅读了哪份材料、读了多少页（议题关注度），以及逐人清退清单"),
+         description="谁阅读了哪份材料、读了多少页（议题关注度），逐人清退清单，以及保密提醒确认情况"),
     Kind("binding", "微信绑定情况", people.binding, PEOPLE,
          description="会前各单位微信绑定进度，及尚未绑定的人员"),
 ]
