@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 VENDOR=app/web/static/vendor
 STAMP="$VENDOR/.installed-$(sha1sum package-lock.json | cut -c1-12)"
-if [ -f "$STAMP" ] && [ -f "$VENDOR/chart.js/chart.umd.min.js" ] && [ -f "$VENDOR/zxing/zxing.min.js" ]; then
+if [ -f "$STAMP" ] && [ -f "$VENDOR/chart.js/chart.umd.min.js" ] && [ -f "$VENDOR/zxing/zxing.min.js" ] && [ -f "$VENDOR/jsqr/jsQR.js" ]; then
   exit 0
 fi
 if ! command -v npm >/dev/null 2>&1; then
@@ -24,5 +24,8 @@ cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/LICENSE.md 
 mkdir -p "$VENDOR/zxing"
 cp node_modules/@zxing/library/umd/index.min.js "$VENDOR/zxing/zxing.min.js"
 cp node_modules/@zxing/library/LICENSE "$VENDOR/zxing/"
+# jsQR reads the few symbols ZXing's detector misses (about 4 in 100 random personal codes, even clean).
+mkdir -p "$VENDOR/jsqr"
+cp node_modules/jsqr/dist/jsQR.js node_modules/jsqr/LICENSE "$VENDOR/jsqr/"
 touch "$STAMP"
 echo "Vendored chart.js $(node -p "require('./node_modules/chart.js/package.json').version") into $VENDOR/chart.js"
