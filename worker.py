@@ -1,6 +1,7 @@
 """The job worker's entry point, beside ``wsgi.py``:
 
     rq worker --url "$REDIS_URL" --worker-class worker.Worker huiyi
+    rq worker -c worker --worker-class worker.Worker huiyi     # Redis through Sentinel (REDIS_SENTINELS)
 
 The worker builds the app from the environment once, as ``wsgi.py`` does, and every job runs in it
 (:func:`app.jobs.run_tracked`). Every worker reconciles the database's jobs with Redis at start and
@@ -23,6 +24,16 @@ from app.factory import create_app
 # (LibreOffice inherits this) and exports can wait a moment; a scan cannot: at a lower priority
 # the scheduler gives the door the CPU first whenever both want it (docs/benchmarks.md, mixed load).
 JOB_WORKER_NICE = int(os.environ.get("HUIYI_JOB_NICE", "10"))
+
+# ``rq worker -c worker`` reads its Redis settings from this module: with REDIS_SENTINELS set (as
+# the app reads it, app.config) rq finds the master through the Sentinels and follows a failover.
+if os.environ.get("REDIS_SENTINELS", "").strip():
+    SENTINEL = {
+        "INSTANCES": [(h.strip().rpartition(":")[0], int(h.strip().rpartition(":")[2] or 26379))
+                      for h in os.environ["REDIS_SENTINELS"].split(",") if h.strip()],
+        "MASTER_NAME": os.environ.get("REDIS_SENTINEL_MASTER", "").strip() or "huiyi",
+        "SENTINEL_KWARGS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+    }
 
 
 def _production_app():

@@ -138,6 +138,7 @@ class Cluster:
         self.isolation = state.get("isolation") or isolation or ("netns" if netns_available() else "process")
         self.pids: dict[str, list[int]] = state.get("pids", {})
         self.app_workers = state.get("app_workers", 2)
+        self.named: dict[str, int] = state.get("named", {})
 
     # --- addressing ------------------------------------------------------------------------------
     def ip(self, host: str) -> str:
@@ -183,7 +184,7 @@ class Cluster:
 
     def _save(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.state_file.write_text(json.dumps({"isolation": self.isolation, "pids": self.pids,
+        self.state_file.write_text(json.dumps({"isolation": self.isolation, "pids": self.pids, "named": self.named,
                                                "app_workers": self.app_workers}, indent=1))
 
     # --- running things on a host ----------------------------------------------------------------
@@ -199,8 +200,27 @@ class Cluster:
                                 stdin=subprocess.DEVNULL, env=env, start_new_session=True, cwd=ROOT)
         log.close()
         self.pids.setdefault(host, []).append(proc.pid)
+        self.named[f"{host}/{name}"] = proc.pid
         self._save()
         return proc
+
+    def kill_process(self, host: str, name: str) -> None:
+        """SIGKILL one service of a host (with what it started), e.g. ``("red1", "redis")``."""
+        pid = self.named.get(f"{host}/{name}")
+        if pid is not None:
+            _kill_group(pid)
+
+    def block(self, hosts: list[str], targets: list[str]) -> None:
+        """Packets from ``hosts`` to ``targets`` are dropped (a route to nowhere on each host), as
+        when the link between them fails; everything else still flows."""
+        for host in hosts:
+            for target in targets:
+                self.run(host, ["ip", "route", "add", "blackhole", f"{self.ip(target)}/32"])
+
+    def unblock(self, hosts: list[str], targets: list[str]) -> None:
+        for host in hosts:
+            for target in targets:
+                self.run(host, ["ip", "route", "del", "blackhole", f"{self.ip(target)}/32"], check=False)
 
     def run(self, host: str, argv: list[str], *, user: str | None = None, env: dict[str, str] | None = None,
             check: bool = True) -> subprocess.CompletedProcess:
@@ -427,6 +447,17 @@ class Cluster:
         if r.returncode != 0:
             raise RuntimeError(f"migrations failed:\n{r.stderr[-3000:]}")
 
+    def start_app(self, host: str) -> None:
+        """(Re)start an app host's gunicorn, e.g. after :meth:`kill_host`."""
+        self._app(host)
+
+    def app_ready(self, host: str) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://{self.ip(host)}:{APP_PORTS[host]}/readyz", timeout=2) as r:
+                return r.status == 200
+        except Exception:
+            return False
+
     def _app(self, host: str) -> None:
         say(f"  gunicorn on {host} ({self.app_workers} gevent workers)")
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
@@ -482,7 +513,7 @@ class Cluster:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
-        self.pids = {}
+        self.pids, self.named = {}, {}
         if keep:
             self._save()
         else:

@@ -129,14 +129,19 @@ def recovery(deliveries: list[Delivery], ctx: Context, opts: Options) -> dict:
             break
         t += 0.1
     busy = sum(1 for d in deliveries for t in d.tries if t.kind == "busy")
+    # And from the fault's end (a promotion, a network back): how soon the door signs people in again.
+    whole = ctx.marks.get("recovered")
+    again = [t.started + t.latency_s for d in deliveries for t in d.tries
+             if t.kind == "signed" and t.latency_s is not None and whole is not None and t.started >= whole]
     return {"rto_first_ack_s": first, "rto_rate_90pct_s": back, "rate_before_per_s": round(before, 1),
-            "busy_answers": busy}
+            "busy_answers": busy, "first_ack_after_recovery_s": round(min(again) - whole, 2) if again else None}
 
 
 def report(result: Result) -> int:
     m = result.measurements
     code = harness.report(result)
-    for key in ("rto_first_ack_s", "rto_rate_90pct_s", "rate_before_per_s", "busy_answers", "cluster"):
+    for key in ("rto_first_ack_s", "rto_rate_90pct_s", "rate_before_per_s", "busy_answers",
+                "first_ack_after_recovery_s", "cluster"):
         say(f"  {key:30} {json.dumps(m.get(key), ensure_ascii=False)}")
     say(f"  RPO (acknowledged sign-ins lost): {m['acknowledged_lost']}; 系统繁忙 answers: {m['busy_answers']}, "
         f"of them signed in after all: {m['busy_but_signed_in']}")
