@@ -328,6 +328,8 @@ def test_organizer_page_edits_and_lists(app, client, world, doc, db):
     assert conf.terms_of(world.meeting).text.startswith("第二版")
     off = client.post(f"/admin/{code}/documents/confidentiality", data={"text": "第二版", "version": "2"})
     assert off.status_code == 302 and conf.terms_of(world.meeting).required is False
+    log = client.get(f"/admin/{code}/log").get_data(as_text=True)
+    assert "修改保密提醒" in log and "确认保密提醒" in log and "孙会务" in log
 
 
 def test_attendees_cannot_use_the_organizer_page(app, client, world, db):

@@ -46,6 +46,7 @@ ACTION_LABELS = {
     "document.upload": "上传材料",
     "document.recall": "撤回材料",
     "document.recall_all": "撤回全部材料",
+    "confidentiality.set": "修改保密提醒", "confidentiality.confirm": "确认保密提醒",
     "signin.proxy": "代签",
     "signin.manual": "现场签到",
     "signin.revoke": "撤销签到",
@@ -78,6 +79,7 @@ PREFIX_LABELS = {
     "vote": "投票",
     "survey": "问卷",
     "document": "材料",
+    "confidentiality": "保密提醒",
     "report": "报表",
 }
 METHOD_LABELS = {"scan": "公众号扫码", "h5": "网页", "mp": "小程序", "proxy": "代签", "manual": "现场签到",
