@@ -10,8 +10,9 @@ Here each new connection tries the hosts one by one (libpq still checks each for
 the one that last took a connection, and not a host that could not be reached in the last
 ``SKIP_S`` (unless every host failed: then only the one that failed longest ago, so an attempt never
 costs more than one ``connect_timeout``). A host that answers but takes no writes (a standby) is
-not "unreachable": it may be promoted any moment. A pooled connection that dies of a network error
-marks its host too, so the retry that follows goes to the other host at once.
+not "unreachable": it may be promoted any moment. A pooled connection found dead (its statement
+failed, or the idle check of app.pool_ping) marks its host too, so the retry that follows goes to the
+other host at once.
 
 A single-host URL is left to libpq as it is.
 """
@@ -94,13 +95,13 @@ def route_hosts(engine: Engine) -> None:
         router = routers.setdefault(key, HostRouter(hosts))
         return router.connect(dialect.connect, cargs, cparams)
 
-    @event.listens_for(engine, "handle_error")
-    def _dead(ctx) -> None:
-        if not ctx.is_disconnect or not routers or ctx.connection is None:
+    @event.listens_for(engine, "invalidate")
+    def _dead(dbapi_connection, _record, exception) -> None:
+        # A pooled connection found dead: by its statement, or by app.pool_ping's check of an idle one.
+        if exception is None or not routers:
             return
         try:
-            info = ctx.connection.connection.dbapi_connection.info
-            host = (info.host, str(info.port))
+            host = (dbapi_connection.info.host, str(dbapi_connection.info.port))
         except Exception:
             return
         for router in routers.values():

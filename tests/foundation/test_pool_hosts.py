@@ -74,3 +74,49 @@ def test_when_every_host_is_lost_one_attempt_costs_one_host(monkeypatch):
     with pytest.raises(OSError):
         router.connect(servers.connect, (), {})
     assert servers.tried == [A]  # the one that failed longest ago
+
+
+@pytest.mark.pg_only(reason="a killed server backend exists on PostgreSQL only")
+def test_a_dead_pooled_connection_sends_the_next_connection_to_the_other_host():
+    """Two names of the test server as an "HA pair": its backend killed under the first, the next
+    connection goes to the second at once (found by app.pool_ping's idle check, then by a statement)."""
+    import time
+
+    import sqlalchemy as sa
+
+    from app.pool_ping import ping_when_idle
+    from tests.conftest import backends
+
+    url = sa.engine.make_url(backends().database_url)
+    port = url.port or 5432
+    pair = url.set(host=None, port=None).update_query_pairs([("host", f"127.0.0.1:{port}"),
+                                                            ("host", f"localhost:{port}")])
+    engine = sa.create_engine(pair, pool_size=1, max_overflow=0)
+    ping_when_idle(engine, idle_s=0.2)
+    pool_hosts.route_hosts(engine)
+    admin = sa.create_engine(backends().database_url, poolclass=sa.pool.NullPool)
+
+    def backend() -> tuple[int, str]:
+        with engine.connect() as conn:
+            return (conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one(),
+                    conn.connection.dbapi_connection.info.host)
+
+    def kill(pid: int) -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+
+    try:
+        pid, host = backend()
+        assert host == "127.0.0.1"
+        kill(pid)
+        time.sleep(0.3)  # idle: the checkout's ping finds it dead
+        pid, host = backend()
+        assert host == "localhost"
+        kill(pid)
+        with pytest.raises(sa.exc.DBAPIError), engine.connect() as conn:  # in use: its statement finds it dead
+            conn.execute(sa.text("SELECT 1"))
+        # Both failed lately: only the one that failed longest ago is tried (one connect_timeout at most).
+        assert backend()[1] == "127.0.0.1"
+    finally:
+        engine.dispose()
+        admin.dispose()
