@@ -107,6 +107,24 @@ def test_confirming_is_idempotent_and_recorded(world, db):
     assert [(a.actor, a.data["version"], a.data["channel"]) for a in logged] == [(f"contact:{delegate.id}", 1, "h5")]
 
 
+def test_a_second_tap_landing_at_the_same_moment_is_the_same_confirmation(world, db, monkeypatch):
+    delegate = world.people["delegate"].contact
+    first = conf.confirm(world.meeting, delegate, 1, "h5")
+    db.session.commit()
+    real, calls = conf.confirmation_of, []
+
+    def not_yet_seen(*args):
+        # The other tap's row lands between this one's check and its insert: the unique key decides.
+        calls.append(args)
+        return None if len(calls) == 1 else real(*args)
+
+    monkeypatch.setattr(conf, "confirmation_of", not_yet_seen)
+    again = conf.confirm(world.meeting, delegate, 1, "mp")
+    db.session.commit()  # the session survived the refused insert
+    assert again.id == first.id and again.channel == "h5" and _count(db) == 1
+    assert _count(db, AuditLog, action="confidentiality.confirm") == 1
+
+
 def test_a_stale_or_unknown_version_is_refused(world, db):
     delegate = world.people["delegate"].contact
     conf.confirm(world.meeting, delegate, 1, "h5")
