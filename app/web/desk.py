@@ -16,13 +16,14 @@ from app.web.pages import WEB_DIR
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
 #: Bumped when the cached files change shape: the worker drops older caches.
-CACHE_VERSION = "desk-v1"
+CACHE_VERSION = "desk-v2"
 
 
 def _assets() -> list[str]:
     return [url_for("desk.page"), url_for("screen.static", filename="desk/scanner.js"),
             url_for("screen.static", filename="desk/scanner.css"),
-            url_for("screen.static", filename="vendor/zxing/zxing.min.js")]
+            url_for("screen.static", filename="vendor/zxing/zxing.min.js"),
+            url_for("screen.static", filename="vendor/jsqr/jsQR.js")]
 
 
 @bp.get("/")
