@@ -8,9 +8,11 @@ all, so a scan meeting the failover would be answered late instead of "not confi
 
 Here each new connection tries the hosts one by one (libpq still checks each for writes): first
 the one that last took a connection, and not a host that could not be reached in the last
-``SKIP_S`` (unless every host failed: then only the one that failed longest ago, so an attempt never
-costs more than one ``connect_timeout``). A host that answers but takes no writes (a standby) is
-not "unreachable": it may be promoted any moment. A pooled connection found dead (its statement
+``SKIP_S``, except that once per ``PROBE_S`` one attempt tries such a host again (so a healed
+network or a returning node is found within a second, and only that one attempt may wait on a dead
+host's ``connect_timeout``; the others fail at once, and the door answers "not confirmed yet" in
+time). A host that answers but takes no writes (a standby) is not "unreachable": it may be promoted
+any moment. A pooled connection found dead (its statement
 failed, or the idle check of app.pool_ping) marks its host too, so the retry that follows goes to the
 other host at once.
 
@@ -27,8 +29,10 @@ from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
 
-#: How long a host that could not be reached is passed over.
+#: How long a host that could not be reached is passed over (but see PROBE_S).
 SKIP_S = 10.0
+#: How often one new connection tries a passed-over host anyway.
+PROBE_S = 1.0
 #: libpq's words for "reached, but it takes no writes" (target_session_attrs=read-write).
 _NOT_PRIMARY = ("hot standby", "read-only", "read only")
 
@@ -38,20 +42,29 @@ class HostRouter:
         self.hosts = hosts
         self.last_good: tuple[str, str] | None = None
         self.skip_until: dict[tuple[str, str], float] = {}
+        self.next_probe = 0.0
+        self.last_error: Exception | None = None
 
     def order(self) -> list[tuple[str, str]]:
+        """The hosts to try now: the reachable ones (the last good first), then -- at most once per
+        PROBE_S, by one connection attempt -- the passed-over host that failed longest ago, which may
+        be back (a network that healed, a node that became the primary)."""
         now = time.monotonic()
         reachable = [h for h in self.hosts if self.skip_until.get(h, 0.0) <= now]
-        if not reachable:
-            return [min(self.hosts, key=lambda h: self.skip_until.get(h, 0.0))]
         if self.last_good in reachable:
             reachable.remove(self.last_good)
             reachable.insert(0, self.last_good)
+        skipped = sorted((h for h in self.hosts if h not in reachable), key=lambda h: self.skip_until[h])
+        if skipped and now >= self.next_probe:
+            self.next_probe = now + PROBE_S
+            reachable.append(skipped[0])
         return reachable
 
     def unreachable(self, host: tuple[str, str]) -> None:
         if host in self.hosts:
-            self.skip_until[host] = time.monotonic() + SKIP_S
+            now = time.monotonic()
+            self.skip_until[host] = now + SKIP_S
+            self.next_probe = max(self.next_probe, now + PROBE_S)  # this failure was a probe too
             if self.last_good == host:
                 self.last_good = None
 
@@ -66,8 +79,12 @@ class HostRouter:
                 error = exc
                 continue
             self.last_good = (host, port)
+            self.skip_until.pop((host, port), None)
             return conn
-        assert error is not None
+        if error is None:  # every host passed over, and another attempt probes them this second
+            last = self.last_error
+            raise type(last)(str(last)) if last is not None else ConnectionError("no database host reachable")
+        self.last_error = error
         raise error
 
 

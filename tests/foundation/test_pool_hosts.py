@@ -53,6 +53,12 @@ def test_a_lost_host_is_passed_over_and_a_standby_is_not(monkeypatch):
     with pytest.raises(OSError, match="read-only"):
         router.connect(servers.connect, (), {})
     assert servers.tried == [B]
+    # Once a second one attempt tries the lost host too (a healed network is found at once).
+    clock[0] += pool_hosts.PROBE_S
+    servers.tried.clear()
+    with pytest.raises(OSError):
+        router.connect(servers.connect, (), {})
+    assert servers.tried == [B, A]
     servers.states[B] = "primary"
     assert router.connect(servers.connect, (), {}) == "conn to 10.0.0.12"
     # Once SKIP_S has passed the lost host is tried again, after the one that works.
@@ -63,21 +69,38 @@ def test_a_lost_host_is_passed_over_and_a_standby_is_not(monkeypatch):
     assert router.order() == [B, A]
 
 
-def test_when_every_host_is_lost_one_attempt_costs_one_host(monkeypatch):
+def test_a_host_back_from_a_cut_is_found_within_a_probe(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(pool_hosts.time, "monotonic", lambda: clock[0])
+    router, servers = HostRouter([A, B]), Servers(a="down", b="standby")
+    with pytest.raises(OSError):
+        router.connect(servers.connect, (), {})
+    servers.states[A] = "primary"  # the network is back
+    clock[0] += pool_hosts.PROBE_S
+    assert router.connect(servers.connect, (), {}) == "conn to 10.0.0.11"
+    servers.tried.clear()
+    router.connect(servers.connect, (), {})
+    assert servers.tried == [A]
+
+
+def test_when_every_host_is_lost_only_the_probe_waits(monkeypatch):
     clock = [100.0]
     monkeypatch.setattr(pool_hosts.time, "monotonic", lambda: clock[0])
     router, servers = HostRouter([A, B]), Servers(a="down", b="down")
     with pytest.raises(OSError):
         router.connect(servers.connect, (), {})
-    clock[0] += 1
     servers.tried.clear()
+    with pytest.raises(OSError, match="timeout expired"):  # at once, with the last error's words
+        router.connect(servers.connect, (), {})
+    assert servers.tried == []
+    clock[0] += pool_hosts.PROBE_S
     with pytest.raises(OSError):
         router.connect(servers.connect, (), {})
-    assert servers.tried == [A]  # the one that failed longest ago
+    assert servers.tried == [A]  # the probe: the one that failed longest ago
 
 
 @pytest.mark.pg_only(reason="a killed server backend exists on PostgreSQL only")
-def test_a_dead_pooled_connection_sends_the_next_connection_to_the_other_host():
+def test_a_dead_pooled_connection_sends_the_next_connection_to_the_other_host(monkeypatch):
     """Two names of the test server as an "HA pair": its backend killed under the first, the next
     connection goes to the second at once (found by app.pool_ping's idle check, then by a statement)."""
     import time
@@ -87,6 +110,7 @@ def test_a_dead_pooled_connection_sends_the_next_connection_to_the_other_host():
     from app.pool_ping import ping_when_idle
     from tests.conftest import backends
 
+    monkeypatch.setattr(pool_hosts, "PROBE_S", 0.0)  # every attempt may probe a passed-over host
     url = sa.engine.make_url(backends().database_url)
     port = url.port or 5432
     pair = url.set(host=None, port=None).update_query_pairs([("host", f"127.0.0.1:{port}"),
@@ -115,7 +139,7 @@ def test_a_dead_pooled_connection_sends_the_next_connection_to_the_other_host():
         kill(pid)
         with pytest.raises(sa.exc.DBAPIError), engine.connect() as conn:  # in use: its statement finds it dead
             conn.execute(sa.text("SELECT 1"))
-        # Both failed lately: only the one that failed longest ago is tried (one connect_timeout at most).
+        # Both failed lately: the one that failed longest ago is probed.
         assert backend()[1] == "127.0.0.1"
     finally:
         engine.dispose()
