@@ -51,25 +51,19 @@ def _page(meeting, contact, doc: str | None, *, notice: str | None = None, statu
                            back=back, notice=notice), status
 
 
-@bp.get("/m/<meeting_code>/confidentiality")
+@bp.route("/m/<meeting_code>/confidentiality", methods=["GET", "POST"])
 @wechat_login_required
 def confirm_page(meeting_code: str):
-    contact = current_contact()
-    if contact is None:
-        return redirect(url_for("attendee.signin_page", meeting_code=meeting_code))
-    meeting = get_meeting(meeting_code)
-    confidentiality.reader_of(meeting, contact)
-    return _page(meeting, contact, _doc_token())
-
-
-@bp.post("/m/<meeting_code>/confidentiality")
-@wechat_login_required
-def confirm(meeting_code: str):
+    """GET: the terms with 我已阅读并遵守; POST: the confirmation of the version shown, then back to
+    the document (``doc``) or the list."""
     contact = current_contact()
     if contact is None:
         return redirect(url_for("attendee.signin_page", meeting_code=meeting_code))
     meeting = get_meeting(meeting_code)
     doc = _doc_token()
+    if request.method == "GET":
+        confidentiality.reader_of(meeting, contact)
+        return _page(meeting, contact, doc)
     try:
         confidentiality.confirm(meeting, contact, _version(request.form.get("version")), "h5")
     except ConfidentialityError as exc:

@@ -72,6 +72,31 @@ def world(factory, db) -> World:
     return World(meeting, people)
 
 
+def seed_live(committed_db, code: str, title: str, *, data: bytes, file_name: str, doc_title: str) -> dict:
+    """For the Chromium tests (committed data): a meeting with one invited 代表 (张三, with a WeChat
+    identity), an organizer (孙会务) and one document, converted as the job would."""
+    from app.services.documents import materials as documents
+    from app.services.documents.convert import process_version
+    from app.services.meetings.organizers import add_organizer
+    from tests.factories import Factory
+
+    f = Factory(committed_db)
+    unit = f.unit("BGS", "区政府办公室")
+    meeting = f.meeting(code, title=title)
+    zhang = f.contact(unit, name="张三", phone="13800138000")
+    f.invitee(meeting, zhang, role="代表")
+    identity = f.identity(zhang)
+    organizer = f.contact(unit, name="孙会务", phone="13900005555")
+    committed_db.session.commit()
+    add_organizer(meeting.code, organizer.phone, actor="test")
+    version = documents.upload(meeting, organizer, data=data, file_name=file_name, title=doc_title)
+    committed_db.session.commit()
+    process_version(version.id)
+    committed_db.session.commit()
+    return {"code": meeting.code, "identity_id": identity.id, "meeting": meeting, "organizer": organizer,
+            "document_id": version.document_id}
+
+
 def confirm_terms(meeting, *contacts) -> None:
     """Each of ``contacts`` confirmed the meeting's current 保密提醒, as a reader does before their
     first document. Tests of who may see what pass the gate this way; the gate has its own tests

@@ -6,34 +6,19 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import ARTIFACTS, PHONE, fits_width, wait_js
-from tests.documents.conftest import make_pdf
+from tests.documents.conftest import make_pdf, seed_live
 
 
 @pytest.fixture
 def seeded(app, committed_db):
-    from app.services.documents import materials as documents
-    from app.services.documents.convert import process_version
-    from app.services.meetings.organizers import add_organizer
     from models import WechatIdentity
-    from tests.factories import Factory
 
-    f = Factory(committed_db)
-    unit = f.unit("BGS", "区政府办公室")
-    meeting = f.meeting("CONFLIVE", title="全区经济工作会议（内部）")
-    zhang = f.contact(unit, name="张三", phone="13800138000")
-    f.invitee(meeting, zhang, role="代表")
-    identity = f.identity(zhang)
-    organizer = f.contact(unit, name="孙会务", phone="13900005555")
-    committed_db.session.commit()
-    add_organizer(meeting.code, organizer.phone, actor="test")
-    organizer_identity = WechatIdentity(oa_openid="o-conf-organizer", contact_id=organizer.id)
+    seeded = seed_live(committed_db, "CONFLIVE", "全区经济工作会议（内部）", data=make_pdf(2), file_name="通报.pdf",
+                       doc_title="经济运行情况通报（内部资料）")
+    organizer_identity = WechatIdentity(oa_openid="o-conf-organizer", contact_id=seeded["organizer"].id)
     committed_db.session.add(organizer_identity)
-    version = documents.upload(meeting, organizer, data=make_pdf(2), file_name="通报.pdf",
-                               title="经济运行情况通报（内部资料）")
     committed_db.session.commit()
-    process_version(version.id)
-    committed_db.session.commit()
-    return {"code": meeting.code, "identity_id": identity.id, "organizer_identity_id": organizer_identity.id}
+    return {**seeded, "organizer_identity_id": organizer_identity.id}
 
 
 def _context(app, browser, live_server, identity_id: int):

@@ -6,32 +6,13 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import ARTIFACTS, CHROMIUM_ARGS, wait_js
-from tests.documents.conftest import FIXTURES
+from tests.documents.conftest import FIXTURES, seed_live
 
 
 @pytest.fixture
 def seeded(app, committed_db):
-    from app.services.documents import materials as documents
-    from app.services.documents.convert import process_version
-    from app.services.meetings.organizers import add_organizer
-    from tests.factories import Factory
-
-    f = Factory(committed_db)
-    unit = f.unit("BGS", "区政府办公室")
-    meeting = f.meeting("DOCLIVE", title="全区经济工作会议")
-    zhang = f.contact(unit, name="张三", phone="13800138000")
-    f.invitee(meeting, zhang, role="代表")
-    identity = f.identity(zhang)
-    organizer = f.contact(unit, name="孙会务", phone="13900005555")
-    committed_db.session.commit()
-    add_organizer(meeting.code, organizer.phone, actor="test")
-    version = documents.upload(meeting, organizer, data=(FIXTURES / "report.docx").read_bytes(),
-                               file_name="工作报告.docx", title="政府工作报告（征求意见稿）")
-    committed_db.session.commit()
-    process_version(version.id)  # what the job does
-    committed_db.session.commit()
-    return {"code": meeting.code, "identity_id": identity.id, "meeting": meeting, "organizer": organizer,
-            "document_id": version.document_id}
+    return seed_live(committed_db, "DOCLIVE", "全区经济工作会议", data=(FIXTURES / "report.docx").read_bytes(),
+                     file_name="工作报告.docx", doc_title="政府工作报告（征求意见稿）")
 
 
 @pytest.mark.browser

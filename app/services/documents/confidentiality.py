@@ -106,13 +106,10 @@ def _frozen_row(meeting: Meeting) -> ConfidentialityTerms:
     row = _row(meeting, lock=True)
     if row is not None:
         return row
-    default = terms_of(meeting)
     try:
         with db.session.begin_nested():
-            db.session.add(ConfidentialityTerms(
-                meeting_id=meeting.id, text=default.text, version=1,
-                required=default.required,
-                text_sha256=_sha(default.text), updated_at=datetime.now(UTC)))
+            db.session.add(ConfidentialityTerms(meeting_id=meeting.id, text=DEFAULT_TEXT, version=1, required=True,
+                                                text_sha256=_sha(DEFAULT_TEXT), updated_at=datetime.now(UTC)))
     except IntegrityError:
         pass
     return _row(meeting, lock=True)
