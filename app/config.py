@@ -204,7 +204,7 @@ def _engine_options(url: str) -> dict[str, object]:
 
 #: A primary whose host vanished (power, network) sends nothing back: without these a pooled
 #: connection waits for the kernel's TCP timeout (minutes) before the pool learns it is dead. With
-#: them the socket fails within about 3 s, the pool drops it, and libpq connects to the new primary.
+#: them the socket fails within 2-3 s, the pool drops it, and libpq connects to the new primary.
 #: A URL's own values win.
 FAILOVER_CONNECT_ARGS = {"keepalives": 1, "keepalives_idle": 1, "keepalives_interval": 1, "keepalives_count": 2,
-                         "tcp_user_timeout": 3000}
+                         "tcp_user_timeout": 2000}
