@@ -35,7 +35,18 @@ from app.services.signin import personal_codes, write
 from app.services.signin.personal_codes import CodeError
 from app.services.signin.rules import SignInError, Via, check_eligible, is_late
 from app.tx import on_commit
-from models import Contact, Desk, DeskScan, Invitee, Leave, Meeting, SignIn, SignInMethod, Unit
+from models import (
+    Contact,
+    Desk,
+    DeskScan,
+    Invitee,
+    Leave,
+    Meeting,
+    MeetingSession,
+    SignIn,
+    SignInMethod,
+    Unit,
+)
 
 #: The method of a sign-in made by a desk's scan of a personal code.
 DESK_METHOD = SignInMethod.DESK
@@ -238,9 +249,8 @@ class Conflict:
     scans: list[ScanRow]
 
 
-def _rows(where, limit: int | None = None) -> list[ScanRow]:
-    from models import MeetingSession
-
+def _rows(where, limit: int | None = None, *, keyed: bool = False) -> list:
+    """Scans as the organizer reads them, oldest first; ``keyed``: as ((session id, contact id), row)."""
     stmt = (select(DeskScan, Desk.name, MeetingSession.title, Contact.name, Unit.name)
             .join(Desk, Desk.id == DeskScan.desk_id)
             .outerjoin(MeetingSession, MeetingSession.id == DeskScan.session_id)
@@ -248,9 +258,12 @@ def _rows(where, limit: int | None = None) -> list[ScanRow]:
             .where(where).order_by(DeskScan.scanned_at, DeskScan.id))
     if limit:
         stmt = stmt.limit(limit)
-    return [ScanRow(s.id, desk, s.scanned_at, s.received_at, session or "", name or "", unit or "", s.code, s.flag,
-                    s.verdict)
-            for s, desk, session, name, unit in db.session.execute(stmt)]
+    out = []
+    for s, desk, session, name, unit in db.session.execute(stmt):
+        row = ScanRow(s.id, desk, s.scanned_at, s.received_at, session or "", name or "", unit or "", s.code,
+                      s.flag, s.verdict)
+        out.append(((s.session_id, s.contact_id), row) if keyed else row)
+    return out
 
 
 def flagged_scans(meeting: Meeting, *, limit: int = 500) -> list[ScanRow]:
@@ -259,19 +272,21 @@ def flagged_scans(meeting: Meeting, *, limit: int = 500) -> list[ScanRow]:
 
 
 def conflicts(meeting: Meeting) -> list[Conflict]:
-    """People scanned for the same session at two desks or more: their scans and the one sign-in."""
-    keys = db.session.execute(
-        select(DeskScan.session_id, DeskScan.contact_id)
-        .where(DeskScan.meeting_id == meeting.id, DeskScan.flag.is_(None))
-        .group_by(DeskScan.session_id, DeskScan.contact_id).having(func.count(sa.distinct(DeskScan.desk_id)) > 1)
-    ).all()
-    out = []
-    for session_id, contact_id in keys:
-        scans = _rows((DeskScan.session_id == session_id) & (DeskScan.contact_id == contact_id)
-                      & DeskScan.flag.is_(None))
-        at = db.session.scalar(select(SignIn.signed_at).where(
-            SignIn.session_id == session_id, SignIn.contact_id == contact_id, SignIn.revoked_at.is_(None)))
-        out.append(Conflict(scans[0].session, scans[0].name, scans[0].unit, at, scans))
+    """People scanned for the same session at two desks or more: their scans and the one sign-in
+    (three reads, however many conflicts)."""
+    keys = (select(DeskScan.session_id, DeskScan.contact_id)
+            .where(DeskScan.meeting_id == meeting.id, DeskScan.flag.is_(None))
+            .group_by(DeskScan.session_id, DeskScan.contact_id)
+            .having(func.count(sa.distinct(DeskScan.desk_id)) > 1)).subquery()
+    in_conflict = sa.exists().where(keys.c.session_id == DeskScan.session_id, keys.c.contact_id == DeskScan.contact_id)
+    scans: dict[tuple[int, int], list[ScanRow]] = {}
+    rows = _rows((DeskScan.meeting_id == meeting.id) & DeskScan.flag.is_(None) & in_conflict, keyed=True)
+    for key, row in rows:
+        scans.setdefault(key, []).append(row)
+    times = {(sid, cid): at for sid, cid, at in db.session.execute(
+        select(SignIn.session_id, SignIn.contact_id, SignIn.signed_at)
+        .where(SignIn.meeting_id == meeting.id, SignIn.revoked_at.is_(None)))} if scans else {}
+    out = [Conflict(rows[0].session, rows[0].name, rows[0].unit, times.get(key), rows) for key, rows in scans.items()]
     return sorted(out, key=lambda c: c.scans[0].scanned_at)
 
 
