@@ -104,3 +104,25 @@ def test_the_client_follows_a_sentinel_failover(tmp_path: Path):
         for p in procs:
             p.kill()
             p.wait()
+
+
+def test_every_redis_client_of_the_app_goes_through_sentinel(tmp_path):
+    """The app's client, the live reads' and the job queue's all find the master through Sentinel
+    (built without a network call: each asks the Sentinels when it first connects)."""
+    from redis.sentinel import SentinelConnectionPool
+
+    from app import jobs
+    from app.extensions import get_redis
+    from app.factory import create_app
+
+    url = "redis+sentinel://127.0.0.1:1,127.0.0.1:2/meet/3"
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}", "REDIS_URL": url})
+    with app.app_context():
+        client = get_redis()
+        assert isinstance(client.connection_pool, SentinelConnectionPool)
+        assert client.connection_pool.service_name == "meet"
+        assert client.connection_pool.connection_kwargs["db"] == 3
+        queue_client = jobs._queue_redis(app)
+        assert isinstance(queue_client.connection_pool, SentinelConnectionPool)
+        assert queue_client.connection_pool.connection_kwargs["socket_timeout"] == jobs.QUEUE_TIMEOUT_S
+        assert not app.config["REDIS_IS_EMBEDDED"]
