@@ -21,6 +21,7 @@ The sign-ins' live events carry their real (device) time; a sign-in moved earlie
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -184,39 +185,76 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
+# PostgreSQL: the batch as one JSON parameter (as the write core's INSERT): the statement's text never
+# changes, so it is planned once, and the driver has one value to send rather than ten per scan.
+_PG_SCAN_INSERT = sa.text("""
+    INSERT INTO desk_scans (meeting_id, desk_id, scan_id, session_id, contact_id, code, scanned_at, received_at,
+                            verdict, flag)
+    SELECT r.meeting_id, r.desk_id, r.scan_id, r.session_id, r.contact_id, r.code, r.scanned_at, r.received_at,
+           r.verdict, r.flag
+    FROM json_to_recordset(CAST(:rows AS json))
+         AS r(meeting_id integer, desk_id integer, scan_id varchar, session_id integer, contact_id integer,
+              code varchar, scanned_at timestamptz, received_at timestamptz, verdict varchar, flag varchar)
+    ON CONFLICT (desk_id, scan_id) DO NOTHING
+    RETURNING id""")
+
+
 @cache
-def _scan_insert(dialect: str):
+def _sqlite_scan_insert():
     table = DeskScan.__table__
-    insert = sa.dialects.postgresql.insert if dialect == "postgresql" else sa.dialects.sqlite.insert
-    return insert(table).on_conflict_do_nothing(index_elements=["desk_id", "scan_id"]).returning(table.c.id)
+    return (sa.dialects.sqlite.insert(table).on_conflict_do_nothing(index_elements=["desk_id", "scan_id"])
+            .returning(table.c.id))
 
 
 def _insert_scans(rows: list[dict]) -> int:
     """Keep every scan once; returns how many were new."""
     if not rows:
         return 0
-    result = db.session.execute(_scan_insert(_dialect()), rows)
-    return len(result.all())
+    if _dialect() == "postgresql":
+        payload = json.dumps([{**r, "scanned_at": r["scanned_at"].isoformat(),
+                               "received_at": r["received_at"].isoformat()} for r in rows], ensure_ascii=False)
+        return len(db.session.execute(_PG_SCAN_INSERT, {"rows": payload}).all())
+    return len(db.session.execute(_sqlite_scan_insert(), rows).all())
+
+
+# PostgreSQL: the whole batch in one statement (the rows as one JSON parameter, as the write core's
+# INSERT): each live sign-in later than its scan takes the scan's time; the row lock decides between
+# two syncs racing (the second re-checks ``signed_at >`` after the first commits), so the earlier stays.
+_PG_MOVE = sa.text("""
+    UPDATE signins AS s SET signed_at = r.signed_at, late = r.late, method = r.method, actor_contact_id = NULL
+    FROM json_to_recordset(CAST(:rows AS json))
+         AS r(session_id integer, contact_id integer, signed_at timestamptz, late boolean, method varchar)
+    WHERE s.session_id = r.session_id AND s.contact_id = r.contact_id AND s.revoked_at IS NULL
+      AND s.signed_at > r.signed_at
+    RETURNING s.session_id""")
 
 
 def _move_earlier(rows: list[write.NewSignIn]) -> int:
-    """Move live sign-ins made later than these scans back to the scans' times (one conditional
-    UPDATE each: of two syncs racing, the earlier time is the one left). Commits; the sessions'
-    live counters are rebuilt after (a late flag may have changed)."""
-    moved, sessions = 0, {}
-    for row in rows:
-        result = db.session.execute(
-            update(SignIn).where(SignIn.session_id == row.session_id, SignIn.contact_id == row.contact_id,
-                                 SignIn.revoked_at.is_(None), SignIn.signed_at > row.signed_at)
-            .values(signed_at=row.signed_at, late=row.late, method=row.method, actor_contact_id=None)
-            .execution_options(synchronize_session=False))
-        if result.rowcount:
-            moved += result.rowcount
-            sessions[row.session_id] = row.meeting_id
-    if moved:
+    """Move live sign-ins made later than these scans back to the scans' times, by a conditional
+    UPDATE (``signed_at > :at``: of two syncs racing, the earlier time is the one left). Commits;
+    the sessions' live counters are rebuilt after (a late flag may have changed)."""
+    meetings = {row.session_id: row.meeting_id for row in rows}
+    if not rows:
+        moved_sessions: list[int] = []
+    elif _dialect() == "postgresql":
+        payload = json.dumps([{"session_id": r.session_id, "contact_id": r.contact_id,
+                               "signed_at": r.signed_at.isoformat(), "late": r.late, "method": r.method}
+                              for r in rows])
+        moved_sessions = list(db.session.execute(_PG_MOVE, {"rows": payload}).scalars())
+    else:  # SQLite (the demo): one statement per row
+        moved_sessions = []
+        for row in rows:
+            result = db.session.execute(
+                update(SignIn).where(SignIn.session_id == row.session_id, SignIn.contact_id == row.contact_id,
+                                     SignIn.revoked_at.is_(None), SignIn.signed_at > row.signed_at)
+                .values(signed_at=row.signed_at, late=row.late, method=row.method, actor_contact_id=None)
+                .execution_options(synchronize_session=False))
+            moved_sessions += [row.session_id] * result.rowcount
+    sessions = {sid: meetings[sid] for sid in moved_sessions}
+    if sessions:
         on_commit(lambda: [headcount.rebuild(sid, announce=mid) for sid, mid in sessions.items()])
     db.session.commit()
-    return moved
+    return len(moved_sessions)
 
 
 # -- what the organizer sees ------------------------------------------------------------------------------
