@@ -10,17 +10,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from markupsafe import Markup
 
 from app.client_address import client_ip
 from app.services import links
 from app.services.cards.resolve import card_for
 from app.services.codes import meeting_codes
+from app.services.codes.qr_images import qr_svg
 from app.services.identity.binding import IdentityError, get_or_create_identity
 from app.services.meetings import history
 from app.services.meetings.activities import open_activities
 from app.services.meetings.meetings import MeetingError, get_meeting
 from app.services.meetings.visibility import participating_meeting, visible_meeting
-from app.services.signin import checkin
+from app.services.signin import checkin, personal_codes
 from app.services.signin.rules import SignInError, get_session, live_signin
 from app.services.signin.write import sign_in
 from app.services.timeutil import fmt_date_cn, fmt_range_cn
@@ -185,6 +187,18 @@ def _service_card(meeting: Meeting, contact: Contact | None):
     return card_for(meeting, contact.id, now=datetime.now(UTC))
 
 
+def _personal_code(meeting: Meeting, contact: Contact | None) -> Markup | None:
+    """The visitor's personal code as an inline SVG (shown to a desk when the network fails), when
+    they are on the meeting's list; inline so that a page loaded before the network went still has it."""
+    if contact is None:
+        return None
+    try:
+        code = personal_codes.code_for(meeting, contact)
+    except personal_codes.CodeError:
+        return None
+    return Markup(qr_svg(code, border=4, size="220"))  # our own SVG of a code we made, never user text
+
+
 @bp.get("/<meeting_code>")
 @wechat_login_required
 def meeting_page(meeting_code: str):
@@ -198,5 +212,6 @@ def meeting_page(meeting_code: str):
     card = _service_card(meeting, contact)
     return render_template("attendee/meeting.html", meeting=meeting, meeting_session=meeting_session,
                            contact=contact, status=status, documents=[d.document for d in listed], card=card,
+                           personal_code=_personal_code(meeting, contact),
                            activities=open_activities(meeting),
                            time_range=fmt_range_cn(meeting.starts_at, meeting.ends_at))

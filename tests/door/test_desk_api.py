@@ -76,3 +76,39 @@ def test_the_openapi_document_names_the_desk_token(app):
     assert doc["paths"][f"{API}/desk/scans"]["post"]["security"] == [{"desk": []}]
     assert doc["paths"][f"{API}/desk/bundle"]["get"]["security"] == [{"desk": []}]
     assert doc["paths"][f"{API}/meetings/{{code}}/personal-code"]["get"]["security"] == [{"bearer": []}]
+
+
+
+def _svg_text(svg: str) -> str:
+    """Read the QR drawn by qr_images.qr_svg: its rows of dark runs rasterized, then decoded."""
+    import re
+
+    import zxingcpp
+    from PIL import Image
+
+    n = int(re.search(r'viewBox="0 0 (\d+) \d+"', svg).group(1))
+    img = Image.new("L", (n, n), 255)
+    for x, y, w in re.findall(r"M(\d+) (\d+)h(\d+)", svg):
+        for dx in range(int(w)):
+            img.putpixel((int(x) + dx, int(y)), 0)
+    return zxingcpp.read_barcodes(img.resize((n * 8, n * 8), Image.NEAREST))[0].text
+
+
+def test_the_attendee_page_shows_the_personal_code(client, db, door, factory):
+    from app.web.auth import SESSION_KEY
+
+    person = door.people[2]
+    identity = factory.identity(person)
+    db.session.commit()
+    with client.session_transaction() as s:
+        s[SESSION_KEY] = identity.id
+    html = client.get(f"/m/{door.meeting.code}").get_data(as_text=True)
+    assert "个人签到码" in html
+    svg = html[html.index("<svg", html.index('id="personal-code"')):html.index("</svg>") + 6]
+    assert _svg_text(svg) == door.codes[person.id]
+    # Someone not on the list has no code.
+    outsider = factory.identity(factory.contact(name="旁听者"))
+    db.session.commit()
+    with client.session_transaction() as s:
+        s[SESSION_KEY] = outsider.id
+    assert 'id="personal-code"' not in client.get(f"/m/{door.meeting.code}").get_data(as_text=True)
