@@ -19,6 +19,15 @@ PUBLIC_DEFAULTS = {"SECRET_KEY": "dev-only-secret-change-me", "WECHAT_TOKEN": "h
 MIN_SECRET_KEY_LENGTH = 32
 
 
+def _rate(raw: str, default: float) -> float:
+    """A positive number of messages a second, or ``default`` for an empty or unusable value."""
+    try:
+        value = float(raw)
+    except ValueError:
+        return default
+    return value if 0 < value <= 10_000 else default
+
+
 def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 
@@ -59,6 +68,12 @@ class Config:
         # Off: never ask WeChat for codes; show the plain H5 QR (e.g. an account without the API).
         self.WECHAT_CODES_ENABLED = _env("WECHAT_CODES_ENABLED", "1").lower() not in {"0", "false", "no"}
         self.MINIPROGRAM_APP_SECRET = _env("MINIPROGRAM_APP_SECRET") or "huiyi-demo-mp-secret"
+        # The category templates the account picked for 催签 and 会议通知 (empty: the simulator's
+        # demo ids), and how many notice messages a second each channel may take.
+        self.WECHAT_REMINDER_TEMPLATE_ID = _env("WECHAT_REMINDER_TEMPLATE_ID")
+        self.WECHAT_NOTICE_TEMPLATE_ID = _env("WECHAT_NOTICE_TEMPLATE_ID")
+        self.NOTICE_WECHAT_PER_S = _rate(_env("NOTICE_WECHAT_PER_S"), 100.0)
+        self.NOTICE_SMS_PER_S = _rate(_env("NOTICE_SMS_PER_S"), 50.0)
         # The offline door's Ed25519 private key (base64 of its 32-byte seed) that signs personal
         # codes; every app server must hold the same one. Empty: a key made once under instance/
         # (development and the demo only; production refuses to start without it).
