@@ -6,7 +6,8 @@ meeting code and hands each request its own session-attached instance with ``mer
 (no SQL, the request's objects are never shared between threads).
 
 Staleness, and what bounds it:
-- Any ORM change to a ``Meeting`` or ``MeetingSession`` clears this process's copies when it is
+- Any ORM change to a ``Meeting`` or ``MeetingSession`` (or a service card, whose per-process copy
+  hangs off these: app/services/cards/book.py) clears this process's copies when it is
   flushed, and bumps one Redis counter after its commit (an after-commit callback of the app's
   session, see :mod:`app.db_session`). Every lookup compares
   the entry's counter with Redis (one GET), so once a change's commit has returned, no process
@@ -77,17 +78,29 @@ def clear() -> None:
         _entries.clear()
 
 
-@event.listens_for(Session, "after_flush")
-def _on_meeting_change(session: Session, _flush_context) -> None:
-    """A flushed change to a meeting or a session: drop this process's copies now (this process
-    then reads what its own transaction sees), and tell the other processes once it commits."""
-    if not any(isinstance(obj, Meeting | MeetingSession)
-               for obj in (*session.new, *session.dirty, *session.deleted)):
-        return
+def current_copy(code: str) -> Meeting | None:
+    """This process's copy of meeting ``code`` while it is in date, else None: a new object each
+    time the copy is reloaded (a change anywhere, or ``TTL_S``). A cache that hangs off a meeting
+    (the service cards, app/services/cards/book.py) keys on it, so it needs no Redis call of its own."""
+    entry = _entries.get(code)
+    return entry[2] if entry is not None and entry[1] > time.monotonic() else None
+
+
+def invalidate(session: Session) -> None:
+    """Something read alongside the meetings changed in ``session`` (a service card): drop this
+    process's copies now and every process's once it commits, as a meeting change does."""
     clear()
     callbacks = session.info.setdefault(ON_COMMIT_KEY, [])  # run by HuiyiSession after its commit
     if _bump not in callbacks:
         callbacks.append(_bump)
+
+
+@event.listens_for(Session, "after_flush")
+def _on_meeting_change(session: Session, _flush_context) -> None:
+    """A flushed change to a meeting or a session: drop this process's copies now (this process
+    then reads what its own transaction sees), and tell the other processes once it commits."""
+    if any(isinstance(obj, Meeting | MeetingSession) for obj in (*session.new, *session.dirty, *session.deleted)):
+        invalidate(session)
 
 
 def _bump() -> None:

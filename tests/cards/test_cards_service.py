@@ -9,10 +9,12 @@ from datetime import datetime
 import pytest
 from sqlalchemy import event, func, select
 
+from app.services import meeting_cache
 from app.services.cards import book as books
 from app.services.cards import importer, store
 from app.services.cards.fields import CardError, tel_href
 from app.services.cards.resolve import DoorCards, card_for, headline_parts
+from app.services.meetings.meetings import get_meeting
 from app.services.timeutil import LOCAL_TZ
 from models import ServiceCard
 
@@ -115,9 +117,12 @@ def test_a_meeting_without_an_agenda_has_no_next_item_in_the_headline(db, factor
 def test_the_door_reads_the_cards_once_and_sees_a_change_at_once(db, cards):
     m = cards.meeting
     books.clear()
+    meeting_cache.clear()
     store.set_fields(m, "meeting", None, {"meal_place": "食堂"}, actor="t")
     db.session.commit()
-    DoorCards(m)  # fills this process's copy
+    m = get_meeting(m.code, cached=True)  # as the door looks it up: the meeting cache's copy
+    DoorCards(m)  # fills this process's copy of the cards
+    zhao = cards.zhao.id
     queries = []
 
     def seen(_conn, _cursor, statement, *_args):
@@ -125,13 +130,15 @@ def test_the_door_reads_the_cards_once_and_sees_a_change_at_once(db, cards):
 
     event.listen(db.engine, "before_cursor_execute", seen)
     try:
-        assert DoorCards(m).headline(contact_id=cards.zhao.id, role="代表", group=None, seat=None,
+        m = get_meeting(m.code, cached=True)
+        assert DoorCards(m).headline(contact_id=zhao, role="代表", group=None, seat=None,
                                      now=at("17:30")) == ("用餐 食堂",)
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
-    assert [q for q in queries if "service_cards" in q] == []
+    assert queries == []  # neither the meeting nor its cards: both from this process's copies
     store.set_fields(m, "meeting", None, {"meal_place": "2 楼宴会厅"}, actor="t")
     db.session.commit()
+    m = get_meeting(m.code, cached=True)
     assert DoorCards(m).headline(contact_id=cards.zhao.id, role="代表", group=None, seat=None,
                                  now=at("17:30")) == ("用餐 2 楼宴会厅",)
 
@@ -196,3 +203,15 @@ def test_an_import_with_nothing_to_write_says_so(db, cards):
     with pytest.raises(CardError) as err:
         importer.write(cards.meeting, plan, actor="t")
     assert err.value.code == "nothing_to_import"
+
+
+def test_a_first_scans_headline_is_the_same_as_the_doors(db, cards):
+    from app.services.cards.resolve import card_headline
+    from models import Invitee
+
+    store.set_fields(cards.meeting, "meeting", None, {"meal_place": "食堂"}, actor="t")
+    assert card_headline(cards.meeting, cards.zhang.id, now=at("13:00")) == (
+        "座位 A-01", "用餐 食堂", "下一项 14:30 分组讨论")
+    db.session.scalar(select(Invitee).where(Invitee.contact_id == cards.li.id)).status = "pending"
+    db.session.flush()
+    assert card_headline(cards.meeting, cards.li.id, now=at("13:00")) == ()  # a walk-in not yet approved

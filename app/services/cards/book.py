@@ -1,39 +1,37 @@
-"""A meeting's card rows, read once and kept per process: the scan path reads them with no query.
+"""A meeting's card rows, read once and kept per process: the scan path reads them with no query
+and no Redis call.
 
 Each scan that signs someone in puts their card's headline into the reply, so the door needs the
 meeting's card rows (a few for the meeting, roles and groups, and one per person given personal
-fields) for every round. They change rarely, so each process keeps a copy per meeting, as
-:mod:`app.services.meeting_cache` keeps meetings, under the same staleness rules:
+fields) in every round. They change rarely, so each process keeps a copy per meeting hung off the
+meeting cache's copy of that meeting (:func:`app.services.meeting_cache.current_copy`): the door has
+just looked the meeting up there (one Redis GET per round, already paid), and the card copy is good
+exactly as long as that meeting copy is the same object. So:
 
-- every change made through :mod:`app.services.cards` calls :func:`changed`, which drops this
-  process's copies at once and, after the commit, bumps a Redis counter; each lookup compares its
-  copy's counter with Redis (one GET per meeting per round of scans, never a query), so once a
-  change's commit has returned no process serves the old card;
-- a change that bypasses the services (psql) is seen within ``TTL_S``;
-- if Redis cannot be read, the copy is not trusted and the database answers.
+- a flushed card row counts as a meeting change (:func:`app.services.meeting_cache.invalidate`):
+  this process's copies go at once, every process's once the transaction commits;
+- a meeting copy lives at most the meeting cache's ``TTL_S``, and its card copy with it (a change
+  that bypasses the ORM, psql, is seen within that);
+- without a meeting copy in date (Redis unreadable, the meeting cache bypassed) the rows are read
+  from the database each time.
+Pages (the attendee's meeting page, the console) read the rows from the database (:func:`load`).
 """
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from app.db_session import ON_COMMIT_KEY
-from app.extensions import db, get_redis
+from app.extensions import db
+from app.services import meeting_cache
 from models import CardScope, Meeting, ServiceCard
 
-log = logging.getLogger(__name__)
-TTL_S = 30.0
-VERSION_KEY = "huiyi:cards:version"
-
 _lock = threading.Lock()
-#: meeting id -> (version, expires at (monotonic), book)
-_entries: dict[int, tuple[bytes | None, float, Book]] = {}
+#: meeting id -> (the meeting cache's copy it was read with, book)
+_entries: dict[int, tuple[Meeting, Book]] = {}
 
 
 @dataclass(frozen=True)
@@ -74,20 +72,17 @@ def load(meeting_id: int) -> Book:
     return book
 
 
-def cached(meeting_id: int) -> Book:
-    """The meeting's book, from this process's copy when Redis says it is current."""
-    try:
-        version = get_redis().get(VERSION_KEY)
-    except Exception:
-        log.warning("card cache bypassed: Redis unavailable")
-        return load(meeting_id)
-    now = time.monotonic()
-    entry = _entries.get(meeting_id)
-    if entry is not None and entry[0] == version and entry[1] > now:
-        return entry[2]
-    book = load(meeting_id)
+def for_door(meeting: Meeting) -> Book:
+    """The meeting's book, from this process's copy while the meeting cache's copy is unchanged."""
+    token = meeting_cache.current_copy(meeting.code)
+    if token is None:
+        return load(meeting.id)
+    entry = _entries.get(meeting.id)
+    if entry is not None and entry[0] is token:
+        return entry[1]
+    book = load(meeting.id)
     with _lock:
-        _entries[meeting_id] = (version, now + TTL_S, book)
+        _entries[meeting.id] = (token, book)
     return book
 
 
@@ -98,25 +93,13 @@ def clear() -> None:
 
 @event.listens_for(Session, "after_flush")
 def _on_card_change(session: Session, _flush_context) -> None:
-    """A flushed card row (or a meeting made or removed: ids are reused after a rollback) drops
-    this process's copies now, and every process's once the transaction commits."""
-    if any(isinstance(obj, ServiceCard) or (isinstance(obj, Meeting) and obj not in session.dirty)
-           for obj in (*session.new, *session.dirty, *session.deleted)):
+    """A flushed card row: a meeting change for every cache hung off the meetings."""
+    if any(isinstance(obj, ServiceCard) for obj in (*session.new, *session.dirty, *session.deleted)):
         changed(session)
 
 
 def changed(session: Session | None = None) -> None:
-    """A card row was written in this transaction: this process forgets now, every process once
-    it commits."""
+    """Card rows were written in this transaction (by the ORM or in bulk): this process forgets
+    now, every process once it commits."""
     clear()
-    callbacks = (session or db.session()).info.setdefault(ON_COMMIT_KEY, [])  # after the commit, once
-    if _bump not in callbacks:
-        callbacks.append(_bump)
-
-
-def _bump() -> None:
-    clear()
-    try:
-        get_redis().incr(VERSION_KEY)
-    except Exception:
-        log.warning("could not publish a card change: other processes see it within %ss", TTL_S)
+    meeting_cache.invalidate(session or db.session())

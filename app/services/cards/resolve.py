@@ -151,7 +151,7 @@ def card_for(meeting: Meeting, contact_id: int | None, *, now: datetime) -> Card
         invitee = None
     card = Card()
     card.fields, card.sources = overlay(
-        books.cached(meeting.id), meeting, contact_id=contact_id if invitee is not None else None,
+        books.load(meeting.id), meeting, contact_id=contact_id if invitee is not None else None,
         role=invitee.role if invitee else None, group=invitee.group_name if invitee else None,
         seat=invitee.seat if invitee else None)
     stay = allocated_stay(meeting, contact_id) if invitee is not None and contact_id is not None else None
@@ -168,7 +168,7 @@ class DoorCards:
 
     def __init__(self, meeting: Meeting) -> None:
         self.meeting = meeting
-        self.book = books.cached(meeting.id)
+        self.book = books.for_door(meeting)
         # Without an agenda the items are the sign-in sessions themselves: "下一项" would name what
         # the person is signing in to, so the headline leaves it out.
         self.items = meeting_items(meeting) if meeting.agenda else []
