@@ -43,6 +43,8 @@ from app.services.timeutil import fmt_range_cn, local
 BODY_SIZE = 8.5
 HEAD_SIZE = 9
 SIGNATURE_HEADER = "签名"
+#: The side of the 签名 column's check box, in points.
+BOX_PT = 9
 INK = colors.HexColor("#1f2937")
 RULE = colors.HexColor("#9ca3af")
 HEAD_BG = colors.HexColor("#e5e7eb")
@@ -168,10 +170,14 @@ class RowTable(Flowable):
     """
 
     def __init__(self, header: list[str], rows: list[list[str]], widths: list[float], *, font: str, bold: str,
-                 row_pad: float, bold_last: bool = False, start: int = 0, heights: list[float] | None = None):
+                 row_pad: float, bold_last: bool = False, start: int = 0, heights: list[float] | None = None,
+                 boxes: bool = False):
         super().__init__()
         self.header, self.rows, self.widths = header, rows, widths
         self.font, self.bold, self.row_pad, self.bold_last = font, bold, row_pad, bold_last
+        #: A check box drawn in each row's last cell (the 签到表's 签名: tick or sign on paper; the ticks
+        #: are keyed back in on the console's 补录纸质签到表 page).
+        self.boxes = boxes
         self.start = start
         self.header_h = self._lines(header) * HEAD_SIZE * 1.3 + 2 * HEADER_PAD
         self.heights = heights if heights is not None else [
@@ -199,7 +205,7 @@ class RowTable(Flowable):
 
     def _part(self, start: int, end: int) -> RowTable:
         part = RowTable(self.header, self.rows, self.widths, font=self.font, bold=self.bold, row_pad=self.row_pad,
-                        bold_last=self.bold_last, start=start, heights=self.heights)
+                        bold_last=self.bold_last, start=start, heights=self.heights, boxes=self.boxes)
         part.end = end
         return part
 
@@ -226,6 +232,12 @@ class RowTable(Flowable):
             path.moveTo(x, ys[0])
             path.lineTo(x, ys[-1])
         c.drawPath(path, stroke=1, fill=0)
+        if self.boxes:  # drawn, not text: the sheet's text stays what the rows say
+            c.setStrokeColor(INK)
+            for i, y in zip(range(self.start, self.end), ys[1:-1], strict=True):
+                h = self.heights[i]
+                c.rect(xs[-2] + 5, y - h / 2 - BOX_PT / 2, BOX_PT, BOX_PT, stroke=1, fill=0)
+            c.setStrokeColor(RULE)
         text = c.beginText()
         text.setFillColor(INK)
         self._cells(text, self.header, xs, top, self.header_h, self.bold, HEAD_SIZE, HEADER_PAD, centre=True)
@@ -271,7 +283,7 @@ def section_table(section: Section, avail: float, font: str, bold: str) -> RowTa
     bold_last = bool(section.rows and section.rows[-1] and section.rows[-1][0] == "合计")
     # Room to sign by hand on the 签到表.
     return RowTable(head, rows, widths, font=font, bold=bold, row_pad=7 if section.signature else 3,
-                    bold_last=bold_last)
+                    bold_last=bold_last, boxes=section.signature)
 
 
 def _figures(facts: list[tuple[str, str]], avail: float, font: str, bold: str) -> Table:
