@@ -21,6 +21,7 @@ import json
 import secrets
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -60,7 +61,77 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
     raise RuntimeError(f"timed out after {timeout:g} s waiting for {what}")
 
 
-def run(fault: ClusterFault, opts: Options, *, directory=None, app_workers: int = 2) -> Result:
+# --- ballots beside the scans -----------------------------------------------------------------------
+#
+# Voters of a second meeting (scripts/bench/bench_votes.py seeds it: invited, signed in, a live 表决
+# open) cast ballots through the H5 page during the same burst, one delivery per voter. A ballot
+# answered with a non-200 page (系统繁忙 is 503) is cast again 5 s later, as a voter taps again.
+VOTE_OK = "投票成功".encode()
+VOTE_ALREADY = "您已投票".encode()
+
+
+def _ballot_kind(t) -> str:
+    if t.latency_s is None:
+        return t.kind
+    if VOTE_OK in t.body:
+        return "voted"
+    if VOTE_ALREADY in t.body:
+        return "already"
+    if harness.BUSY in t.body:
+        return "busy"
+    return f"http_{t.status}" if t.status != 200 else "other"
+
+
+def seed_ballots(db_url: str, redis_url: str, voters: int, burst_s: float):
+    from scripts.bench import bench_votes
+
+    config = bench_votes.app_config(db_url, redis_url, SECRET_KEY)
+    seeded = bench_votes.seed(config, voters)
+    signer = bench_votes.Signer(config)
+    host = f"127.0.0.1:{PROXY_PORT}"
+    deliveries = [Delivery(i, str(ident), signer.ballot(host, seeded.vote_id, ident, seeded.options[i % 3]),
+                           due=i * burst_s / max(1, voters)) for i, ident in enumerate(seeded.identities)]
+    return seeded, deliveries
+
+
+def check_ballots(db_url: str, seeded, deliveries: list[Delivery]) -> tuple[dict, list[str]]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            contact_of = dict(conn.execute(sa.text("SELECT id, contact_id FROM wechat_identities WHERE id = ANY(:i)"),
+                                           {"i": [int(d.openid) for d in deliveries]}).all())
+            voted = {c for (c,) in conn.execute(sa.text("SELECT contact_id FROM vote_participations WHERE vote_id = :v"),
+                                                {"v": seeded.vote_id})}
+            ballots = conn.execute(sa.text("SELECT count(*) FROM ballots WHERE vote_id = :v"),
+                                   {"v": seeded.vote_id}).scalar_one()
+    finally:
+        engine.dispose()
+    stored = {d.openid for d in deliveries if contact_of.get(int(d.openid)) in voted}
+    kinds = [[_ballot_kind(t) for t in d.tries] for d in deliveries]
+    acked = {d.openid for d, k in zip(deliveries, kinds, strict=True) if "voted" in k or "already" in k}
+    # 系统繁忙 is false if the ballot was stored by that try: the voter's next try then hears 您已投票
+    # (a later try's own ballot would say 投票成功), or, when it was the last try, it is in the database.
+    busy_false = [d.openid for d, k in zip(deliveries, kinds, strict=True)
+                  if any(a == "busy" and ("already" in k[i + 1:] or (i == len(k) - 1 and d.openid in stored))
+                         for i, a in enumerate(k))]
+    m = {"ballots": len(deliveries), "ballot_tries": sum(len(k) for k in kinds),
+         "ballot_answers": dict(Counter(a for k in kinds for a in k)),
+         "ballots_acknowledged": len(acked), "ballots_in_db": ballots, "voters_in_db": len(stored),
+         "ballots_acknowledged_lost": len(acked - stored), "ballots_busy_but_stored": len(busy_false),
+         "ballots_stored_without_being_told": len(stored - acked)}
+    violations = []
+    if acked - stored:
+        violations.append(f"{len(acked - stored)} ballots acknowledged but not in the database")
+    if busy_false:
+        violations.append(f"{len(busy_false)} ballots told 系统繁忙 but stored")
+    if ballots != len(stored):
+        violations.append(f"{ballots} ballots for {len(stored)} voters")
+    return m, violations
+
+
+def run(fault: ClusterFault, opts: Options, *, directory=None, app_workers: int = 2, ballots: int = 0) -> Result:
     cluster = Cluster(directory) if directory else Cluster()
     try:
         say(f"drill {fault.name}: {fault.describe}")
@@ -79,6 +150,8 @@ def run(fault: ClusterFault, opts: Options, *, directory=None, app_workers: int 
         for d in deliveries:
             d.due -= opts.warmup / opts.rate
         harness.deliver(warm, PROXY_PORT, opts.concurrency, time.perf_counter())
+        vote_seeded, ballot_deliveries = (seed_ballots(db_url, sentinel_url(cluster), ballots, opts.scans / opts.rate)
+                                          if ballots else (None, []))
         screen = (f"http://127.0.0.1:{PROXY_PORT}/screen/{MEETING_CODE}/numbers.json"
                   f"?k={screen_key(SECRET_KEY, MEETING_CODE)}")
         ctx = Context(None, None, None, screen=screen, db_url=db_url,  # type: ignore[arg-type]
@@ -86,8 +159,12 @@ def run(fault: ClusterFault, opts: Options, *, directory=None, app_workers: int 
         harness_fault = harness.Fault(fault.name, lambda c: fault.inject(cluster, c), fault.describe)
         faulty = threading.Thread(target=harness._fault_thread, args=(harness_fault, ctx, opts.fault_at), daemon=True)
         ctx.t0 = time.perf_counter()
+        voting = threading.Thread(target=harness.deliver, args=(ballot_deliveries, PROXY_PORT, opts.concurrency,
+                                                                 ctx.t0), daemon=True)
         faulty.start()
+        voting.start()
         harness.deliver(deliveries, PROXY_PORT, opts.concurrency, ctx.t0)
+        voting.join(300)
         ctx.mark("burst answered")
         faulty.join(180)
         if faulty.is_alive():
@@ -96,6 +173,10 @@ def run(fault: ClusterFault, opts: Options, *, directory=None, app_workers: int 
         db_url = _normalize_db_url(cluster.database_url_from(primary(cluster)))
         measurements, violations = harness.check(db_url, seeded, deliveries, ctx, screen)
         measurements.update(recovery(deliveries, ctx, opts))
+        if ballots:
+            ballot_m, ballot_v = check_ballots(db_url, vote_seeded, ballot_deliveries)
+            measurements.update(ballot_m)
+            violations += ballot_v
         measurements["cluster"] = {"isolation": cluster.isolation, "startup_s": startup_s,
                                    "postgres_after": cluster.node_states(), "redis_master_after": cluster.redis_master()}
         return Result(fault.name, measurements, violations)
@@ -141,30 +222,36 @@ def report(result: Result) -> int:
     m = result.measurements
     code = harness.report(result)
     for key in ("rto_first_ack_s", "rto_rate_90pct_s", "rate_before_per_s", "busy_answers",
-                "first_ack_after_recovery_s", "cluster"):
+                "first_ack_after_recovery_s", "ballots", "ballot_answers", "ballots_acknowledged", "ballots_in_db",
+                "ballots_acknowledged_lost", "ballots_busy_but_stored", "ballots_stored_without_being_told",
+                "cluster"):
         say(f"  {key:30} {json.dumps(m.get(key), ensure_ascii=False)}")
     say(f"  RPO (acknowledged sign-ins lost): {m['acknowledged_lost']}; 系统繁忙 answers: {m['busy_answers']}, "
         f"of them signed in after all: {m['busy_but_signed_in']}")
+    if "ballots" in m:
+        say(f"  ballots: RPO {m['ballots_acknowledged_lost']}, 系统繁忙 but stored {m['ballots_busy_but_stored']}")
     return code
 
 
 def main(fault: ClusterFault, argv: list[str] | None = None, **defaults) -> int:
     import argparse
 
-    d = Options(**defaults)
+    d = Options(**{k: v for k, v in defaults.items() if k != "ballots"})
     p = argparse.ArgumentParser(description=f"Cluster drill: {fault.describe}")
     p.add_argument("--scans", type=int, default=d.scans)
     p.add_argument("--rate", type=float, default=d.rate, help="scans arriving per second")
     p.add_argument("--concurrency", type=int, default=d.concurrency)
     p.add_argument("--fault-at", type=float, default=d.fault_at, help="seconds into the burst")
     p.add_argument("--app-workers", type=int, default=2, help="gunicorn workers per app host")
+    p.add_argument("--ballots", type=int, default=defaults.get("ballots", 0),
+                   help="ballots cast through the H5 page during the same burst (spread over it)")
     p.add_argument("--warmup", type=int, default=d.warmup, help="unmeasured scans before the burst")
     p.add_argument("--keep", action="store_true", help="keep the cluster's directory (logs)")
     p.add_argument("--json", action="store_true")
     a = p.parse_args(argv)
     opts = Options(scans=a.scans, rate=a.rate, concurrency=a.concurrency, fault_at=a.fault_at, keep=a.keep,
                    warmup=a.warmup)
-    result = run(fault, opts, app_workers=a.app_workers)
+    result = run(fault, opts, app_workers=a.app_workers, ballots=a.ballots)
     if a.json:
         print(json.dumps({"drill": result.drill, "ok": result.ok, "violations": result.violations,
                           **result.measurements}, ensure_ascii=False))

@@ -1,7 +1,7 @@
 """Cluster drill 1 at a small size (issue 20): the local cluster (scripts/cluster/cluster.py: a
 pg_auto_failover pair with a synchronous standby, Redis with Sentinel, two gunicorn hosts behind
 HAProxy, each host in its own network namespace when the machine allows it) under a burst of signed
-scans through the proxy, while the PostgreSQL primary's host is killed (SIGKILL to all its
+scans and ballots through the proxy, while the PostgreSQL primary's host is killed (SIGKILL to all its
 processes) and cut off the network.
 
 Asserted with no slack, as the other drills: no acknowledged sign-in lost (RPO 0), nobody told
@@ -52,7 +52,7 @@ def test_primary_lost():
     # 50 scans/s for 24 s; the primary lost 3 s in: the burst outlasts the failover with room.
     opts = Options(scans=1200, rate=50, fault_at=3.0, warmup=60)
     # (In the cluster's own directory, /tmp/huiyi-cluster: the postgres user cannot enter pytest's.)
-    result = cluster_harness.run(primary_lost.FAULT, opts, app_workers=1)
+    result = cluster_harness.run(primary_lost.FAULT, opts, app_workers=1, ballots=300)
     m = result.measurements
     # Every check holds with no slack but one: a scan in flight at the very moment of the kill may
     # get its answer after WeChat's 5 s (its statement waits on a connection whose packets vanish);
@@ -67,4 +67,8 @@ def test_primary_lost():
     # The standby took over, and sign-ins were acknowledged again well within the burst.
     assert m["cluster"]["postgres_after"]["db2"][0] in ("wait_primary", "primary")
     assert m["rto_first_ack_s"] is not None and m["rto_first_ack_s"] < 30
+    # The ballots cast through the H5 page in the same burst: none acknowledged and lost, every
+    # 系统繁忙 true (the voter's next tap is not told 您已投票), every voter answered in the end.
+    assert m["ballots_acknowledged_lost"] == 0 and m["ballots_busy_but_stored"] == 0
+    assert m["ballots_acknowledged"] == m["ballots_in_db"] == m["voters_in_db"] == 300
     assert not DEFAULT_DIR.exists(), "the cluster's data was left behind"
