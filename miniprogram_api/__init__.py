@@ -9,6 +9,7 @@ from miniprogram_api import (  # noqa: F401
     views_documents,
     views_history,
     views_meetings,
+    views_notices,
     views_session,
     views_votes,
 )

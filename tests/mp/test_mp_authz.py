@@ -28,6 +28,9 @@ ENDPOINTS = {
     "download": ("GET", "/meetings/MPTEST/documents/{doc}/download", None),
     "confidentiality": ("GET", "/meetings/MPTEST/confidentiality", None),
     "confirm": ("POST", "/meetings/MPTEST/confidentiality/confirmation", {"version": 1}),
+    "notices": ("GET", "/meetings/MPTEST/notices", None),
+    "notice": ("GET", "/meetings/MPTEST/notices/{notice}", None),
+    "notice_answer": ("POST", "/meetings/MPTEST/notices/{notice}/answer", {"answer": "attend"}),
 }
 CALLERS = ["none", "expired", "another", "attendee", "organizer_elsewhere", "organizer"]
 # (status, error code or None) per endpoint per caller. "another" is a bound person with no part in
@@ -64,6 +67,14 @@ EXPECTED = {
     "confidentiality": [(401, "unauthorized"), (401, "token_expired"), (403, "not_invited"), 200,
                         (403, "not_invited"), 200],
     "confirm": [(401, "unauthorized"), (401, "token_expired"), (403, "not_invited"), 200, (403, "not_invited"), 200],
+    # A notice is its recipient's: the organizer, a participant, sees the list (empty) but not
+    # another person's copy.
+    "notices": [(401, "unauthorized"), (401, "token_expired"), (403, "not_participant"), 200,
+                (403, "not_participant"), 200],
+    "notice": [(401, "unauthorized"), (401, "token_expired"), (403, "not_participant"), 200,
+               (403, "not_participant"), (404, "notice_not_found")],
+    "notice_answer": [(401, "unauthorized"), (401, "token_expired"), (403, "not_participant"), 200,
+                      (403, "not_participant"), (404, "notice_not_found")],
 }
 
 
@@ -97,12 +108,17 @@ def things(app, db, monkeypatch, tokens, people):
     process_version(version.id)
     db.session.commit()
     confirm_terms(meeting, people["zhang"])  # the 保密提醒 gate is tested in tests/documents
+    from app.services.notify import notices
+
+    notice = notices.create(meeting, title="会议通知", body="请准时参加", audience={"all": True}, actor=wang)
+    notices.send(notice, meeting, actor=wang)
+    db.session.commit()
     document = documents.get_document(meeting, version.document_id)
     secret = app.config["SECRET_KEY"]
     docs = {role: documents.view_token(secret, document, version, identity.id)
             for role, identity in tokens["ids"].items()}
     docs["none"] = docs["expired"] = docs["attendee"]
-    return {"vote": vote.id, "option": vote.options[0].id, "survey": survey.id,
+    return {"vote": vote.id, "option": vote.options[0].id, "survey": survey.id, "notice": notice.id,
             "question": survey.questions[0].id, "docs": docs}
 
 
@@ -110,7 +126,8 @@ def things(app, db, monkeypatch, tokens, people):
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
 def test_matrix(client, tokens, things, endpoint, caller):
     method, path, body = ENDPOINTS[endpoint]
-    path = path.format(vote=things["vote"], survey=things["survey"], doc=things["docs"][caller])
+    path = path.format(vote=things["vote"], survey=things["survey"], doc=things["docs"][caller],
+                       notice=things["notice"])
     body = {"BALLOT": {"option_ids": [things["option"]]},
             "ANSWERS": {"answers": {str(things["question"]): 4}}}.get(body, body) if isinstance(body, str) else body
     token = tokens[caller]

@@ -417,6 +417,26 @@ def decide_leave(notice: Notice, meeting: Meeting, recipient_id: int | str | Non
     return recipient
 
 
+def mine(meeting: Meeting, contact: Contact) -> list[NoticeRecipient]:
+    """The notices of ``meeting`` sent to ``contact``, newest first (the mini program's list)."""
+    return list(db.session.scalars(
+        select(NoticeRecipient).join(Notice, Notice.id == NoticeRecipient.notice_id)
+        .where(Notice.meeting_id == meeting.id, NoticeRecipient.contact_id == contact.id)
+        .options(joinedload(NoticeRecipient.notice)).order_by(Notice.sent_at.desc(), Notice.id.desc())))
+
+
+def recipient_for(meeting: Meeting, contact: Contact, notice_id: int) -> NoticeRecipient:
+    """``contact``'s copy of notice ``notice_id`` of ``meeting``; a notice not sent to them is not
+    found (whether it exists is none of their business). :raise NoticeError: ``notice_not_found``."""
+    recipient = db.session.scalar(
+        select(NoticeRecipient).join(Notice, Notice.id == NoticeRecipient.notice_id)
+        .where(Notice.meeting_id == meeting.id, Notice.id == notice_id, NoticeRecipient.contact_id == contact.id)
+        .options(joinedload(NoticeRecipient.notice)))
+    if recipient is None:
+        raise NoticeError("notice_not_found")
+    return recipient
+
+
 # --- What the organizer sees -----------------------------------------------------------------------
 
 STATES = {"attend": "确认参加", "leave_pending": "请假待批", "leave_approved": "已准假", "leave_refused": "请假未批准",
