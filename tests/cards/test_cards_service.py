@@ -215,3 +215,20 @@ def test_a_first_scans_headline_is_the_same_as_the_doors(db, cards):
     db.session.scalar(select(Invitee).where(Invitee.contact_id == cards.li.id)).status = "pending"
     db.session.flush()
     assert card_headline(cards.meeting, cards.li.id, now=at("13:00")) == ()  # a walk-in not yet approved
+
+
+def test_the_doors_headline_agrees_with_the_full_card(db, cards):
+    from models import Invitee
+
+    m = cards.meeting
+    store.set_fields(m, "meeting", None, {"meal_name": "午餐", "meal_place": "食堂", "seat": "自由就座"}, actor="t")
+    store.set_fields(m, "role", "领导", {"seat": "主席台", "meal_place": "小餐厅"}, actor="t")
+    store.set_fields(m, "group", "第一代表团", {"meal_table": "一团 1 桌", "seat": "一团区"}, actor="t")
+    store.set_fields(m, "person", cards.li.id, {"meal_name": "工作餐"}, actor="t")
+    store.set_fields(m, "person", cards.wang.id, {"seat": "主席台 1 号"}, actor="t")
+    door = DoorCards(m)
+    for person in (cards.zhang, cards.li, cards.wang, cards.zhao):
+        invitee = db.session.scalar(select(Invitee).where(Invitee.contact_id == person.id))
+        for now in (at("09:00"), at("14:00"), at("17:30")):
+            assert door.headline(contact_id=person.id, role=invitee.role, group=invitee.group_name,
+                                 seat=invitee.seat, now=now) == headline_parts(card_for(m, person.id, now=now))

@@ -164,22 +164,39 @@ def card_for(meeting: Meeting, contact_id: int | None, *, now: datetime) -> Card
 
 class DoorCards:
     """The scan path's view of one meeting's cards for one round: the book and the items read
-    once, then a headline per scanner with no query."""
+    once, then a headline per scanner with no query. It reads only the four fields a headline
+    names, by the same precedence as :func:`overlay` (tested to agree), and answers a meeting with
+    no cards and no agenda at once: the door pays for cards only where there are some."""
+
+    HEADLINE_FIELDS = ("seat", "meal_name", "meal_place", "meal_table")
 
     def __init__(self, meeting: Meeting) -> None:
-        self.meeting = meeting
-        self.book = books.for_door(meeting)
+        self.book = book = books.for_door(meeting)
         # Without an agenda the items are the sign-in sessions themselves: "下一项" would name what
         # the person is signing in to, so the headline leaves it out.
-        self.items = meeting_items(meeting) if meeting.agenda else []
+        self.timed = [i for i in meeting_items(meeting) if i.at is not None] if meeting.agenda else []
+        self.blank = not (self.timed or any(k in fields for fields in (book.meeting, *book.roles.values(),
+                                                                       *book.groups.values(), *book.people.values())
+                                            for k in self.HEADLINE_FIELDS))
 
     def headline(self, *, contact_id: int, role: str | None, group: str | None, seat: str | None,
                  now: datetime) -> tuple[str, ...]:
-        values, _sources = overlay(self.book, self.meeting, contact_id=contact_id, role=role, group=group,
-                                   seat=seat)
-        card = Card(fields=values)
-        card.today = local(now).date()
-        card.next_item = next((i for i in self.items if i.at is not None and i.at > now), None)
+        if self.blank and not seat:
+            return ()
+        book = self.book
+        own = book.people.get(contact_id)
+        scopes = [s for s in (own, book.groups.get(group) if group else None,
+                              book.roles.get(role) if role else None, book.meeting) if s]
+
+        def pick(key: str) -> str:
+            return next((s[key] for s in scopes if s.get(key)), "")
+
+        fields = {"seat": (own or {}).get("seat") or seat or pick("seat"), "meal_name": pick("meal_name"),
+                  "meal_place": pick("meal_place"), "meal_table": pick("meal_table")}
+        card = Card(fields=fields)
+        card.next_item = next((i for i in self.timed if i.at > now), None)
+        if card.next_item is not None:
+            card.today = local(now).date()
         return headline_parts(card)
 
 
