@@ -1,13 +1,16 @@
 """The offline door's sync: 5,000 queued scans from 5 desks, sent as the scanners send them.
 
     .venv/bin/python -m scripts.bench.bench_desk_sync [--scans 5000] [--desks 5] [--people 1200]
-        [--batch 200] [--keep-db] [--json]
+        [--batch 200] [--redis embedded|claim|URL] [--keep-db] [--json]
 
 1. Creates a database of its own (``huiyi_bench_desk_sync``, dropped afterwards unless ``--keep-db``),
    runs the migrations, seeds a published meeting with ``people`` invitees (10 with a revoked code)
    and ``desks`` desks, and makes each desk's queue (scripts/bench/desk_scenario.py: people seen at
    several desks and several times, revoked, forged and other-meeting codes; device times in the
-   past hour). Redis: the app's embedded stand-in.
+   past hour). Redis (the live counters and events each sync publishes): ``--redis embedded`` (the
+   default: the app's in-process stand-in, pure Python, slower than a server), ``claim`` (a database
+   of the local Redis no test run holds, claimed as tests/backends.py does, never flushed here), or
+   a URL.
 2. Times the sync of every queue through the API as the scanner sends it, ``POST
    /api/mp/v1/desk/scans`` with the desk's token, ``batch`` scans a request, the desks taking turns,
    in process through Flask's test client (the server's whole work: JSON, validation, the desk's
@@ -71,11 +74,19 @@ def run(args) -> dict:
     from scripts.bench import desk_scenario
 
     name = "huiyi_bench_desk_sync"
+    redis_url, release = "", None
+    if args.redis == "claim":
+        from tests.backends import _claim_redis_db
+
+        redis_url, release = _claim_redis_db()
+    elif args.redis != "embedded":
+        redis_url = args.redis
     _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     _admin(f"CREATE DATABASE {name}")
     try:
         app = create_app({"DATABASE_URL": DB_URL.format(name=name), "SECRET_KEY": "bench-" + "k" * 40,
-                          "WTF_CSRF_ENABLED": False, "PUBLIC_BASE_URL": "http://bench.test", "GROUP_COMMIT": False})
+                          "WTF_CSRF_ENABLED": False, "PUBLIC_BASE_URL": "http://bench.test", "GROUP_COMMIT": False,
+                          "REDIS_URL": redis_url})
         with app.app_context():
             upgrade()
             t0 = time.perf_counter()
@@ -132,8 +143,10 @@ def run(args) -> dict:
             return {"scans": args.scans, "desks": args.desks, "people": args.people, "batch": args.batch,
                     "requests": requests, "seed_s": round(seed_s, 2), "sync_s": round(sync_s, 3),
                     "scans_per_s": round(args.scans / sync_s), "resend_all_s": round(resend_s, 3),
-                    "target_s": TARGET_S, "checks": checks, "machine": machine()}
+                    "target_s": TARGET_S, "checks": checks, "redis": redis_url or "embedded", "machine": machine()}
     finally:
+        if release is not None:
+            release()
         if not args.keep_db:
             from app.extensions import db as _db
 
@@ -150,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--desks", type=int, default=5)
     parser.add_argument("--people", type=int, default=1200)
     parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--redis", default="embedded")
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -161,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{report['requests']} requests of {report['batch']}: synced in {report['sync_s']} s "
               f"({report['scans_per_s']}/s); everything sent again: {report['resend_all_s']} s")
         print(f"checks: {report['checks']}")
-        print(f"machine: {report['machine']}")
+        print(f"machine: {report['machine']}; Redis: {report['redis']}")
     ok = report["checks"]["ok"] and report["sync_s"] < TARGET_S
     print("PASS" if ok else "FAIL", f"(target: {TARGET_S:.0f} s)")
     return 0 if ok else 1
