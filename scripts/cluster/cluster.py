@@ -135,6 +135,7 @@ class Cluster:
         self.dir = Path(directory)
         self.state_file = self.dir / "state.json"
         state = self._read_state()
+        isolation = isolation or os.environ.get("HUIYI_CLUSTER_ISOLATION") or None  # (to try the fallback)
         self.isolation = state.get("isolation") or isolation or ("netns" if netns_available() else "process")
         self.pids: dict[str, list[int]] = state.get("pids", {})
         self.app_workers = state.get("app_workers", 2)

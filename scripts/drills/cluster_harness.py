@@ -225,7 +225,8 @@ def report(result: Result) -> int:
                 "first_ack_after_recovery_s", "ballots", "ballot_answers", "ballots_acknowledged", "ballots_in_db",
                 "ballots_acknowledged_lost", "ballots_busy_but_stored", "ballots_stored_without_being_told",
                 "cluster"):
-        say(f"  {key:30} {json.dumps(m.get(key), ensure_ascii=False)}")
+        if key in m:
+            say(f"  {key:30} {json.dumps(m.get(key), ensure_ascii=False)}")
     say(f"  RPO (acknowledged sign-ins lost): {m['acknowledged_lost']}; 系统繁忙 answers: {m['busy_answers']}, "
         f"of them signed in after all: {m['busy_but_signed_in']}")
     if "ballots" in m:
