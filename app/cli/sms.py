@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.cli.common import json_option, run
-from app.services.notify import sms
+from app.services.notify import deliveries, sms
 
 sms_cli = AppGroup("sms", help="短信通道（腾讯云短信）")
 
@@ -48,8 +48,6 @@ def pull_receipts(as_json):
     """Pull the provider's delivery receipts and record them (where its push is not configured)."""
 
     def action():
-        from app.services.notify import deliveries
-
         pulled = matched = 0
         for _ in range(MAX_PULLS):
             receipts = sms.pull_receipts(100)

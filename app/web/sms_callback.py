@@ -14,7 +14,7 @@ import hmac
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from app.extensions import csrf
-from app.services.notify import sms
+from app.services.notify import deliveries, sms
 
 bp = Blueprint("sms_callback", __name__)
 csrf.exempt(bp)  # the provider's server posts here, not a browser with our form token
@@ -31,8 +31,6 @@ def status(token: str):
         receipts = sms.parse_status_callback(request.get_data(cache=False))
     except sms.SmsError as exc:
         return _refused(exc)
-    from app.services.notify import deliveries  # the delivery records (lead's module) take it from here
-
     deliveries.apply_sms_receipts(receipts)
     return jsonify(sms.CALLBACK_OK)
 

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.services import audit
-from app.services.documents import materials  # the module, not its names: materials imports this one
+from app.services.documents import readers
 from app.services.errors import DomainError
 from app.services.meetings.organizers import require_right
 from models import (
@@ -174,7 +174,7 @@ def reader_of(meeting: Meeting, contact: Contact | None) -> None:
 
     :raise DocumentError: ``not_invited``.
     """
-    materials.viewer_for(meeting, contact)
+    readers.viewer_for(meeting, contact)
 
 
 def is_confirmed(meeting: Meeting, contact: Contact | None) -> bool:
@@ -188,7 +188,7 @@ def pending(meeting: Meeting, contact: Contact | None, *, organizer: bool | None
 
     ``organizer``: whether ``contact`` has the ``documents`` right, when the caller knows already."""
     if organizer is None:
-        organizer = contact is not None and materials.is_document_organizer(meeting, contact)
+        organizer = contact is not None and readers.is_document_organizer(meeting, contact)
     if organizer:
         return None
     terms = terms_of(meeting)

@@ -28,62 +28,17 @@ from app.services.documents import confidentiality
 from app.services.documents.convert import page_png, schedule_conversion
 from app.services.documents.errors import DocumentError
 from app.services.documents.filetypes import MIMES, detect, extension
+from app.services.documents.readers import Viewer, is_document_organizer, viewer_for
 from app.services.documents.watermark import watermarked_page
-from app.services.meetings.organizers import OrganizerError, require_right
-from models import Contact, Document, DocumentAccess, DocumentVersion, Invitee, InviteeRole, Meeting
+from app.services.meetings.organizers import require_right
+from models import Contact, Document, DocumentAccess, DocumentVersion, InviteeRole, Meeting
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 VIEW_TOKEN_TTL_S = 12 * 3600
 VIEWABLE = ("rendering", "ready")
 NUMBER_PREFIX = "会-"
 
-__all__ = ["DocumentError"]
-
-
-# --- Who is looking -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Viewer:
-    contact: Contact
-    organizer: bool
-    invitee: Invitee | None
-
-    def may_see(self, document: Document) -> bool:
-        return self.organizer or (document.recalled_at is None and self.allowed(document))
-
-    def allowed(self, document: Document) -> bool:
-        """Open to this viewer by its access setting, recall aside."""
-        if self.organizer:
-            return True
-        if self.invitee is None:
-            return False
-        if document.access == "all":
-            return True
-        return (self.invitee.role in (document.allowed_roles or [])
-                or (self.invitee.group_name or "") in (document.allowed_groups or []))
-
-
-def is_document_organizer(meeting: Meeting, contact: Contact | None) -> bool:
-    try:
-        require_right(meeting, contact, "documents")
-    except OrganizerError:
-        return False
-    return True
-
-
-def viewer_for(meeting: Meeting, contact: Contact | None) -> Viewer:
-    """The visitor as a reader of this meeting's documents, or ``not_invited``."""
-    if contact is None:
-        raise DocumentError("not_invited")
-    if is_document_organizer(meeting, contact):
-        return Viewer(contact, True, None)
-    invitee = db.session.scalar(
-        select(Invitee).where(Invitee.meeting_id == meeting.id, Invitee.contact_id == contact.id,
-                              Invitee.status == "approved")
-    )
-    if invitee is None:
-        raise DocumentError("not_invited")
-    return Viewer(contact, False, invitee)
+__all__ = ["DocumentError", "Viewer", "is_document_organizer", "viewer_for"]
 
 
 # --- Upload and versions ---------------------------------------------------------------------------

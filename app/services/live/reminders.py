@@ -32,6 +32,7 @@ from app.extensions import db, get_redis
 from app.services import audit
 from app.services.errors import DomainError
 from app.services.live import headcount
+from app.services.notify import sms
 from app.services.timeutil import fmt_hm, local
 from app.wechat import WeChatError, WeChatUnavailable, oa_api, templates
 from models import Contact, Job, Meeting, MeetingSession, Reminder, ReminderDelivery, SignIn, WechatIdentity
@@ -266,8 +267,6 @@ def _by_sms(delivery: ReminderDelivery, contact: Contact, meeting: Meeting, sess
     and the channel is configured. The delivery is claimed and committed before the send (the
     provider cannot drop a repeat, unlike WeChat's client_msg_id): a crash in between leaves it
     ``sending``, which is never sent again (:func:`send_pending` marks it unknown)."""
-    from app.services.notify import sms
-
     if not meeting.sms_fallback or not sms.configured() or not contact.phone:
         return
     delivery.status, delivery.channel = "sending", "sms"

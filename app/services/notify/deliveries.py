@@ -28,6 +28,7 @@ from sqlalchemy import func, insert, literal, select, update
 from app import jobs
 from app.extensions import db, get_redis
 from app.services.live.reminders import EARLY_REPORT_KEY, REPORT_REASONS, REPORT_SUCCESS
+from app.services.notify import sms
 from app.services.timeutil import local
 from app.wechat import WeChatError, WeChatUnavailable, oa_api, templates
 from models import Contact, Meeting, Notice, NoticeDelivery, NoticeRecipient, ReminderDelivery, WechatIdentity
@@ -264,8 +265,6 @@ def sms_params(notice: Notice, meeting: Meeting, recipient: NoticeRecipient) -> 
 
 def _send_sms(delivery: NoticeDelivery, recipient: NoticeRecipient, notice: Notice, meeting: Meeting,
               pace: _Pace) -> None:
-    from app.services.notify import sms
-
     phone = db.session.scalar(select(Contact.phone).where(Contact.id == recipient.contact_id))
     if not sms.configured():
         delivery.status, delivery.reason = "skipped", "短信通道未配置"

@@ -25,6 +25,7 @@ from app.services.documents import confidentiality
 from app.services.errors import DomainError
 from app.services.live.headcount import people_of
 from app.services.meetings import leaves
+from app.services.notify import deliveries
 from app.services.timeutil import local
 from models import (
     ConfidentialityConfirmation,
@@ -245,8 +246,6 @@ def send(notice: Notice, meeting: Meeting, *, actor: Contact, now: datetime | No
     10,000 recipients are queued in well under the organizer's patience.
 
     :raise NoticeError: ``already_sent``, ``nobody``."""
-    from app.services.notify import deliveries
-
     now = now or datetime.now(UTC)
     if notice.status != "draft":
         raise NoticeError("already_sent")
@@ -280,8 +279,6 @@ def remind_unanswered(notice: Notice, meeting: Meeting, *, actor: Contact, now: 
     """Another round to those who have not answered (or, for a notice without 回执, not read it).
 
     :raise NoticeError: ``not_sent``, ``too_soon``, ``nobody_unanswered``."""
-    from app.services.notify import deliveries
-
     now = now or datetime.now(UTC)
     if notice.status != "sent":
         raise NoticeError("not_sent")
