@@ -80,6 +80,7 @@ class DeskSigned(BaseModel):
     contact_id: int
     session: int | None
     at: datetime
+    by: str = Field(description="在哪签到：签到台名称，或 小程序、公众号扫码、会务组代签等")
 
 
 class DeskBundle(BaseModel):

@@ -81,3 +81,26 @@ def test_bad_codes_are_kept_and_flagged_never_signing_anyone_in(db, door, factor
     assert {f.flag for f in flagged} == set(result.flagged.values())
     assert {f.flag_label for f in flagged} >= {"代码已撤销", "非本会议代码", "无效代码", "已请假", "不在参会名单"}
     assert desk_sync.counts(door.meeting) == {"scans": 9, "flagged": 8}
+
+
+def test_offline_signins_reach_the_reports_the_screen_and_the_desks_with_their_real_times(db, door):
+    from app.services.reports.export import export
+    from app.services.signin import desks
+    from app.services.timeutil import local
+    from tests.reports.helpers import xlsx_sheets
+
+    p = door.people[0]
+    at = datetime.now(UTC).replace(microsecond=0) - minutes(40)
+    desk_sync.sync(door.desks[1], [door.scan(p, at)])
+    session = door.meeting.sessions[0]
+    # The big screen's recent sign-ins and numbers.
+    recent = headcount.recent_signins(session.id)
+    assert [r.name for r in recent] == [p.name] and recent[0].at == headcount._hm(at)
+    assert headcount.numbers(door.meeting, session, missing=False).arrived == 1
+    # The 签到表 has the desk's time and says how.
+    rows = xlsx_sheets(export(door.meeting, "signin_sheet", "xlsx", actor="test").data)["签到表"]["rows"]
+    mine = next(r for r in rows if r[2] == p.name)
+    assert mine[7] == "验码签到" and mine[6] is not None and mine[6].minute == local(at).minute
+    # Another desk's data says who signed them in.
+    signed = desks.bundle(door.desks[0])["signed"]
+    assert signed == [{"contact_id": p.id, "session": 1, "at": at.isoformat(), "by": "2号签到台"}]

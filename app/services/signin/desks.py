@@ -24,6 +24,7 @@ from models import (
     Admission,
     Contact,
     Desk,
+    DeskScan,
     Invitee,
     Leave,
     Meeting,
@@ -34,6 +35,9 @@ from models import (
 )
 
 TOKEN_PREFIX = "dk_"
+#: How the scanner names a sign-in's channel (已签到 … by whom): a desk's by the desk's name.
+CHANNELS = {"scan": "公众号扫码", "h5": "网页", "mp": "小程序", "proxy": "会务组代签", "manual": "现场签到",
+            "desk": "签到台"}
 NAME_MAX = 64
 #: A desk's clock is trusted for its scans' times; a desk reporting its last-seen at most this often
 #: keeps a burst of syncs from writing the desk's row each time.
@@ -148,9 +152,15 @@ def bundle(desk: Desk, *, now: datetime | None = None) -> dict:
     key = personal_codes.signing_key()
     positions = {s.id: s.position for s in meeting.sessions}
     signed = db.session.execute(
-        select(SignIn.session_id, SignIn.contact_id, SignIn.signed_at)
+        select(SignIn.session_id, SignIn.contact_id, SignIn.signed_at, SignIn.method)
         .where(SignIn.meeting_id == meeting.id, SignIn.revoked_at.is_(None))
     ).all()
+    # Which desk made a desk's sign-in: the desk whose scan has its time (the earliest scan).
+    by_desk = {(sid, cid): name for sid, cid, name in db.session.execute(
+        select(DeskScan.session_id, DeskScan.contact_id, Desk.name).join(Desk, Desk.id == DeskScan.desk_id)
+        .join(SignIn, (SignIn.session_id == DeskScan.session_id) & (SignIn.contact_id == DeskScan.contact_id)
+              & (SignIn.signed_at == DeskScan.scanned_at) & SignIn.revoked_at.is_(None))
+        .where(DeskScan.meeting_id == meeting.id, DeskScan.flag.is_(None)))}
     return {
         "desk": {"id": desk.id, "name": desk.name},
         "meeting": {"id": meeting.id, "code": meeting.code, "title": meeting.title, "venue": meeting.venue or "",
@@ -158,8 +168,9 @@ def bundle(desk: Desk, *, now: datetime | None = None) -> dict:
         "keys": [{"id": key.key_id, "public_key": key.public_b64}],
         "people": people_at_door(meeting),
         "revoked": sorted([c, g] for c, g in personal_codes.revoked_pairs(meeting.id)),
-        "signed": [{"contact_id": cid, "session": positions.get(sid), "at": at.isoformat()}
-                   for sid, cid, at in signed],
+        "signed": [{"contact_id": cid, "session": positions.get(sid), "at": at.isoformat(),
+                    "by": by_desk.get((sid, cid)) or CHANNELS.get(method, method)}
+                   for sid, cid, at, method in signed],
         "server_time": now.isoformat(),
     }
 

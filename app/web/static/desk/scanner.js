@@ -99,7 +99,7 @@
     state.bundle = b;
     state.people = new Map(b.people.map(function (p) { return [p.id, p]; }));
     state.revoked = new Set(b.revoked.map(function (r) { return r[0] + ":" + r[1]; }));
-    state.serverSigned = new Map(b.signed.map(function (s) { return [s.session + ":" + s.contact_id, { at: s.at, by: "" }]; }));
+    state.serverSigned = new Map(b.signed.map(function (s) { return [s.session + ":" + s.contact_id, { at: s.at, by: s.by || "" }]; }));
     state.keys = new Map();
     return Promise.all(b.keys.map(function (k) {
       return importKey(k.public_key).then(function (key) { state.keys.set(k.id, key); });
