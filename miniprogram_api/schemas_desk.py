@@ -26,6 +26,9 @@ class DeskSyncRequest(BaseModel):
 
     scans: list[DeskScanIn] = Field(max_length=SYNC_BATCH_MAX, title="扫码记录",
                                     description=f"离线时排队的扫码，每批最多 {SYNC_BATCH_MAX} 条；可重复上传（幂等）")
+    device_time: AwareDatetime | None = Field(None, title="设备当前时间",
+                                              description="上传时签到台设备的时钟；与服务器相差超过 2 分钟时，"
+                                                          "本批扫码时间按差值校正（设备时钟被重置等）")
 
 
 class DeskSyncResult(BaseModel):

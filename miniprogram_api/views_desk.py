@@ -37,7 +37,7 @@ def desk_sync_scans(me: Desk, body: schemas.DeskSyncRequest):
     """每条扫码都会保存；同一人以最早的扫码时间签到一次。撤销、伪造、非本会议等扫码保存并标记，不签到。"""
     now = datetime.now(UTC)
     result = desk_sync.sync(me, [desk_sync.ScanIn(s.scan_id, s.code, s.at, s.session, s.verdict)
-                                 for s in body.scans], now=now)
+                                 for s in body.scans], now=now, device_now=body.device_time)
     return schemas.DeskSyncResult(received=result.received, new=result.new, signed_in=result.signed_in,
                                   moved_earlier=result.moved_earlier, flagged=result.flagged, server_time=now)
 

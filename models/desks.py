@@ -53,8 +53,11 @@ class DeskScan(Model):
     contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id", ondelete="SET NULL"))
     #: What was read, cut to 200 characters (a forged code is kept for the organizer to see).
     code: Mapped[str] = mapped_column(sa.String(200))
-    #: The device's clock when it scanned: the sign-in's real time.
+    #: When the scan was made: the sign-in's real time. The device's clock, corrected by how far it
+    #: was off when it synced if that was more than a couple of minutes (a phone reset to 1970).
     scanned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: The device's clock as it was (what it sent).
+    device_at: Mapped[datetime] = mapped_column(UTCDateTime())
     received_at: Mapped[datetime] = created_at_column()
     #: What the desk showed (签到成功, 已签到…), as it said it; the server decides again.
     verdict: Mapped[str | None] = mapped_column(sa.String(32))

@@ -53,6 +53,7 @@ def upgrade():
     sa.Column('contact_id', sa.Integer(), nullable=True),
     sa.Column('code', sa.String(length=200), nullable=False),
     sa.Column('scanned_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('device_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('received_at', models.base.UTCDateTime(timezone=True), server_default=sa.text('now()'),
               nullable=False),
     sa.Column('verdict', sa.String(length=32), nullable=True),

@@ -104,3 +104,18 @@ def test_offline_signins_reach_the_reports_the_screen_and_the_desks_with_their_r
     # Another desk's data says who signed them in.
     signed = desks.bundle(door.desks[0])["signed"]
     assert signed == [{"contact_id": p.id, "session": 1, "at": at.isoformat(), "by": "2号签到台"}]
+
+
+def test_a_desk_clock_far_off_is_corrected_by_its_offset_at_sync(db, door):
+    now = datetime.now(UTC).replace(microsecond=0)
+    wrong = datetime(1970, 1, 2, tzinfo=UTC)  # a phone whose clock was reset
+    p = door.people[3]
+    desk_sync.sync(door.desks[0], [door.scan(p, wrong - minutes(10), scan_id="w")], now=now, device_now=wrong)
+    row = db.session.scalar(select(DeskScan).where(DeskScan.scan_id == "w"))
+    assert row.scanned_at == now - minutes(10) and row.device_at == wrong - minutes(10) and row.flag is None
+    assert _live(db, door)[p.id].signed_at == now - minutes(10)
+    # Within two minutes a device's own times stand.
+    q = door.people[4]
+    desk_sync.sync(door.desks[0], [door.scan(q, now - minutes(5), scan_id="ok")], now=now,
+                   device_now=now + minutes(1))
+    assert _live(db, door)[q.id].signed_at == now - minutes(5)

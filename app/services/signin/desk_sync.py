@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import sqlalchemy as sa
@@ -52,6 +52,8 @@ from models import (
 #: The method of a sign-in made by a desk's scan of a personal code.
 DESK_METHOD = SignInMethod.DESK
 CODE_KEEP = 200
+#: A desk's clock this close to ours is trusted as it is; further off, its times are corrected.
+CLOCK_TOLERANCE = timedelta(minutes=2)
 
 #: The organizer's names for the flags.
 FLAG_LABELS = {
@@ -72,6 +74,8 @@ class ScanIn:
     #: The session's position the desk scanned for.
     session: int
     verdict: str | None = None
+    #: The device's own reading when :func:`sync` corrected ``at`` (set by it).
+    device_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -94,9 +98,18 @@ class _Person:
     active: bool
 
 
-def sync(desk: Desk, scans: list[ScanIn], *, now: datetime | None = None) -> SyncResult:
-    """Merge one batch of ``desk``'s scans (see the module's docstring); commits."""
+def sync(desk: Desk, scans: list[ScanIn], *, now: datetime | None = None,
+         device_now: datetime | None = None) -> SyncResult:
+    """Merge one batch of ``desk``'s scans (see the module's docstring); commits.
+
+    ``device_now``: the desk's clock as it sent the batch. When it is off ours by more than
+    ``CLOCK_TOLERANCE`` (a phone whose clock was reset), the scans' times are corrected by as much."""
     now = now or datetime.now(UTC)
+    offset = now - device_now if device_now is not None else timedelta(0)
+    if abs(offset) <= CLOCK_TOLERANCE:
+        offset = timedelta(0)  # within the tolerance the device's own times stand (they order the scans)
+    scans = [ScanIn(s.scan_id, s.code, s.at, s.session, s.verdict, device_at=s.at) if not offset
+             else ScanIn(s.scan_id, s.code, s.at + offset, s.session, s.verdict, device_at=s.at) for s in scans]
     meeting = db.session.get(Meeting, desk.meeting_id)
     sessions = {s.position: s for s in meeting.sessions}
     key = personal_codes.signing_key()
@@ -125,7 +138,8 @@ def sync(desk: Desk, scans: list[ScanIn], *, now: datetime | None = None) -> Syn
             contact_id = None  # a code of a contact since deleted: keep the scan, name no one
         rows.append({"meeting_id": meeting.id, "desk_id": desk.id, "scan_id": scan.scan_id,
                      "session_id": session.id if session else None, "contact_id": contact_id,
-                     "code": (scan.code or "")[:CODE_KEEP], "scanned_at": scan.at, "received_at": now,
+                     "code": (scan.code or "")[:CODE_KEEP], "scanned_at": scan.at, "device_at": scan.device_at,
+                     "received_at": now,
                      "verdict": (scan.verdict or None) and scan.verdict[:32], "flag": flag})
         if flag is None:
             # A clock ahead of ours cannot be the real time of a scan already made.
@@ -188,13 +202,14 @@ def _dialect() -> str:
 # PostgreSQL: the batch as one JSON parameter (as the write core's INSERT): the statement's text never
 # changes, so it is planned once, and the driver has one value to send rather than ten per scan.
 _PG_SCAN_INSERT = sa.text("""
-    INSERT INTO desk_scans (meeting_id, desk_id, scan_id, session_id, contact_id, code, scanned_at, received_at,
-                            verdict, flag)
-    SELECT r.meeting_id, r.desk_id, r.scan_id, r.session_id, r.contact_id, r.code, r.scanned_at, r.received_at,
-           r.verdict, r.flag
+    INSERT INTO desk_scans (meeting_id, desk_id, scan_id, session_id, contact_id, code, scanned_at, device_at,
+                            received_at, verdict, flag)
+    SELECT r.meeting_id, r.desk_id, r.scan_id, r.session_id, r.contact_id, r.code, r.scanned_at, r.device_at,
+           r.received_at, r.verdict, r.flag
     FROM json_to_recordset(CAST(:rows AS json))
          AS r(meeting_id integer, desk_id integer, scan_id varchar, session_id integer, contact_id integer,
-              code varchar, scanned_at timestamptz, received_at timestamptz, verdict varchar, flag varchar)
+              code varchar, scanned_at timestamptz, device_at timestamptz, received_at timestamptz, verdict varchar,
+              flag varchar)
     ON CONFLICT (desk_id, scan_id) DO NOTHING
     RETURNING id""")
 
@@ -211,7 +226,7 @@ def _insert_scans(rows: list[dict]) -> int:
     if not rows:
         return 0
     if _dialect() == "postgresql":
-        payload = json.dumps([{**r, "scanned_at": r["scanned_at"].isoformat(),
+        payload = json.dumps([{**r, "scanned_at": r["scanned_at"].isoformat(), "device_at": r["device_at"].isoformat(),
                                "received_at": r["received_at"].isoformat()} for r in rows], ensure_ascii=False)
         return len(db.session.execute(_PG_SCAN_INSERT, {"rows": payload}).all())
     return len(db.session.execute(_sqlite_scan_insert(), rows).all())

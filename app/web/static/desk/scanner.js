@@ -354,7 +354,7 @@
         var token = left[0].token;
         var batch = left.filter(function (s) { return s.token === token; })
           .sort(function (a, b) { return a.at < b.at ? -1 : a.at > b.at ? 1 : 0; }).slice(0, BATCH);
-        var body = { scans: batch.map(function (s) {
+        var body = { device_time: new Date().toISOString(), scans: batch.map(function (s) {
           return { scan_id: s.scan_id, code: s.code, at: s.at, session: s.session, verdict: s.verdict };
         }) };
         return fetch(API + "/desk/scans", {
