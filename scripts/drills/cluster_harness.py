@@ -136,6 +136,75 @@ def check_ballots(db_url: str, seeded, deliveries: list[Delivery]) -> tuple[dict
     return m, violations
 
 
+class ScreenStream(threading.Thread):
+    """The big screen's live stream (``/screen/<code>/events``) read through HAProxy the way a
+    browser's EventSource reads it: when the connection breaks (its app host died), it connects
+    again after the stream's ``retry`` with ``Last-Event-ID`` and goes on from there. Records each
+    break and how long until the next message, and the last 实到 the stream showed."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(daemon=True)
+        self.path = path
+        self.stop = threading.Event()
+        self.last_id: str | None = None
+        self.arrived: int | None = None
+        self.breaks: list[float] = []  # seconds (perf_counter) of each break
+        self.gaps: list[float] = []  # from each break to the next message received
+        self.messages = 0
+
+    def run(self) -> None:
+        import http.client
+
+        retry_s, broken_at = 1.5, None
+        while not self.stop.is_set():
+            conn = http.client.HTTPConnection("127.0.0.1", PROXY_PORT, timeout=10)
+            try:
+                conn.request("GET", self.path, headers={"Accept": "text/event-stream",
+                                                        **({"Last-Event-ID": self.last_id} if self.last_id else {})})
+                resp = conn.getresponse()
+                if resp.status != 200:
+                    raise OSError(f"HTTP {resp.status}")
+                event, data = "message", ""
+                while not self.stop.is_set():
+                    line = resp.fp.readline()
+                    if not line:
+                        raise OSError("stream ended")
+                    line = line.decode().rstrip("\n")
+                    if line.startswith("id: "):
+                        self.last_id = line[4:]
+                    elif line.startswith("event: "):
+                        event = line[7:]
+                    elif line.startswith("data: "):
+                        data = line[6:]
+                    elif line.startswith("retry: "):
+                        retry_s = int(line[7:]) / 1000
+                    elif line == "" and data:
+                        if broken_at is not None:
+                            self.gaps.append(time.perf_counter() - broken_at)
+                            broken_at = None
+                        self.messages += 1
+                        if event == "numbers":
+                            self.arrived = json.loads(data).get("arrived", self.arrived)
+                        event, data = "message", ""
+            except (OSError, ValueError, http.client.HTTPException):
+                if broken_at is None and not self.stop.is_set():
+                    broken_at = time.perf_counter()
+                    self.breaks.append(broken_at)
+                time.sleep(retry_s)
+            finally:
+                conn.close()
+
+    def report(self, database: int) -> dict:
+        deadline = time.monotonic() + harness.HEADCOUNT_WITHIN_S
+        while self.arrived != database and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.stop.set()
+        return {"messages": self.messages, "breaks": len(self.breaks),
+                "longest_break_s": round(max(self.gaps), 2) if self.gaps else None,
+                "unhealed_break": len(self.breaks) > len(self.gaps),
+                "last_arrived": self.arrived, "database": database}
+
+
 def run(fault: ClusterFault, opts: Options, *, directory=None, app_workers: int = 2, ballots: int = 0) -> Result:
     cluster = Cluster(directory) if directory else Cluster()
     try:
@@ -164,6 +233,8 @@ def run(fault: ClusterFault, opts: Options, *, directory=None, app_workers: int 
         harness_fault = harness.Fault(fault.name, lambda c: fault.inject(cluster, c), fault.describe)
         faulty = threading.Thread(target=harness._fault_thread, args=(harness_fault, ctx, opts.fault_at), daemon=True)
         ctx.t0 = time.perf_counter()
+        stream = ScreenStream(f"/screen/{MEETING_CODE}/events?k={screen_key(SECRET_KEY, MEETING_CODE)}")
+        stream.start()
         voting = threading.Thread(target=harness.deliver, args=(ballot_deliveries, PROXY_PORT, opts.concurrency,
                                                                  ctx.t0), daemon=True)
         faulty.start()
@@ -178,6 +249,9 @@ def run(fault: ClusterFault, opts: Options, *, directory=None, app_workers: int 
         db_url = _normalize_db_url(cluster.database_url_from(primary(cluster)))
         measurements, violations = harness.check(db_url, seeded, deliveries, ctx, screen)
         measurements.update(recovery(deliveries, ctx, opts))
+        measurements["screen_stream"] = stream.report(measurements["headcount"]["database"])
+        if measurements["screen_stream"]["last_arrived"] != measurements["headcount"]["database"]:
+            violations.append(f"the screen's stream: {measurements['screen_stream']}")
         if ballots:
             ballot_m, ballot_v = check_ballots(db_url, vote_seeded, ballot_deliveries)
             measurements.update(ballot_m)
@@ -229,7 +303,7 @@ def report(result: Result) -> int:
     for key in ("rto_first_ack_s", "rto_rate_90pct_s", "rate_before_per_s", "busy_answers",
                 "first_ack_after_recovery_s", "ballots", "ballot_answers", "ballots_acknowledged", "ballots_in_db",
                 "ballots_acknowledged_lost", "ballots_busy_but_stored", "ballots_stored_without_being_told",
-                "cluster"):
+                "screen_stream", "cluster"):
         if key in m:
             say(f"  {key:30} {json.dumps(m.get(key), ensure_ascii=False)}")
     say(f"  RPO (acknowledged sign-ins lost): {m['acknowledged_lost']}; 系统繁忙 answers: {m['busy_answers']}, "
