@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.config import INSTANCE_DIR, door_key_seed
 from app.extensions import db
@@ -63,8 +64,9 @@ class CodeError(DomainError):
         "reason_missing": "请填写撤销原因",
         "too_long": "撤销原因过长，请控制在 200 字以内",
         "not_listed": "该人员不在本次会议的参会名单中",
+        "already_revoked": "该签到码刚刚已被撤销，请刷新页面",
     }
-    statuses = {"not_listed": 404}
+    statuses = {"not_listed": 404, "already_revoked": 409}
 
 
 # -- the key ------------------------------------------------------------------------------------------
@@ -245,8 +247,11 @@ def revoke(meeting: Meeting, contact: Contact, *, reason: str, actor: Contact) -
         raise CodeError("too_long")
     row = CodeRevocation(meeting_id=meeting.id, contact_id=contact.id, generation=generation_of(meeting, contact.id),
                          reason=reason, revoked_by_contact_id=actor.id)
-    db.session.add(row)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # two staff revoking the same code at once: it is revoked once
+            db.session.add(row)
+    except IntegrityError:
+        raise CodeError("already_revoked") from None
     audit.record(f"contact:{actor.id}", "door.code_revoke", meeting_id=meeting.id, target=f"contact:{contact.id}",
                  generation=row.generation, reason=reason)
     return row
