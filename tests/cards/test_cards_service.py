@@ -13,7 +13,7 @@ from app.services import meeting_cache
 from app.services.cards import book as books
 from app.services.cards import importer, store
 from app.services.cards.fields import CardError, tel_href
-from app.services.cards.resolve import DoorCards, card_for, headline_parts
+from app.services.cards.resolve import card_for, door_cards, headline_parts
 from app.services.meetings.meetings import get_meeting
 from app.services.timeutil import LOCAL_TZ
 from models import ServiceCard
@@ -96,7 +96,7 @@ def test_the_agenda_and_the_next_item_follow_the_injected_clock(db, cards):
 def test_the_headline_says_only_what_the_person_has(db, cards):
     m = cards.meeting
     store.set_fields(m, "group", "第一代表团", {"meal_name": "午餐", "meal_place": "2 楼宴会厅"}, actor="t")
-    door = DoorCards(m)
+    door = door_cards(m)
     parts = door.headline(contact_id=cards.zhang.id, role="代表", group="第一代表团", seat="3 排 12 号",
                           now=at("13:00"))
     assert parts == ("座位 3 排 12 号", "午餐 2 楼宴会厅", "下一项 14:30 分组讨论")
@@ -109,8 +109,8 @@ def test_a_meeting_without_an_agenda_has_no_next_item_in_the_headline(db, factor
     meeting = factory.meeting("NOAG", starts_at=at("12:00"), hours=2)
     person = factory.contact()
     factory.invitee(meeting, person)
-    assert DoorCards(meeting).headline(contact_id=person.id, role="代表", group=None, seat=None,
-                                       now=at("09:00")) == ()
+    assert door_cards(meeting).headline(contact_id=person.id, role="代表", group=None, seat=None,
+                                        now=at("09:00")) == ()
     assert card_for(meeting, person.id, now=at("09:00")).agenda[0].title == meeting.sessions[0].title
 
 
@@ -121,7 +121,7 @@ def test_the_door_reads_the_cards_once_and_sees_a_change_at_once(db, cards):
     store.set_fields(m, "meeting", None, {"meal_place": "食堂"}, actor="t")
     db.session.commit()
     m = get_meeting(m.code, cached=True)  # as the door looks it up: the meeting cache's copy
-    DoorCards(m)  # fills this process's copy of the cards
+    door_cards(m)  # fills this process's copy of the cards
     zhao = cards.zhao.id
     queries = []
 
@@ -131,7 +131,7 @@ def test_the_door_reads_the_cards_once_and_sees_a_change_at_once(db, cards):
     event.listen(db.engine, "before_cursor_execute", seen)
     try:
         m = get_meeting(m.code, cached=True)
-        assert DoorCards(m).headline(contact_id=zhao, role="代表", group=None, seat=None,
+        assert door_cards(m).headline(contact_id=zhao, role="代表", group=None, seat=None,
                                      now=at("17:30")) == ("用餐 食堂",)
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
@@ -139,7 +139,7 @@ def test_the_door_reads_the_cards_once_and_sees_a_change_at_once(db, cards):
     store.set_fields(m, "meeting", None, {"meal_place": "2 楼宴会厅"}, actor="t")
     db.session.commit()
     m = get_meeting(m.code, cached=True)
-    assert DoorCards(m).headline(contact_id=cards.zhao.id, role="代表", group=None, seat=None,
+    assert door_cards(m).headline(contact_id=cards.zhao.id, role="代表", group=None, seat=None,
                                  now=at("17:30")) == ("用餐 2 楼宴会厅",)
 
 
@@ -226,7 +226,7 @@ def test_the_doors_headline_agrees_with_the_full_card(db, cards):
     store.set_fields(m, "group", "第一代表团", {"meal_table": "一团 1 桌", "seat": "一团区"}, actor="t")
     store.set_fields(m, "person", cards.li.id, {"meal_name": "工作餐"}, actor="t")
     store.set_fields(m, "person", cards.wang.id, {"seat": "主席台 1 号"}, actor="t")
-    door = DoorCards(m)
+    door = door_cards(m)
     for person in (cards.zhang, cards.li, cards.wang, cards.zhao):
         invitee = db.session.scalar(select(Invitee).where(Invitee.contact_id == person.id))
         for now in (at("09:00"), at("14:00"), at("17:30")):

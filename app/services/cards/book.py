@@ -20,7 +20,9 @@ Pages (the attendee's meeting page, the console) read the rows from the database
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -30,8 +32,9 @@ from app.services import meeting_cache
 from models import CardScope, Meeting, ServiceCard
 
 _lock = threading.Lock()
-#: meeting id -> (the meeting cache's copy it was read with, book)
-_entries: dict[int, tuple[Meeting, Book]] = {}
+#: meeting id -> (the meeting cache's copy it was read with, what was built from the book)
+_entries: dict[int, tuple[Meeting, Any]] = {}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -72,18 +75,19 @@ def load(meeting_id: int) -> Book:
     return book
 
 
-def for_door(meeting: Meeting) -> Book:
-    """The meeting's book, from this process's copy while the meeting cache's copy is unchanged."""
+def for_door(meeting: Meeting, build: Callable[[Meeting, Book], T]) -> T:
+    """``build(meeting, book)`` made from the meeting's book, kept in this process while the
+    meeting cache's copy of the meeting is unchanged (what it builds must not change after)."""
     token = meeting_cache.current_copy(meeting.code)
     if token is None:
-        return load(meeting.id)
+        return build(meeting, load(meeting.id))
     entry = _entries.get(meeting.id)
     if entry is not None and entry[0] is token:
         return entry[1]
-    book = load(meeting.id)
+    built = build(meeting, load(meeting.id))
     with _lock:
-        _entries[meeting.id] = (token, book)
-    return book
+        _entries[meeting.id] = (token, built)
+    return built
 
 
 def clear() -> None:

@@ -70,9 +70,7 @@ class Card:
 
     def when(self, item: Item) -> str:
         """An item's time as the card says it: "14:30", or "12月4日 14:30" on another day."""
-        if item.day == self.today:
-            return item.time
-        return f"{item.day.month}月{item.day.day}日 {item.time}".strip()
+        return _when(item, self.today)
 
 
 def meeting_items(meeting: Meeting) -> list[Item]:
@@ -170,8 +168,8 @@ class DoorCards:
 
     HEADLINE_FIELDS = ("seat", "meal_name", "meal_place", "meal_table")
 
-    def __init__(self, meeting: Meeting) -> None:
-        self.book = book = books.for_door(meeting)
+    def __init__(self, meeting: Meeting, book: books.Book) -> None:
+        self.book = book
         # Without an agenda the items are the sign-in sessions themselves: "下一项" would name what
         # the person is signing in to, so the headline leaves it out.
         self.timed = [i for i in meeting_items(meeting) if i.at is not None] if meeting.agenda else []
@@ -187,32 +185,50 @@ class DoorCards:
         own = book.people.get(contact_id)
         scopes = [s for s in (own, book.groups.get(group) if group else None,
                               book.roles.get(role) if role else None, book.meeting) if s]
+        # The most specific scope that sets each field (plain loops: this runs for every scan).
+        found: dict[str, str] = {}
+        for scope in scopes:
+            for key in self.HEADLINE_FIELDS:
+                if key not in found and scope.get(key):
+                    found[key] = scope[key]
+        if seat and not (own and own.get("seat")):
+            found["seat"] = seat  # the list's seat: the person's own, beaten only by their card
+        after = None
+        for item in self.timed:
+            if item.at > now:
+                after = f"{_when(item, local(now).date())} {item.title}"
+                break
+        return _parts(found, after)
 
-        def pick(key: str) -> str:
-            return next((s[key] for s in scopes if s.get(key)), "")
 
-        fields = {"seat": (own or {}).get("seat") or seat or pick("seat"), "meal_name": pick("meal_name"),
-                  "meal_place": pick("meal_place"), "meal_table": pick("meal_table")}
-        card = Card(fields=fields)
-        card.next_item = next((i for i in self.timed if i.at > now), None)
-        if card.next_item is not None:
-            card.today = local(now).date()
-        return headline_parts(card)
+def _when(item: Item, today: date) -> str:
+    if item.day == today:
+        return item.time
+    return f"{item.day.month}月{item.day.day}日 {item.time}".strip()
+
+
+def _parts(f: dict[str, str], next_text: str | None) -> tuple[str, ...]:
+    parts = []
+    if f.get("seat"):
+        parts.append(f"座位 {f['seat']}")
+    place, table = f.get("meal_place"), f.get("meal_table")
+    if place or table:
+        parts.append(f"{f.get('meal_name') or '用餐'} {place + ' ' + table if place and table else place or table}")
+    if next_text:
+        parts.append(f"下一项 {next_text}")
+    return tuple(parts)
 
 
 def headline_parts(card: Card) -> tuple[str, ...]:
     """What the scan reply's first line says after the order number: the seat, the meal, the next
     item, only those the person has ("座位 3 排 12 号", "午餐 2 楼宴会厅", "下一项 14:30 分组讨论")."""
-    f = card.fields
-    parts = []
-    if f.get("seat"):
-        parts.append(f"座位 {f['seat']}")
-    meal = " ".join(x for x in (f.get("meal_place"), f.get("meal_table")) if x)
-    if meal:
-        parts.append(f"{f.get('meal_name') or '用餐'} {meal}")
-    if card.next_item is not None:
-        parts.append(f"下一项 {card.when(card.next_item)} {card.next_item.title}")
-    return tuple(parts)
+    item = card.next_item
+    return _parts(card.fields, f"{card.when(item)} {item.title}" if item is not None else None)
+
+
+def door_cards(meeting: Meeting) -> DoorCards:
+    """The door's cards of ``meeting``, built once per change in this process (app/services/cards/book.py)."""
+    return books.for_door(meeting, DoorCards)
 
 
 def card_headline(meeting: Meeting, contact_id: int, *, now: datetime) -> tuple[str, ...]:
@@ -221,6 +237,6 @@ def card_headline(meeting: Meeting, contact_id: int, *, now: datetime) -> tuple[
         Invitee.meeting_id == meeting.id, Invitee.contact_id == contact_id)).first()
     if invitee is not None and invitee.status != "approved":
         return ()
-    return DoorCards(meeting).headline(contact_id=contact_id, role=invitee.role if invitee else None,
+    return door_cards(meeting).headline(contact_id=contact_id, role=invitee.role if invitee else None,
                                        group=invitee.group_name if invitee else None,
                                        seat=invitee.seat if invitee else None, now=now)

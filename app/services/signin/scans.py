@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import select
 
 from app.extensions import db
-from app.services.cards.resolve import DoorCards
+from app.services.cards.resolve import door_cards
 from app.services.meetings.meetings import MeetingError, get_meeting
 from app.services.signin import rules as signin_rules
 from app.services.signin import write as signin
@@ -138,7 +138,7 @@ def _decide(code: str, position: int | None, scans: list[Scan], indexes: list[in
     rows = {row.oa_openid: row for row in db.session.execute(_scanners(_dialect()), {
         "meeting_id": meeting.id, "session_id": session.id, "openids": sorted({scans[i].openid for i in indexes})})}
     seen: set[int] = set()  # contacts already decided in this batch: their first scan decides
-    cards = DoorCards(meeting) if rows else None  # read once per round: no query per scanner
+    cards = door_cards(meeting) if rows else None  # this process's copy: no query per scanner
     for i in indexes:
         row = rows.get(scans[i].openid)
         if row is None:
