@@ -183,3 +183,12 @@ def test_the_card_is_in_the_openapi_document():
     op = openapi_document()["paths"][f"{API}/meetings/{{code}}/card"]["get"]
     assert op["security"] == [{"bearer": []}] and {"200", "403", "404"} <= set(op["responses"])
     assert re.search(r"ServiceCardOut", str(op["responses"]["200"]))
+
+
+def test_no_card_where_organizers_set_nothing(client, db, factory):
+    meeting = factory.meeting("PLAIN", venue="区政府三楼")
+    person = factory.contact()
+    factory.invitee(meeting, person)
+    log_in(client, factory, person)
+    page = client.get("/m/PLAIN").get_data(as_text=True)
+    assert "区政府三楼" in page and "我的服务卡" not in page

@@ -14,7 +14,7 @@ from app.services.cards.fields import FIELDS, SECTIONS, tel_href
 from app.services.timeutil import LOCAL_TZ, local
 from models import Invitee, Meeting
 
-SCOPE_LABELS = {"meeting": "全体", "role": "按身份", "group": "按分组", "person": "个人", "list": "参会名单",
+SCOPE_LABELS = {"default": "会议地点", "meeting": "全体", "role": "按身份", "group": "按分组", "person": "个人", "list": "参会名单",
                 "stay": "住宿安排"}
 
 
@@ -44,10 +44,14 @@ class Card:
     #: The card lists the whole of the meeting's agenda (its rows are the first day's): the page
     #: need not list it again.
     shows_agenda: bool = False
+    #: The meeting has an agenda (without one the items are only its sign-in sessions).
+    has_agenda: bool = False
 
     @property
     def empty(self) -> bool:
-        return not self.fields and not self.agenda
+        """Nothing an organizer set for the card: only the meeting's own venue and sessions, which
+        the meeting page shows anyway."""
+        return not self.has_agenda and all(source == "default" for source in self.sources.values())
 
     def sections(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
         """[(section title, [(field key, label, value)])] with only the fields set, for display."""
@@ -118,7 +122,7 @@ def overlay(book: books.Book, meeting: Meeting, *, contact_id: int | None, role:
     values: dict[str, str] = {}
     sources: dict[str, str] = {}
     if meeting.venue:
-        values["venue"], sources["venue"] = meeting.venue, "meeting"
+        values["venue"], sources["venue"] = meeting.venue, "default"
     layers = book.layers(contact_id, role, group)
     personal = [(k, v) for k, v in (("group", group), ("seat", seat)) if v]
     for scope, fields in layers:
@@ -156,7 +160,8 @@ def card_for(meeting: Meeting, contact_id: int | None, *, now: datetime) -> Card
     for key, value in (stay or {}).items():
         card.fields[key], card.sources[key] = value, "stay"
     _place_agenda(card, meeting_items(meeting), now)
-    card.shows_agenda = bool(meeting.agenda) and card.day == local(meeting.starts_at).date()
+    card.has_agenda = bool(meeting.agenda)
+    card.shows_agenda = card.has_agenda and card.day == local(meeting.starts_at).date()
     return card
 
 
