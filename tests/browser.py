@@ -7,6 +7,7 @@ driven by Playwright; no browser is ever downloaded.
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,17 +57,24 @@ def job_worker(app, live_server):
         thread.join(10)
 
 
-@pytest.fixture
-def browser():
+@contextmanager
+def chromium(extra_args: tuple[str, ...] | list[str] = ()):
+    """Debian's Chromium under Playwright, with ``extra_args`` (a fake camera, say)."""
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        launched = p.chromium.launch(executable_path="/usr/bin/chromium", args=[*CHROMIUM_ARGS, *extra_args])
         try:
-            yield chromium
+            yield launched
         finally:
-            chromium.close()
+            launched.close()
+
+
+@pytest.fixture
+def browser():
+    with chromium() as launched:
+        yield launched
 
 
 # -- the console's two browsers: an office PC, and WeChat's in-app browser on a phone ----------------------

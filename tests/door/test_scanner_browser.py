@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from app.services.live import headcount
 from app.services.signin import desk_sync, desks, personal_codes
 from models import DeskScan, SignIn
-from tests.browser import ARTIFACTS, CHROMIUM_ARGS, DESKTOP, PHONE, fits_width, wait_js
+from tests.browser import ARTIFACTS, DESKTOP, PHONE, chromium, fits_width, wait_js
 from tests.console.conftest import build_console
 from tests.console.test_invitees_browser import logged_in
 
@@ -83,17 +83,10 @@ def world(committed_db, tmp_path):
 
 @pytest.fixture
 def camera_browser(world):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={world['video']}"]
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    """Chromium whose camera plays the video of codes (and asks no one for permission)."""
+    with chromium(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                   f"--use-file-for-fake-video-capture={world['video']}"]) as launched:
+        yield launched
 
 
 #: How many different codes wait in the desk's queue (IndexedDB), read in the page.
