@@ -70,7 +70,10 @@ class HostRouter:
 
     def connect(self, connect, cargs, cparams):
         error: Exception | None = None
-        for host, port in self.order():
+        hosts = self.order()
+        if not hosts and self.last_error is None:  # passed over without a failed attempt: try one now
+            hosts = sorted(self.hosts, key=lambda h: self.skip_until.get(h, 0.0))[:1]
+        for host, port in hosts:
             try:
                 conn = connect(*cargs, **{**cparams, "host": host, "port": port})
             except Exception as exc:
@@ -82,8 +85,7 @@ class HostRouter:
             self.skip_until.pop((host, port), None)
             return conn
         if error is None:  # every host passed over, and another attempt probes them this second
-            last = self.last_error
-            raise type(last)(str(last)) if last is not None else ConnectionError("no database host reachable")
+            raise type(self.last_error)(str(self.last_error))
         self.last_error = error
         raise error
 
