@@ -133,6 +133,7 @@ def test_offline_desks_scan_sync_and_merge(app, live_server, camera_browser, wor
     page_b.press("#wedge", "Enter")
     wait_js(page_b, "document.getElementById('pending').textContent === '1'", timeout=LOAD_MS)
     assert page_b.inner_text("#verdict") == "签到成功" and people[0].name in page_b.inner_text("#person")
+    page_b.screenshot(path=str(ARTIFACTS / "desk-scanner-wedge-1366.png"))
 
     # Desk A's camera: every code of the video, read while offline.
     page_a.click("#camera-toggle")

@@ -335,6 +335,7 @@
     pill.textContent = on ? "在线" : "离线";
     pill.className = "net " + (on ? "online" : "offline");
     document.body.classList.toggle("is-offline", !on);
+    $("sync-now").disabled = !on;  // nothing to reach: the queue goes by itself when the network returns
   }
 
   function stop(message) {
