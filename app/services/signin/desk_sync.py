@@ -17,6 +17,13 @@ other desks. The result must not depend on any of that:
 
 The sign-ins' live events carry their real (device) time; a sign-in moved earlier may change its
 ``late`` flag, so the session's live counters are rebuilt from the database after such a move.
+
+Like every sign-in (:mod:`app.services.signin.write`), a sync owns its commits, and it makes two: the
+batch's scans with its new sign-ins (the write core's commit), then the earlier times. The UPDATE
+must come after that INSERT has waited out any sync racing it for the same person (the unique
+index makes it wait): only then does it see that sync's sign-in and can move it. A crash between the
+two leaves every scan kept and a time not yet moved; the desk, never answered, sends the batch
+again, and the resend moves it.
 """
 
 from __future__ import annotations
