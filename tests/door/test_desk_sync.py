@@ -119,3 +119,16 @@ def test_a_desk_clock_far_off_is_corrected_by_its_offset_at_sync(db, door):
     desk_sync.sync(door.desks[0], [door.scan(q, now - minutes(5), scan_id="ok")], now=now,
                    device_now=now + minutes(1))
     assert _live(db, door)[q.id].signed_at == now - minutes(5)
+
+
+def test_scans_made_while_the_meeting_was_open_count_after_it_closed(db, door):
+    from models import MeetingState
+
+    p, q = door.people[0], door.people[1]
+    at = datetime.now(UTC) - minutes(5)
+    door.meeting.state = MeetingState.CLOSED
+    door.meeting.ends_at = at + minutes(1)
+    result = desk_sync.sync(door.desks[0], [door.scan(p, at, scan_id="during"),
+                                            door.scan(q, at + minutes(3), scan_id="after")])
+    assert result.flagged == {"after": "meeting_closed"}
+    assert set(_live(db, door)) == {p.id}

@@ -51,6 +51,7 @@ from models import (
     Leave,
     Meeting,
     MeetingSession,
+    MeetingState,
     SignIn,
     SignInMethod,
     Unit,
@@ -168,6 +169,23 @@ def sync(desk: Desk, scans: list[ScanIn], *, now: datetime | None = None,
     return SyncResult(len(scans), new, flagged, len(written), moved)
 
 
+@dataclass(frozen=True)
+class _AsItWas:
+    """The meeting as the rules read it, in the state it was in when a desk scanned: a desk that
+    syncs after the organizer closed the meeting brings scans made while it was open."""
+
+    id: int
+    state: str
+    admission: str
+    presence: str
+
+
+def _as_it_was(meeting: Meeting, at: datetime):
+    if meeting.state == MeetingState.CLOSED and at <= meeting.ends_at:
+        return _AsItWas(meeting.id, MeetingState.PUBLISHED, meeting.admission, meeting.presence)
+    return meeting
+
+
 def _flag(meeting: Meeting, session, person: dict | None, at: datetime) -> str | None:
     """Why a scan of a valid code signs no one in, or None."""
     if session is None:
@@ -177,8 +195,8 @@ def _flag(meeting: Meeting, session, person: dict | None, at: datetime) -> str |
     if person["leave"]:
         return "on_leave"
     try:
-        check_eligible(meeting, session, _Person(person["id"], person["unit_id"], person["active"]), now=at,
-                       check_window=False, via=Via.STAFF, invitee_status=person["status"])
+        check_eligible(_as_it_was(meeting, at), session, _Person(person["id"], person["unit_id"], person["active"]),
+                       now=at, check_window=False, via=Via.STAFF, invitee_status=person["status"])
     except SignInError as exc:
         return exc.code
     return None
