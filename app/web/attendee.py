@@ -22,6 +22,7 @@ from app.services.meetings import history
 from app.services.meetings.activities import open_activities
 from app.services.meetings.meetings import MeetingError, get_meeting
 from app.services.meetings.visibility import participating_meeting, visible_meeting
+from app.services.notify import notices
 from app.services.signin import checkin, personal_codes
 from app.services.signin.rules import SignInError, get_session, live_signin
 from app.services.signin.write import sign_in
@@ -212,6 +213,8 @@ def meeting_page(meeting_code: str):
     card = _service_card(meeting, contact)
     return render_template("attendee/meeting.html", meeting=meeting, meeting_session=meeting_session,
                            contact=contact, status=status, documents=[d.document for d in listed], card=card,
+                           notices=notices.mine(meeting, contact) if contact is not None else [],
+                           notice_state=notices.state_of, notice_states=notices.STATES,
                            personal_code=_personal_code(meeting, contact),
                            activities=open_activities(meeting),
                            time_range=fmt_range_cn(meeting.starts_at, meeting.ends_at))

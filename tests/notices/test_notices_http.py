@@ -74,3 +74,21 @@ def test_console_refuses_a_sent_notice_edit_and_other_meetings_notice(app, clien
     factory.db.session.commit()
     assert client.get(f"/admin/{nm.meeting.code}/notices/999999").status_code == 404
     assert client.get(f"/admin/{other.code}/notices/{notice.id}").status_code == 403
+
+
+def test_the_meeting_page_lists_my_notices(app, client, db, nm):
+    from app.web.auth import SESSION_KEY
+    from models import WechatIdentity
+
+    notice = _create_and_send(app, client, db, nm)
+    person = nm.people[0]
+    identity = db.session.scalar(select(WechatIdentity).where(WechatIdentity.contact_id == person.id))
+    mine = app.test_client()
+    with mine.session_transaction() as s:
+        s[SESSION_KEY] = identity.id
+    page = mine.get(f"/m/{nm.meeting.code}")
+    recipient = db.session.scalar(select(NoticeRecipient).where(NoticeRecipient.contact_id == person.id))
+    assert page.status_code == 200 and notice.title in page.text and f"/n/{recipient.token}" in page.text
+    assert "未读" in page.text
+    other = db.session.scalar(select(NoticeRecipient).where(NoticeRecipient.contact_id == nm.people[1].id))
+    assert other.token not in page.text  # only my own link
