@@ -84,60 +84,55 @@ def detail(code: str, notice_id: int):
         pending_leaves=svc.recipient_rows(notice, "leave") if notice.status == "sent" else [])
 
 
+def _on_notice(code: str, notice_id: int, act, anchor: str = ""):
+    """A form on one notice: ``act(notice, meeting, me)`` returns the message; back to the notice."""
+    meeting, me, _right = load_meeting(code, "notices")
+    notice = svc.get_notice(meeting, notice_id)
+    return form_action(lambda: act(notice, meeting, me),
+                       url_for(".detail", code=code, notice_id=notice_id) + anchor)
+
+
 @bp.post("/<code>/notices/<int:notice_id>/edit")
 @console_login_required
 def edit(code: str, notice_id: int):
-    meeting, me, _right = load_meeting(code, "notices")
-    notice = svc.get_notice(meeting, notice_id)
-
-    def action():
+    def act(notice, _meeting, me):
         svc.update(notice, title=request.form.get("title", ""), body=request.form.get("body", ""),
                    audience=_audience_from_form(), actor=me, **_options())
         return "已保存"
 
-    return form_action(action, url_for(".detail", code=code, notice_id=notice_id))
+    return _on_notice(code, notice_id, act)
 
 
 @bp.post("/<code>/notices/<int:notice_id>/send")
 @console_login_required
 def send(code: str, notice_id: int):
-    meeting, me, _right = load_meeting(code, "notices")
-    notice = svc.get_notice(meeting, notice_id)
+    def act(notice, meeting, me):
+        return f"已提交发送，共 {svc.send(notice, meeting, actor=me)} 人；发送进度与结果见本页"
 
-    def action():
-        count = svc.send(notice, meeting, actor=me)
-        return f"已提交发送，共 {count} 人；发送进度与结果见本页"
-
-    return form_action(action, url_for(".detail", code=code, notice_id=notice_id))
+    return _on_notice(code, notice_id, act)
 
 
 @bp.post("/<code>/notices/<int:notice_id>/remind")
 @console_login_required
 def remind(code: str, notice_id: int):
-    meeting, me, _right = load_meeting(code, "notices")
-    notice = svc.get_notice(meeting, notice_id)
+    def act(notice, meeting, me):
+        return f"已提交提醒，向 {svc.remind_unanswered(notice, meeting, actor=me)} 位未回复的人员再次发送"
 
-    def action():
-        count = svc.remind_unanswered(notice, meeting, actor=me)
-        return f"已提交提醒，向 {count} 位未回复的人员再次发送"
-
-    return form_action(action, url_for(".detail", code=code, notice_id=notice_id))
+    return _on_notice(code, notice_id, act)
 
 
 @bp.post("/<code>/notices/<int:notice_id>/leave/<int:recipient_id>")
 @console_login_required
 def decide(code: str, notice_id: int, recipient_id: int):
-    meeting, me, _right = load_meeting(code, "notices")
-    notice = svc.get_notice(meeting, notice_id)
     approve = request.form.get("decision") == "approve"
 
-    def action():
+    def act(notice, meeting, me):
         recipient = svc.decide_leave(notice, meeting, recipient_id, approve=approve,
                                      note=request.form.get("note", ""), actor=me)
         name = recipient_name(recipient)
         return f"已批准 {name} 请假，其不再计入应到" if approve else f"已不批准 {name} 的请假"
 
-    return form_action(action, url_for(".detail", code=code, notice_id=notice_id) + "#leaves")
+    return _on_notice(code, notice_id, act, "#leaves")
 
 
 def recipient_name(recipient) -> str:
