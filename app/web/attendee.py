@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from app.client_address import client_ip
 from app.services import links
-from app.services.cards.resolve import card_for
+from app.services.cards.resolve import card_for, headline_parts
 from app.services.codes import meeting_codes
 from app.services.codes.qr_images import qr_svg
 from app.services.identity.binding import IdentityError, get_or_create_identity
@@ -171,8 +171,10 @@ def done(meeting_code: str):
     if record is None:
         return redirect(url_for(".meeting_page", meeting_code=meeting.code))
     just_now = session.pop(JUST_SIGNED_KEY, None) == record.id
+    card = _service_card(meeting, contact)
     return render_template("attendee/done.html", meeting=meeting, meeting_session=meeting_session,
                            contact=contact, record=record, just_now=just_now,
+                           card_line=headline_parts(card) if card is not None and not card.empty else (),
                            signed_date=fmt_date_cn(record.signed_at))
 
 

@@ -192,3 +192,16 @@ def test_no_card_where_organizers_set_nothing(client, db, factory):
     log_in(client, factory, person)
     page = client.get("/m/PLAIN").get_data(as_text=True)
     assert "区政府三楼" in page and "我的服务卡" not in page
+
+
+def test_the_sign_in_result_page_carries_the_headline(client, db, factory, cards):
+    from app.services.signin.rules import get_session
+    from app.services.signin.write import sign_in
+    from models import SignInMethod
+
+    m = cards.meeting
+    store.set_fields(m, "meeting", None, {"meal_name": "午餐", "meal_place": "2 楼宴会厅"}, actor="t")
+    sign_in(m, get_session(m, 1), cards.zhang, method=SignInMethod.H5, now=m.starts_at)  # the fixture's fixed day
+    log_in(client, factory, cards.zhang)
+    page = client.get(f"/m/{m.code}/done").get_data(as_text=True)
+    assert "座位 A-01<br>午餐 2 楼宴会厅" in page and "查看我的服务卡" in page
