@@ -75,6 +75,10 @@ def test_the_service_card_on_a_phone(app, live_server, browser, card_meeting):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "service-card-390.png"))  # the first screen, as the phone shows it
     page.screenshot(path=str(ARTIFACTS / "service-card-390-full.png"), full_page=True)
+    page.click("button:has-text('签到')")  # the meeting page's own button (presence: scan or link)
+    page.wait_for_url("**/done**")
+    assert "座位 3 排 12 号" in page.inner_text("#card-line")
+    page.screenshot(path=str(ARTIFACTS / "service-card-done-390.png"))
     assert not errors, errors
     context.close()
 

@@ -232,3 +232,10 @@ def test_the_doors_headline_agrees_with_the_full_card(db, cards):
         for now in (at("09:00"), at("14:00"), at("17:30")):
             assert door.headline(contact_id=person.id, role=invitee.role, group=invitee.group_name,
                                  seat=invitee.seat, now=now) == headline_parts(card_for(m, person.id, now=now))
+
+
+def test_a_bare_table_number_is_called_a_table(db, cards):
+    store.set_fields(cards.meeting, "person", cards.zhao.id, {"meal_name": "晚餐", "meal_table": "5"}, actor="t")
+    store.set_fields(cards.meeting, "person", cards.li.id, {"meal_table": "第 6 桌"}, actor="t")
+    assert headline_parts(card_for(cards.meeting, cards.zhao.id, now=at("17:30"))) == ("晚餐 5 桌",)
+    assert headline_parts(card_for(cards.meeting, cards.li.id, now=at("17:30"))) == ("用餐 第 6 桌",)

@@ -217,6 +217,8 @@ def _parts(f: dict[str, str], next_text: str | None) -> tuple[str, ...]:
     if f.get("seat"):
         parts.append(f"座位 {f['seat']}")
     place, table = f.get("meal_place"), f.get("meal_table")
+    if table and table[-1].isdigit():
+        table += " 桌"  # "12" alone could be anything; "第 5 桌", "一团 1 桌" say it themselves
     if place or table:
         parts.append(f"{f.get('meal_name') or '用餐'} {place + ' ' + table if place and table else place or table}")
     if next_text:
