@@ -98,10 +98,10 @@ def template(code: str):
     ws.title = "服务卡"
     ws.append(importer.TEMPLATE_HEADERS)
     # The directory reader's example row (张三 / 13800138000, "示例" in a cell) is skipped by the check.
-    example = {"seat": "3 排 12 号", "group": "第一代表团", "meal_name": "午餐", "meal_place": "2 楼宴会厅",
+    example = {"seat": "3 排 12 号", "meal_name": "午餐", "meal_place": "2 楼宴会厅",
                "meal_table": "5", "bus_route": "1 号线", "bus_time": "07:30", "bus_car": "3 号车",
                "hotel_room": "1208", "note": "示例行，导入时自动跳过"}
-    ws.append(["区委办公室", "张三", "13800138000", *(example.get(key, "") for key in FIELDS)])
+    ws.append(["区委办公室", "张三", "13800138000", *(example.get(key, "") for key in importer.TEMPLATE_FIELDS)])
     ws["C2"].number_format = "@"  # the phone as text, not 1.38E+10
     for index in range(len(importer.TEMPLATE_HEADERS)):
         ws.column_dimensions[openpyxl.utils.get_column_letter(index + 1)].width = 16 if index < 3 else 12

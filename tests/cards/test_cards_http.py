@@ -83,7 +83,8 @@ def test_the_spreadsheet_goes_through_a_job_and_a_report(app, client, db, consol
     template = client.get(f"/admin/{code}/cards/template.xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(template.data)).active
     header = [c.value for c in sheet[1]]
-    assert header[:5] == ["单位", "姓名", "手机", "座位", "分组"] and "值班室电话" in header
+    assert header[:5] == ["单位", "姓名", "手机", "座位", "会场"] and "值班室电话" in header and "分组" not in header
+    assert [c.value for c in sheet[2]][:4] == ["区委办公室", "张三", "13800138000", "3 排 12 号"]
 
     rows = [header, [None] * len(header), [None] * len(header), [None] * len(header)]
     rows[1][:4] = [a.unit.name, a.name, a.phone, "3 排 12 号"]
@@ -205,3 +206,14 @@ def test_the_sign_in_result_page_carries_the_headline(client, db, factory, cards
     log_in(client, factory, cards.zhang)
     page = client.get(f"/m/{m.code}/done").get_data(as_text=True)
     assert "座位 A-01<br>午餐 2 楼宴会厅" in page and "查看我的服务卡" in page
+
+
+def test_the_template_uploaded_as_it_is_imports_nothing(app, client, db, console):
+    code = console.meeting.code
+    login_as(client, console, "owner")
+    template = client.get(f"/admin/{code}/cards/template.xlsx").data
+    res = client.post(f"/admin/{code}/cards/import", data={"file": (io.BytesIO(template), "服务卡模板.xlsx")},
+                      content_type="multipart/form-data")
+    jobs.run_pending(app)
+    report = client.get(client.get(res.headers["Location"]).headers["Location"]).get_data(as_text=True)
+    assert "模板中的示例行" in report and "表格中没有可导入的行" in report

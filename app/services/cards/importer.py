@@ -32,8 +32,10 @@ from models import CardScope, Contact, Invitee, Meeting, ServiceCard, Unit
 HELD_S = 2 * 3600
 REPORT_LIMIT = 500
 JOB_KIND_CHECK = "card_import"
-#: The template's columns: who (the reader needs 姓名 and 手机), then every field.
-TEMPLATE_HEADERS = ["单位", "姓名", "手机", *(HEADERS[key][0] for key in FIELDS)]
+#: The template's columns: who (the reader needs 姓名 and 手机), then every field but the group's
+#: display name (groups are the invitee list's: a column here would look like it moves people).
+TEMPLATE_FIELDS = [key for key in FIELDS if key != "group"]
+TEMPLATE_HEADERS = ["单位", "姓名", "手机", *(HEADERS[key][0] for key in TEMPLATE_FIELDS)]
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{8,40}")
 
 ROW_MESSAGES = {
