@@ -135,8 +135,10 @@ class Cluster:
         self.dir = Path(directory)
         self.state_file = self.dir / "state.json"
         state = self._read_state()
-        isolation = isolation or os.environ.get("HUIYI_CLUSTER_ISOLATION") or None  # (to try the fallback)
-        self.isolation = state.get("isolation") or isolation or ("netns" if netns_available() else "process")
+        # Asked for (the environment variable tries the fallback), else what the running cluster uses,
+        # else what this machine allows.
+        self.requested = isolation or os.environ.get("HUIYI_CLUSTER_ISOLATION") or None
+        self.isolation = state.get("isolation") or self.requested or ("netns" if netns_available() else "process")
         self.pids: dict[str, list[int]] = state.get("pids", {})
         self.app_workers = state.get("app_workers", 2)
         self.named: dict[str, int] = state.get("named", {})
@@ -209,7 +211,7 @@ class Cluster:
         """SIGKILL one service of a host (with what it started), e.g. ``("red1", "redis")``."""
         pid = self.named.get(f"{host}/{name}")
         if pid is not None:
-            _kill_group(pid)
+            _kill_group(pid, _PROGRAM[name])
 
     def block(self, hosts: list[str], targets: list[str]) -> None:
         """Packets from ``hosts`` to ``targets`` are dropped (a route to nowhere on each host), as
@@ -257,8 +259,11 @@ class Cluster:
             time.sleep(0.1)
 
     def _postmaster(self, host: str) -> list[int]:
+        """The postmaster of ``host``'s data directory, if it runs (a stale pid file's number may
+        belong to another process by now: only a postgres process counts)."""
         try:
-            return [int((self.pgdata(host) / "postmaster.pid").read_text().split()[0])]
+            pid = int((self.pgdata(host) / "postmaster.pid").read_text().split()[0])
+            return [pid] if b"postgres" in Path(f"/proc/{pid}/cmdline").read_bytes() else []
         except (OSError, ValueError, IndexError):
             return []
 
@@ -276,8 +281,9 @@ class Cluster:
         missing = missing_binaries()
         if missing:
             raise RuntimeError(f"missing: {', '.join(missing)} (run: bash scripts/setup_system.sh --cluster)")
-        if self.state_file.exists():
-            self.stop(quiet=True)
+        # What an earlier run left (its state, or namespaces of a run killed before it saved any).
+        self.stop(quiet=True)
+        self.isolation = self.requested or ("netns" if netns_available() else "process")
         self.app_workers = app_workers
         self.dir.mkdir(parents=True, exist_ok=True)
         for sub in ("home", "storage"):
@@ -497,7 +503,7 @@ class Cluster:
         if not quiet:
             say(f"stopping the cluster in {self.dir}")
         for leader in self.pids.get("proxy", []):
-            _kill_group(leader)
+            _kill_group(leader, "haproxy")
         if self.isolation == "netns":
             for h in HOSTS.values():
                 if subprocess.run(["ip", "netns", "pids", h.ns], capture_output=True).returncode == 0:
@@ -505,9 +511,8 @@ class Cluster:
                     subprocess.run(["ip", "netns", "del", h.ns], capture_output=True)
                 subprocess.run(["ip", "link", "del", h.veth], capture_output=True)
             subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True)
-        for leaders in self.pids.values():
-            for leader in leaders:
-                _kill_group(leader)
+        for key, leader in self.named.items():  # (process isolation; in namespaces they are gone)
+            _kill_group(leader, _PROGRAM[key.rpartition("/")[2]])
         for host in PG_PORTS:  # a postmaster that outlived its group (process isolation)
             for pid in self._postmaster(host):
                 try:
@@ -538,10 +543,18 @@ class Cluster:
         }
 
 
-def _kill_group(pid: int) -> None:
+#: What each service's process runs: a pid in the state file is only killed while it still runs
+#: that (after a crash or a reboot the number may belong to someone else's process).
+_PROGRAM = {"monitor": "pg_autoctl", "keeper": "pg_autoctl", "redis": "redis", "sentinel": "redis",
+            "gunicorn": "gunicorn", "haproxy": "haproxy"}
+
+
+def _kill_group(pid: int, program: str) -> None:
     try:
+        if program.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+    except (OSError, ProcessLookupError, PermissionError):
         pass
 
 
