@@ -239,3 +239,12 @@ def test_a_bare_table_number_is_called_a_table(db, cards):
     store.set_fields(cards.meeting, "person", cards.li.id, {"meal_table": "第 6 桌"}, actor="t")
     assert headline_parts(card_for(cards.meeting, cards.zhao.id, now=at("17:30"))) == ("晚餐 5 桌",)
     assert headline_parts(card_for(cards.meeting, cards.li.id, now=at("17:30"))) == ("用餐 第 6 桌",)
+
+
+def test_an_archived_meetings_card_is_the_record(db, cards):
+    from app.services.errors import DomainError
+
+    cards.meeting.state = "archived"
+    with pytest.raises(DomainError) as err:
+        store.set_fields(cards.meeting, "meeting", None, {"seat": "A"}, actor="t")
+    assert err.value.code == "state_invalid"

@@ -26,6 +26,7 @@ from app.services.cards.fields import FIELDS, HEADERS, CardError, clean_value
 from app.services.contacts.reader import read_directory
 from app.services.contacts.reader.table import header_key
 from app.services.contacts.units import unit_matches
+from app.services.meetings.lifecycle import require_editable
 from app.tx import on_commit
 from models import CardScope, Contact, Invitee, Meeting, ServiceCard, Unit
 
@@ -211,6 +212,7 @@ def apply(meeting: Meeting, token: str, *, actor: str) -> str:
 
 def write(meeting: Meeting, plan: CardImport, *, actor: str) -> tuple[int, int]:
     """(cards added, cards changed). One read of the meeting's person cards, then the changes."""
+    require_editable(meeting)
     rows = [r for r in plan.rows if r[2]]
     if not rows:
         raise CardError("nothing_to_import")

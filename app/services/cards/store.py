@@ -10,6 +10,7 @@ from app.extensions import db
 from app.services import audit
 from app.services.cards import book as books
 from app.services.cards.fields import CardError, clean_fields
+from app.services.meetings.lifecycle import require_editable
 from models import CardScope, Contact, Invitee, InviteeRole, Meeting, ServiceCard, Unit
 
 ROLES = tuple(r.value for r in InviteeRole)
@@ -46,8 +47,10 @@ def set_fields(meeting: Meeting, scope: str, key: str | int | None, values: dict
     through again). ``replace``: the fields not in ``values`` are removed too (a form that shows
     every field). Returns the scope's fields as stored.
 
-    :raise CardError: a field's problem (``field_too_long``, ``phone_invalid``…) or the scope's.
+    :raise CardError: a field's problem (``field_too_long``, ``phone_invalid``…) or the scope's;
+        :raise MeetingChangeError: ``state_invalid`` for an archived meeting.
     """
+    require_editable(meeting)
     scope_key, contact_id = _key(meeting, scope, key)
     cleaned = clean_fields(values)
     row = db.session.scalar(select(ServiceCard).where(
