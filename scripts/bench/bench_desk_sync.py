@@ -73,7 +73,7 @@ def run(args) -> dict:
     from models import Contact, Unit
     from scripts.bench import desk_scenario
 
-    name = "huiyi_bench_desk_sync"
+    name = args.db_name
     redis_url, release = "", None
     if args.redis == "claim":
         from tests.backends import _claim_redis_db
@@ -165,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--people", type=int, default=1200)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--redis", default="embedded")
+    parser.add_argument("--db-name", default="huiyi_bench_desk_sync")
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
