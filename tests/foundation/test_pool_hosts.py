@@ -10,6 +10,11 @@ from app.pool_hosts import HostRouter, hosts_of
 A, B = ("10.0.0.11", "5432"), ("10.0.0.12", "5433")
 
 
+class Conn(str):
+    def close(self) -> None:
+        pass
+
+
 class Servers:
     """Stands in for psycopg.connect: each host is up, down, or a standby (reached, no writes)."""
 
@@ -24,7 +29,7 @@ class Servers:
             raise OSError(f'connection to server at "{host}", port {port} failed: timeout expired')
         if state == "standby":
             raise OSError(f'connection to server at "{host}", port {port} failed: session is read-only')
-        return f"conn to {host}"
+        return Conn(f"conn to {host}")
 
 
 def test_hosts_and_ports_are_paired():
@@ -33,70 +38,82 @@ def test_hosts_and_ports_are_paired():
     assert hosts_of({"host": "a", "port": "5432"}) == [("a", "5432")]
 
 
+def router(*hosts, probes=None):
+    """A router whose background probes run when asked (``probes``: the list they wait in)."""
+    queue = probes if probes is not None else []
+    return HostRouter(list(hosts), spawn=queue.append)
+
+
 def test_the_primary_is_found_and_tried_first_afterwards():
-    router, servers = HostRouter([A, B]), Servers(a="standby", b="primary")
-    assert router.connect(servers.connect, (), {}) == "conn to 10.0.0.12"
+    r, servers = router(A, B), Servers(a="standby", b="primary")
+    assert r.connect(servers.connect, (), {}) == "conn to 10.0.0.12"
     servers.tried.clear()
-    assert router.connect(servers.connect, (), {}) == "conn to 10.0.0.12"
+    assert r.connect(servers.connect, (), {}) == "conn to 10.0.0.12"
     assert servers.tried == [B]
 
 
-def test_a_lost_host_is_passed_over_and_a_standby_is_not(monkeypatch):
-    clock = [100.0]
+def test_a_lost_host_is_passed_over_probed_in_the_background_and_a_standby_is_not(monkeypatch):
+    clock, probes = [100.0], []
     monkeypatch.setattr(pool_hosts.time, "monotonic", lambda: clock[0])
-    router, servers = HostRouter([A, B]), Servers(a="down", b="standby")
+    r, servers = router(A, B, probes=probes), Servers(a="down", b="standby")
     with pytest.raises(OSError, match="read-only"):
-        router.connect(servers.connect, (), {})
+        r.connect(servers.connect, (), {})
     assert servers.tried == [A, B]
-    # During the failover: the lost host costs nothing, the standby is asked again (it may be promoted).
+    # During the failover: the lost host costs the requests nothing, the standby is asked again.
     servers.tried.clear()
     with pytest.raises(OSError, match="read-only"):
-        router.connect(servers.connect, (), {})
-    assert servers.tried == [B]
-    # Once a second one attempt tries the lost host too (a healed network is found at once).
+        r.connect(servers.connect, (), {})
+    assert servers.tried == [B] and probes == []
+    # Once a second the lost host is tried in the background, not by the request.
     clock[0] += pool_hosts.PROBE_S
     servers.tried.clear()
-    with pytest.raises(OSError):
-        router.connect(servers.connect, (), {})
-    assert servers.tried == [B, A]
+    with pytest.raises(OSError, match="read-only"):
+        r.connect(servers.connect, (), {})
+    assert servers.tried == [B] and len(probes) == 1
+    probes.pop()()  # still down
+    assert servers.tried == [B, A] and r.order() == [B]
     servers.states[B] = "primary"
-    assert router.connect(servers.connect, (), {}) == "conn to 10.0.0.12"
+    assert r.connect(servers.connect, (), {}) == "conn to 10.0.0.12"
     # Once SKIP_S has passed the lost host is tried again, after the one that works.
     clock[0] += pool_hosts.SKIP_S + 1
-    servers.tried.clear()
-    router.connect(servers.connect, (), {})
-    assert servers.tried == [B]
-    assert router.order() == [B, A]
+    assert r.order() == [B, A]
 
 
-def test_a_host_back_from_a_cut_is_found_within_a_probe(monkeypatch):
-    clock = [100.0]
+def test_a_host_back_from_a_cut_is_found_by_the_probe(monkeypatch):
+    clock, probes = [100.0], []
     monkeypatch.setattr(pool_hosts.time, "monotonic", lambda: clock[0])
-    router, servers = HostRouter([A, B]), Servers(a="down", b="standby")
+    r, servers = router(A, B, probes=probes), Servers(a="down", b="standby")
     with pytest.raises(OSError):
-        router.connect(servers.connect, (), {})
+        r.connect(servers.connect, (), {})
     servers.states[A] = "primary"  # the network is back
     clock[0] += pool_hosts.PROBE_S
-    assert router.connect(servers.connect, (), {}) == "conn to 10.0.0.11"
+    with pytest.raises(OSError, match="read-only"):
+        r.connect(servers.connect, (), {})
+    probes.pop()()
+    assert r.connect(servers.connect, (), {}) == "conn to 10.0.0.11"
     servers.tried.clear()
-    router.connect(servers.connect, (), {})
+    r.connect(servers.connect, (), {})
     assert servers.tried == [A]
 
 
-def test_when_every_host_is_lost_only_the_probe_waits(monkeypatch):
-    clock = [100.0]
+def test_when_every_host_is_lost_requests_fail_at_once(monkeypatch):
+    clock, probes = [100.0], []
     monkeypatch.setattr(pool_hosts.time, "monotonic", lambda: clock[0])
-    router, servers = HostRouter([A, B]), Servers(a="down", b="down")
+    r, servers = router(A, B, probes=probes), Servers(a="down", b="down")
     with pytest.raises(OSError):
-        router.connect(servers.connect, (), {})
+        r.connect(servers.connect, (), {})
     servers.tried.clear()
     with pytest.raises(OSError, match="timeout expired"):  # at once, with the last error's words
-        router.connect(servers.connect, (), {})
+        r.connect(servers.connect, (), {})
     assert servers.tried == []
     clock[0] += pool_hosts.PROBE_S
     with pytest.raises(OSError):
-        router.connect(servers.connect, (), {})
-    assert servers.tried == [A]  # the probe: the one that failed longest ago
+        r.connect(servers.connect, (), {})
+    assert servers.tried == [] and len(probes) == 1  # only the probe waits on a host
+    servers.states[A] = "primary"
+    probes.pop()()
+    assert servers.tried == [A]
+    assert r.connect(servers.connect, (), {}) == "conn to 10.0.0.11"
 
 
 @pytest.mark.pg_only(reason="a killed server backend exists on PostgreSQL only")
@@ -110,7 +127,8 @@ def test_a_dead_pooled_connection_sends_the_next_connection_to_the_other_host(mo
     from app.pool_ping import ping_when_idle
     from tests.conftest import backends
 
-    monkeypatch.setattr(pool_hosts, "PROBE_S", 0.0)  # every attempt may probe a passed-over host
+    # No probe in the background: it would find the "lost" host alive (only its backend was killed).
+    monkeypatch.setattr(pool_hosts, "PROBE_S", 600.0)
     url = sa.engine.make_url(backends().database_url)
     port = url.port or 5432
     pair = url.set(host=None, port=None).update_query_pairs([("host", f"127.0.0.1:{port}"),
@@ -139,7 +157,7 @@ def test_a_dead_pooled_connection_sends_the_next_connection_to_the_other_host(mo
         kill(pid)
         with pytest.raises(sa.exc.DBAPIError), engine.connect() as conn:  # in use: its statement finds it dead
             conn.execute(sa.text("SELECT 1"))
-        # Both failed lately: the one that failed longest ago is probed.
+        # Both passed over, neither by a failed connection attempt: the one passed over longest ago is tried.
         assert backend()[1] == "127.0.0.1"
     finally:
         engine.dispose()
