@@ -1,7 +1,8 @@
 """The offline door in real Chromium: a desk's camera (Chromium's fake media stream playing a video of
 personal codes made here) and another desk's USB scanner (keyboard wedge), both with the browser
 context offline. 30 scans while offline at desk A (one revoked code, one code of another meeting),
-desk B scanning one of the same people first; the page reloaded offline still has its queue; back
+desk B scanning one of the same people first and refusing a code with a broken signature on its own
+(the page verifies Ed25519 with the public key it keeps); the page reloaded offline still has its queue; back
 online both sync. The database then holds exactly one sign-in per person at their earliest scan,
 the organizer's page shows the conflict and the flagged scans, and the headcount is right.
 
@@ -134,6 +135,14 @@ def test_offline_desks_scan_sync_and_merge(app, live_server, camera_browser, wor
     wait_js(page_b, "document.getElementById('pending').textContent === '1'", timeout=LOAD_MS)
     assert page_b.inner_text("#verdict") == "签到成功" and people[0].name in page_b.inner_text("#person")
     page_b.screenshot(path=str(ARTIFACTS / "desk-scanner-wedge-1366.png"))
+    # A code whose signature does not hold (one character changed) is refused by the desk itself,
+    # offline: the page verifies the Ed25519 signature with the public key it keeps.
+    code = world["codes"][1]
+    tampered = code[:-3] + ("A" if code[-3] != "A" else "B") + code[-2:]
+    page_b.fill("#wedge", tampered)
+    page_b.press("#wedge", "Enter")
+    wait_js(page_b, "document.getElementById('pending').textContent === '2'", timeout=LOAD_MS)
+    assert page_b.inner_text("#verdict") == "无效代码"
 
     # Desk A's camera: every code of the video, read while offline.
     page_a.click("#camera-toggle")
@@ -166,11 +175,12 @@ def test_offline_desks_scan_sync_and_merge(app, live_server, camera_browser, wor
     db = committed_db
     db.session.rollback()
     scans = db.session.scalars(select(DeskScan).where(DeskScan.meeting_id == meeting.id)).all()
-    assert len(scans) == scans_a + 1
+    assert len(scans) == scans_a + 2
     by_code = {}
     for s in scans:
         by_code.setdefault(s.code, []).append(s)
-    assert set(by_code) == {*world["codes"], world["revoked_code"], world["other_code"]}
+    assert set(by_code) == {*world["codes"], world["revoked_code"], world["other_code"], tampered}
+    assert {s.flag for s in by_code[tampered]} == {"forged"}
     assert {s.flag for s in by_code[world["revoked_code"]]} == {"revoked"}
     assert {s.flag for s in by_code[world["other_code"]]} == {"other_meeting"}
 
@@ -181,7 +191,7 @@ def test_offline_desks_scan_sync_and_merge(app, live_server, camera_browser, wor
         earliest = min(x.scanned_at for x in scans if x.contact_id == s.contact_id and x.flag is None)
         assert s.signed_at == earliest and s.method == "desk"
     first = next(s for s in live if s.contact_id == people[0].id)
-    b_scan = next(s for s in scans if s.desk_id == world["desk_b"].desk.id)
+    b_scan = next(s for s in scans if s.desk_id == world["desk_b"].desk.id and s.flag is None)
     assert first.signed_at == b_scan.scanned_at  # desk B saw person 0 before desk A's camera did
     conflicts = desk_sync.conflicts(meeting)
     assert [c.name for c in conflicts] == [people[0].name]
@@ -197,7 +207,7 @@ def test_offline_desks_scan_sync_and_merge(app, live_server, camera_browser, wor
     assert people[0].name in page_o.inner_text("#conflicts")
     assert "东门1号台" in page_o.inner_text("#conflicts") and "西门2号台" in page_o.inner_text("#conflicts")
     flagged = page_o.inner_text("#flagged")
-    assert "代码已撤销" in flagged and "非本会议代码" in flagged
+    assert "代码已撤销" in flagged and "非本会议代码" in flagged and "无效代码" in flagged
     assert fits_width(page_o)
     page_o.screenshot(path=str(ARTIFACTS / "console-desks-390.png"), full_page=True)
     numbers = page_o.evaluate(f"fetch('/admin/{meeting.code}/numbers.json').then(r => r.json())")
