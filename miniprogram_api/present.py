@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from app.services.cards.resolve import card_headline
 from app.services.live.headcount import Headcount
 from app.services.meetings import history
 from app.services.signin.checkin import status_for
@@ -66,7 +67,8 @@ def signin_result(meeting: Meeting, session: MeetingSession, contact: Contact, r
     return schemas.SignInResult(
         status="signed_in" if first else "already_signed_in", meeting_code=meeting.code,
         session_position=session.position, seq=record.seq, signed_at=record.signed_at, late=record.late,
-        name=contact.name, unit=contact.unit.name, message=message)
+        name=contact.name, unit=contact.unit.name, message=message,
+        card_headline=list(card_headline(meeting, contact.id, now=record.signed_at)))
 
 
 def live(meeting: Meeting, session: MeetingSession, numbers: Headcount) -> schemas.LiveNumbers:

@@ -124,6 +124,9 @@ class SignInResult(BaseModel):
     name: str
     unit: str
     message: str
+    card_headline: list[str] = Field(default_factory=list,
+                                     description="服务卡摘要，如 [\"座位 3 排 12 号\", \"午餐 2 楼宴会厅\", \"下一项 14:30 分组讨论\"]；"
+                                                 "没有则为空。完整服务卡见 GET /meetings/{code}/card")
 
 
 class UnitNumbers(BaseModel):

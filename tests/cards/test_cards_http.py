@@ -217,3 +217,15 @@ def test_the_template_uploaded_as_it_is_imports_nothing(app, client, db, console
     jobs.run_pending(app)
     report = client.get(client.get(res.headers["Location"]).headers["Location"]).get_data(as_text=True)
     assert "模板中的示例行" in report and "表格中没有可导入的行" in report
+
+
+def test_the_mini_programs_sign_in_result_carries_the_headline(app, client, db, factory, cards):
+    m = cards.meeting
+    store.set_fields(m, "meeting", None, {"meal_place": "2 楼宴会厅"}, actor="t")
+    m.sessions[0].signin_opens_at = m.starts_at.replace(year=2000)  # the fixture's day is fixed: open now
+    m.sessions[0].signin_closes_at = m.starts_at.replace(year=2100)
+    zhang = factory.identity(cards.zhang, mp_openid="mp-zhang")
+    res = client.post(f"{API}/meetings/{m.code}/signin", json={"nonce": "card-test-1"},
+                      headers=bearer(token_for(app, zhang)))
+    assert res.status_code == 200, res.json
+    assert res.json["card_headline"][:2] == ["座位 A-01", "用餐 2 楼宴会厅"]
