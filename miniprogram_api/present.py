@@ -68,7 +68,7 @@ def signin_result(meeting: Meeting, session: MeetingSession, contact: Contact, r
         status="signed_in" if first else "already_signed_in", meeting_code=meeting.code,
         session_position=session.position, seq=record.seq, signed_at=record.signed_at, late=record.late,
         name=contact.name, unit=contact.unit.name, message=message,
-        card_headline=list(card_headline(meeting, contact.id, now=record.signed_at)))
+        card_headline=list(card_headline(meeting, contact.id, now=datetime.now(UTC))))
 
 
 def live(meeting: Meeting, session: MeetingSession, numbers: Headcount) -> schemas.LiveNumbers:

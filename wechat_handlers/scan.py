@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import current_app
 
 from app.services import links
@@ -113,4 +115,4 @@ def _signed_in_reply(meeting, contact, outcome) -> str:
     return reply_for(ScanResult("signed_in" if outcome.created else "already", meeting_code=meeting.code,
                                 meeting_title=meeting.title, name=contact.name, unit=contact.unit.name,
                                 seq=record.seq, signed_at=record.signed_at, late=record.late,
-                                card=card_headline(meeting, contact.id, now=record.signed_at)))
+                                card=card_headline(meeting, contact.id, now=datetime.now(UTC))))
