@@ -14,7 +14,8 @@ def test_refuses_multiple_workers_without_redis(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'x.sqlite3'}"
     env["GUNICORN_BIND"] = "127.0.0.1:0"
-    env.update(SECRET_KEY="x" * 48, WECHAT_TOKEN="a-real-token")  # past the public-defaults check
+    # past the public-defaults check (the personal codes' key too: base64 of 32 bytes)
+    env.update(SECRET_KEY="x" * 48, WECHAT_TOKEN="a-real-token", DOOR_SIGNING_KEY="A" * 43 + "=")
     gunicorn = Path(sys.executable).with_name("gunicorn")
     result = subprocess.run([str(gunicorn), "-c", "gunicorn.conf.py", "--workers", "2", "wsgi:app"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
