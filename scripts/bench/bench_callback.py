@@ -133,7 +133,9 @@ def drop_database(opts: Options) -> None:
 
 def app_config(db_url: str, redis_url: str) -> dict[str, str]:
     return {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "SECRET_KEY": "bench-" + secrets.token_hex(8),
-            "WECHAT_TOKEN": TOKEN, "WECHAT_ENCODING_AES_KEY": "", "PUBLIC_BASE_URL": "http://huiyi.bench"}
+            "WECHAT_TOKEN": TOKEN, "WECHAT_ENCODING_AES_KEY": "", "PUBLIC_BASE_URL": "http://huiyi.bench",
+            # production entry points (the rq worker) refuse to start without the personal codes' key
+            "DOOR_SIGNING_KEY": "YmVuY2gtZG9vci1rZXktb2YtdGhpcnR5LXR3by1ieXQ="}
 
 
 def seed(db_url: str, redis_url: str, attendees: int) -> Seeded:

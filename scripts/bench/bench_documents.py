@@ -214,7 +214,8 @@ def main() -> None:
         work = Path(tmp)
         env = {"DATABASE_URL": db_url(), "REDIS_URL": REDIS_URL, "STORAGE_DIR": str(work / "storage"),
                "SECRET_KEY": "bench-" + secrets.token_hex(24),
-               "WECHAT_TOKEN": "bench-" + secrets.token_hex(8)}  # the rq worker refuses public defaults
+               "WECHAT_TOKEN": "bench-" + secrets.token_hex(8),  # the rq worker refuses public defaults
+               "DOOR_SIGNING_KEY": "YmVuY2gtZG9vci1rZXktb2YtdGhpcnR5LXR3by1ieXQ="}
         print("making test files with LibreOffice…", flush=True)
         pdf100 = make_pdf_100(work)
         deck = make_pptx(work / "deck30.pptx", 30).read_bytes()

@@ -142,7 +142,7 @@ def run(opts: Options) -> Report:
         config = {"DATABASE_URL": sa.engine.make_url(ADMIN_URL).set(database=opts.db_name).render_as_string(
                       hide_password=False),
                   "REDIS_URL": opts.redis_url, "SECRET_KEY": "bench-notices-" + "k" * 40,
-                  "WECHAT_TOKEN": "huiyibenchtoken", "PUBLIC_BASE_URL": "http://huiyi.bench",
+                  "WECHAT_TOKEN": "huiyibenchtoken", "PUBLIC_BASE_URL": "http://huiyi.bench", "DOOR_SIGNING_KEY": "YmVuY2gtZG9vci1rZXktb2YtdGhpcnR5LXR3by1ieXQ=",
                   "WECHAT_API_BASE_URL": "http://wechat.sim", "NOTICE_WECHAT_PER_S": opts.wechat_rate,
                   "NOTICE_SMS_PER_S": opts.sms_rate, **SMS}
         app = create_app(config)

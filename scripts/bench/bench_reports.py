@@ -89,7 +89,7 @@ def db_url(opts: Options) -> str:
 def app_config(opts: Options) -> dict[str, str]:
     return {"DATABASE_URL": db_url(opts), "REDIS_URL": opts.redis_url, "SECRET_KEY": "bench-reports-" + "k" * 40,
             "WECHAT_TOKEN": "huiyibenchtoken", "PUBLIC_BASE_URL": "http://huiyi.bench",
-            "WECHAT_API_BASE_URL": "http://127.0.0.1:9"}
+            "WECHAT_API_BASE_URL": "http://127.0.0.1:9", "DOOR_SIGNING_KEY": "YmVuY2gtZG9vci1rZXktb2YtdGhpcnR5LXR3by1ieXQ="}
 
 
 def _name(i: int) -> str:

@@ -56,7 +56,7 @@ def database_url() -> str:
 def _env() -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": REDIS_URL, "SECRET_KEY": SECRET,
             "WECHAT_TOKEN": "bench-screen-token", "PUBLIC_BASE_URL": "http://bench.invalid",
-            "WECHAT_API_BASE_URL": "http://127.0.0.1:9",
+            "WECHAT_API_BASE_URL": "http://127.0.0.1:9", "DOOR_SIGNING_KEY": "YmVuY2gtZG9vci1rZXktb2YtdGhpcnR5LXR3by1ieXQ=",
             "PYTHONUNBUFFERED": "1"}
 
 
