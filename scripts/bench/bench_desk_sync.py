@@ -31,7 +31,7 @@ import os
 import platform
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -95,9 +95,9 @@ def run(args) -> dict:
             db.session.add_all([unit, owner])
             now = datetime.now(UTC)
             meeting = create_meeting("DESKSYNC", "离线签到压测会议", actor="bench", starts_at=now,
-                                     ends_at=now.replace(hour=23, minute=59), publish=True)
+                                     ends_at=now + timedelta(hours=3), publish=True)
             other = create_meeting("DESKOTHER", "另一个会议", actor="bench", starts_at=now,
-                                   ends_at=now.replace(hour=23, minute=59), publish=True)
+                                   ends_at=now + timedelta(hours=3), publish=True)
             world = desk_scenario.seed(meeting, other, people=args.people, desks=args.desks, actor=owner)
             tokens = {}
             for desk in world.desks:  # fresh tokens the bench knows (issue_desk keeps only their hash)
