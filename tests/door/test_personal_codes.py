@@ -83,3 +83,9 @@ def test_the_badge_png_holds_the_code(door):
     png = pc.personal_code_png(door.meeting, person)
     found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
     assert [r.text for r in found] == [door.codes[person.id]]
+
+
+def test_a_whole_meetings_codes_at_once_are_each_persons_code(door):
+    pc.revoke(door.meeting, door.people[0], reason="重印胸卡", actor=door.owner)
+    ids = [p.id for p in door.people]
+    assert pc.personal_codes_of(door.meeting, ids) == {p.id: pc.personal_code(door.meeting, p) for p in door.people}
