@@ -161,6 +161,7 @@ def test_offline_desks_scan_sync_and_merge(app, live_server, camera_browser, wor
     wait_js(page_a, "document.body.classList.contains('ready')", timeout=LOAD_MS)
     wait_js(page_a, f"document.getElementById('pending').textContent === '{scans_a}'", timeout=LOAD_MS)
     assert page_a.inner_text("#meeting-title") == meeting.title and page_a.is_visible("#offline-banner")
+    assert page_a.locator("#recent li").count() == 8  # the latest of the queue, listed again
     # Nothing reached the server while offline.
     assert committed_db.session.scalar(select(func.count()).select_from(DeskScan)) == 0
     committed_db.session.rollback()

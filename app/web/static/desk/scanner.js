@@ -321,6 +321,31 @@
     });
   }
 
+  // After a reload (offline, say) the list of recent scans comes back from the queue: what waits to be sent.
+  function restoreRecent() {
+    var kinds = {};
+    Object.keys(LABELS).forEach(function (k) { kinds[LABELS[k]] = k; });
+    return queueAll().then(function (all) {
+      state.recent = all.filter(function (s) { return s.token === state.token; })
+        .sort(function (a, b) { return a.at < b.at ? 1 : a.at > b.at ? -1 : 0; }).slice(0, 8)
+        .map(function (s) {
+          var id = readContact(s.code);
+          var person = id !== null ? state.people.get(id) : null;
+          return { scan_id: s.scan_id, kind: kinds[s.verdict] || "forged", at: s.at, name: person ? person.name : "" };
+        });
+      renderRecent();
+    });
+  }
+
+  // The person a code names (without checking it: only to label the list).
+  function readContact(text) {
+    var code = (text || "").trim().toUpperCase();
+    var raw = code.length === CODE_LEN ? base32(code.slice(2)) : null;
+    if (!raw || raw.length !== 80 || !state.bundle) return null;
+    var dv = new DataView(raw.buffer);
+    return dv.getUint32(1) === state.bundle.meeting.id ? dv.getUint32(5) : null;
+  }
+
   function refreshPending() {
     return queueCount().then(function (n) {
       document.querySelectorAll("[data-pending]").forEach(function (el) { el.textContent = n; });
@@ -485,6 +510,8 @@
       return kept[0] ? applyBundle(kept[0]) : null;
     }).then(function () {
       refreshPending();
+      return restoreRecent();
+    }).then(function () {
       if (navigator.onLine) return loadBundle().then(sync);
     }).then(function () {
       document.body.classList.add("ready");
