@@ -64,7 +64,7 @@ class Factory:
     def contact(self, unit: Unit | None = None, *, name: str | None = None, phone: str | None = None,
                 **kw) -> Contact:
         n = next(_seq)
-        contact = Contact(unit=unit or self.unit(), name=name or f"测试{n}", phone=phone or f"1380000{n:04d}", **kw)
+        contact = Contact(unit=unit or self.unit(), name=name or f"测试{n}", phone=phone or f"138{n:08d}", **kw)
         self.db.session.add(contact)
         self.db.session.flush()
         return contact
