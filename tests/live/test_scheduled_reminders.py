@@ -219,3 +219,19 @@ def test_a_session_with_only_unsent_schedules_can_be_removed(app, db, live):
     db.session.expire_all()
     assert [db.session.get(Job, i).error_code for i in job_ids] == ["cancelled", "cancelled"]
     assert jobs.reconcile(now=first.starts_at + timedelta(days=1))["requeued"] == 0
+
+
+def test_a_催签_right_after_a_scheduled_reminder_fired_waits_its_minute(app, db, live, wired, sim):
+    """The at-start reminder was written days before, but it went out just now: a 催签 tapped in the
+    same minute would message the same people twice."""
+    session = move_to(live, 2, time(14, 0))
+    rows = schedules.set_schedule(live.meeting, session, ["at_start"], actor=live.organizer)
+    db.session.commit()
+    fire_at(app, rows["at_start"].scheduled_for)
+    db.session.refresh(rows["at_start"])
+    fired = rows["at_start"].finished_at
+    assert fired is not None
+    with pytest.raises(reminders.ReminderError) as refused:
+        reminders.reminder_recipients(live.meeting, session, now=fired + timedelta(seconds=20))
+    assert refused.value.code == "too_soon" and 35 <= refused.value.params["seconds"] <= 40
+    assert reminders.reminder_recipients(live.meeting, session, now=fired + timedelta(seconds=61))

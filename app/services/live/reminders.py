@@ -84,14 +84,17 @@ def reminder_recipients(meeting: Meeting, session: MeetingSession, now: datetime
     :raise ReminderError: ``too_soon`` (one was sent within ``MIN_INTERVAL_S``), ``nobody_missing``.
     """
     now = now or datetime.now(UTC)
+    cutoff = now - timedelta(seconds=MIN_INTERVAL_S)
+    # A 催签 written, or a scheduled reminder that fired (written long before), within the minute.
     recent = db.session.scalars(
         select(Reminder).where(Reminder.session_id == session.id,
-                               Reminder.created_at > now - timedelta(seconds=MIN_INTERVAL_S))
+                               (Reminder.created_at > cutoff) | (Reminder.finished_at > cutoff))
         .order_by(Reminder.created_at.desc())
     ).all()
     for last in recent:
         if _went_out(last):
-            wait = MIN_INTERVAL_S - int((now - last.created_at).total_seconds())
+            went = max(last.created_at, last.finished_at or last.created_at)
+            wait = MIN_INTERVAL_S - int((now - went).total_seconds())
             raise ReminderError("too_soon", seconds=max(wait, 1))
     missing = missing_contact_ids(meeting, session)
     if not missing:
