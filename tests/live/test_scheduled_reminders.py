@@ -221,7 +221,7 @@ def test_a_session_with_only_unsent_schedules_can_be_removed(app, db, live):
     assert jobs.reconcile(now=first.starts_at + timedelta(days=1))["requeued"] == 0
 
 
-def test_a_催签_right_after_a_scheduled_reminder_fired_waits_its_minute(app, db, live, wired, sim):
+def test_a_reminder_tapped_right_after_a_scheduled_one_fired_waits_its_minute(app, db, live, wired, sim):
     """The at-start reminder was written days before, but it went out just now: a 催签 tapped in the
     same minute would message the same people twice."""
     session = move_to(live, 2, time(14, 0))
