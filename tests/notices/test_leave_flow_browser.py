@@ -67,6 +67,18 @@ def test_leave_asked_on_the_phone_is_approved_at_the_console(app, live_server, b
     leaves = page.inner_text("#leaves")
     assert person.name in leaves and "参加市委党校专题培训" in leaves
     page.screenshot(path=str(ARTIFACTS / "notice-console-1366.png"), full_page=True)
+    # The same page in WeChat's browser on the organizer's phone.
+    from app.web.auth import SESSION_KEY
+
+    cookie = app.session_interface.get_signing_serializer(app).dumps({SESSION_KEY: nm.organizer_identity})
+    organizer_phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, user_agent=WECHAT_UA,
+                                          locale="zh-CN")
+    organizer_phone.add_cookies([{"name": app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": live_server}])
+    small = organizer_phone.new_page()
+    small.goto(page.url)
+    assert fits_width(small), "the notice page scrolls sideways on a phone"
+    small.screenshot(path=str(ARTIFACTS / "notice-console-390.png"), full_page=True)
+    organizer_phone.close()
     page.click("#leaves button.primary")
     assert f"已批准 {person.name} 请假" in page.inner_text(".flash")
 
