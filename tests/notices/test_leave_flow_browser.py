@@ -35,6 +35,8 @@ def test_leave_asked_on_the_phone_is_approved_at_the_console(app, live_server, b
     console, page = _console(browser, app, live_server, nm.organizer_identity)
     page.goto(f"{live_server}/admin/{nm.meeting.code}/notices")
     page.click("text=写通知")
+    page.click("text=按单位")  # the audience can be picked by unit, role, 代表团 or person
+    page.screenshot(path=str(ARTIFACTS / "notice-compose-1366.png"), full_page=True)
     body = page.input_value("textarea[name=body]")
     page.fill("textarea[name=body]", body.replace("（如：本人身份证件、会议材料、笔记本）", "本人身份证件"))
     page.click("form.notice-form button[type=submit]")
