@@ -32,6 +32,8 @@ def test_console_to_person_and_back(app, client, db, nm):
     person = app.test_client()
     page = person.get(f"/n/{recipient.token}")
     assert page.status_code == 200 and "请携带笔记本。" in page.text and "致 代表0" in page.text
+    db.session.refresh(recipient)
+    assert recipient.read_at is not None  # opening the full text is what 已读 means
     asked = person.post(f"/n/{recipient.token}/leave", data={"reason": "外出公干"})
     assert asked.status_code == 302
     assert "请假申请已提交" in person.get(asked.headers["Location"]).text
