@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from app.services.meetings.visibility import participating_meeting
 from app.services.notify import notices as svc
 from miniprogram_api import schemas_notices as s
@@ -18,8 +16,7 @@ def _out(recipient, meeting) -> s.NoticeOut:
     return s.NoticeOut(id=notice.id, kind=notice.kind, title=notice.title, body=notice.body, sent_at=notice.sent_at,
                        ask_reply=notice.ask_reply, state=state, state_text=svc.STATES[state],
                        leave_reason=recipient.leave_reason, decision_note=recipient.decision_note,
-                       can_answer=notice.ask_reply and datetime.now(UTC) < meeting.ends_at
-                       and recipient.leave_state not in ("approved", "refused"))
+                       can_answer=svc.can_answer(recipient, meeting))
 
 
 @api(bp, "/meetings/<code>/notices", authenticate=current_identity, tags=["会议通知"],

@@ -13,6 +13,7 @@ from app.services.documents import confidentiality
 from app.services.errors import DomainError
 from app.services.notify import notices as svc
 from app.tx import finish_with_error
+from app.web.console_auth import in_wechat
 from models import Contact, Meeting
 
 bp = Blueprint("notice_page", __name__, url_prefix="/n")
@@ -58,4 +59,4 @@ def reply(token: str, answer: str):
 
 
 def _channel() -> str:
-    return "wechat" if "MicroMessenger" in (request.headers.get("User-Agent") or "") else "browser"
+    return "wechat" if in_wechat() else "browser"

@@ -364,6 +364,22 @@ def _apply_report(delivery: ReminderDelivery, status: str, now: datetime) -> Non
         delivery.error = REPORT_REASONS.get(status, f"微信报告未送达（{status}）")[:200]
 
 
+def record_sms_receipt(receipt) -> int:
+    """The SMS provider's receipt for a reminder that went by SMS (``sms_serial``): delivered, or failed
+    with the carrier's word. Returns 1 when it was a reminder's, else 0."""
+    delivery = db.session.scalar(select(ReminderDelivery).where(
+        ReminderDelivery.sms_serial == receipt.serial_no).with_for_update())
+    if delivery is None:
+        return 0
+    if receipt.delivered:
+        if delivery.status == "sent":
+            delivery.status, delivery.delivered_at = "delivered", receipt.reported_at
+    else:
+        delivery.status = "failed"
+        delivery.error = f"短信未送达：{receipt.reason or '运营商未说明原因'}"[:200]
+    return 1
+
+
 def _apply_early_report(delivery: ReminderDelivery) -> bool:
     """A report WeChat sent before this delivery's send was committed (see record_delivery_report).
     False when Redis cannot be asked."""

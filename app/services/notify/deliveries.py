@@ -27,11 +27,12 @@ from sqlalchemy import func, insert, literal, select, update
 
 from app import jobs
 from app.extensions import db, get_redis
+from app.services.live import reminders
 from app.services.live.reminders import EARLY_REPORT_KEY, REPORT_REASONS, REPORT_SUCCESS
 from app.services.notify import sms
 from app.services.timeutil import local
 from app.wechat import WeChatError, WeChatUnavailable, oa_api, templates
-from models import Contact, Meeting, Notice, NoticeDelivery, NoticeRecipient, ReminderDelivery, WechatIdentity
+from models import Contact, Meeting, Notice, NoticeDelivery, NoticeRecipient, WechatIdentity
 
 log = logging.getLogger(__name__)
 JOB_KIND = "notice"
@@ -283,21 +284,6 @@ def _send_sms(delivery: NoticeDelivery, recipient: NoticeRecipient, notice: Noti
         delivery.provider_id = sent.serial_no
 
 
-def _apply_reminder_receipt(receipt) -> int:
-    """A 催签 (or scheduled reminder) that went by SMS: delivered, or failed with the carrier's word."""
-    delivery = db.session.scalar(select(ReminderDelivery).where(
-        ReminderDelivery.sms_serial == receipt.serial_no).with_for_update())
-    if delivery is None:
-        return 0
-    if receipt.delivered:
-        if delivery.status == "sent":
-            delivery.status, delivery.delivered_at = "delivered", receipt.reported_at
-    else:
-        delivery.status = "failed"
-        delivery.error = f"短信未送达：{receipt.reason or '运营商未说明原因'}"[:200]
-    return 1
-
-
 # --- What the channels report later ------------------------------------------------------------------
 
 def record_wechat_report(msgid: str | None, status: str | None, *, now: datetime | None = None) -> str | None:
@@ -355,7 +341,7 @@ def apply_sms_receipts(receipts: list) -> int:
         delivery = db.session.scalar(select(NoticeDelivery).where(
             NoticeDelivery.channel == "sms", NoticeDelivery.provider_id == receipt.serial_no).with_for_update())
         if delivery is None:
-            matched += _apply_reminder_receipt(receipt)
+            matched += reminders.record_sms_receipt(receipt)
             continue
         matched += 1
         delivery.reported_at = receipt.reported_at

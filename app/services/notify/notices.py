@@ -344,6 +344,14 @@ def _open_for_answers(recipient: NoticeRecipient, meeting: Meeting, now: datetim
         raise NoticeError("meeting_over")
 
 
+def can_answer(recipient: NoticeRecipient, meeting: Meeting, now: datetime | None = None) -> bool:
+    """Whether the person may still answer: the notice asks for 回执, the meeting has not ended, and
+    the organizer has not decided a leave they asked for."""
+    now = now or datetime.now(UTC)
+    return (recipient.notice.ask_reply and now < meeting.ends_at
+            and recipient.leave_state not in ("approved", "refused"))
+
+
 def attend(recipient: NoticeRecipient, meeting: Meeting, *, channel: str, now: datetime | None = None) -> None:
     """回执: the person will attend. Answering again is harmless; a pending leave request is taken back,
     an approved leave stays until the organizer cancels it (they excused the person).
