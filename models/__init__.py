@@ -23,6 +23,7 @@ from models.meetings import (
     Presence,
 )
 from models.notices import Notice, NoticeDelivery, NoticeRecipient
+from models.registrations import FormAccess, Registration, RegistrationForm, RegistrationStatus
 from models.reminders import Reminder, ReminderDelivery
 from models.service_cards import CardScope, ServiceCard
 from models.signins import SignIn, SignInDenial, SignInMethod
@@ -39,4 +40,5 @@ __all__ = [
     "SurveyQuestion", "SurveyResponse", "SystemAdmin", "Unit", "UnitAccount", "UnitOrganizer", "Vote", "VoteOption",
     "VoteParticipation", "WechatIdentity",
     "CardScope", "ServiceCard",
+    "FormAccess", "Registration", "RegistrationForm", "RegistrationStatus",
 ]

@@ -23,6 +23,9 @@ class Unit(Model):
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id", ondelete="SET NULL"))
     #: Some units (e.g. a duty office) list landlines instead of mobiles.
     allow_landline: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: Set on a meeting's "报名人员" unit: the registrants approved without a directory entry.
+    registration_meeting_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("meetings.id", ondelete="SET NULL", use_alter=True), index=True)
     created_at: Mapped[datetime] = created_at_column()
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id])
