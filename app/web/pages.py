@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from flask import current_app
 from markupsafe import Markup
 
 from app.services.meetings.organizers import RIGHTS, is_system_admin
@@ -36,4 +37,9 @@ def page_globals() -> dict[str, object]:
     """The app-wide context processor; a blueprint adds only what is its own (labels, the account)."""
     return {"h5_css": h5_css(), "fmt_hm": fmt_hm, "fmt_date_cn": fmt_date_cn, "fmt_range_cn": fmt_range_cn,
             "console_rights": console_rights, "is_system_admin": is_system_admin,
-            "state_label": STATE_LABELS.get, "right_label": RIGHT_LABELS.get}
+            "state_label": STATE_LABELS.get, "right_label": RIGHT_LABELS.get, "has_endpoint": has_endpoint}
+
+
+def has_endpoint(endpoint: str) -> bool:
+    """Whether the app serves ``endpoint`` (a shared nav names the pages of several blueprints)."""
+    return endpoint in current_app.view_functions

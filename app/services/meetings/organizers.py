@@ -24,7 +24,10 @@ _STAFF = frozenset({"view", "proxy_signin", "remind", "votes", "documents",
                     "notices",
                     # reports that list people with their contacts or answers (签到表, absent list…);
                     # the reports of numbers only need "view" (app/services/reports/registry.py)
-                    "reports"})
+                    "reports",
+                    # registration: decide, tag and export registrations; logistics: rooms, seats,
+                    # meals, buses and badges (the forms themselves are the meeting's: "edit")
+                    "registrations", "logistics"})
 #: What each right may do. A rule lives here and nowhere else.
 RIGHTS: dict[str, frozenset[str]] = {
     OrganizerRight.VIEWER: frozenset({"view"}),
