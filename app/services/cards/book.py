@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.services import meeting_cache
+from app.services.cards import allocated as allocations
 from models import CardScope, Meeting, ServiceCard
 
 _lock = threading.Lock()
@@ -45,6 +46,8 @@ class Book:
     roles: dict[str, dict[str, str]] = field(default_factory=dict)
     groups: dict[str, dict[str, str]] = field(default_factory=dict)
     people: dict[int, dict[str, str]] = field(default_factory=dict)
+    #: The logistics allocation's fields (rooms, seats, meals, buses): they win over every scope.
+    allocated: allocations.Allocated = field(default_factory=allocations.Allocated)
 
     def layers(self, contact_id: int | None, role: str | None, group: str | None) -> list[tuple[str, dict]]:
         """(scope, fields) from the least to the most specific."""
@@ -59,7 +62,7 @@ class Book:
 
 
 def load(meeting_id: int) -> Book:
-    book = Book()
+    book = Book(allocated=allocations.load(meeting_id))
     rows = db.session.execute(select(ServiceCard.scope, ServiceCard.scope_key, ServiceCard.contact_id,
                                      ServiceCard.fields).where(ServiceCard.meeting_id == meeting_id))
     for scope, key, contact_id, values in rows:
@@ -90,6 +93,10 @@ def for_door(meeting: Meeting, build: Callable[[Meeting, Book], T]) -> T:
     return built
 
 
+#: The rows a card is read from: a flushed one is a change of the meeting's cards.
+CARD_SOURCES: tuple[type, ...] = (ServiceCard,)
+
+
 def clear() -> None:
     with _lock:
         _entries.clear()
@@ -98,7 +105,7 @@ def clear() -> None:
 @event.listens_for(Session, "after_flush")
 def _on_card_change(session: Session, _flush_context) -> None:
     """A flushed card row: a meeting change for every cache hung off the meetings."""
-    if any(isinstance(obj, ServiceCard) for obj in (*session.new, *session.dirty, *session.deleted)):
+    if any(isinstance(obj, CARD_SOURCES) for obj in (*session.new, *session.dirty, *session.deleted)):
         changed(session)
 
 

@@ -15,7 +15,7 @@ from app.services.timeutil import LOCAL_TZ, local
 from models import Invitee, Meeting
 
 SCOPE_LABELS = {"default": "会议地点", "meeting": "全体", "role": "按身份", "group": "按分组", "person": "个人", "list": "参会名单",
-                "stay": "住宿安排"}
+                "allocated": "会务安排"}
 
 
 @dataclass(frozen=True)
@@ -137,12 +137,6 @@ def overlay(book: books.Book, meeting: Meeting, *, contact_id: int | None, role:
     return values, sources
 
 
-def allocated_stay(meeting: Meeting, contact_id: int) -> dict[str, str] | None:
-    """The person's hotel and room from the logistics allocation (issue 18), which wins over a
-    typed 酒店/房间号. None until that allocation exists: this is the one place it plugs in."""
-    return None
-
-
 def card_for(meeting: Meeting, contact_id: int | None, *, now: datetime) -> Card:
     """The card of ``contact_id`` (None: a visitor not in the directory sees the meeting's card)."""
     invitee = None
@@ -152,13 +146,14 @@ def card_for(meeting: Meeting, contact_id: int | None, *, now: datetime) -> Card
     if invitee is not None and invitee.status != "approved":
         invitee = None
     card = Card()
+    book = books.load(meeting.id)
     card.fields, card.sources = overlay(
-        books.load(meeting.id), meeting, contact_id=contact_id if invitee is not None else None,
+        book, meeting, contact_id=contact_id if invitee is not None else None,
         role=invitee.role if invitee else None, group=invitee.group_name if invitee else None,
         seat=invitee.seat if invitee else None)
-    stay = allocated_stay(meeting, contact_id) if invitee is not None and contact_id is not None else None
-    for key, value in (stay or {}).items():
-        card.fields[key], card.sources[key] = value, "stay"
+    if invitee is not None and contact_id is not None:
+        for key, value in book.allocated.fields_at(contact_id, now).items():
+            card.fields[key], card.sources[key] = value, "allocated"
     _place_agenda(card, meeting_items(meeting), now)
     card.has_agenda = bool(meeting.agenda)
     card.shows_agenda = card.has_agenda and card.day == local(meeting.starts_at).date()
@@ -171,14 +166,14 @@ class DoorCards:
     names, by the same precedence as :func:`overlay` (tested to agree), and answers a meeting with
     no cards and no agenda at once: the door pays for cards only where there are some."""
 
-    HEADLINE_FIELDS = ("seat", "meal_name", "meal_place", "meal_table")
+    HEADLINE_FIELDS = ("seat", "hotel_name", "hotel_room", "meal_name", "meal_place", "meal_table")
 
     def __init__(self, meeting: Meeting, book: books.Book) -> None:
         self.book = book
         # Without an agenda the items are the sign-in sessions themselves: "下一项" would name what
         # the person is signing in to, so the headline leaves it out.
         self.timed = [i for i in meeting_items(meeting) if i.at is not None] if meeting.agenda else []
-        self.blank = not (self.timed or any(k in fields for fields in (book.meeting, *book.roles.values(),
+        self.blank = not (self.timed or book.allocated or any(k in fields for fields in (book.meeting, *book.roles.values(),
                                                                        *book.groups.values(), *book.people.values())
                                             for k in self.HEADLINE_FIELDS))
 
@@ -198,6 +193,10 @@ class DoorCards:
                     found[key] = scope[key]
         if seat and not (own and own.get("seat")):
             found["seat"] = seat  # the list's seat: the person's own, beaten only by their card
+        if book.allocated:
+            for key, value in book.allocated.fields_at(contact_id, now).items():
+                if key in self.HEADLINE_FIELDS:
+                    found[key] = value  # the allocation beats every scope, as on the card
         after = None
         for item in self.timed:
             if item.at > now:
@@ -216,6 +215,9 @@ def _parts(f: dict[str, str], next_text: str | None) -> tuple[str, ...]:
     parts = []
     if f.get("seat"):
         parts.append(f"座位 {f['seat']}")
+    hotel, room = f.get("hotel_name"), f.get("hotel_room")
+    if hotel or room:
+        parts.append(f"住宿 {hotel + ' ' + room if hotel and room else hotel or room}")
     place, table = f.get("meal_place"), f.get("meal_table")
     if table and table[-1].isdigit():
         table += " 桌"  # "12" alone could be anything; "第 5 桌", "一团 1 桌" say it themselves
@@ -227,8 +229,9 @@ def _parts(f: dict[str, str], next_text: str | None) -> tuple[str, ...]:
 
 
 def headline_parts(card: Card) -> tuple[str, ...]:
-    """What the scan reply's first line says after the order number: the seat, the meal, the next
-    item, only those the person has ("座位 3 排 12 号", "午餐 2 楼宴会厅", "下一项 14:30 分组讨论")."""
+    """What the scan reply's first line says after the order number: the seat, the room, the meal,
+    the next item, only those the person has ("座位 3 排 12 号", "住宿 西湖宾馆 1208", "午餐 2 楼宴会厅",
+    "下一项 14:30 分组讨论")."""
     item = card.next_item
     return _parts(card.fields, f"{card.when(item)} {item.title}" if item is not None else None)
 

@@ -1,0 +1,56 @@
+"""What the logistics allocation puts on a person's card: their room, seat, meal and bus.
+
+An allocation (app/services/logistics) is the truth of where a person sleeps, sits, eats and rides,
+so its fields win over anything typed on the card at any scope. Rooms and seats hold for the whole
+meeting (``fixed``); meals and buses change through the day, so each person has a timeline of
+``(until, fields)`` in time order and the card shows the first entry not yet over at ``now``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Allocated:
+    #: contact id -> fields that hold all meeting long (hotel, room, seat)
+    fixed: dict[int, dict[str, str]] = field(default_factory=dict)
+    #: contact id -> [(until, fields)] in time order (meal sittings, bus departures)
+    timed: dict[int, list[tuple[datetime, dict[str, str]]]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.fixed or self.timed)
+
+    def fields_at(self, contact_id: int, now: datetime) -> dict[str, str]:
+        out = dict(self.fixed.get(contact_id, {}))
+        seen: set[str] = set()
+        for until, fields in self.timed.get(contact_id, ()):
+            if until <= now:
+                continue
+            # The first entry not over for each kind of field (the next meal, the next bus).
+            fresh = {k: v for k, v in fields.items() if k not in seen}
+            out.update(fresh)
+            seen.update(fields)
+        return out
+
+
+def load(meeting_id: int) -> Allocated:
+    """Every provider's fields for the meeting: a few queries, read when the book is."""
+    fixed: dict[int, dict[str, str]] = {}
+    timed: dict[int, list[tuple[datetime, dict[str, str]]]] = {}
+    for provider in FIXED_PROVIDERS:
+        for contact_id, values in provider(meeting_id).items():
+            fixed.setdefault(contact_id, {}).update({k: v for k, v in values.items() if v})
+    for provider in TIMED_PROVIDERS:
+        for contact_id, entries in provider(meeting_id).items():
+            timed.setdefault(contact_id, []).extend(entries)
+    for entries in timed.values():
+        entries.sort(key=lambda e: e[0])
+    return Allocated(fixed, timed)
+
+
+#: ``meeting_id -> {contact_id: {field: text}}``: hotel room, seat.
+FIXED_PROVIDERS: tuple = ()
+#: ``meeting_id -> {contact_id: [(until, {field: text})]}``: meals, buses.
+TIMED_PROVIDERS: tuple = ()

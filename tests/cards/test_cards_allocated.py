@@ -1,0 +1,25 @@
+"""The allocation's layer of the card: fixed fields always, timed ones until they are over."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from app.services.cards.allocated import Allocated
+
+T0 = datetime(2026, 12, 3, 4, 0, tzinfo=UTC)
+
+
+def test_the_next_meal_and_bus_not_over_are_shown_with_the_room():
+    lunch = {"meal_name": "午餐", "meal_place": "2 楼宴会厅", "meal_table": "5"}
+    dinner = {"meal_name": "晚餐", "meal_place": "1 楼中餐厅", "meal_table": "8"}
+    bus = {"bus_route": "酒店—会场", "bus_car": "3 号车", "bus_time": "13:30"}
+    a = Allocated(fixed={7: {"hotel_name": "西湖宾馆", "hotel_room": "1208", "seat": "3 排 12 号"}},
+                  timed={7: [(T0 + timedelta(hours=1), lunch), (T0 + timedelta(hours=2), bus),
+                             (T0 + timedelta(hours=8), dinner)]})
+    at_noon = a.fields_at(7, T0)
+    assert at_noon["meal_name"] == "午餐" and at_noon["bus_car"] == "3 号车" and at_noon["hotel_room"] == "1208"
+    after_lunch = a.fields_at(7, T0 + timedelta(hours=1))
+    assert after_lunch["meal_name"] == "晚餐" and after_lunch["meal_table"] == "8"
+    evening = a.fields_at(7, T0 + timedelta(hours=9))
+    assert "meal_name" not in evening and "bus_car" not in evening and evening["seat"] == "3 排 12 号"
+    assert a.fields_at(8, T0) == {} and not Allocated()
