@@ -28,10 +28,12 @@ class Allocated:
         for until, fields in self.timed.get(contact_id, ()):
             if until <= now:
                 continue
-            # The first entry not over for each kind of field (the next meal, the next bus).
-            fresh = {k: v for k, v in fields.items() if k not in seen}
-            out.update(fresh)
-            seen.update(fields)
+            # The first entry not over of each kind (the next meal, the next bus), whole: a later
+            # meal's table never fills in a field the next meal leaves empty.
+            kinds = {key.split("_", 1)[0] for key in fields}
+            if kinds - seen:
+                out.update({k: v for k, v in fields.items() if k.split("_", 1)[0] not in seen})
+                seen |= kinds
         return out
 
 
