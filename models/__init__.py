@@ -1,6 +1,7 @@
 """The data model, one module per aggregate. Importing this package registers every table."""
 
 from models.audit import AuditLog
+from models.buses import BusAssignment, BusCar, BusRoute
 from models.confidentiality import ConfidentialityConfirmation, ConfidentialityTerms
 from models.console import SystemAdmin, UnitOrganizer
 from models.contacts import Contact, ContactImport
@@ -8,6 +9,7 @@ from models.desks import CodeRevocation, Desk, DeskScan
 from models.documents import Document, DocumentAccess, DocumentVersion
 from models.identities import WechatIdentity
 from models.jobs import Job
+from models.meals import MealAssignment, MealSitting, MealTable
 from models.meetings import (
     Admission,
     Invitee,
@@ -25,6 +27,7 @@ from models.meetings import (
 from models.notices import Notice, NoticeDelivery, NoticeRecipient
 from models.registrations import FormAccess, Registration, RegistrationForm, RegistrationStatus
 from models.reminders import Reminder, ReminderDelivery
+from models.seating import SeatAssignment, SeatNumbering, SeatPlan
 from models.service_cards import CardScope, ServiceCard
 from models.signins import SignIn, SignInDenial, SignInMethod
 from models.surveys import Survey, SurveyParticipation, SurveyQuestion, SurveyResponse
@@ -41,4 +44,6 @@ __all__ = [
     "VoteParticipation", "WechatIdentity",
     "CardScope", "ServiceCard",
     "FormAccess", "Registration", "RegistrationForm", "RegistrationStatus",
+    "SeatAssignment", "SeatNumbering", "SeatPlan",
+    "BusAssignment", "BusCar", "BusRoute", "MealAssignment", "MealSitting", "MealTable",
 ]
