@@ -9,6 +9,7 @@ from models.desks import CodeRevocation, Desk, DeskScan
 from models.documents import Document, DocumentAccess, DocumentVersion
 from models.identities import WechatIdentity
 from models.jobs import Job
+from models.lodging import Hotel, LodgingState, Room, RoomAssignment, RoomType
 from models.meals import MealAssignment, MealSitting, MealTable
 from models.meetings import (
     Admission,
@@ -44,6 +45,7 @@ __all__ = [
     "VoteParticipation", "WechatIdentity",
     "CardScope", "ServiceCard",
     "FormAccess", "Registration", "RegistrationForm", "RegistrationStatus",
+    "Hotel", "LodgingState", "Room", "RoomAssignment", "RoomType",
     "SeatAssignment", "SeatNumbering", "SeatPlan",
     "BusAssignment", "BusCar", "BusRoute", "MealAssignment", "MealSitting", "MealTable",
 ]
