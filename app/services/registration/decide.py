@@ -1,0 +1,200 @@
+"""The organizer's decision on registrations: approve, refuse with a reason, tag; one or many.
+
+Approval puts the person where the rest of the system looks for people:
+
+1. the directory: the contact with the registration's unit and phone, else one with the phone and
+   the same name; else a new contact in the meeting's "报名人员" unit (made on first need, flagged by
+   ``units.registration_meeting_id``). The registrant's own unit name is added to that unit's
+   aliases, so at their first scan they bind (app/services/identity/binding.py) with the unit, name
+   and phone they registered with;
+2. the invitee list: an approved invitee with the form's role and the registration's group.
+
+``registration.contact_id`` then links the two (app/services/logistics/people.py reads it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.services import audit
+from app.services.contacts.phones import normalize_name
+from app.services.contacts.units import unit_matches
+from app.services.meetings import invitees
+from app.services.meetings.meetings import invite_contact
+from app.services.registration.errors import RegistrationError
+from app.services.registration.fields import plain_text
+from models import Contact, Meeting, Unit
+from models.registrations import Registration, RegistrationStatus
+
+MAX_TAG = 16
+MAX_TAGS = 10
+#: Aliases the 报名人员 unit keeps at most (one per registrant's unit name).
+MAX_ALIASES = 2000
+
+
+def _rows(meeting: Meeting, ids: Iterable[int | str]) -> list[Registration]:
+    wanted: set[int] = set()
+    for raw in ids:
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            raise RegistrationError("registration_not_found") from None
+        if not 0 < value < 2**31:
+            raise RegistrationError("registration_not_found")
+        wanted.add(value)
+    if not wanted:
+        raise RegistrationError("nothing_selected")
+    rows = list(db.session.scalars(select(Registration).where(
+        Registration.meeting_id == meeting.id, Registration.id.in_(wanted)).order_by(Registration.id)))
+    if len(rows) != len(wanted):
+        raise RegistrationError("registration_not_found")
+    return rows
+
+
+def get_registration(meeting: Meeting, registration_id: int | str) -> Registration:
+    return _rows(meeting, [registration_id])[0]
+
+
+def pending_ids(meeting: Meeting) -> list[int]:
+    return list(db.session.scalars(select(Registration.id).where(
+        Registration.meeting_id == meeting.id, Registration.status == RegistrationStatus.PENDING)
+        .order_by(Registration.id)))
+
+
+def approve(meeting: Meeting, ids: Iterable[int | str], *, actor: str, now: datetime | None = None) -> dict[str, int]:
+    """Approve these registrations (pending or refused ones; approved ones are left as they are).
+
+    :raise RegistrationError: ``nothing_selected``, ``registration_not_found`` (any id not of this
+        meeting: nothing is done).
+    """
+    rows = _rows(meeting, ids)
+    todo = [r for r in rows if r.status in (RegistrationStatus.PENDING, RegistrationStatus.REFUSED)]
+    approve_rows(meeting, todo, actor=actor, now=now)
+    return {"approved": len(todo), "skipped": len(rows) - len(todo)}
+
+
+def approve_rows(meeting: Meeting, rows: list[Registration], *, actor: str, now: datetime | None = None) -> None:
+    """Approve ``rows`` (checked by the caller): directory, invitee list, link, audit."""
+    if not rows:
+        return
+    now = now or datetime.now(UTC)
+    for reg in rows:
+        contact = _directory_person(meeting, reg)
+        invite_contact(meeting, contact, actor=actor, role=reg.form.role, group_name=reg.group_name)
+        reg.contact_id = contact.id
+        reg.status = RegistrationStatus.APPROVED
+        reg.decided_by = actor[:96]
+        reg.decided_at = now
+        reg.decision_note = None
+    db.session.flush()
+    invitees._changed(meeting)  # 应到 and the invitee list's caches follow at once
+    audit.record(actor, "registration.approve", meeting_id=meeting.id,
+                 target=f"registration:{rows[0].id}" if len(rows) == 1 else f"registrations:{len(rows)}",
+                 registration_ids=[r.id for r in rows][:2000], contact_ids=[r.contact_id for r in rows][:2000])
+
+
+def _directory_person(meeting: Meeting, reg: Registration) -> Contact:
+    if reg.unit_id is not None:
+        same_unit = db.session.scalar(select(Contact).where(Contact.unit_id == reg.unit_id,
+                                                            Contact.phone == reg.phone))
+        if same_unit is not None:
+            same_unit.active = True
+            return same_unit
+    name = normalize_name(reg.name)
+    for candidate in db.session.scalars(select(Contact).where(Contact.phone == reg.phone, Contact.active.is_(True))
+                                        .order_by(Contact.id)):
+        if normalize_name(candidate.name) == name:
+            return candidate
+    unit = registration_unit(meeting)
+    typed_unit = reg.unit_name.strip()
+    if typed_unit and not unit_matches(unit, typed_unit) and len(unit.aliases or []) < MAX_ALIASES:
+        unit.aliases = [*(unit.aliases or []), typed_unit]
+    if reg.unit_id is not None:  # the unit's other names too (发改局 for 区发展和改革局)
+        own = db.session.get(Unit, reg.unit_id)
+        extra = [a for a in [own.code, *(own.aliases or [])] if a and not unit_matches(unit, a)]
+        unit.aliases = [*(unit.aliases or []), *extra][:MAX_ALIASES]
+    existing = db.session.scalar(select(Contact).where(Contact.unit_id == unit.id, Contact.phone == reg.phone))
+    if existing is not None:  # approved before, refused, approved again
+        existing.name, existing.title, existing.active = reg.name, reg.title or existing.title, True
+        return existing
+    contact = Contact(unit_id=unit.id, name=reg.name, phone=reg.phone, title=reg.title or None, tags=["报名"])
+    db.session.add(contact)
+    db.session.flush()
+    return contact
+
+
+def registration_unit(meeting: Meeting) -> Unit:
+    """The meeting's "报名人员" unit, made on first need: code ``R<meeting code>``, name
+    ``<会议标题>报名人员``."""
+    unit = db.session.scalar(select(Unit).where(Unit.registration_meeting_id == meeting.id))
+    if unit is not None:
+        return unit
+    base = f"R{meeting.code}"[:28]
+    code, n = base, 1
+    while db.session.scalar(select(Unit.id).where(Unit.code == code)) is not None:
+        n += 1
+        code = f"{base}-{n}"
+    unit = Unit(code=code, name=f"{meeting.title}报名人员"[:128], aliases=[], registration_meeting_id=meeting.id)
+    db.session.add(unit)
+    db.session.flush()
+    audit.record("system", "unit.add", meeting_id=meeting.id, target=f"unit:{unit.id}", code=code, name=unit.name,
+                 registration=True)
+    return unit
+
+
+def refuse(meeting: Meeting, ids: Iterable[int | str], *, reason: str, actor: str,
+           now: datetime | None = None) -> dict[str, int]:
+    """Refuse pending registrations with ``reason`` (shown to the person). Decided ones are skipped:
+    an approved person is already an invitee, taken off the list on the people page.
+
+    :raise RegistrationError: ``refuse_reason_missing``, ``refuse_reason_too_long``,
+        ``nothing_selected``, ``registration_not_found``.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise RegistrationError("refuse_reason_missing")
+    if len(reason) > 200 or not plain_text(reason.replace("\n", " ")):
+        raise RegistrationError("refuse_reason_too_long")
+    rows = _rows(meeting, ids)
+    todo = [r for r in rows if r.status == RegistrationStatus.PENDING]
+    now = now or datetime.now(UTC)
+    for reg in todo:
+        reg.status = RegistrationStatus.REFUSED
+        reg.decided_by = actor[:96]
+        reg.decided_at = now
+        reg.decision_note = reason
+    db.session.flush()
+    if todo:
+        audit.record(actor, "registration.refuse", meeting_id=meeting.id,
+                     target=f"registration:{todo[0].id}" if len(todo) == 1 else f"registrations:{len(todo)}",
+                     registration_ids=[r.id for r in todo][:2000], reason=reason)
+    return {"refused": len(todo), "skipped": len(rows) - len(todo)}
+
+
+def tag(meeting: Meeting, ids: Iterable[int | str], label: str, *, actor: str, remove: bool = False) -> int:
+    """Add (or ``remove``) the tag ``label`` on these registrations; how many changed.
+
+    :raise RegistrationError: ``tag_invalid``, ``nothing_selected``, ``registration_not_found``.
+    """
+    label = (label or "").strip()
+    if not label or len(label) > MAX_TAG or not plain_text(label) or "," in label:
+        raise RegistrationError("tag_invalid")
+    changed = 0
+    for reg in _rows(meeting, ids):
+        tags = list(reg.tags or [])
+        if remove and label in tags:
+            tags.remove(label)
+        elif not remove and label not in tags and len(tags) < MAX_TAGS:
+            tags.append(label)
+        else:
+            continue
+        reg.tags = tags
+        changed += 1
+    db.session.flush()
+    audit.record(actor, "registration.untag" if remove else "registration.tag", meeting_id=meeting.id,
+                 target=f"registrations:{changed}", tag=label)
+    return changed
