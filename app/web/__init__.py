@@ -17,6 +17,7 @@ from app.web import (
     confidentiality,
     console,
     console_attendance,
+    console_badges,
     console_cards,
     console_desks,
     console_door,
@@ -48,7 +49,7 @@ BLUEPRINTS = (health.bp, auth.bp, attendee.bp, units_office.bp, screen.bp, conso
               console_meetings.bp, console_people.bp, console_door.bp, console.bp, codes.bp, documents.bp, votes.bp,
               surveys.bp, mine.bp, jobs.bp, console_attendance.bp, units_office_people.bp, sms_callback.bp,
               console_reports.bp, console_notices.bp, notice_page.bp, confidentiality.bp,
-              console_cards.bp, console_desks.bp, desk.bp)
+              console_cards.bp, console_desks.bp, desk.bp, console_badges.bp)
 
 
 def init_app(app: Flask) -> None:

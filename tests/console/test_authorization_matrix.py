@@ -56,6 +56,7 @@ NEEDS = {
     "console_cards.page": VIEWER, "console_cards.people": VIEWER, "console_cards.person": VIEWER,
     "console_cards.save": OWNER, "console_cards.template": OWNER, "console_cards.import_check": OWNER,
     "console_cards.import_job": OWNER, "console_cards.import_report": OWNER, "console_cards.import_apply": OWNER,
+    "console_badges.page": VIEWER, "console_badges.preview": VIEWER, "console_badges.print_": STAFF,
 }
 #: Where one endpoint serves two methods with different needs.
 NEEDS_BY_METHOD = {("surveys.admin_list", "POST"): STAFF, ("console_cards.person", "POST"): OWNER}
