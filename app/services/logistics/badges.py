@@ -484,6 +484,8 @@ def load_photo(key: str | None) -> tuple[bytes | None, str | None]:
             small = ImageOps.fit(ImageOps.exif_transpose(img).convert("RGB"), PHOTO_PX, Image.Resampling.BILINEAR)
         out = io.BytesIO()
         small.save(out, "JPEG", quality=85)
+    except Image.DecompressionBombError:  # Pillow's own guard, past twice its pixel limit
+        return None, "photo_too_large"
     except Exception:  # Pillow's failures on hostile files are of many kinds; none may stop the print
         return None, "photo_unreadable"
     return out.getvalue(), None

@@ -30,12 +30,28 @@ from fontTools import subset
 from fontTools.pens.cu2quPen import Cu2QuPen
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib import TTFont, newTable
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont as ReportlabTTFont
 
 from app.services.fonts import find_cjk_font
 
 _MAX_ERR = 1.0  # font units (of 1000)
+_reportlab_to_unicode = ttfonts.makeToUnicodeCMap
+
+
+def _to_unicode_cmap(fontname: str, subset: list[int]) -> str:
+    """reportlab's ToUnicode CMap, with characters beyond the BMP (a rare name in CJK Extension B,
+    U+2003E) as the UTF-16 surrogate pair the PDF format asks for: reportlab writes ``<2003E>``,
+    which text extractors read as U+2003, so the name would not be found or copied right."""
+    cmap = _reportlab_to_unicode(fontname, [v if v <= 0xFFFF else 0 for v in subset])
+    for index, value in enumerate(subset):
+        if value > 0xFFFF:
+            high, low = divmod(value - 0x10000, 0x400)
+            cmap = cmap.replace(f"<{index:02X}> <0000>", f"<{index:02X}> <{0xD800 + high:04X}{0xDC00 + low:04X}>", 1)
+    return cmap
+
+
+ttfonts.makeToUnicodeCMap = _to_unicode_cmap
 #: Bumped when what is cached changes (coverage, conversion): older caches are ignored.
 CACHE_VERSION = "1"
 CACHE_DIR = Path(os.environ.get("HUIYI_FONT_CACHE") or Path(__file__).resolve().parents[3] / "instance" / "font-cache")
