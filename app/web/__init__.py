@@ -22,6 +22,7 @@ from app.web import (
     console_desks,
     console_door,
     console_login,
+    console_meals,
     console_meetings,
     console_notices,
     console_people,
@@ -49,7 +50,8 @@ BLUEPRINTS = (health.bp, auth.bp, attendee.bp, units_office.bp, screen.bp, conso
               console_meetings.bp, console_people.bp, console_door.bp, console.bp, codes.bp, documents.bp, votes.bp,
               surveys.bp, mine.bp, jobs.bp, console_attendance.bp, units_office_people.bp, sms_callback.bp,
               console_reports.bp, console_notices.bp, notice_page.bp, confidentiality.bp,
-              console_cards.bp, console_desks.bp, desk.bp, console_badges.bp)
+              console_cards.bp, console_desks.bp, desk.bp, console_badges.bp,
+              console_meals.bp)
 
 
 def init_app(app: Flask) -> None:
