@@ -27,6 +27,7 @@ from app.web import (
     console_notices,
     console_people,
     console_reports,
+    console_seating,
     console_system,
     desk,
     documents,
@@ -36,6 +37,7 @@ from app.web import (
     jobs,
     mine,
     notice_page,
+    registration_page,
     screen,
     sms_callback,
     surveys,
@@ -50,7 +52,7 @@ BLUEPRINTS = (health.bp, auth.bp, attendee.bp, units_office.bp, screen.bp, conso
               console_meetings.bp, console_people.bp, console_door.bp, console.bp, codes.bp, documents.bp, votes.bp,
               surveys.bp, mine.bp, jobs.bp, console_attendance.bp, units_office_people.bp, sms_callback.bp,
               console_reports.bp, console_notices.bp, notice_page.bp, confidentiality.bp,
-              console_cards.bp, console_desks.bp, desk.bp, console_badges.bp,
+              console_cards.bp, console_desks.bp, desk.bp, console_seating.bp, console_badges.bp,
               console_meals.bp)
 
 
