@@ -73,7 +73,8 @@ def pack(people: Sequence[Person], places: Sequence[Place], *, together: Callabl
     rest: list[Person] = []
     heads = [p for p in places if p.head]
     for person in sorted(people, key=lambda p: p.order_key):
-        head = next((h for h in heads if free[h.id] > 0), None) if person.role == InviteeRole.LEADER else None
+        head = next((h for h in heads if free[h.id] > 0 and h.reserved in (None, person.group)),
+                    None) if person.role == InviteeRole.LEADER else None
         if head is None:
             rest.append(person)
         else:
