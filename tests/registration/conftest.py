@@ -30,14 +30,17 @@ ALL_STANDARD = [spec(key, required=False) for key in CATALOG]
 
 
 @pytest.fixture
-def reg_meeting(factory):
+def reg_meeting(db, factory):
     meeting = factory.meeting(title="全区经济工作会议")
     unit = factory.unit(code=f"D{next(_seq):04d}", name=f"区发展和改革局{next(_seq)}", aliases=["发改局"])
+    db.session.commit()  # (a savepoint here) a refused request's rollback keeps the test's data
     return meeting, unit
 
 
 @pytest.fixture
-def code_form(reg_meeting):
+def code_form(db, reg_meeting):
     meeting, _unit = reg_meeting
-    return forms.create_form(meeting, actor="test", title="代表报名", role="代表", access="code",
+    form = forms.create_form(meeting, actor="test", title="代表报名", role="代表", access="code",
                              invite_code="HY2026AB", needs_approval=True, fields=ALL_STANDARD, published=True)
+    db.session.commit()
+    return form
