@@ -81,7 +81,7 @@ def submit(meeting: Meeting, form: RegistrationForm, people: list[dict[str, Any]
     if len(people) > MAX_BATCH:
         raise RegistrationError("batch_too_large", max=MAX_BATCH)
 
-    checked, errors = _check_batch(meeting, form, people)
+    checked, errors = _check_batch(meeting, form, people, unit_fixed=form.access != FormAccess.OPEN)
     if errors:
         exc = RegistrationError("batch_invalid", count=len(errors))
         exc.errors = errors
@@ -146,8 +146,11 @@ def _access(meeting: Meeting, form: RegistrationForm, caller: Caller, invite_cod
     return None
 
 
-def _check_batch(meeting: Meeting, form: RegistrationForm,
-                 people: list[dict[str, Any]]) -> tuple[list[field_catalog.Person], list[dict]]:
+def _check_batch(meeting: Meeting, form: RegistrationForm, people: list[dict[str, Any]], *,
+                 unit_fixed: bool) -> tuple[list[field_catalog.Person], list[dict]]:
+    # The unit of an invitee's or a code form's batch is known (the caller's, the unit number's):
+    # a typed one is not asked, and ignored if sent.
+    fields = [f for f in form.fields if not (unit_fixed and f["key"] == "unit")]
     dates = (local(meeting.starts_at).date(), local(meeting.ends_at).date())
     checked: list[field_catalog.Person] = []
     errors: list[dict] = []
@@ -157,7 +160,9 @@ def _check_batch(meeting: Meeting, form: RegistrationForm,
     for index, raw in enumerate(people):
         if not isinstance(raw, dict):
             raw = {}
-        person, problems = field_catalog.clean_person(form.fields, raw, meeting_dates=dates)
+        if unit_fixed:
+            raw = {k: v for k, v in raw.items() if k != "unit"}
+        person, problems = field_catalog.clean_person(fields, raw, meeting_dates=dates)
         phone = person.columns.get("phone")
         if phone:
             if phone in seen_phones:
