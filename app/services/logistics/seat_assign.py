@@ -226,7 +226,8 @@ def _seat_rostrum(geometry: Geometry, people: list[Person], taken: set[tuple[int
         if not free:
             continue
         here, queue = queue[:len(free)], queue[len(free):]
-        start = (len(free) - len(here)) // 2
+        # The 1st of the row on the row's centre seat (or as near as the row's ends allow).
+        start = min(max((len(free) - 1) // 2 - (len(here) - 1) // 2, 0), len(free) - len(here))
         block = free[start:start + len(here)]
         for person, index in zip(here, protocol_order(len(here)), strict=True):
             pos = block[index]
@@ -297,8 +298,8 @@ def _fill_area(geometry: Geometry, people: list[Person], seats: list[tuple[int, 
             # It would be cut by an aisle here: start it in the next block that holds it whole.
             ahead = next((j for j in range(b + 1, len(blocks)) if len(blocks[j]) >= len(unit)), None)
             if ahead is not None:
-                gaps.extend(run for run in [blocks[b][off:]] + blocks[b + 1:ahead] if run)
-                gaps.sort(key=lambda run: run[0])
+                gaps = sorted((run for run in gaps + [blocks[b][off:]] + blocks[b + 1:ahead] if run),
+                              key=lambda run: run[0])
                 b, off = ahead, 0
         for person in unit:
             while b < len(blocks) and off >= len(blocks[b]):
