@@ -21,6 +21,7 @@ from app.web import (
     console_cards,
     console_desks,
     console_door,
+    console_lodging,
     console_login,
     console_meals,
     console_meetings,
@@ -53,7 +54,7 @@ BLUEPRINTS = (health.bp, auth.bp, attendee.bp, units_office.bp, screen.bp, conso
               surveys.bp, mine.bp, jobs.bp, console_attendance.bp, units_office_people.bp, sms_callback.bp,
               console_reports.bp, console_notices.bp, notice_page.bp, confidentiality.bp,
               console_cards.bp, console_desks.bp, desk.bp, console_seating.bp, console_badges.bp,
-              console_meals.bp, registration_page.bp)
+              console_meals.bp, console_lodging.bp, registration_page.bp)
 
 
 def init_app(app: Flask) -> None:

@@ -70,7 +70,7 @@ class RoomImportError(DomainError):
         "import_expired": "检查结果已过期，请重新上传房间表",
         "nothing_to_import": "表格中没有可导入的行",
     }
-    statuses = {"import_expired": 404}
+    statuses = {"import_expired": 410}
 
 
 ROW_MESSAGES = {
