@@ -123,7 +123,7 @@ def move(code: str, plan_id: int):
     def action():
         plan = seating.get_plan(meeting, plan_id)
         out = seating.move(meeting, plan, request.form.get("contact_id"), request.form.get("row"),
-                           request.form.get("seat"), actor=actor_of(me))
+                           request.form.get("seat"), actor=actor_of(me), occupant=request.form.get("occupant", ""))
         return out
 
     if wants_json():

@@ -283,7 +283,7 @@ def rostrum_people_text(meeting: Meeting, plan: SeatPlan) -> str:
     ids = list(plan.rostrum_people or ())
     if not ids:
         return ""
-    names = dict(db.session.execute(select(Contact.id, Contact.name).where(Contact.id.in_(ids))).tuples().all())
+    names = dict(db.session.execute(select(Contact.id, Contact.name).where(Contact.id.in_(ids))).all())
     return "、".join(names[i] for i in ids if i in names)
 
 
@@ -389,7 +389,7 @@ def _may_sit(geo: sa_.Geometry, row: int, pos: int, group: str | None) -> bool:
 
 def _groups(meeting: Meeting) -> dict[int, str | None]:
     return dict(db.session.execute(select(Invitee.contact_id, Invitee.group_name)
-                                   .where(Invitee.meeting_id == meeting.id)).tuples().all())
+                                   .where(Invitee.meeting_id == meeting.id)).all())
 
 
 def _assignments(plan: SeatPlan) -> list[SeatAssignment]:
@@ -474,10 +474,13 @@ def _seat(plan: SeatPlan, row: object, pos: object) -> tuple[int, int]:
 
 
 def move(meeting: Meeting, plan: SeatPlan, contact_id: object, row: object, pos: object, *, actor: str,
-         swap: bool = True) -> dict:
-    """Put a person on seat (row, pos) by hand (pinned: auto-assign keeps it). If someone sits there,
-    the two swap seats when ``swap`` (the one moved had a seat) or the other loses theirs to the list
-    of unseated (the one moved had none); else ``seat_taken``. One savepoint: all or nothing.
+         occupant: object = "") -> dict:
+    """Put a person on seat (row, pos) by hand (pinned: auto-assign keeps it).
+
+    ``occupant`` is who the caller saw on that seat ("" or None: nobody). It must still be so, else
+    ``seat_taken`` (someone placed a person there meanwhile: never overwritten unseen). When it names
+    the person there, the two swap seats (the one moved had a seat) or the occupant goes back to the
+    unseated (the one moved had none). One savepoint: all or nothing.
 
     :raise SeatingError: ``person_not_invited``, ``seat_invalid``, ``seat_blocked``, ``seat_taken``.
     """
@@ -495,9 +498,10 @@ def move(meeting: Meeting, plan: SeatPlan, contact_id: object, row: object, pos:
     if there is not None and there.contact_id == cid:
         there.pinned = True
         return {"contact_id": cid, "seat": seat_text(plan, r, p), "swapped_with": None}
-    if there is not None and not swap:
-        raise SeatingError("seat_taken")
     other = there.contact_id if there is not None else None
+    expected = str(occupant).strip() if occupant is not None else ""
+    if (str(other) if other is not None else "") != expected:
+        raise SeatingError("seat_taken")
     if other is not None and mine is not None and not _may_sit(geo, mine.row, mine.seat, groups.get(other)):
         raise SeatingError("seat_invalid", "对方不能换到该分区的座位")
     old = (mine.row, mine.seat) if mine is not None else None
@@ -531,7 +535,7 @@ def swap(meeting: Meeting, plan: SeatPlan, a: object, b: object, *, actor: str) 
     if seat_b is None or db.session.scalar(select(SeatAssignment.id).where(
             SeatAssignment.plan_id == plan.id, SeatAssignment.contact_id == cid_a)) is None:
         raise SeatingError("person_not_seated")
-    return move(meeting, plan, cid_a, seat_b[0], seat_b[1], actor=actor, swap=True)
+    return move(meeting, plan, cid_a, seat_b[0], seat_b[1], actor=actor, occupant=cid_b)
 
 
 def unassign(meeting: Meeting, plan: SeatPlan, contact_id: object, *, actor: str) -> None:
@@ -615,7 +619,7 @@ def plan_view(meeting: Meeting, plan: SeatPlan, people: list[Person] | None = No
         else:
             seated[(row, pos)] = Occupant(cid, person.name, person.unit_name, person.group or "", person.role, pinned)
     if names_missing:  # seated but no longer on the list: still shown, so the organizer sees it
-        names = dict(db.session.execute(select(Contact.id, Contact.name).where(Contact.id.in_(names_missing))).tuples().all())
+        names = dict(db.session.execute(select(Contact.id, Contact.name).where(Contact.id.in_(names_missing))).all())
         for key, occ in list(seated.items()):
             if occ.contact_id in names and not occ.name:
                 seated[key] = Occupant(occ.contact_id, names[occ.contact_id], "（已不在名单）", "", "", occ.pinned)

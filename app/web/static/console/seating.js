@@ -57,7 +57,8 @@
     var who = picked;
     say("正在安排 " + who.name + "…");
     post(wrap.getAttribute("data-move-url"), {contact_id: who.contact, row: seat.getAttribute("data-row"),
-                                               seat: seat.getAttribute("data-seat")})
+                                               seat: seat.getAttribute("data-seat"),
+                                               occupant: seat.getAttribute("data-contact") || ""})
       .then(function (r) { done(r, function (b) { return who.name + " 已安排到 " + b.seat; }); })
       .catch(function () { say("网络异常，请重试", true); });
   }
