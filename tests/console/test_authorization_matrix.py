@@ -64,6 +64,12 @@ NEEDS = {
         "sitting_add", "sitting_save", "sitting_delete", "tables_add", "table_save", "table_delete",
         "sitting_assign", "sitting_move", "route_add", "route_save", "route_delete", "cars_add", "car_save",
         "car_delete", "route_assign", "route_move", "export")},
+    # 住宿: reading is "view"; every change, the import and the rooming list export are "logistics".
+    "console_lodging.page": VIEWER,
+    **{f"console_lodging.{name}": STAFF for name in (
+        "hotel_add", "hotel_save", "hotel_delete", "type_add", "type_delete", "rooms_add", "room_delete",
+        "allocate", "assign", "unassign", "publish", "unpublish", "export", "template", "import_check",
+        "import_job", "import_report", "import_apply")},
 }
 #: Where one endpoint serves two methods with different needs.
 NEEDS_BY_METHOD = {("surveys.admin_list", "POST"): STAFF, ("console_cards.person", "POST"): OWNER}
