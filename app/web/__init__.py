@@ -27,6 +27,7 @@ from app.web import (
     console_meetings,
     console_notices,
     console_people,
+    console_registration,
     console_reports,
     console_seating,
     console_system,
@@ -54,7 +55,7 @@ BLUEPRINTS = (health.bp, auth.bp, attendee.bp, units_office.bp, screen.bp, conso
               surveys.bp, mine.bp, jobs.bp, console_attendance.bp, units_office_people.bp, sms_callback.bp,
               console_reports.bp, console_notices.bp, notice_page.bp, confidentiality.bp,
               console_cards.bp, console_desks.bp, desk.bp, console_seating.bp, console_badges.bp,
-              console_meals.bp, console_lodging.bp, registration_page.bp)
+              console_meals.bp, console_lodging.bp, registration_page.bp, console_registration.bp)
 
 
 def init_app(app: Flask) -> None:

@@ -57,6 +57,11 @@ NEEDS = {
     "console_cards.page": VIEWER, "console_cards.people": VIEWER, "console_cards.person": VIEWER,
     "console_cards.save": OWNER, "console_cards.template": OWNER, "console_cards.import_check": OWNER,
     "console_cards.import_job": OWNER, "console_cards.import_report": OWNER, "console_cards.import_apply": OWNER,
+    # 报名: the list, decisions, tags and export are "registrations"; the forms are the meeting's ("edit").
+    "console_registration.page": STAFF, "console_registration.decide_many": STAFF,
+    "console_registration.export": STAFF, "console_registration.forms": OWNER,
+    "console_registration.create_form": OWNER, "console_registration.update_form": OWNER,
+    "console_registration.publish_form": OWNER,
     "console_badges.page": VIEWER, "console_badges.preview": VIEWER, "console_badges.print_": STAFF,
     # 用餐与乘车: reading is "view"; every change and the exports (phone numbers) are "logistics".
     "console_meals.page": VIEWER, "console_meals.sitting": VIEWER, "console_meals.route": VIEWER,
