@@ -75,6 +75,10 @@ NEEDS = {
         "hotel_add", "hotel_save", "hotel_delete", "type_add", "type_delete", "rooms_add", "room_delete",
         "allocate", "assign", "unassign", "publish", "unpublish", "export", "template", "import_check",
         "import_job", "import_report", "import_apply")},
+    # 座次: reading is "view"; plans, assignment, moves and the exports (a list of people) are "logistics".
+    "console_seating.page": VIEWER,
+    **{f"console_seating.{name}": STAFF for name in (
+        "create", "update", "delete", "assign", "move", "unassign", "clear", "export")},
 }
 #: Where one endpoint serves two methods with different needs.
 NEEDS_BY_METHOD = {("surveys.admin_list", "POST"): STAFF, ("console_cards.person", "POST"): OWNER}

@@ -138,7 +138,7 @@ def _text(value: object, limit: int = 20000) -> str:
 
 
 def _int(value: object, code: str, low: int, high: int) -> int:
-    m = _INT.match(_text(value, 16))
+    m = _INT.match(value) if isinstance(value, str) and len(value) <= 16 else None
     if not m or not low <= int(m.group(1)) <= high:
         raise SeatingError(code)
     return int(m.group(1))
@@ -173,7 +173,7 @@ def parse_plan(meeting: Meeting, form: Mapping[str, object]) -> PlanInput:
     if not name or len(name) > NAME_MAX or not _printable(name):
         raise SeatingError("name_invalid")
     session_id = None
-    position = _text(form.get("session"), 16).strip()
+    position = _text(form.get("session"), 2000).strip()
     if position:
         if not _INT.match(position):
             raise SeatingError("session_invalid")
