@@ -16,6 +16,7 @@ from app.cli import (
     people,
     reports,
     rooms,
+    seats,
     sms,
     units,
     wechat,
@@ -27,7 +28,7 @@ def register_cli(app: Flask) -> None:
                   people.invitees_cli, people.organizers_cli,
                   wechat.wechat_cli, contacts.contacts_cli, identities.identities_cli,
                   jobs.jobs_cli, reports.reports_cli, sms.sms_cli, badges.badges_cli,
-                  meals.meals_cli, meals.buses_cli, rooms.rooms_cli):
+                  meals.meals_cli, meals.buses_cli, rooms.rooms_cli, seats.seats_cli):
         app.cli.add_command(group)
     # Last: it joins the ``reports`` group whoever made it (app/cli/attendance.py).
     attendance.register(app)
