@@ -10,6 +10,7 @@ from miniprogram_api import (  # noqa: F401
     views_history,
     views_meetings,
     views_notices,
+    views_registration,
     views_session,
     views_votes,
 )

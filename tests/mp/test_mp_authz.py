@@ -31,6 +31,10 @@ ENDPOINTS = {
     "notices": ("GET", "/meetings/MPTEST/notices", None),
     "notice": ("GET", "/meetings/MPTEST/notices/{notice}", None),
     "notice_answer": ("POST", "/meetings/MPTEST/notices/{notice}/answer", {"answer": "attend"}),
+    "reg_forms": ("GET", "/meetings/MPTEST/registration/forms", None),
+    "reg_mine": ("GET", "/meetings/MPTEST/registration/mine", None),
+    "reg_submit": ("POST", "/meetings/MPTEST/registration/forms/2147483000",
+                   {"people": [{"name": "甲", "phone": "13500009999"}]}),
 }
 CALLERS = ["none", "expired", "another", "attendee", "organizer_elsewhere", "organizer"]
 # (status, error code or None) per endpoint per caller. "another" is a bound person with no part in
@@ -75,6 +79,10 @@ EXPECTED = {
                (403, "not_participant"), (404, "notice_not_found")],
     "notice_answer": [(401, "unauthorized"), (401, "token_expired"), (403, "not_participant"), 200,
                       (403, "not_participant"), (404, "notice_not_found")],
+    # 报名 is open to anyone logged in (a form decides who may register; tests/registration/test_mp.py).
+    "reg_forms": [(401, "unauthorized"), (401, "token_expired"), 200, 200, 200, 200],
+    "reg_mine": [(401, "unauthorized"), (401, "token_expired"), 200, 200, 200, 200],
+    "reg_submit": [(401, "unauthorized"), (401, "token_expired")] + [(404, "form_not_found")] * 4,
 }
 
 

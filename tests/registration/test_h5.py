@@ -60,7 +60,7 @@ def test_inline_errors_in_chinese_nothing_written(client, db, reg_meeting, code_
               {"name": "<script>alert(1)</script>", "phone": "123", "id_number": id_number()[:-1] + "Z"}]
     res = _post_batch(client, meeting, code_form, unit, people)
     body = res.get_data(as_text=True)
-    assert res.status_code == 422
+    assert res.status_code == 400
     assert "报名信息有误" in body and "手机号格式不正确" in body and "不能包含 &lt; 或 &gt;" in body
     assert "不是有效的居民身份证号" in body
     assert "<script>alert(1)</script>" not in body  # echoed escaped, never as markup
@@ -75,7 +75,7 @@ def test_wrong_code_and_upload_checks(client, db, reg_meeting, code_form):
     data = {"invite_code": "HY2026AB", "unit_code": unit.code, "p-0-name": "乙", "p-0-phone": "13600003333",
             "p-0-photo": (io.BytesIO(b"%PDF-1.4 fake"), "photo.jpg")}
     res = client.post(f"/r/{meeting.code}/f/{code_form.id}", data=data, content_type="multipart/form-data")
-    assert res.status_code == 422 and "证件照只接受 JPG、PNG 图片" in res.get_data(as_text=True)
+    assert res.status_code == 400 and "证件照只接受 JPG、PNG 图片" in res.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
 
 

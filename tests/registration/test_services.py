@@ -89,7 +89,7 @@ def test_batch_all_or_nothing_with_every_error(db, reg_meeting, code_form):
     people = [person(), person(phone="12345"), person(gender="未知", arrival="2026-13-01"), person()]
     with pytest.raises(RegistrationError) as exc:
         submit(meeting, code_form, people, caller=Caller("h5:b"), invite_code="HY2026AB", unit_code=unit.code)
-    assert exc.value.code == "batch_invalid" and exc.value.status == 422
+    assert exc.value.code == "batch_invalid" and exc.value.status == 400
     got = {(e["index"], e["field"], e["code"]) for e in exc.value.errors}
     assert got == {(1, "phone", "phone_invalid"), (2, "gender", "choice_invalid"), (2, "arrival", "date_invalid")}
     assert all(e["message"] for e in exc.value.errors)

@@ -41,7 +41,7 @@ class RegistrationError(DomainError):
     }
     statuses = {"form_not_found": 404, "registration_not_found": 404, "not_invitee": 403,
                 "invite_code_invalid": 403, "cap_reached": 409, "phone_registered": 409,
-                "form_title_taken": 409, "form_code_taken": 409, "rate_limited": 429, "batch_invalid": 422,
+                "form_title_taken": 409, "form_code_taken": 409, "rate_limited": 429,
                 "id_not_yours": 403, "form_closed": 403, "deadline_passed": 403, "meeting_closed": 403}
 
     #: Per-person problems of a refused batch: [{"index", "field", "code", "message"}].
@@ -78,4 +78,4 @@ class FieldError(DomainError):
     statuses = {}
 
     def __init__(self, code: str, /, **params):
-        super().__init__(code, status=422, **params)
+        super().__init__(code, **params)  # 400: a value breaking the form's rules, as binding's are
