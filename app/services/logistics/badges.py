@@ -27,8 +27,11 @@ import hashlib
 import io
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
+from typing import NamedTuple
 
 import pypdfium2 as pdfium
 import qrcode
@@ -65,8 +68,8 @@ MAX_GROUP_LEN = 64
 PHOTO_MAX_BYTES = 8 * 1024 * 1024
 PHOTO_MAX_PIXELS = 40_000_000
 PHOTO_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
-#: Pixels a photo is printed from (3:4; 300 dpi at the large card's 30 × 40 mm).
-PHOTO_PX = (354, 472)
+#: Photos are opened this many at a time (Pillow works outside the GIL: both cores of a small server).
+PHOTO_THREADS = 2
 #: Past-print jobs read for "only the changed" (newest first).
 BASELINE_JOBS = 200
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -109,6 +112,8 @@ class Size:
     page: tuple[float, float]
     cols: int
     rows: int
+    #: Pixels a photo is printed from: 3:4, about 300 dpi at the card's photo frame.
+    photo_px: tuple[int, int]
 
     @property
     def per_sheet(self) -> int:
@@ -126,8 +131,8 @@ class Size:
 
 
 SIZES: dict[str, Size] = {
-    "small": Size("small", "胸卡 90×54 毫米（每页 10 张）", 90 * mm, 54 * mm, A4, 2, 5),
-    "large": Size("large", "代表证 100×140 毫米（每页 2 张）", 100 * mm, 140 * mm, landscape(A4), 2, 1),
+    "small": Size("small", "胸卡 90×54 毫米（每页 10 张）", 90 * mm, 54 * mm, A4, 2, 5, (240, 320)),
+    "large": Size("large", "代表证 100×140 毫米（每页 2 张）", 100 * mm, 140 * mm, landscape(A4), 2, 1, (354, 472)),
 }
 #: Crop marks start this far off the cards and are this long.
 MARK_GAP, MARK_LEN = 2 * mm, 5 * mm
@@ -350,18 +355,36 @@ def page_data(meeting: Meeting) -> dict:
 
 
 # -- drawing ----------------------------------------------------------------------------------------
+class Face(NamedTuple):
+    name: str
+    #: Regular outlines drawn bold (filled and stroked): the text stays text.
+    emboldened: bool = False
+
+
 class _Fonts:
-    """The reportlab font for each string: the cached Noto face, or one face made for the document's
-    strings that hold a character beyond it (a rare name), so one rare name costs one conversion."""
+    """The face for each string. The cached faces first (:mod:`.pdffont`): bold covers GB2312, regular
+    every CJK Unified Ideograph. A bold string beyond GB2312 (王堃, a name common enough) is the
+    regular face emboldened, not a bold face converted for it: converting a face for a thousand names'
+    characters costs seconds. Only a character beyond both (CJK Extension B: 王𠀾) gets a face of the
+    document's own rare strings, one conversion for them all."""
 
     def __init__(self, strings: set[str], bold: bool):
-        self.base = pdffont.register("", bold=bold)
-        covered = pdfmetrics.getFont(self.base).face.charToGlyph
-        self.rare = {s for s in strings if any(ord(ch) not in covered for ch in s)}
-        self.extra = pdffont.register(set("".join(self.rare)), bold=bold) if self.rare else self.base
+        regular = pdffont.register("", bold=False)
+        covered_regular = pdfmetrics.getFont(regular).face.charToGlyph
+        self.faces: dict[str, Face] = {}
+        rare = {s for s in strings if any(ord(ch) not in covered_regular for ch in s)}
+        extra = Face(pdffont.register(set("".join(rare)), bold=False), bold) if rare else None
+        base = Face(pdffont.register("", bold=True)) if bold else Face(regular)
+        covered_base = pdfmetrics.getFont(base.name).face.charToGlyph
+        for text in strings:
+            if text in rare:
+                self.faces[text] = extra
+            elif not all(ord(ch) in covered_base for ch in text):
+                self.faces[text] = Face(regular, True)
+        self.base = base
 
-    def __call__(self, text: str) -> str:
-        return self.extra if text in self.rare else self.base
+    def __call__(self, text: str) -> Face:
+        return self.faces.get(text, self.base)
 
 
 def _fit(text: str, font: str, width: float, max_size: float, min_size: float) -> tuple[float, float]:
@@ -373,24 +396,28 @@ def _fit(text: str, font: str, width: float, max_size: float, min_size: float) -
     return size, min(100.0, 100.0 * width / (natural * size))
 
 
-def _line(c: rl_canvas.Canvas, text: str, font: str, x: float, y: float, width: float, max_size: float,
+def _line(c: rl_canvas.Canvas, text: str, face: Face, x: float, y: float, width: float, max_size: float,
           min_size: float, *, colour=INK, centred: bool = False) -> float:
     """Draw ``text`` on one line fitted to ``width`` (baseline ``y``); returns the size used."""
     if not text:
         return 0.0
-    size, scale = _fit(text, font, width, max_size, min_size)
-    drawn = pdfmetrics.stringWidth(text, font, size) * scale / 100
+    size, scale = _fit(text, face.name, width, max_size, min_size)
+    drawn = pdfmetrics.stringWidth(text, face.name, size) * scale / 100
     t = c.beginText(x + (width - drawn) / 2 if centred else x, y)
-    t.setFont(font, size)
+    t.setFont(face.name, size)
     t.setHorizScale(scale)
     t.setFillColor(colour)
+    if face.emboldened:
+        t.setTextRenderMode(2)  # fill, then stroke the outline: bold strokes from regular outlines
+        t.setStrokeColor(colour)
+        c.setLineWidth(size * 0.04)
     t.textOut(text)
     c.drawText(t)
     return size
 
 
-def _wrap(text: str, font: str, width: float, size: float, max_lines: int) -> list[str] | None:
-    """``text`` broken into at most ``max_lines`` lines that fit at ``size`` (CJK breaks anywhere), else None."""
+def _greedy(text: str, font: str, width: float, size: float) -> list[str]:
+    """``text`` in lines that fit ``width`` at ``size``, each as full as it goes (CJK breaks anywhere)."""
     lines, line = [], ""
     for ch in text:
         if line and pdfmetrics.stringWidth(line + ch, font, size) > width:
@@ -400,22 +427,30 @@ def _wrap(text: str, font: str, width: float, size: float, max_lines: int) -> li
             line += ch
     if line:
         lines.append(line)
+    return lines
+
+
+def _wrap(text: str, font: str, width: float, size: float, max_lines: int) -> list[str] | None:
+    """``text`` in at most ``max_lines`` lines that fit at ``size``, else None. Balanced: "新疆…综合"
+    over "科" reads worse than two even lines."""
+    lines = _greedy(text, font, width, size)
     if len(lines) > max_lines:
         return None
-    if len(lines) > 1:  # balanced: "新疆…综合" over "科" reads worse than two even lines
+    if len(lines) > 1:
         natural = pdfmetrics.stringWidth(text, font, size)
         for share in (1.0, 1.1, 1.2, 1.35):
-            even = _wrap(text, font, natural / len(lines) * share + size, size, len(lines))
-            if even is not None and len(even) == len(lines):
+            even = _greedy(text, font, min(width, natural / len(lines) * share + size), size)
+            if len(even) == len(lines):
                 return even
     return lines
 
 
-def _block(c, text: str, font: str, x: float, top: float, width: float, max_size: float, min_size: float,
+def _block(c, text: str, face: Face, x: float, top: float, width: float, max_size: float, min_size: float,
            max_lines: int, *, colour=INK, centred: bool = False, leading: float = 1.2) -> float:
     """Draw ``text`` in up to ``max_lines`` lines below ``top`` (shrinking as needed); returns its bottom."""
     if not text:
         return top
+    font = face.name
     size = max_size
     while True:
         lines = _wrap(text, font, width, size, max_lines)
@@ -423,32 +458,66 @@ def _block(c, text: str, font: str, x: float, top: float, width: float, max_size
             break
         size = max(min_size, size - 0.5)
     if lines is None:  # still too long at the smallest size: the last line narrows to hold the rest
-        every = _wrap(text, font, width, size, len(text)) or [text]
+        every = _greedy(text, font, width, size) or [text]
         lines = [*every[:max_lines - 1], "".join(every[max_lines - 1:])]
     y = top - size
     for line in lines:
-        _line(c, line, font, x, y, width, size, size * 0.5, colour=colour, centred=centred)
+        _line(c, line, face, x, y, width, size, size * 0.5, colour=colour, centred=centred)
         y -= size * leading
     return y + size * leading - size * 0.25
 
 
-def _qr_matrix(code: str) -> list[list[bool]]:
-    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0, box_size=1)
-    qr.add_data(code)
+#: The QR mask. Choosing the best of the eight (the spec's penalty score) is 85% of making a code
+#: with the qrcode package: 30 ms of a card's 35. A personal code is signed bytes in base32, as good
+#: as random, so every mask scores alike: mask 2 averaged within 9% of the best score on such codes
+#: (worst 29%), and every mask decodes the same (error correction M either way).
+QR_MASK = 2
+
+
+_ALNUM = re.compile(r"[0-9A-Z $%*+\-./:]*")
+
+
+@cache
+def _qr_version(length: int) -> int:
+    """The QR version that holds an alphanumeric text of ``length`` (every personal code has the same
+    length: found once, not by trying versions for each card)."""
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0, box_size=1, mask_pattern=QR_MASK)
+    qr.add_data("A" * length)
     qr.make(fit=True)
+    return qr.version
+
+
+def _qr_matrix(code: str) -> list[list[bool]]:
+    version = _qr_version(len(code)) if _ALNUM.fullmatch(code) else None
+    qr = qrcode.QRCode(version=version, error_correction=ERROR_CORRECT_M, border=0, box_size=1,
+                       mask_pattern=QR_MASK)
+    qr.add_data(code)
+    qr.make(fit=version is None)
     return qr.get_matrix()
+
+
+class _RawPath:
+    """PDF path operators written here (``canvas.drawPath`` takes anything with ``getCode``):
+    reportlab's ``rect`` formats each number through its pure-Python float writer, which cost more
+    than the rest of the card for a QR's few hundred rectangles."""
+
+    def __init__(self, ops: list[str]):
+        self.ops = ops
+
+    def getCode(self) -> str:  # noqa: N802 - reportlab's name
+        return " ".join(self.ops)
 
 
 def _draw_qr(c: rl_canvas.Canvas, code: str, x: float, y: float, side: float, quiet: int = 2) -> None:
     """The QR of ``code`` in a ``side`` square at (x, y), with a ``quiet``-module white margin inside
-    it (the card around is white too). Runs of dark modules are one rectangle each: one path."""
+    it (the card around is white too). Drawn in module units: runs of dark modules are one rectangle
+    each, the whole code one path."""
     matrix = _qr_matrix(code)
     n = len(matrix)
     module = side / (n + 2 * quiet)
-    ox, top = x + quiet * module, y + side - quiet * module
-    path = c.beginPath()
+    ops = []
     for row_index, row in enumerate(matrix):
-        ry = top - (row_index + 1) * module
+        y0 = n - row_index - 1
         col = 0
         while col < n:
             if row[col]:
@@ -456,20 +525,22 @@ def _draw_qr(c: rl_canvas.Canvas, code: str, x: float, y: float, side: float, qu
                 while col < n and row[col]:
                     col += 1
                 # A hair of overlap closes the seams a rasterizer's anti-aliasing would leave between rows.
-                path.rect(ox + start * module, ry - 0.01, (col - start) * module, module + 0.02)
+                ops.append(f"{start} {y0 - 0.02:.2f} {col - start} 1.04 re")
             else:
                 col += 1
+    c.saveState()
+    c.transform(module, 0, 0, module, x + quiet * module, y + quiet * module)
     c.setFillColor(colors.black)
-    c.drawPath(path, stroke=0, fill=1)
+    c.drawPath(_RawPath(ops), stroke=0, fill=1)
+    c.restoreState()
 
 
-def load_photo(key: str | None) -> tuple[bytes | None, str | None]:
-    """The photo under storage ``key`` as a small 3:4 JPEG, or (None, why) for one that cannot be
-    printed safely: missing, too big in bytes or pixels, not an image of :data:`PHOTO_FORMATS`, broken."""
-    if not key:
-        return None, None
+def load_photo(read: Callable[[str], bytes], key: str, px: tuple[int, int]) -> tuple[bytes | None, str | None]:
+    """The photo under storage ``key`` (``read`` reads a blob) as a ``px`` (3:4) JPEG, or (None, why)
+    for one that cannot be printed safely: missing, too big in bytes or pixels, not an image of
+    :data:`PHOTO_FORMATS`, broken. Thread-safe: Pillow decodes, scales and encodes outside the GIL."""
     try:
-        data = storage.read_blob(key)
+        data = read(key)
     except (ValueError, OSError):
         return None, "photo_missing"
     if len(data) > PHOTO_MAX_BYTES:
@@ -480,8 +551,8 @@ def load_photo(key: str | None) -> tuple[bytes | None, str | None]:
                 return None, "photo_too_large"
             img.verify()
         with Image.open(io.BytesIO(data), formats=PHOTO_FORMATS) as img:  # verify() spends the file
-            img.draft("RGB", PHOTO_PX)  # a JPEG decodes at a fraction of its size: fast, little memory
-            small = ImageOps.fit(ImageOps.exif_transpose(img).convert("RGB"), PHOTO_PX, Image.Resampling.BILINEAR)
+            img.draft("RGB", px)  # a JPEG decodes at a fraction of its size: fast, little memory
+            small = ImageOps.fit(ImageOps.exif_transpose(img).convert("RGB"), px, Image.Resampling.BILINEAR)
         out = io.BytesIO()
         small.save(out, "JPEG", quality=85)
     except Image.DecompressionBombError:  # Pillow's own guard, past twice its pixel limit
@@ -496,10 +567,13 @@ def _role_label(role: str) -> str:
     return " ".join(role) if len(role) == 2 else role
 
 
-@dataclass
-class _Drawn:
-    notes: list[dict] = field(default_factory=list)
-    photos: dict[str, tuple[bytes | None, str | None]] = field(default_factory=dict)
+def _load_photos(cards: list[Card], px: tuple[int, int]) -> dict[str, tuple[bytes | None, str | None]]:
+    keys = list(dict.fromkeys(card.photo for card in cards if card.photo))
+    if not keys:
+        return {}
+    read = storage.get_storage().read  # here: the threads have no app context
+    with ThreadPoolExecutor(PHOTO_THREADS) as pool:
+        return dict(zip(keys, pool.map(lambda key: load_photo(read, key, px), keys), strict=True))
 
 
 class _Painter:
@@ -508,17 +582,16 @@ class _Painter:
         self.bold = _Fonts({self.title, *(card.name for card in cards), *map(_role_label, {c.role for c in cards})},
                            bold=True)
         self.regular = _Fonts({s for card in cards for s in (card.unit, card.group, card.title)}, bold=False)
-        self.drawn = _Drawn()
+        self.photos = _load_photos(cards, SIZES[options.size].photo_px)
+        self.notes: list[dict] = []
 
     def photo(self, card: Card) -> ImageReader | None:
         if not card.photo:
             return None
-        if card.photo not in self.drawn.photos:
-            self.drawn.photos[card.photo] = load_photo(card.photo)
-        jpeg, note = self.drawn.photos[card.photo]
+        jpeg, note = self.photos[card.photo]
         if note:
-            self.drawn.notes.append({"contact_id": card.contact_id, "name": card.name, "code": note,
-                                     "message": PHOTO_NOTES[note]})
+            self.notes.append({"contact_id": card.contact_id, "name": card.name, "code": note,
+                               "message": PHOTO_NOTES[note]})
         return ImageReader(io.BytesIO(jpeg)) if jpeg else None
 
     def card(self, card: Card, x: float, y: float, size: Size) -> None:
@@ -555,7 +628,7 @@ class _Painter:
         c.rect(0, 0, w, band, stroke=0, fill=1)
         label = _role_label(card.role)
         used = _line(c, label, self.bold(label), pad, 3.3 * mm, 30 * mm, 15, 9, colour=colors.white)
-        role_w = pdfmetrics.stringWidth(label, self.bold(label), used) + 4 * mm
+        role_w = pdfmetrics.stringWidth(label, self.bold(label).name, used) + 4 * mm
         if card.group:
             _line(c, card.group, self.regular(card.group), pad + role_w, 3.6 * mm, w - 2 * pad - role_w, 9, 6,
                   colour=colors.white)
@@ -567,7 +640,7 @@ class _Painter:
         c.rect(0, h - band_top, w, band_top, stroke=0, fill=1)
         c.rect(0, 0, w, band_bottom, stroke=0, fill=1)
         title_font = self.bold(self.title)
-        one_line = pdfmetrics.stringWidth(self.title, title_font, 15) <= w - 2 * pad
+        one_line = pdfmetrics.stringWidth(self.title, title_font.name, 15) <= w - 2 * pad
         _block(c, self.title, title_font, pad, h - (8.5 if one_line else 4.5) * mm, w - 2 * pad, 15, 9, 2,
                colour=colors.white, centred=True)
         row_top = h - band_top - 6 * mm
@@ -637,7 +710,7 @@ def render(meeting_title: str, cards: list[Card], options: Options, *, single: b
         if progress is not None:
             progress(min(start + per, len(cards)), len(cards))
     c.save()
-    return Rendered(out.getvalue(), pages, painter.drawn.notes)
+    return Rendered(out.getvalue(), pages, painter.notes)
 
 
 # -- printing -----------------------------------------------------------------------------------------
