@@ -202,8 +202,11 @@ def allocate(guests: Iterable[Guest], rooms: Iterable[RoomSpec], pinned: Iterabl
     for hotel in hotel_list:
         hotel.advance()
 
-    todo = sorted((g for g in {g.contact_id: g for g in guests}.values() if g.contact_id not in pinned_ids),
-                  key=lambda g: g.seniority)
+    # One guest per contact id (the first by a total order, should the input repeat one).
+    unique: dict[int, Guest] = {}
+    for guest in sorted(guests, key=lambda g: (g.contact_id, repr(g))):
+        unique.setdefault(guest.contact_id, guest)
+    todo = sorted((g for g in unique.values() if g.contact_id not in pinned_ids), key=lambda g: g.seniority)
     seniors = _single_holders(todo, by_id.values())
     placed: dict[int, _Room] = {}
     left: list[Guest] = []
