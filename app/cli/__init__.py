@@ -14,6 +14,7 @@ from app.cli import (
     meals,
     meetings,
     people,
+    registrations,
     reports,
     rooms,
     seats,
@@ -28,7 +29,8 @@ def register_cli(app: Flask) -> None:
                   people.invitees_cli, people.organizers_cli,
                   wechat.wechat_cli, contacts.contacts_cli, identities.identities_cli,
                   jobs.jobs_cli, reports.reports_cli, sms.sms_cli, badges.badges_cli,
-                  meals.meals_cli, meals.buses_cli, rooms.rooms_cli, seats.seats_cli):
+                  meals.meals_cli, meals.buses_cli, rooms.rooms_cli, seats.seats_cli,
+                  registrations.registrations_cli):
         app.cli.add_command(group)
     # Last: it joins the ``reports`` group whoever made it (app/cli/attendance.py).
     attendance.register(app)

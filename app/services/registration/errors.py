@@ -38,6 +38,7 @@ class RegistrationError(DomainError):
         "filter_invalid": "筛选条件不正确：{detail}",
         "id_not_yours": "只有本人可以查看完整的身份证号",
         "file_missing": "找不到上传的文件，请重新上传",
+        "output_invalid": "无法写入输出文件：{path}",
     }
     statuses = {"form_not_found": 404, "registration_not_found": 404, "not_invitee": 403,
                 "invite_code_invalid": 403, "cap_reached": 409, "phone_registered": 409,
