@@ -46,6 +46,7 @@ MIN_BOX = 5.5 * mm
 BOX_H = 9 * mm
 AISLE = 4 * mm
 ROW_LABEL = 9 * mm
+SECTION_GAP = 3.2 * mm
 INK = colors.HexColor("#1f2937")
 RULE = colors.HexColor("#6b7280")
 BLOCKED_FILL = colors.HexColor("#d1d5db")
@@ -135,14 +136,14 @@ def _name_lines(name: str, font: str, width: float) -> tuple[list[str], float]:
 def write_pdf(meeting: Meeting, view: seating.PlanView, now: datetime) -> bytes:
     plan = view.plan
     page, box = _layout(plan)
-    sections = sorted({s.section for row in view.hall for s in row if s.section})
+    sections = [s["group"] for s in plan.sections or ()]
     fills = {g: SECTION_FILLS[i % len(SECTION_FILLS)] for i, g in enumerate(sections)}
     texts = {s.who.name for rows in (view.rostrum, view.hall) for row in rows for s in row if s.who}
     title = f"{meeting.title} · 座次图（{plan.name}）"
     legend_text = "图例 主席台 已预留/损坏 无人 排 号 第 页 共 生成于 面向主席台 （续） 人 空 个座位" + "".join(sections)
     numbers = "0123456789×:-/"
     font = pdffont.register(set("".join(texts)) | set(legend_text) | set(numbers) | set(title))
-    bold = pdffont.register(set(title) | set("主席台（续）"), bold=True)
+    bold = pdffont.register(set(title) | set("主席台（续）") | set("".join(sections)), bold=True)
 
     width, height = page
     hall_w = plan.seats_per_row * box + len(plan.aisles or ()) * AISLE
@@ -187,13 +188,24 @@ def write_pdf(meeting: Meeting, view: seating.PlanView, now: datetime) -> bytes:
 
     # Pages: the rostrum on the first, then as many hall rows as fit per page.
     rostrum_h = (len(view.rostrum) * BOX_H + 12 * mm) if view.rostrum else 6 * mm
-    per_page_first = max(1, int((height - 2 * MARGIN - top_reserved - bottom_reserved - rostrum_h) // BOX_H))
-    per_page = max(1, int((height - 2 * MARGIN - top_reserved - bottom_reserved - 6 * mm) // BOX_H))
-    chunks: list[list[list[seating.SeatView]]] = [view.hall[:per_page_first]]
-    rest = view.hall[per_page_first:]
-    while rest:
-        chunks.append(rest[:per_page])
-        rest = rest[per_page:]
+    # A section's first row (and the row after its last) gets a gap above it, which holds its name.
+    starts = {sec["rows"][0]: sec for sec in plan.sections or ()}
+    ends = {sec["rows"][1] + 1 for sec in plan.sections or ()}
+
+    def gap_before(row: int) -> float:
+        return SECTION_GAP if row in starts or row in ends else 0.0
+
+    room_first = height - 2 * MARGIN - top_reserved - bottom_reserved - rostrum_h
+    room = height - 2 * MARGIN - top_reserved - bottom_reserved - 6 * mm
+    chunks: list[list[list[seating.SeatView]]] = [[]]
+    used = 0.0
+    for row in view.hall:
+        need = BOX_H + gap_before(row[0].row)
+        if chunks[-1] and used + need > (room_first if len(chunks) == 1 else room):
+            chunks.append([])
+            used = 0.0
+        chunks[-1].append(row)
+        used += need
     total = len(chunks)
 
     for index, rows in enumerate(chunks, 1):
@@ -224,6 +236,16 @@ def write_pdf(meeting: Meeting, view: seating.PlanView, now: datetime) -> bytes:
             y -= 4 * mm
         y -= 2 * mm
         for row in rows:
+            y -= gap_before(row[0].row)
+            sec = starts.get(row[0].row)
+            if sec is None and row is rows[0]:  # a section going on from the page before
+                sec = next((x for x in plan.sections or () if x["rows"][0] < row[0].row <= x["rows"][1]), None)
+            if sec is not None:
+                label = sec["group"] + ("（续）" if sec["rows"][0] < row[0].row else "")
+                c.setFont(bold, 6)
+                c.setFillColor(INK)
+                c.drawString(x_of(sec["seats"][0], plan.seats_per_row, left, tuple(plan.aisles or ())) + 0.6,
+                             y + 1.2, label)
             y -= BOX_H
             for s in row:
                 draw_seat(x_of(s.pos, plan.seats_per_row, left, tuple(plan.aisles or ())), y, s,
