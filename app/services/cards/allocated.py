@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from app.services.logistics import lodging, seating
+from models import Hotel, LodgingState, Room, RoomAssignment, SeatAssignment, SeatPlan
+
 
 @dataclass(frozen=True)
 class Allocated:
@@ -53,6 +56,9 @@ def load(meeting_id: int) -> Allocated:
 
 
 #: ``meeting_id -> {contact_id: {field: text}}``: hotel room, seat.
-FIXED_PROVIDERS: tuple = ()
+FIXED_PROVIDERS: tuple = (lodging.card_fields, seating.card_fields)
 #: ``meeting_id -> {contact_id: [(until, {field: text})]}``: meals, buses.
 TIMED_PROVIDERS: tuple = ()
+
+#: The rows the providers read: a flushed one invalidates the book (app/services/cards/book.py).
+SOURCES: tuple[type, ...] = (Hotel, Room, RoomAssignment, LodgingState, SeatPlan, SeatAssignment)

@@ -94,7 +94,7 @@ def for_door(meeting: Meeting, build: Callable[[Meeting, Book], T]) -> T:
 
 
 #: The rows a card is read from: a flushed one is a change of the meeting's cards.
-CARD_SOURCES: tuple[type, ...] = (ServiceCard,)
+CARD_SOURCES: tuple[type, ...] = (ServiceCard, *allocations.SOURCES)
 
 
 def clear() -> None:
