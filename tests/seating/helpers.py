@@ -24,7 +24,7 @@ def invite_people(factory, meeting, count: int, *, units: int = 3, leaders: int 
     unit_rows = [factory.unit(f"S{meeting.id}U{i}", f"第{i + 1}单位") for i in range(units)]
     out = []
     for i in range(count):
-        name = (names[i] if names and i < len(names) else None) or f"参会{i:04d}"
+        name = (names[i] if names and i < len(names) else None) or f"代表{i:03d}"
         contact = factory.contact(unit_rows[i % units], name=name)
         role = InviteeRole.LEADER if i < leaders else InviteeRole.DELEGATE
         factory.invitee(meeting, contact, role=role, group_name=(groups or {}).get(i))

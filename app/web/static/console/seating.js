@@ -8,6 +8,8 @@
   var hint = document.getElementById("move-hint");
   var bar = document.querySelector(".selection");
   var picked = null;
+  // A hall wider than the screen (a phone) opens on its centre, where the rostrum's 1st sits.
+  if (wrap.scrollWidth > wrap.clientWidth) wrap.scrollLeft = (wrap.scrollWidth - wrap.clientWidth) / 2;
 
   function say(text, error) {
     if (!hint) return;
