@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,10 +39,10 @@ import pypdfium2 as pdfium
 import qrcode
 from PIL import Image, ImageOps
 from qrcode.constants import ERROR_CORRECT_M
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas as rl_canvas
 from sqlalchemy import select
@@ -582,17 +584,30 @@ class _Painter:
         self.bold = _Fonts({self.title, *(card.name for card in cards), *map(_role_label, {c.role for c in cards})},
                            bold=True)
         self.regular = _Fonts({s for card in cards for s in (card.unit, card.group, card.title)}, bold=False)
-        self.photos = _load_photos(cards, SIZES[options.size].photo_px)
         self.notes: list[dict] = []
+        # Photos go to reportlab as files: given bytes, it decodes each JPEG again only to name it by
+        # a digest of its pixels; given a path, it names it by the path and copies the JPEG through.
+        self.folder = tempfile.TemporaryDirectory(prefix="huiyi-badges-")
+        self.photos: dict[str, tuple[str | None, str | None]] = {}
+        for index, (key, (jpeg, note)) in enumerate(_load_photos(cards, SIZES[options.size].photo_px).items()):
+            path = None
+            if jpeg is not None:
+                path = os.path.join(self.folder.name, f"{index}.jpg")
+                with open(path, "wb") as f:
+                    f.write(jpeg)
+            self.photos[key] = (path, note)
 
-    def photo(self, card: Card) -> ImageReader | None:
+    def close(self) -> None:
+        self.folder.cleanup()
+
+    def photo(self, card: Card) -> str | None:
         if not card.photo:
             return None
-        jpeg, note = self.photos[card.photo]
+        path, note = self.photos[card.photo]
         if note:
             self.notes.append({"contact_id": card.contact_id, "name": card.name, "code": note,
                                "message": PHOTO_NOTES[note]})
-        return ImageReader(io.BytesIO(jpeg)) if jpeg else None
+        return path
 
     def card(self, card: Card, x: float, y: float, size: Size) -> None:
         c = self.c
@@ -690,6 +705,17 @@ def render(meeting_title: str, cards: list[Card], options: Options, *, single: b
            progress: Callable[[int, int], None] | None = None) -> Rendered:
     """The PDF of ``cards``: A4 sheets with crop marks, or (``single``) one card a page of the card's
     own size (the console's preview)."""
+    # reportlab wraps every stream (each photo's JPEG, each page) in ASCII85 by default, in pure
+    # Python: for a thousand photos that is most of the print. A PDF carries binary streams as well.
+    was, rl_config.useA85 = rl_config.useA85, 0
+    try:
+        return _render(meeting_title, cards, options, single=single, progress=progress)
+    finally:
+        rl_config.useA85 = was
+
+
+def _render(meeting_title: str, cards: list[Card], options: Options, *, single: bool,
+            progress: Callable[[int, int], None] | None) -> Rendered:
     size = SIZES[options.size]
     out = io.BytesIO()
     page = (size.width, size.height) if single else size.page
@@ -699,17 +725,20 @@ def render(meeting_title: str, cards: list[Card], options: Options, *, single: b
     painter = _Painter(c, meeting_title, cards, options)
     per = 1 if single else size.per_sheet
     pages = 0
-    for start in range(0, len(cards), per):
-        for index, card in enumerate(cards[start:start + per]):
-            x, y = (0, 0) if single else size.origin(index)
-            painter.card(card, x, y, size)
-        if not single:
-            _crop_marks(c, size)
-        c.showPage()
-        pages += 1
-        if progress is not None:
-            progress(min(start + per, len(cards)), len(cards))
-    c.save()
+    try:
+        for start in range(0, len(cards), per):
+            for index, card in enumerate(cards[start:start + per]):
+                x, y = (0, 0) if single else size.origin(index)
+                painter.card(card, x, y, size)
+            if not single:
+                _crop_marks(c, size)
+            c.showPage()
+            pages += 1
+            if progress is not None:
+                progress(min(start + per, len(cards)), len(cards))
+        c.save()
+    finally:
+        painter.close()
     return Rendered(out.getvalue(), pages, painter.notes)
 
 
