@@ -180,3 +180,36 @@ def test_geometry_shrunk_frees_the_seats_that_are_gone(hall):
     seating.auto_assign(meeting, plan, actor="test")
     _plan, freed = seating.update_plan(meeting, plan.id, {**FORM, "rows": "2"}, actor="test")
     assert freed == 7  # 27 in the hall over rows of 10: row 3 held 7
+
+
+def test_an_archived_meeting_is_the_record_its_seats_do_not_change(hall):
+    from app.services.errors import DomainError
+    from models import MeetingState
+
+    meeting, plan, people = hall
+    seating.auto_assign(meeting, plan, actor="test")
+    before = seats_of(plan)
+    meeting.state = MeetingState.ARCHIVED
+    for call in (lambda: seating.auto_assign(meeting, plan, actor="t"),
+                 lambda: seating.unassign(meeting, plan, people[0].id, actor="t"),
+                 lambda: seating.clear(meeting, plan, actor="t"),
+                 lambda: seating.create_plan(meeting, {**FORM, "name": "新"}, actor="t")):
+        with pytest.raises(DomainError) as err:
+            call()
+        assert err.value.code == "state_invalid"
+    assert seats_of(plan) == before
+
+
+@pytest.mark.parametrize(("contact", "row", "seat", "code"), [
+    ("abc", "1", "1", "person_not_invited"), ("-1", "1", "1", "person_not_invited"),
+    ("99999999999999999999", "1", "1", "person_not_invited"), (None, "1", "1", "person_not_invited"),
+    ("OK", "x", "1", "seat_invalid"), ("OK", "1", "", "seat_invalid"), ("OK", "0", "1", "seat_invalid"),
+    ("OK", "-2", "1", "seat_invalid"), ("OK", "99999999999999999999", "1", "seat_invalid"),
+    ("OK", "1", "<script>", "seat_invalid"),
+])
+def test_hostile_move_input(hall, contact, row, seat, code):
+    meeting, plan, people = hall
+    with pytest.raises(SeatingError) as err:
+        seating.move(meeting, plan, people[0].id if contact == "OK" else contact, row, seat, actor="t")
+    assert err.value.code == code
+    assert seats_of(plan) == {}

@@ -24,6 +24,7 @@ from app.services import audit
 from app.services.errors import DomainError
 from app.services.logistics import seat_assign as sa_
 from app.services.logistics.people import Person, roster
+from app.services.meetings.lifecycle import require_editable
 from models import Contact, Invitee, Meeting, MeetingSession, SeatAssignment, SeatPlan
 
 MAX_ROWS = 200
@@ -327,6 +328,7 @@ def _set_on_card(meeting: Meeting, plan: SeatPlan) -> None:
 
 
 def create_plan(meeting: Meeting, form: Mapping[str, object], *, actor: str) -> SeatPlan:
+    require_editable(meeting)
     data = parse_plan(meeting, form)
     rostrum = parse_rostrum_people(meeting, form.get("rostrum_people"))
     _name_free(meeting, data.name, None)
@@ -347,6 +349,7 @@ def create_plan(meeting: Meeting, form: Mapping[str, object], *, actor: str) -> 
 def update_plan(meeting: Meeting, plan_id: object, form: Mapping[str, object], *, actor: str) -> tuple[SeatPlan, int]:
     """Change a plan's geometry; the seats that no longer exist, or are now blocked or in another
     delegation's section, are freed (their people are counted in the answer)."""
+    require_editable(meeting)
     plan = get_plan(meeting, plan_id, lock=True)
     data = parse_plan(meeting, form)
     rostrum = parse_rostrum_people(meeting, form.get("rostrum_people"))
@@ -373,6 +376,7 @@ def update_plan(meeting: Meeting, plan_id: object, form: Mapping[str, object], *
 
 
 def delete_plan(meeting: Meeting, plan_id: object, *, actor: str) -> str:
+    require_editable(meeting)
     plan = get_plan(meeting, plan_id, lock=True)
     name = plan.name
     db.session.delete(plan)
@@ -416,6 +420,7 @@ def auto_assign(meeting: Meeting, plan: SeatPlan, *, actor: str, people: list[Pe
     seats placed by hand stay; every other seat is given afresh by :func:`seat_assign.assign`; people
     no longer on the list lose their seat. :raise SeatingError: ``seat_taken`` if a concurrent hand
     placement took a seat this run gave (run again)."""
+    require_editable(meeting)
     db.session.execute(select(SeatPlan.id).where(SeatPlan.id == plan.id).with_for_update())
     people = roster(meeting.id) if people is None else people
     on_list = {p.contact_id for p in people}
@@ -484,6 +489,7 @@ def move(meeting: Meeting, plan: SeatPlan, contact_id: object, row: object, pos:
 
     :raise SeatingError: ``person_not_invited``, ``seat_invalid``, ``seat_blocked``, ``seat_taken``.
     """
+    require_editable(meeting)
     cid = _invited(meeting, contact_id)
     r, p = _seat(plan, row, pos)
     geo = geometry(plan)
@@ -539,6 +545,7 @@ def swap(meeting: Meeting, plan: SeatPlan, a: object, b: object, *, actor: str) 
 
 
 def unassign(meeting: Meeting, plan: SeatPlan, contact_id: object, *, actor: str) -> None:
+    require_editable(meeting)
     cid = _invited(meeting, contact_id)
     gone = db.session.execute(delete(SeatAssignment).where(SeatAssignment.plan_id == plan.id,
                                                            SeatAssignment.contact_id == cid))
@@ -548,6 +555,7 @@ def unassign(meeting: Meeting, plan: SeatPlan, contact_id: object, *, actor: str
 
 
 def clear(meeting: Meeting, plan: SeatPlan, *, actor: str) -> int:
+    require_editable(meeting)
     gone = db.session.execute(delete(SeatAssignment).where(SeatAssignment.plan_id == plan.id)).rowcount
     audit.record(actor, "seating.clear", meeting_id=meeting.id, target=f"seat_plan:{plan.id}", removed=gone)
     return gone
