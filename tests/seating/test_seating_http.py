@@ -12,12 +12,14 @@ from sqlalchemy import func, select
 from app import jobs
 from app.services.logistics import seating
 from models import AuditLog, Job, SeatAssignment, SeatPlan
+from tests.browser import ARTIFACTS
 from tests.console.conftest import build_console, login_as
 from tests.reports.helpers import pdf_pages
 from tests.seating.helpers import CJK_NAMES, invite_people
 
 FORM = {"name": "大礼堂", "rows": "6", "seats_per_row": "12", "aisles": "3, 9", "numbering": "odd_right",
         "rostrum_rows": "1", "rostrum_seats": "7", "sections": "", "blocked": "2排1号 损坏", "on_card": "1"}
+SECTIONS = "第一代表团 5-6 1-12"
 
 
 @pytest.fixture
@@ -119,7 +121,7 @@ def test_viewer_sees_but_may_not_change(client, scene):
 
 def test_exports_run_as_jobs_pdf_has_cjk_text_xlsx_lists_by_row_and_unit(app, client, scene, db):
     login_as(client, scene, "staff")
-    plan = make_plan(client, scene)
+    plan = make_plan(client, scene, sections=SECTIONS)
     client.post(url(scene, f"/plans/{plan.id}/assign"))
     texts = {}
     for fmt in ("pdf", "xlsx"):
@@ -134,6 +136,8 @@ def test_exports_run_as_jobs_pdf_has_cjk_text_xlsx_lists_by_row_and_unit(app, cl
         download = client.get(status["download_url"])
         assert download.status_code == 200
         texts[fmt] = download.data
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "seating-small.pdf").write_bytes(texts["pdf"])  # A4: look at it with pdftoppm
     pages = pdf_pages(texts["pdf"])
     joined = "".join(pages).replace("\r", "").replace("\n", "")
     for name in CJK_NAMES:
