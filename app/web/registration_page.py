@@ -14,12 +14,12 @@ import re
 import secrets
 from datetime import UTC, datetime
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, make_response, redirect, render_template, request, session, url_for
 
 from app.client_address import client_ip
 from app.services.meetings.visibility import visible_meeting
+from app.services.registration import decide, forms, query, uploads
 from app.services.registration import fields as field_catalog
-from app.services.registration import forms, query, uploads
 from app.services.registration.errors import RegistrationError
 from app.services.registration.submit import MAX_BATCH, Caller, check_open, submit
 from app.tx import finish_with_error
@@ -144,8 +144,26 @@ def done(code: str, batch: str):
     return render_template("registration/done.html", meeting=meeting, rows=rows, labels=query.STATUS_LABELS)
 
 
+def _mine_page(meeting, revealed: dict[int, str] | None = None):
+    me = caller()
+    rows = query.mine(meeting, me.submitter)
+    response = make_response(render_template(
+        "registration/mine.html", meeting=meeting, rows=rows, labels=query.STATUS_LABELS, revealed=revealed or {},
+        own_contact_id=me.contact.id if me.contact is not None else None))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/<code>/mine")
 def mine(code: str):
+    return _mine_page(_meeting(code))
+
+
+@bp.post("/<code>/mine/<int:registration_id>/id")
+def reveal(code: str, registration_id: int):
+    """The registrant's own full ID number, on this one answer (never cached, never in a link)."""
     meeting = _meeting(code)
-    rows = query.mine(meeting, caller().submitter)
-    return render_template("registration/mine.html", meeting=meeting, rows=rows, labels=query.STATUS_LABELS)
+    registration = decide.get_registration(meeting, registration_id)
+    me = caller()
+    number = query.reveal_id(registration, me.contact)
+    return _mine_page(meeting, {registration.id: number})

@@ -93,3 +93,35 @@ def test_csrf_required(app, client, reg_meeting, code_form, monkeypatch):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     res = _post_batch(client, meeting, code_form, unit, [{"name": "丙", "phone": "13600004444"}])
     assert res.status_code == 400 and "页面已过期" in res.get_data(as_text=True)
+
+
+def test_invitees_form_and_own_id_reveal(app, client, db, factory, reg_meeting):
+    from app.web.auth import SESSION_KEY
+
+    meeting, unit = reg_meeting
+    form = forms.create_form(meeting, actor="t", title="受邀报名", access="invitees", needs_approval=False,
+                             published=True, fields=[{"key": "id_number", "required": True}])
+    me = factory.contact(unit, name="吴受邀", phone="13600005555")
+    factory.invitee(meeting, me)
+    identity = factory.identity(me)
+    db.session.commit()
+    # not logged in (a plain browser): refused, nothing written
+    res = client.post(f"/r/{meeting.code}/f/{form.id}", data={"p-0-name": "吴受邀", "p-0-phone": "13600005555",
+                                                              "p-0-id_number": id_number()})
+    assert res.status_code == 403 and "仅限受邀人员" in res.get_data(as_text=True)
+    with client.session_transaction() as s:
+        s[SESSION_KEY] = identity.id
+    number = id_number("19880808")
+    res = client.post(f"/r/{meeting.code}/f/{form.id}", data={"p-0-name": "吴受邀", "p-0-phone": "13600005555",
+                                                              "p-0-id_number": number})
+    assert res.status_code == 302
+    reg = db.session.scalar(select(Registration))
+    assert reg.status == "approved" and reg.contact_id == me.id and reg.submitted_by == f"wx:{identity.oa_openid}"
+    page = client.get(f"/r/{meeting.code}/mine").get_data(as_text=True)
+    assert number not in page and reg.id_masked in page and "显示本人完整身份证号" in page
+    res = client.post(f"/r/{meeting.code}/mine/{reg.id}/id")
+    assert number in res.get_data(as_text=True) and res.headers["Cache-Control"] == "no-store"
+    # someone else (another browser, even knowing the id) never sees it
+    other = app.test_client()
+    res = other.post(f"/r/{meeting.code}/mine/{reg.id}/id")
+    assert res.status_code == 403 and number not in res.get_data(as_text=True)
