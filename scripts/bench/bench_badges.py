@@ -11,7 +11,8 @@
 2. Times, in this process, what the console's print job does (``badges.print_job``: the roster,
    the signed personal codes, every card's QR, the photos opened and checked, the PDF, into storage,
    the audit row): the small badge (10 a sheet) without photos and with photos, and the large
-   代表证 (2 a sheet) with photos, ``--runs`` times each.
+   代表证 (2 a sheet) with photos, ``--runs`` times each. A size's first run with photos opens and
+   scales every upload (cold); later runs find them scaled beside their blobs (warm).
 3. Reads the files back: page count, every 50th name as text (pdfium), and the QR codes of a page
    decoded by zxing-cpp (when installed) against the people's codes.
 

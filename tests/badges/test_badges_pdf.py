@@ -89,6 +89,11 @@ def test_bad_photos_are_left_off_with_a_note_and_the_good_one_printed(db, scene)
     notes = {n["name"]: n["code"] for n in printed.notes}
     assert notes == {"坏照片": "photo_unreadable"}
     assert _image_count(printed.data, 0) == 1  # the good photo, once
+    kept = storage.get_storage()
+    assert kept.read_derived(storage.put(jpeg()), "badge-240x320.jpg") is not None  # scaled once, kept
+    broken_key = storage.put(b"\xff\xd8\xff\xe0not a jpeg")
+    assert kept.read_derived(broken_key, "badge-240x320.jpg") is None
+    assert {n["name"] for n in _print(scene, group="第一代表团").notes} == {"坏照片"}  # and again from the kept one
     gone = _print(scene, role="列席")
     assert [n["code"] for n in gone.notes] == ["photo_missing"] and gone.count == 1
 

@@ -570,12 +570,28 @@ def _role_label(role: str) -> str:
 
 
 def _load_photos(cards: list[Card], px: tuple[int, int]) -> dict[str, tuple[bytes | None, str | None]]:
+    """Each photo of ``cards`` at ``px``, kept beside its blob in storage (a derived file, made again
+    from the blob whenever it is missing), so a reprint opens no photo twice."""
     keys = list(dict.fromkeys(card.photo for card in cards if card.photo))
     if not keys:
         return {}
-    read = storage.get_storage().read  # here: the threads have no app context
+    backend = storage.get_storage()  # here: the threads have no app context
+    derived = f"badge-{px[0]}x{px[1]}.jpg"
+
+    def one(key: str) -> tuple[bytes | None, str | None]:
+        try:
+            kept = backend.read_derived(key, derived)
+        except (ValueError, OSError):
+            kept = None
+        if kept is not None:
+            return kept, None
+        jpeg, note = load_photo(backend.read, key, px)
+        if jpeg is not None:
+            backend.put_derived(key, derived, jpeg)
+        return jpeg, note
+
     with ThreadPoolExecutor(PHOTO_THREADS) as pool:
-        return dict(zip(keys, pool.map(lambda key: load_photo(read, key, px), keys), strict=True))
+        return dict(zip(keys, pool.map(one, keys), strict=True))
 
 
 class _Painter:
