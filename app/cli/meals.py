@@ -60,33 +60,23 @@ def _export(service, meeting_code: str, out: str, as_json: bool, action_name: st
     run(action, as_json, lambda r: f"已导出 {r['filename']} → {r['output']}（{r['bytes']} 字节）")
 
 
-@meals_cli.command("assign", help="为会议的每个餐次一键安排桌位")
-@_meeting
-@click.option("--replace", is_flag=True, help="清除已有安排后重新安排（默认保留已安排的人员）")
-@_json
-def meals_assign(meeting_code: str, replace: bool, as_json: bool) -> None:
-    _assign(meals, meals.sittings_of, meeting_code, replace, as_json, "sittings")
+def _commands(group: AppGroup, service, parents_of, noun: str, places: str, exported: str) -> None:
+    """``assign`` and ``export`` of one group: meals and buses differ only in their words."""
+
+    @group.command("assign", help=f"为会议的每个{'餐次' if noun == 'sittings' else '路线'}一键安排{places}")
+    @_meeting
+    @click.option("--replace", is_flag=True, help="清除已有安排后重新安排（默认保留已安排的人员）")
+    @_json
+    def assign(meeting_code: str, replace: bool, as_json: bool) -> None:
+        _assign(service, parents_of, meeting_code, replace, as_json, noun)
+
+    @group.command("export", help=f"导出{exported}（xlsx）")
+    @_meeting
+    @click.option("--out", required=True, help="输出文件路径（.xlsx）")
+    @_json
+    def export(meeting_code: str, out: str, as_json: bool) -> None:
+        _export(service, meeting_code, out, as_json, f"{service.KIND.audit}.export")
 
 
-@meals_cli.command("export", help="导出用餐统计（按餐次、桌的饮食要求人数）与桌次名单（xlsx）")
-@_meeting
-@click.option("--out", required=True, help="输出文件路径（.xlsx）")
-@_json
-def meals_export(meeting_code: str, out: str, as_json: bool) -> None:
-    _export(meals, meeting_code, out, as_json, "meal.export")
-
-
-@buses_cli.command("assign", help="为会议的每条路线一键安排车辆")
-@_meeting
-@click.option("--replace", is_flag=True, help="清除已有安排后重新安排（默认保留已安排的人员）")
-@_json
-def buses_assign(meeting_code: str, replace: bool, as_json: bool) -> None:
-    _assign(buses, buses.routes_of, meeting_code, replace, as_json, "routes")
-
-
-@buses_cli.command("export", help="导出各车乘车名单（xlsx）")
-@_meeting
-@click.option("--out", required=True, help="输出文件路径（.xlsx）")
-@_json
-def buses_export(meeting_code: str, out: str, as_json: bool) -> None:
-    _export(buses, meeting_code, out, as_json, "bus.export")
+_commands(meals_cli, meals, meals.sittings_of, "sittings", "桌位", "用餐统计（按餐次、桌的饮食要求人数）与桌次名单")
+_commands(buses_cli, buses, buses.routes_of, "routes", "车辆", "各车乘车名单")

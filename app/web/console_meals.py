@@ -2,6 +2,8 @@
 kitchen's diet counts, routes with their cars and manifests, the automatic plan, moving a person,
 and the exports (recorded jobs, their progress on the page).
 
+Meals and buses have the same shape (a sitting or route holds tables or cars that hold people), so
+one set of views serves both, ``what`` naming which: ``sittings``/``tables`` or ``routes``/``cars``.
 Reading needs ``view``; everything that writes, and the exports (the manifests carry phone
 numbers), needs ``logistics``. Every form goes through ``form_action``: a refusal is shown on the
 page with nothing written.
@@ -10,6 +12,7 @@ page with nothing written.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
@@ -20,6 +23,32 @@ from app.services.timeutil import local
 from app.web.console_auth import actor_of, console_login_required, form_action, load_meeting
 
 bp = Blueprint("console_meals", __name__, url_prefix="/admin")
+
+
+@dataclass(frozen=True)
+class Side:
+    """The services and words of meals or of buses."""
+
+    get: Callable
+    save: Callable
+    delete: Callable
+    add_places: Callable
+    get_place: Callable
+    save_place: Callable
+    delete_place: Callable
+    service: object
+    noun: str        # 餐次 | 路线
+    counted: str     # "{} 桌" | "{} 辆车"
+    unplace: str     # what taking someone off says
+
+
+SIDES = {
+    "sittings": Side(meals.get_sitting, meals.save_sitting, meals.delete_sitting, meals.add_tables, meals.get_table,
+                     meals.update_table, meals.delete_table, meals, "餐次", "{} 桌", "已取消该人员的桌位"),
+    "routes": Side(buses.get_route, buses.save_route, buses.delete_route, buses.add_cars, buses.get_car,
+                   buses.update_car, buses.delete_car, buses, "路线", "{} 辆车", "已取消该人员的车辆安排"),
+}
+PLACES = {"tables": SIDES["sittings"], "cars": SIDES["routes"]}
 
 
 def _render(template: str, meeting, me, right, **extra):
@@ -48,156 +77,92 @@ def page(code: str):
                    routes=buses.views(meeting, people=people), people=len(people), job=job)
 
 
-@bp.get("/<code>/meals/sittings/<int:sitting_id>")
+@bp.get("/<code>/meals/<any(sittings, routes):what>/<int:parent_id>")
 @console_login_required
-def sitting(code: str, sitting_id: int):
+def plan(code: str, what: str, parent_id: int):
+    """One sitting's table plan or one route's manifest, and the move form."""
     meeting, me, right = load_meeting(code, "view")
-    view = meals.views(meeting, [meals.get_sitting(meeting, sitting_id)])[0]
-    return _render("console/meals_plan.html", meeting, me, right, view=view, kind="sitting",
-                   places=view.tables, rest=view.unseated)
+    side = SIDES[what]
+    view = side.service.views(meeting, [side.get(meeting, parent_id)])[0]
+    places, rest = (view.tables, view.unseated) if what == "sittings" else (view.cars, view.unplaced)
+    return _render("console/meals_plan.html", meeting, me, right, view=view, what=what, places=places, rest=rest)
 
 
-@bp.get("/<code>/meals/routes/<int:route_id>")
+@bp.post("/<code>/meals/<any(sittings, routes):what>")
 @console_login_required
-def route(code: str, route_id: int):
-    meeting, me, right = load_meeting(code, "view")
-    view = buses.views(meeting, [buses.get_route(meeting, route_id)])[0]
-    return _render("console/meals_plan.html", meeting, me, right, view=view, kind="route",
-                   places=view.cars, rest=view.unplaced)
+def add(code: str, what: str):
+    side = SIDES[what]
+    return _write(code, lambda m, actor: f"已添加{side.noun}“{side.save(m, request.form, actor=actor).name}”")
 
 
-# -- meals -----------------------------------------------------------------------------------------
-
-@bp.post("/<code>/meals/sittings")
+@bp.post("/<code>/meals/<any(sittings, routes):what>/<int:parent_id>/save")
 @console_login_required
-def sitting_add(code: str):
-    return _write(code, lambda m, actor: f"已添加餐次“{meals.save_sitting(m, request.form, actor=actor).name}”")
+def save(code: str, what: str, parent_id: int):
+    side = SIDES[what]
 
-
-@bp.post("/<code>/meals/sittings/<int:sitting_id>")
-@console_login_required
-def sitting_save(code: str, sitting_id: int):
-    def action(m, actor):
-        return f"已保存餐次“{meals.save_sitting(m, request.form, actor=actor, sitting=meals.get_sitting(m, sitting_id)).name}”"
+    def action(m, actor):  # save_sitting(..., sitting=…) or save_route(..., route=…)
+        return f"已保存{side.noun}“{side.save(m, request.form, actor=actor, **{what[:-1]: side.get(m, parent_id)}).name}”"
 
     return _write(code, action)
 
 
-@bp.post("/<code>/meals/sittings/<int:sitting_id>/delete")
+@bp.post("/<code>/meals/<any(sittings, routes):what>/<int:parent_id>/delete")
 @console_login_required
-def sitting_delete(code: str, sitting_id: int):
-    return _write(code, lambda m, actor: meals.delete_sitting(m, meals.get_sitting(m, sitting_id), actor=actor)
-                  or "已删除餐次")
+def delete(code: str, what: str, parent_id: int):
+    side = SIDES[what]
+    return _write(code, lambda m, actor: side.delete(m, side.get(m, parent_id), actor=actor) or f"已删除{side.noun}")
 
 
-@bp.post("/<code>/meals/sittings/<int:sitting_id>/tables")
+@bp.post("/<code>/meals/<any(sittings, routes):what>/<int:parent_id>/places")
 @console_login_required
-def tables_add(code: str, sitting_id: int):
+def add_places(code: str, what: str, parent_id: int):
+    side = SIDES[what]
+
     def action(m, actor):
-        return f"已添加 {len(meals.add_tables(m, meals.get_sitting(m, sitting_id), request.form, actor=actor))} 桌"
+        return "已添加 " + side.counted.format(len(side.add_places(m, side.get(m, parent_id), request.form,
+                                                                  actor=actor)))
 
     return _write(code, action)
 
 
-@bp.post("/<code>/meals/tables/<int:table_id>")
+@bp.post("/<code>/meals/<any(sittings, routes):what>/<int:parent_id>/assign")
 @console_login_required
-def table_save(code: str, table_id: int):
+def assign(code: str, what: str, parent_id: int):
+    side = SIDES[what]
+    return _write(code, lambda m, actor: _summary(side.service.auto_assign(
+        m, side.get(m, parent_id), actor=actor, replace=request.form.get("replace") == "1")))
+
+
+@bp.post("/<code>/meals/<any(sittings, routes):what>/<int:parent_id>/move")
+@console_login_required
+def move(code: str, what: str, parent_id: int):
+    side = SIDES[what]
+
     def action(m, actor):
-        return f"已保存“{meals.update_table(m, meals.get_table(m, table_id), request.form, actor=actor).label}”"
+        label = side.service.move(m, side.get(m, parent_id), request.form.get("contact_id"),
+                                  request.form.get("place_id"), actor=actor)
+        return f"已调整到“{label}”" if label else side.unplace
+
+    return _write(code, action, url_for(".plan", code=code, what=what, parent_id=parent_id))
+
+
+@bp.post("/<code>/meals/<any(tables, cars):what>/<int:place_id>")
+@console_login_required
+def save_place(code: str, what: str, place_id: int):
+    side = PLACES[what]
+
+    def action(m, actor):
+        return f"已保存“{side.save_place(m, side.get_place(m, place_id), request.form, actor=actor).label}”"
 
     return _write(code, action)
 
 
-@bp.post("/<code>/meals/tables/<int:table_id>/delete")
+@bp.post("/<code>/meals/<any(tables, cars):what>/<int:place_id>/delete")
 @console_login_required
-def table_delete(code: str, table_id: int):
-    return _write(code, lambda m, actor: meals.delete_table(m, meals.get_table(m, table_id), actor=actor)
-                  or "已删除该桌，原在该桌的人员待重新安排")
-
-
-@bp.post("/<code>/meals/sittings/<int:sitting_id>/assign")
-@console_login_required
-def sitting_assign(code: str, sitting_id: int):
-    return _write(code, lambda m, actor: _summary(meals.auto_assign(
-        m, meals.get_sitting(m, sitting_id), actor=actor, replace=request.form.get("replace") == "1")))
-
-
-@bp.post("/<code>/meals/sittings/<int:sitting_id>/move")
-@console_login_required
-def sitting_move(code: str, sitting_id: int):
-    def action(m, actor):
-        label = meals.move(m, meals.get_sitting(m, sitting_id), request.form.get("contact_id"),
-                           request.form.get("place_id"), actor=actor)
-        return f"已调整到“{label}”" if label else "已取消该人员的桌位"
-
-    return _write(code, action, url_for(".sitting", code=code, sitting_id=sitting_id))
-
-
-# -- buses -----------------------------------------------------------------------------------------
-
-@bp.post("/<code>/meals/routes")
-@console_login_required
-def route_add(code: str):
-    return _write(code, lambda m, actor: f"已添加路线“{buses.save_route(m, request.form, actor=actor).name}”")
-
-
-@bp.post("/<code>/meals/routes/<int:route_id>")
-@console_login_required
-def route_save(code: str, route_id: int):
-    def action(m, actor):
-        return f"已保存路线“{buses.save_route(m, request.form, actor=actor, route=buses.get_route(m, route_id)).name}”"
-
-    return _write(code, action)
-
-
-@bp.post("/<code>/meals/routes/<int:route_id>/delete")
-@console_login_required
-def route_delete(code: str, route_id: int):
-    return _write(code, lambda m, actor: buses.delete_route(m, buses.get_route(m, route_id), actor=actor)
-                  or "已删除路线")
-
-
-@bp.post("/<code>/meals/routes/<int:route_id>/cars")
-@console_login_required
-def cars_add(code: str, route_id: int):
-    def action(m, actor):
-        return f"已添加 {len(buses.add_cars(m, buses.get_route(m, route_id), request.form, actor=actor))} 辆车"
-
-    return _write(code, action)
-
-
-@bp.post("/<code>/meals/cars/<int:car_id>")
-@console_login_required
-def car_save(code: str, car_id: int):
-    def action(m, actor):
-        return f"已保存“{buses.update_car(m, buses.get_car(m, car_id), request.form, actor=actor).label}”"
-
-    return _write(code, action)
-
-
-@bp.post("/<code>/meals/cars/<int:car_id>/delete")
-@console_login_required
-def car_delete(code: str, car_id: int):
-    return _write(code, lambda m, actor: buses.delete_car(m, buses.get_car(m, car_id), actor=actor)
-                  or "已删除该车，原乘该车的人员待重新安排")
-
-
-@bp.post("/<code>/meals/routes/<int:route_id>/assign")
-@console_login_required
-def route_assign(code: str, route_id: int):
-    return _write(code, lambda m, actor: _summary(buses.auto_assign(
-        m, buses.get_route(m, route_id), actor=actor, replace=request.form.get("replace") == "1")))
-
-
-@bp.post("/<code>/meals/routes/<int:route_id>/move")
-@console_login_required
-def route_move(code: str, route_id: int):
-    def action(m, actor):
-        label = buses.move(m, buses.get_route(m, route_id), request.form.get("contact_id"),
-                           request.form.get("place_id"), actor=actor)
-        return f"已调整到“{label}”" if label else "已取消该人员的车辆安排"
-
-    return _write(code, action, url_for(".route", code=code, route_id=route_id))
+def delete_place(code: str, what: str, place_id: int):
+    side = PLACES[what]
+    return _write(code, lambda m, actor: side.delete_place(m, side.get_place(m, place_id), actor=actor)
+                  or "已删除，原在此处的人员待重新安排")
 
 
 @bp.post("/<code>/meals/export/<any(meals, buses):what>")

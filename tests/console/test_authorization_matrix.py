@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from app.services.logistics import buses, meals
+from app.services.logistics import meals
 from app.services.votes.surveys import create_survey
 from app.services.votes.votes import create_vote
 from tests.console.conftest import build_console, login_as
@@ -64,11 +64,9 @@ NEEDS = {
     "console_registration.publish_form": OWNER,
     "console_badges.page": VIEWER, "console_badges.preview": VIEWER, "console_badges.print_": STAFF,
     # 用餐与乘车: reading is "view"; every change and the exports (phone numbers) are "logistics".
-    "console_meals.page": VIEWER, "console_meals.sitting": VIEWER, "console_meals.route": VIEWER,
+    "console_meals.page": VIEWER, "console_meals.plan": VIEWER,
     **{f"console_meals.{name}": STAFF for name in (
-        "sitting_add", "sitting_save", "sitting_delete", "tables_add", "table_save", "table_delete",
-        "sitting_assign", "sitting_move", "route_add", "route_save", "route_delete", "cars_add", "car_save",
-        "car_delete", "route_assign", "route_move", "export")},
+        "add", "save", "delete", "add_places", "assign", "move", "save_place", "delete_place", "export")},
     # 住宿: reading is "view"; every change, the import and the rooming list export are "logistics".
     "console_lodging.page": VIEWER,
     **{f"console_lodging.{name}": STAFF for name in (
@@ -108,14 +106,12 @@ def matrix(app, factory):
                            questions=[{"kind": "single", "text": "满意吗", "options": ["是", "否"]}])
     sitting = meals.save_sitting(data.meeting, {"name": "午餐", "day": "2026-12-03", "starts": "12:00",
                                                 "ends": "13:00"}, actor="test")
-    route = buses.save_route(data.meeting, {"name": "酒店—会场", "day": "2026-12-03", "departs": "07:30"},
-                             actor="test")
     table = meals.add_tables(data.meeting, sitting, {"seats": "10"}, actor="test")[0]
-    car = buses.add_cars(data.meeting, route, {"seats": "45"}, actor="test")[0]
     factory.db.session.commit()
     ids = {"vote_id": vote.id, "survey_id": survey.id, "contact_id": data.people[0].id,
-           "invitee_id": 1, "position": 1, "document_id": 1, "sitting_id": sitting.id, "table_id": table.id,
-           "route_id": route.id, "car_id": car.id}
+           "invitee_id": 1, "position": 1, "document_id": 1,
+           # /meals/<any(sittings, routes)>/<parent_id>, /meals/<any(tables, cars)>/<place_id>: the first kind
+           "parent_id": sitting.id, "place_id": table.id}
     return data, console_routes(app, data.meeting.code, ids)
 
 

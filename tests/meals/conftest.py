@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from models import InviteeRole, Registration, RegistrationForm, RegistrationStatus
+from models import InviteeRole, Registration
 from tests.console.conftest import Console, build_console
+from tests.lodging.conftest import register as register_approved
 
 
 @dataclass
@@ -22,16 +23,9 @@ class Scene:
 
 
 def register(db, meeting, contact, *, diet=(), rank=100, group=None) -> Registration:
-    form = db.session.query(RegistrationForm).filter_by(meeting_id=meeting.id).first()
-    if form is None:
-        form = RegistrationForm(meeting_id=meeting.id, title="代表报名", role=InviteeRole.DELEGATE, fields=[])
-        db.session.add(form)
-        db.session.flush()
-    reg = Registration(meeting_id=meeting.id, form_id=form.id, batch="b1", submitted_by="test",
-                       status=RegistrationStatus.APPROVED, name=contact.name, unit_id=contact.unit_id,
-                       phone=contact.phone, diet=list(diet), rank=rank, group_name=group, contact_id=contact.id,
-                       answers={}, tags=[])
-    db.session.add(reg)
+    """An approved registration with diet tags (the lodging tests' helper, which asks none)."""
+    reg = register_approved(db, meeting, contact, rank=rank, group=group, needs_room=False)
+    reg.diet = list(diet)
     db.session.flush()
     return reg
 

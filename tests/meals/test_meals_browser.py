@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import ARTIFACTS, DESKTOP, PHONE, fits_width
+from tests.cards.test_cards_browser import _context
 
 
 @pytest.fixture
@@ -38,16 +39,6 @@ def meals_meeting(committed_db):
                               "plate": "浙A12345"}, actor="test")
     committed_db.session.commit()
     return scene
-
-
-def _context(app, browser, live_server, identity_id, viewport):
-    from app.web.auth import SESSION_KEY
-
-    cookie = app.session_interface.get_signing_serializer(app).dumps({SESSION_KEY: identity_id})
-    context = browser.new_context(viewport=viewport, device_scale_factor=2 if viewport is PHONE else 1,
-                                  is_mobile=viewport is PHONE, has_touch=viewport is PHONE, locale="zh-CN")
-    context.add_cookies([{"name": app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": live_server}])
-    return context
 
 
 @pytest.mark.browser

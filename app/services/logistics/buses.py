@@ -61,9 +61,7 @@ def save_route(meeting: Meeting, form: dict, *, actor: str, route: BusRoute | No
 
 
 def delete_route(meeting: Meeting, route: BusRoute, *, actor: str) -> None:
-    audit.record(actor, "bus.route_delete", meeting_id=meeting.id, target=f"bus:{route.id}", name=route.name)
-    db.session.delete(route)
-    db.session.flush()
+    placing.remove(meeting, route, actor=actor, action="bus.route_delete", target=f"bus:{route.id}", name=route.name)
 
 
 def _car_values(form: dict) -> dict:
@@ -97,12 +95,9 @@ def add_cars(meeting: Meeting, route: BusRoute, form: dict, *, actor: str) -> li
 
 
 def update_car(meeting: Meeting, car: BusCar, form: dict, *, actor: str) -> BusCar:
-    label = clean_text(form.get("label"), "车号", 16, required=True)
+    label = placing.check_label(KIND, car, form.get("label"), "车号")
     seats = placing.check_seats(KIND, car, form.get("seats"))
     values = _car_values(form)
-    if label != car.label and db.session.scalar(select(BusCar.id).where(
-            BusCar.route_id == car.route_id, BusCar.label == label)):
-        raise LogisticsError("label_taken", label=label)
     car.label, car.seats = label, seats
     for key, value in values.items():
         setattr(car, key, value)
@@ -112,9 +107,7 @@ def update_car(meeting: Meeting, car: BusCar, form: dict, *, actor: str) -> BusC
 
 
 def delete_car(meeting: Meeting, car: BusCar, *, actor: str) -> None:
-    audit.record(actor, "bus.car_delete", meeting_id=meeting.id, target=f"bus_car:{car.id}", label=car.label)
-    db.session.delete(car)
-    db.session.flush()
+    placing.remove(meeting, car, actor=actor, action="bus.car_delete", target=f"bus_car:{car.id}", label=car.label)
 
 
 def auto_assign(meeting: Meeting, route: BusRoute, *, actor: str, replace: bool = False,
@@ -158,19 +151,11 @@ def views(meeting: Meeting, routes: list[BusRoute] | None = None,
     """Each route's cars with their riders (the manifest), and who has no car yet."""
     routes = routes_of(meeting) if routes is None else routes
     people = roster(meeting.id) if people is None else people
-    rows = db.session.execute(select(BusAssignment.route_id, BusAssignment.car_id, BusAssignment.contact_id)
-                              .where(BusAssignment.route_id.in_([r.id for r in routes]))).all()
-    at: dict[int, dict[int, int]] = {}
-    for route_id, car_id, contact_id in rows:
-        at.setdefault(route_id, {})[contact_id] = car_id
+    at = placing.seat_map(KIND, routes, people)
     out = []
     for route in routes:
-        cars = {c.id: CarView(c) for c in route.cars}
-        unplaced = CarView(None)
-        seats = at.get(route.id, {})
-        for person in people:
-            cars.get(seats.get(person.contact_id), unplaced).people.append(person)
-        out.append(RouteView(route, list(cars.values()), unplaced))
+        here = at[route.id]
+        out.append(RouteView(route, [CarView(c, here.get(c.id, [])) for c in route.cars], CarView(None, here.get(None, []))))
     return out
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from sqlalchemy import select
 
@@ -71,9 +72,8 @@ def save_sitting(meeting: Meeting, form: dict, *, actor: str, sitting: MealSitti
 
 
 def delete_sitting(meeting: Meeting, sitting: MealSitting, *, actor: str) -> None:
-    audit.record(actor, "meal.sitting_delete", meeting_id=meeting.id, target=f"meal:{sitting.id}", name=sitting.name)
-    db.session.delete(sitting)
-    db.session.flush()
+    placing.remove(meeting, sitting, actor=actor, action="meal.sitting_delete", target=f"meal:{sitting.id}",
+                   name=sitting.name)
 
 
 def add_tables(meeting: Meeting, sitting: MealSitting, form: dict, *, actor: str) -> list[MealTable]:
@@ -105,12 +105,9 @@ def add_tables(meeting: Meeting, sitting: MealSitting, form: dict, *, actor: str
 
 
 def update_table(meeting: Meeting, table: MealTable, form: dict, *, actor: str) -> MealTable:
-    label = clean_text(form.get("label"), "桌号", 16, required=True)
+    label = placing.check_label(KIND, table, form.get("label"), "桌号")
     seats = placing.check_seats(KIND, table, form.get("seats"))
     reserved = placing.clean_group(meeting, form.get("reserved_group"))
-    if label != table.label and db.session.scalar(select(MealTable.id).where(
-            MealTable.sitting_id == table.sitting_id, MealTable.label == label)):
-        raise LogisticsError("label_taken", label=label)
     table.label, table.seats, table.reserved_group = label, seats, reserved
     table.head = placing.flag(form.get("head"))
     db.session.flush()
@@ -121,10 +118,8 @@ def update_table(meeting: Meeting, table: MealTable, form: dict, *, actor: str) 
 
 def delete_table(meeting: Meeting, table: MealTable, *, actor: str) -> None:
     """The people at it go back to the unseated (the automatic plan seats them again)."""
-    audit.record(actor, "meal.table_delete", meeting_id=meeting.id, target=f"meal_table:{table.id}",
-                 label=table.label)
-    db.session.delete(table)
-    db.session.flush()
+    placing.remove(meeting, table, actor=actor, action="meal.table_delete", target=f"meal_table:{table.id}",
+                   label=table.label)
 
 
 def auto_assign(meeting: Meeting, sitting: MealSitting, *, actor: str, replace: bool = False,
@@ -142,7 +137,10 @@ def move(meeting: Meeting, sitting: MealSitting, contact_id: object, table_id: o
 class TableView:
     table: MealTable | None
     people: list[Person] = field(default_factory=list)
-    diet: Counter = field(default_factory=Counter)
+
+    @cached_property
+    def diet(self) -> Counter:
+        return Counter(tag for person in self.people for tag in diet_tags(person))
 
     @property
     def label(self) -> str:
@@ -190,22 +188,13 @@ def views(meeting: Meeting, sittings: list[MealSitting] | None = None,
     and then taken off the list is in no count)."""
     sittings = sittings_of(meeting) if sittings is None else sittings
     people = roster(meeting.id) if people is None else people
-    rows = db.session.execute(select(MealAssignment.sitting_id, MealAssignment.table_id, MealAssignment.contact_id)
-                              .where(MealAssignment.sitting_id.in_([s.id for s in sittings]))).all()
-    at: dict[int, dict[int, int]] = {}
-    for sitting_id, table_id, contact_id in rows:
-        at.setdefault(sitting_id, {})[contact_id] = table_id
+    at = placing.seat_map(KIND, sittings, people)
     tags = _tag_order({t for p in people for t in diet_tags(p)})
     out = []
     for sitting in sittings:
-        tables = {t.id: TableView(t) for t in sitting.tables}
-        unseated = TableView(None)
-        seats = at.get(sitting.id, {})
-        for person in people:
-            row = tables.get(seats.get(person.contact_id), unseated)
-            row.people.append(person)
-            row.diet.update(diet_tags(person))
-        out.append(SittingView(sitting, list(tables.values()), unseated, tags))
+        here = at[sitting.id]
+        out.append(SittingView(sitting, [TableView(t, here.get(t.id, [])) for t in sitting.tables],
+                               TableView(None, here.get(None, [])), tags))
     return out
 
 

@@ -261,6 +261,40 @@ def _place_of(kind: Kind, parent_id: int, place_id: object):
     return place
 
 
+def seat_map(kind: Kind, parents: Sequence, people: Sequence[Person]) -> dict[int, dict[int | None, list[Person]]]:
+    """parent id → place id → the people there, in roster order; ``None`` holds who has no place.
+    Every parent's assignments in one query."""
+    a = kind.assignment
+    parent_col, place_col = getattr(a, kind.parent_key), getattr(a, kind.place_key)
+    at: dict[int, dict[int, int]] = {}
+    for parent_id, place_id, contact_id in db.session.execute(
+            select(parent_col, place_col, a.contact_id).where(parent_col.in_([p.id for p in parents]))):
+        at.setdefault(parent_id, {})[contact_id] = place_id
+    out: dict[int, dict[int | None, list[Person]]] = {}
+    for parent in parents:
+        seats, here = at.get(parent.id, {}), out.setdefault(parent.id, {})
+        for person in people:
+            here.setdefault(seats.get(person.contact_id), []).append(person)
+    return out
+
+
+def check_label(kind: Kind, place, label: object, word: str) -> str:
+    """A table's or car's new name, unique within its sitting or route."""
+    text = clean_text(label, word, 16, required=True)
+    p = kind.place
+    if text != place.label and db.session.scalar(select(p.id).where(
+            getattr(p, kind.parent_key) == getattr(place, kind.parent_key), p.label == text)):
+        raise LogisticsError("label_taken", label=text)
+    return text
+
+
+def remove(meeting: Meeting, obj, *, actor: str, action: str, target: str, **data) -> None:
+    """Delete a sitting, route, table or car (their assignments go with them), in the audit log."""
+    audit.record(actor, action, meeting_id=meeting.id, target=target, **data)
+    db.session.delete(obj)
+    db.session.flush()
+
+
 def _id(value: object, code: str) -> int:
     """An id as a form sends it; anything else (or past what a column holds) is not found."""
     text = str(value or "").strip()
