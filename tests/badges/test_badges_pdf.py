@@ -155,3 +155,18 @@ def test_colours_follow_the_table(db, scene):
     image = Image.open(render_png(green, "badges-colour.png", scale=1)).convert("RGB")
     assert (0, 255, 0) in {image.getpixel((x, y)) for x in range(0, image.width, 4) for y in range(0, image.height, 4)}
     assert red != green
+
+
+def test_a_photo_taken_sideways_is_turned_upright():
+    img = Image.new("RGB", (800, 600), (220, 20, 20))
+    img.paste((20, 20, 220), (400, 0, 800, 600))  # left red, right blue
+    exif = Image.Exif()
+    exif[badges.ORIENTATION] = 6  # "turn 90° clockwise to show": the left edge becomes the top
+    out = io.BytesIO()
+    img.save(out, "JPEG", exif=exif)
+    jpeg_bytes, note = badges.load_photo({"k": out.getvalue()}.__getitem__, "k", (300, 400))
+    assert note is None
+    shown = Image.open(io.BytesIO(jpeg_bytes))
+    assert shown.size == (300, 400)
+    top, bottom = shown.getpixel((150, 20)), shown.getpixel((150, 380))
+    assert top[0] > 150 > top[2] and bottom[2] > 150 > bottom[0]
