@@ -63,6 +63,12 @@ def decide_many(code: str):
         if action in ("tag", "untag"):
             n = decide.tag(meeting, ids, request.form.get("tag", ""), actor=actor_of(me), remove=action == "untag")
             return f"已为 {n} 人{'添加' if action == 'tag' else '去掉'}标签"
+        if action == "group":
+            n = decide.set_group_rank(meeting, ids, group=request.form.get("group", ""), actor=actor_of(me))
+            return f"已为 {n} 人设置代表团/分组"
+        if action == "rank":
+            n = decide.set_group_rank(meeting, ids, rank=request.form.get("rank", ""), actor=actor_of(me))
+            return f"已为 {n} 人设置排序"
         raise RegistrationError("nothing_selected")
 
     return form_action(act, back)

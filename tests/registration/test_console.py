@@ -119,3 +119,24 @@ def test_forms_editor_create_publish_update(client, db, setup):
         "title": "媒体报名", "role": "媒体", "access": "open", "cap": "abc"})
     assert "人数上限须为" in client.get(res.headers["Location"]).get_data(as_text=True)
     assert media.cap == 20
+
+
+def test_group_and_rank_follow_to_the_invitee(client, db, setup):
+    from models import Invitee
+
+    data, _form, regs = setup
+    login_as(client, data, "staff")
+    url = f"/admin/{data.meeting.code}/registration/decide"
+    client.post(url, data={"action": "approve", "ids": [regs[0].id]})
+    client.post(url, data={"action": "group", "ids": [regs[0].id, regs[1].id], "group": "第二代表团"})
+    client.post(url, data={"action": "rank", "ids": [regs[0].id], "rank": "3"})
+    res = client.post(url, data={"action": "rank", "ids": [regs[1].id], "rank": "-1"})
+    assert "排序须为" in client.get(res.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    first, second = db.session.get(Registration, regs[0].id), db.session.get(Registration, regs[1].id)
+    assert (first.group_name, first.rank, second.group_name, second.rank) == ("第二代表团", 3, "第二代表团", 100)
+    invitee = db.session.scalar(select(Invitee).where(Invitee.contact_id == first.contact_id))
+    assert invitee.group_name == "第二代表团"
+    from app.services.logistics.people import roster
+    person = next(p for p in roster(data.meeting.id) if p.contact_id == first.contact_id)
+    assert (person.group, person.rank, person.registration_id) == ("第二代表团", 3, first.id)

@@ -233,3 +233,41 @@ def tag(meeting: Meeting, ids: Iterable[int | str], label: str, *, actor: str, r
     audit.record(actor, "registration.untag" if remove else "registration.tag", meeting_id=meeting.id,
                  target=f"registrations:{changed}", tag=label)
     return changed
+
+
+def set_group_rank(meeting: Meeting, ids: Iterable[int | str], *, actor: str, group: str | None = None,
+                   rank: int | str | None = None) -> int:
+    """Set the delegation (代表团/分组) and/or the seniority rank (smaller first: single rooms, seats)
+    of these registrations; an approved person's invitee follows the group at once. ``None``: left
+    as it is; a group of "" clears it. How many registrations were given.
+
+    :raise RegistrationError: ``group_invalid``, ``rank_invalid``, ``nothing_selected``,
+        ``registration_not_found``.
+    """
+    if group is not None:
+        group = group.strip()
+        if len(group) > 64 or not plain_text(group):
+            raise RegistrationError("group_invalid")
+    if rank is not None:
+        try:
+            rank = int(str(rank).strip())
+        except ValueError:
+            raise RegistrationError("rank_invalid") from None
+        if not 0 <= rank <= 9999:
+            raise RegistrationError("rank_invalid")
+    rows = _rows(meeting, ids)
+    for reg in rows:
+        if group is not None:
+            reg.group_name = group or None
+        if rank is not None:
+            reg.rank = rank
+    contact_ids = [r.contact_id for r in rows if r.status == RegistrationStatus.APPROVED and r.contact_id]
+    if group is not None and contact_ids:
+        for invitee in db.session.scalars(select(Invitee).where(Invitee.meeting_id == meeting.id,
+                                                                Invitee.contact_id.in_(contact_ids))):
+            invitee.group_name = group or None
+        invitees._changed(meeting)
+    db.session.flush()
+    audit.record(actor, "registration.set", meeting_id=meeting.id, target=f"registrations:{len(rows)}",
+                 registration_ids=[r.id for r in rows][:2000], group=group, rank=rank)
+    return len(rows)

@@ -34,6 +34,8 @@ class RegistrationError(DomainError):
         "refuse_reason_missing": "请填写不通过的原因",
         "refuse_reason_too_long": "原因不能超过 200 个字",
         "tag_invalid": "标签须为 1–16 个字，不含特殊字符",
+        "group_invalid": "代表团/分组名称不能超过 64 个字，不含特殊字符",
+        "rank_invalid": "排序须为 0–9999 的整数（越小越靠前）",
         "status_invalid": "状态筛选不正确",
         "filter_invalid": "筛选条件不正确：{detail}",
         "id_not_yours": "只有本人可以查看完整的身份证号",
