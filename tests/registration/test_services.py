@@ -183,6 +183,15 @@ def test_refuse_tag_and_filters(db, reg_meeting, code_form):
     with pytest.raises(RegistrationError) as exc:
         decide.refuse(meeting, [b.id], reason="  ", actor="t")
     assert exc.value.code == "refuse_reason_missing"
+    for bad, code in (("x" * 201, "refuse_reason_too_long"), ("<script>", "refuse_reason_invalid"),
+                      ("原因\x00", "refuse_reason_invalid")):
+        with pytest.raises(RegistrationError) as exc:
+            decide.refuse(meeting, [b.id], reason=bad, actor="t")
+        assert exc.value.code == code
+    for bad, code in (("", "tag_invalid"), ("<b>", "tag_invalid"), ("x" * 17, "tag_invalid")):
+        with pytest.raises(RegistrationError) as exc:
+            decide.tag(meeting, [b.id], bad, actor="t")
+        assert exc.value.code == code
     decide.refuse(meeting, [b.id], reason="非本单位人员", actor="t")
     assert b.status == "refused" and b.decision_note == "非本单位人员"
     decide.tag(meeting, [a.id, c.id], "主席团", actor="t")
@@ -241,3 +250,27 @@ def test_audit_rows_written(db, reg_meeting, code_form):
     decide.approve(meeting, [out.registrations[0].id], actor="contact:9")
     actions = set(db.session.scalars(select(AuditLog.action).where(AuditLog.meeting_id == meeting.id)))
     assert {"registration.form_create", "registration.submit", "registration.approve"} <= actions
+
+
+def test_phone_taken_between_check_and_insert(db, reg_meeting, code_form, monkeypatch):
+    """Another form's submission registers the phone after our check: the unique key refuses ours,
+    answered with the phone, and nothing of our batch is written."""
+    from app.services.registration import submit as submit_module
+
+    meeting, unit = reg_meeting
+    other = forms.create_form(meeting, actor="t", title="另一表", invite_code="OTHR2345", published=True)
+    real = submit_module._check_batch
+
+    def racing(*args, **kwargs):
+        out = real(*args, **kwargs)
+        monkeypatch.setattr(submit_module, "_check_batch", real)
+        submit(meeting, other, [person(phone="13987654321")], caller=Caller("h5:racer"), invite_code="OTHR2345",
+               unit_code=unit.code)
+        return out
+
+    monkeypatch.setattr(submit_module, "_check_batch", racing)
+    with pytest.raises(RegistrationError) as exc:
+        submit(meeting, code_form, [person(), person(phone="13987654321")], caller=Caller("h5:slow"),
+               invite_code="HY2026AB", unit_code=unit.code)
+    assert exc.value.code == "phone_registered" and "13987654321" in exc.value.message
+    assert _count(db) == 1  # the racer's only

@@ -192,8 +192,10 @@ def refuse(meeting: Meeting, ids: Iterable[int | str], *, reason: str, actor: st
     reason = (reason or "").strip()
     if not reason:
         raise RegistrationError("refuse_reason_missing")
-    if len(reason) > 200 or not plain_text(reason.replace("\n", " ")):
+    if len(reason) > 200:
         raise RegistrationError("refuse_reason_too_long")
+    if not plain_text(reason.replace("\n", " ")):
+        raise RegistrationError("refuse_reason_invalid")
     rows = _rows(meeting, ids)
     todo = [r for r in rows if r.status == RegistrationStatus.PENDING]
     now = now or datetime.now(UTC)

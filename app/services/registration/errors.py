@@ -33,6 +33,7 @@ class RegistrationError(DomainError):
         "nothing_selected": "请先选择报名记录",
         "refuse_reason_missing": "请填写不通过的原因",
         "refuse_reason_too_long": "原因不能超过 200 个字",
+        "refuse_reason_invalid": "原因不能包含 < > 或不可见的控制字符",
         "tag_invalid": "标签须为 1–16 个字，不含特殊字符",
         "group_invalid": "代表团/分组名称不能超过 64 个字，不含特殊字符",
         "rank_invalid": "排序须为 0–9999 的整数（越小越靠前）",

@@ -102,8 +102,10 @@ def submit(meeting: Meeting, form: RegistrationForm, people: list[dict[str, Any]
         with db.session.begin_nested():
             db.session.add_all(rows)
     except IntegrityError:
-        # Someone registered one of these phones between our check and our insert.
-        raise RegistrationError("phone_registered", phone="（同批人员之一）") from None
+        # Someone registered one of these phones (on another form) between our check and our insert.
+        taken = db.session.scalar(select(Registration.phone).where(
+            Registration.meeting_id == meeting.id, Registration.phone.in_([r.phone for r in rows])))
+        raise RegistrationError("phone_registered", phone=taken or "") from None
     audit.record(caller.submitter, "registration.submit", meeting_id=meeting.id, target=f"batch:{batch}",
                  form=form.id, count=len(rows), registration_ids=[r.id for r in rows],
                  unit=unit.code if unit is not None else None, ip=caller.ip)
