@@ -190,7 +190,7 @@ UPLOADS = [
     ("c4", Upload("letter.html", b"<html><script>alert(1)</script></html>"), "file_type_invalid"),
     ("c4", "not-a-key/../../etc/passwd", "file_missing"),
     ("c4", "0" * 64, "file_missing"),
-    ("name", Upload("x.png", _png()), "text_markup"),
+    ("name", Upload("x.png", _png()), "file_not_expected"),
 ]
 
 

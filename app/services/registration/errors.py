@@ -75,6 +75,7 @@ class FieldError(DomainError):
         "file_extension_mismatch": "{label}的文件扩展名与内容不符（内容是 {actual}）",
         "file_corrupt": "{label}的文件已损坏，无法读取",
         "file_missing": "{label}的文件找不到了，请重新上传",
+        "file_not_expected": "{label}不接受上传文件，请直接填写",
         "phone_duplicate": "同一批报名中手机号 {phone} 出现了两次",
         "phone_registered": "手机号 {phone} 已报名本次会议",
         "unknown_field": "报名表中没有字段 {key}",

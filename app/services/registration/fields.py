@@ -221,7 +221,7 @@ def _clean_one(field: dict, value: Any, person: Person, meeting_dates: tuple[dat
             raise FieldError("required", label=label)
         return
     if isinstance(value, uploads.Upload) and kind not in ("photo", "file"):
-        raise FieldError("text_markup", label=label)
+        raise FieldError("file_not_expected", label=label)
     std = CATALOG.get(key)
     target = person.columns if std is not None else person.answers
     column = {"unit": "unit_name", "group": "group_name"}.get(key, key)
