@@ -7,7 +7,7 @@ import io
 
 import openpyxl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import jobs
 from app.services import storage
@@ -140,3 +140,24 @@ def test_group_and_rank_follow_to_the_invitee(client, db, setup):
     from app.services.logistics.people import roster
     person = next(p for p in roster(data.meeting.id) if p.contact_id == first.contact_id)
     assert (person.group, person.rank, person.registration_id) == ("第二代表团", 3, first.id)
+
+
+def test_forms_editor_refuses_hostile_input_writing_nothing(client, db, setup):
+    data, _form, _regs = setup
+    login_as(client, data, "owner")
+    url = f"/admin/{data.meeting.code}/registration/forms"
+    cases = [({"title": "<script>alert(1)</script>"}, "报名表名称不能超过"),
+             ({"title": "甲", "deadline": "明天"}, "截止时间格式不正确"),
+             ({"title": "乙", "access": "everyone"}, "报名方式只能是"),
+             ({"title": "丙", "role": "皇帝"}, "参会身份不正确"),
+             ({"title": "丁", "invite_code": "a b"}, "邀请码须为"),
+             ({"title": "戊", "c_label_1": "选项", "c_kind_1": "choice", "c_options_1": ""}, "选项须为"),
+             ({"title": "己", "c_label_1": "x\x07y", "c_kind_1": "text"}, "字段名称须为"),
+             ({"title": "庚", "c_label_1": "文件", "c_kind_1": "exe"}, "自定义字段类型只能是"),
+             ({"title": "代表报名"}, "已有同名的报名表")]
+    before = db.session.scalar(select(func.count()).select_from(RegistrationForm))
+    for values, message in cases:
+        res = client.post(url, data={"role": "代表", "access": "code", **values})
+        assert res.status_code == 302, values
+        assert message in client.get(res.headers["Location"]).get_data(as_text=True), values
+    assert db.session.scalar(select(func.count()).select_from(RegistrationForm)) == before
