@@ -17,10 +17,9 @@ from app import jobs
 from app.services.cards import importer, store
 from app.services.cards.fields import FIELDS, SECTIONS, CardError
 from app.services.cards.resolve import SCOPE_LABELS, card_for
-from app.services.contacts.reader import DEFAULT_MAX_BYTES, DirectoryFileError
 from app.services.errors import DomainError
 from app.web.console_auth import actor_of, console_login_required, form_action, load_meeting
-from app.web.console_people import _refused
+from app.web.console_people import _refused, spreadsheet_upload
 
 bp = Blueprint("console_cards", __name__, url_prefix="/admin")
 
@@ -120,20 +119,9 @@ def template(code: str):
 def import_check(code: str):
     meeting, me, _right = load_meeting(code, "edit")
     back = url_for(".page", code=code) + "#import"
-    upload = request.files.get("file")
     try:
-        if (request.content_length or 0) > DEFAULT_MAX_BYTES + 64 * 1024:
-            raise DirectoryFileError("file_too_large", size_mb=request.content_length / 1024 / 1024,
-                                     limit_mb=DEFAULT_MAX_BYTES / 1024 / 1024)
-        if upload is None or not upload.filename:
-            raise CardError("file_missing")
-        data = upload.read(DEFAULT_MAX_BYTES + 1)
-        if len(data) > DEFAULT_MAX_BYTES:
-            raise DirectoryFileError("file_too_large", size_mb=len(data) / 1024 / 1024,
-                                     limit_mb=DEFAULT_MAX_BYTES / 1024 / 1024)
-        if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
-            raise DirectoryFileError("empty_file")
-        job_id = importer.submit_check(meeting, data, upload.filename, job_actor=jobs.console_actor(me.id))
+        data, filename = spreadsheet_upload(CardError("file_missing"))
+        job_id = importer.submit_check(meeting, data, filename, job_actor=jobs.console_actor(me.id))
     except DomainError as exc:
         return _refused(exc, back)
     return redirect(url_for(".import_job", code=code, job_id=job_id))

@@ -15,13 +15,12 @@ from io import BytesIO
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 
 from app import jobs
-from app.services.contacts.reader import DEFAULT_MAX_BYTES, DirectoryFileError
 from app.services.errors import DomainError
 from app.services.exports import XLSX_TYPE
 from app.services.logistics import lodging, lodging_io
 from app.services.logistics.people import ROLE_ORDER
 from app.web.console_auth import actor_of, console_login_required, form_action, load_meeting
-from app.web.console_people import _refused
+from app.web.console_people import _refused, spreadsheet_upload
 
 bp = Blueprint("console_lodging", __name__, url_prefix="/admin")
 
@@ -167,18 +166,9 @@ def template(code: str):
 def import_check(code: str):
     meeting, me, _right = load_meeting(code, "logistics")
     back = url_for(".page", code=code) + "#import"
-    upload = request.files.get("file")
     try:
-        if (request.content_length or 0) > DEFAULT_MAX_BYTES + 64 * 1024:
-            raise DirectoryFileError("file_too_large", size_mb=request.content_length / 1024 / 1024,
-                                     limit_mb=DEFAULT_MAX_BYTES / 1024 / 1024)
-        if upload is None or not upload.filename:
-            raise lodging_io.RoomImportError("file_missing")
-        data = upload.read(DEFAULT_MAX_BYTES + 1)
-        if len(data) > DEFAULT_MAX_BYTES:
-            raise DirectoryFileError("file_too_large", size_mb=len(data) / 1024 / 1024,
-                                     limit_mb=DEFAULT_MAX_BYTES / 1024 / 1024)
-        job_id = lodging_io.submit_check(meeting, data, upload.filename, job_actor=jobs.console_actor(me.id))
+        data, filename = spreadsheet_upload(lodging_io.RoomImportError("file_missing"))
+        job_id = lodging_io.submit_check(meeting, data, filename, job_actor=jobs.console_actor(me.id))
     except DomainError as exc:
         return _refused(exc, back)
     return redirect(url_for(".import_job", code=code, job_id=job_id))

@@ -58,6 +58,25 @@ def _refused(exc: DomainError, back: str):
     return redirect(back)
 
 
+def spreadsheet_upload(missing: DomainError) -> tuple[bytes, str]:
+    """The request's spreadsheet (form field ``file``): its bytes and name, read no further than
+    the directory reader's limit. :raise DirectoryFileError: ``file_too_large``, ``empty_file``;
+    ``missing`` when no file came."""
+    if (request.content_length or 0) > DEFAULT_MAX_BYTES + 64 * 1024:
+        raise DirectoryFileError("file_too_large", size_mb=request.content_length / 1024 / 1024,
+                                 limit_mb=DEFAULT_MAX_BYTES / 1024 / 1024)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise missing
+    data = upload.read(DEFAULT_MAX_BYTES + 1)
+    if len(data) > DEFAULT_MAX_BYTES:
+        raise DirectoryFileError("file_too_large", size_mb=len(data) / 1024 / 1024,
+                                 limit_mb=DEFAULT_MAX_BYTES / 1024 / 1024)
+    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+        raise DirectoryFileError("empty_file")
+    return data, upload.filename
+
+
 def _show_phones(right: str) -> bool:
     """Owners and staff call people who have not bound WeChat; a read-only viewer sees masked numbers."""
     return right in (OrganizerRight.OWNER, OrganizerRight.STAFF)
@@ -193,21 +212,10 @@ def import_check(code: str):
     """Keep the spreadsheet and ask a job to check it; its page shows the progress, then the report."""
     meeting, me, _right = load_meeting(code, "invitees")
     back = url_for(".invitees", code=code)
-    upload = request.files.get("file")
 
     def action():
-        if (request.content_length or 0) > DEFAULT_MAX_BYTES + 64 * 1024:
-            raise DirectoryFileError("file_too_large", size_mb=request.content_length / 1024 / 1024,
-                                     limit_mb=DEFAULT_MAX_BYTES / 1024 / 1024)
-        if upload is None or not upload.filename:
-            raise PeopleFormError("file_missing")
-        data = upload.read(DEFAULT_MAX_BYTES + 1)
-        if len(data) > DEFAULT_MAX_BYTES:
-            raise DirectoryFileError("file_too_large", size_mb=len(data) / 1024 / 1024,
-                                     limit_mb=DEFAULT_MAX_BYTES / 1024 / 1024)
-        if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
-            raise DirectoryFileError("empty_file")
-        return svc.submit_check(meeting, data, upload.filename, job_actor=jobs.console_actor(me.id))
+        data, filename = spreadsheet_upload(PeopleFormError("file_missing"))
+        return svc.submit_check(meeting, data, filename, job_actor=jobs.console_actor(me.id))
 
     try:
         job_id = action()
