@@ -20,10 +20,8 @@ import click
 from flask.cli import AppGroup
 
 from app.cli.common import json_option, run
-from app.cli.reports import _check_output, _write_whole
-from app.services import audit
+from app.cli.meals import _export
 from app.services.logistics import lodging, lodging_io
-from app.services.logistics.placing import LogisticsError
 from app.services.meetings.meetings import get_meeting
 
 rooms_cli = AppGroup("rooms", help="住宿：导入房间表、一键分配房间、导出入住名单")
@@ -74,15 +72,4 @@ def allocate(meeting_code: str, as_json: bool) -> None:
 @click.option("--out", required=True, help="输出文件路径（.xlsx）")
 @json_option
 def export(meeting_code: str, out: str, as_json: bool) -> None:
-    def action():
-        path = _check_output(out)
-        meeting = get_meeting(meeting_code)
-        data, name = lodging_io.export_xlsx(meeting)
-        audit.record("cli", "lodging.export", meeting_id=meeting.id, file=name)
-        try:
-            _write_whole(path, data)
-        except OSError:
-            raise LogisticsError("output_invalid", path=out) from None
-        return {"ok": True, "meeting": meeting.code, "output": str(path), "bytes": len(data), "filename": name}
-
-    run(action, as_json, lambda r: f"已导出 {r['filename']} → {r['output']}（{r['bytes']} 字节）")
+    _export(lodging_io, meeting_code, out, as_json, "lodging.export")
