@@ -160,6 +160,9 @@ def test_card_fields_pick_the_current_or_next_sitting_and_route(db, scene):
     assert late["meal_name"] == "早餐" and "bus_route" not in late
     assert meals.card_fields(m.id, at(5, "09:00")) == {}
     assert scene.console.stranger.id not in meals.card_fields(m.id, at(3, "09:00"))
+    # One person at the door: only their row is read.
+    assert meals.card_fields(m.id, at(3, "09:00"), [who]) == {who: fields}
+    assert meals.card_fields(m.id, at(3, "09:00"), []) == {}
 
 
 def test_card_fields_fit_the_cards_limits(db, scene):

@@ -7,6 +7,7 @@ caller's unit of work; the automatic plan and moves go through :mod:`app.service
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -200,15 +201,18 @@ def export_job(meeting_id: int, actor: str) -> dict:
     return exports.stored(data, name)
 
 
-def card_fields(meeting_id: int, now: datetime) -> dict[int, dict[str, str]]:
+def card_fields(meeting_id: int, now: datetime, contact_ids: Collection[int] | None = None,
+                ) -> dict[int, dict[str, str]]:
     """Each placed person's current or next route (``bus_route``, ``bus_time``, ``bus_car``): the
     first not left more than :data:`RIDING` before ``now``, in one query."""
-    rows = db.session.execute(
-        select(BusAssignment.contact_id, BusRoute.name, BusRoute.departs_at, BusCar.label, BusCar.plate)
-        .join(BusRoute, BusRoute.id == BusAssignment.route_id)
-        .join(BusCar, BusCar.id == BusAssignment.car_id)
-        .where(BusRoute.meeting_id == meeting_id, BusRoute.departs_at >= now - RIDING)
-        .order_by(BusRoute.departs_at, BusRoute.id)).all()
+    stmt = (select(BusAssignment.contact_id, BusRoute.name, BusRoute.departs_at, BusCar.label, BusCar.plate)
+            .join(BusRoute, BusRoute.id == BusAssignment.route_id)
+            .join(BusCar, BusCar.id == BusAssignment.car_id)
+            .where(BusRoute.meeting_id == meeting_id, BusRoute.departs_at >= now - RIDING)
+            .order_by(BusRoute.departs_at, BusRoute.id))
+    if contact_ids is not None:
+        stmt = stmt.where(BusAssignment.contact_id.in_(list(contact_ids)))
+    rows = db.session.execute(stmt).all()
     out: dict[int, dict[str, str]] = {}
     for contact_id, name, departs, label, plate in rows:
         car = f"{label}（{plate}）" if plate and len(label) + len(plate) + 2 <= 32 else label

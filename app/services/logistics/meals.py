@@ -10,6 +10,7 @@ person's current or next meal and bus.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -241,15 +242,17 @@ def export_job(meeting_id: int, actor: str) -> dict:
 
 # -- the service card ------------------------------------------------------------------------------
 
-def meal_fields(meeting_id: int, now: datetime) -> dict[int, dict[str, str]]:
+def meal_fields(meeting_id: int, now: datetime, contact_ids: Collection[int] | None = None) -> dict[int, dict[str, str]]:
     """Each placed person's current or next sitting (one not yet over at ``now``), in one query."""
-    rows = db.session.execute(
-        select(MealAssignment.contact_id, MealSitting.name, MealSitting.place, MealSitting.starts_at,
-               MealSitting.ends_at, MealTable.label)
-        .join(MealSitting, MealSitting.id == MealAssignment.sitting_id)
-        .join(MealTable, MealTable.id == MealAssignment.table_id)
-        .where(MealSitting.meeting_id == meeting_id, MealSitting.ends_at >= now)
-        .order_by(MealSitting.starts_at, MealSitting.id)).all()
+    stmt = (select(MealAssignment.contact_id, MealSitting.name, MealSitting.place, MealSitting.starts_at,
+                   MealSitting.ends_at, MealTable.label)
+            .join(MealSitting, MealSitting.id == MealAssignment.sitting_id)
+            .join(MealTable, MealTable.id == MealAssignment.table_id)
+            .where(MealSitting.meeting_id == meeting_id, MealSitting.ends_at >= now)
+            .order_by(MealSitting.starts_at, MealSitting.id))
+    if contact_ids is not None:
+        stmt = stmt.where(MealAssignment.contact_id.in_(list(contact_ids)))
+    rows = db.session.execute(stmt).all()
     out: dict[int, dict[str, str]] = {}
     for contact_id, name, place, starts, ends, label in rows:
         out.setdefault(contact_id, {"meal_name": name, "meal_place": place, "meal_time": placing.when_cn(starts, ends),
@@ -257,12 +260,14 @@ def meal_fields(meeting_id: int, now: datetime) -> dict[int, dict[str, str]]:
     return out
 
 
-def card_fields(meeting_id: int, now: datetime) -> dict[int, dict[str, str]]:
+def card_fields(meeting_id: int, now: datetime, contact_ids: Collection[int] | None = None,
+                ) -> dict[int, dict[str, str]]:
     """contact_id → the service card's meal and bus fields (app/services/cards/fields.py):
     ``meal_name``, ``meal_place``, ``meal_time``, ``meal_table`` of the person's current or next
     sitting, ``bus_route``, ``bus_time``, ``bus_car`` of their current or next route. Only people
-    with a table or a car are in it, with only the keys they have; values fit the card's limits."""
-    out = meal_fields(meeting_id, now)
-    for contact_id, values in buses.card_fields(meeting_id, now).items():
+    with a table or a car are in it, with only the keys they have; values fit the card's limits.
+    Two queries; ``contact_ids`` (one person at the door) narrows both."""
+    out = meal_fields(meeting_id, now, contact_ids)
+    for contact_id, values in buses.card_fields(meeting_id, now, contact_ids).items():
         out.setdefault(contact_id, {}).update(values)
     return out
