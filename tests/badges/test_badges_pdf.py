@@ -48,9 +48,10 @@ def test_every_person_has_a_card_on_a4_sheets(db, scene, size, per_sheet):
     render_png(printed.data, f"badges-{size}-page1.png", scale=1.5)
 
 
-def test_cjk_names_are_text_long_and_rare_ones_too(db, scene):
+def test_cjk_names_are_text_long_and_rare_ones_too(db, scene, factory):
+    add_person(factory, scene, "kun", "王堃", role="列席")  # 堃 is beyond GB2312: the bold face lacks it
     text = "\n".join(pdf_pages(_print(scene).data))
-    for name in (LONG_NAME, RARE_NAME, "市长张", "记者刘"):
+    for name in (LONG_NAME, RARE_NAME, "市长张", "记者刘", "王堃"):
         assert name in text
     for words in ("代 表", "列 席", "媒 体", "工作人员", "新疆代表团", "区委办公室", "处长"):
         assert words in text

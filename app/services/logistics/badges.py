@@ -412,12 +412,19 @@ def _line(c: rl_canvas.Canvas, text: str, face: Face, x: float, y: float, width:
     t.setFont(face.name, size)
     t.setHorizScale(scale)
     t.setFillColor(colour)
-    if face.emboldened:
-        t.setTextRenderMode(2)  # fill, then stroke the outline: bold strokes from regular outlines
-        t.setStrokeColor(colour)
-        c.setLineWidth(size * 0.04)
+    if not face.emboldened:
+        t.textOut(text)
+        c.drawText(t)
+        return size
+    # Fill, then stroke the outline: bold strokes from regular outlines. The render mode and the line
+    # width are graphics state: saved and restored, they end with this text.
+    c.saveState()
+    c.setLineWidth(size * 0.035)
+    t.setStrokeColor(colour)
+    t.setTextRenderMode(2)
     t.textOut(text)
     c.drawText(t)
+    c.restoreState()
     return size
 
 
