@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, send_file, url_for
 
 from app import jobs
+from app.services import storage
 from app.services.registration import decide, forms, query
 from app.services.registration import fields as field_catalog
 from app.services.registration.errors import RegistrationError
@@ -43,6 +44,27 @@ def page(code: str):
         filters=filters, filter_error=error, forms={f.id: f for f in form_list}, labels=query.STATUS_LABELS,
         diet_tags=field_catalog.DIET_TAGS, job=job, args=filters.as_args(),
         base_args={k: v for k, v in filters.as_args().items() if k != "status"})
+
+
+@bp.get("/<code>/registration/<int:registration_id>")
+@console_login_required
+def detail(code: str, registration_id: int):
+    meeting, me, right = load_meeting(code, "registrations")
+    registration = decide.get_registration(meeting, registration_id)
+    return render_template("console/registration_detail.html", meeting=meeting, me=me, right=right,
+                           tab="registration", r=registration, answers=query.answers_of(registration),
+                           labels=query.STATUS_LABELS)
+
+
+@bp.get("/<code>/registration/<int:registration_id>/files/<key>")
+@console_login_required
+def file(code: str, registration_id: int, key: str):
+    """A file the registration carries (its photo or a custom field's attachment), by its field key."""
+    meeting, me, _right = load_meeting(code, "registrations")
+    registration = decide.get_registration(meeting, registration_id)
+    found = query.file_of(registration, key)
+    return send_file(storage.open(found.sha), mimetype=found.mime, as_attachment=not found.mime.startswith("image/"),
+                     download_name=found.filename, max_age=0)
 
 
 @bp.post("/<code>/registration/decide")

@@ -61,7 +61,8 @@ NEEDS = {
     "console_registration.page": STAFF, "console_registration.decide_many": STAFF,
     "console_registration.export": STAFF, "console_registration.forms": OWNER,
     "console_registration.create_form": OWNER, "console_registration.update_form": OWNER,
-    "console_registration.publish_form": OWNER,
+    "console_registration.publish_form": OWNER, "console_registration.detail": STAFF,
+    "console_registration.file": STAFF,
     "console_badges.page": VIEWER, "console_badges.preview": VIEWER, "console_badges.print_": STAFF,
     # 用餐与乘车: reading is "view"; every change and the exports (phone numbers) are "logistics".
     "console_meals.page": VIEWER, "console_meals.plan": VIEWER,

@@ -34,7 +34,7 @@ def setup(db, factory):
 
 def test_registration_routes_authorized_by_rule(app, client, setup):
     data, form, regs = setup
-    routes = [r for r in console_routes(app, data.meeting.code, {"form_id": form.id})
+    routes = [r for r in console_routes(app, data.meeting.code, {"form_id": form.id, "registration_id": regs[0].id})
               if r[0].startswith("console_registration.")]
     assert {r[0] for r in routes} == {k for k in NEEDS if k.startswith("console_registration.")}
     for who in LEVEL:
@@ -161,3 +161,33 @@ def test_forms_editor_refuses_hostile_input_writing_nothing(client, db, setup):
         assert res.status_code == 302, values
         assert message in client.get(res.headers["Location"]).get_data(as_text=True), values
     assert db.session.scalar(select(func.count()).select_from(RegistrationForm)) == before
+
+
+def test_detail_shows_answers_and_serves_files(client, db, setup):
+    from PIL import Image
+
+    from app.services.registration.uploads import Upload
+
+    data, _form, _regs = setup
+    png = io.BytesIO()
+    Image.new("RGB", (24, 30), (0, 90, 200)).save(png, "PNG")
+    form = forms.create_form(data.meeting, actor="t", title="带附件", invite_code="FILE2345", published=True,
+                             fields=ALL_STANDARD + [{"key": "c1", "label": "推荐信", "kind": "file"},
+                                                    {"key": "c2", "label": "发言题目", "kind": "text"}])
+    reg = submit(data.meeting, form, [person(name="附件人", photo=Upload("me.png", png.getvalue()),
+                                             c1=Upload("信.pdf", b"%PDF-1.4\n%%EOF\n"), c2="<不是标签>"[1:-1])],
+                 caller=Caller("h5:files"), invite_code="FILE2345", unit_code=data.unit.code).registrations[0]
+    db.session.commit()
+    login_as(client, data, "staff")
+    base = f"/admin/{data.meeting.code}/registration/{reg.id}"
+    page = client.get(base).get_data(as_text=True)
+    assert "附件人" in page and "推荐信" in page and "不是标签" in page and "查看文件" in page
+    photo = client.get(f"{base}/files/photo")
+    assert photo.status_code == 200 and photo.mimetype == "image/png" and photo.data == png.getvalue()
+    letter = client.get(f"{base}/files/c1")
+    assert letter.status_code == 200 and letter.mimetype == "application/pdf"
+    assert "attachment" in letter.headers["Content-Disposition"]
+    assert client.get(f"{base}/files/c2").status_code == 404  # a text answer is no file
+    assert client.get(f"{base}/files/../../etc").status_code == 404
+    other = _regs[0].id
+    assert client.get(f"/admin/{data.meeting.code}/registration/{other}/files/photo").status_code == 404

@@ -42,8 +42,9 @@ class RegistrationError(DomainError):
         "id_not_yours": "只有本人可以查看完整的身份证号",
         "file_missing": "找不到上传的文件，请重新上传",
         "output_invalid": "无法写入输出文件：{path}",
+        "file_not_found": "找不到该文件",
     }
-    statuses = {"form_not_found": 404, "registration_not_found": 404, "not_invitee": 403,
+    statuses = {"form_not_found": 404, "file_not_found": 404, "registration_not_found": 404, "not_invitee": 403,
                 "invite_code_invalid": 403, "cap_reached": 409, "phone_registered": 409,
                 "form_title_taken": 409, "form_code_taken": 409, "rate_limited": 429,
                 "id_not_yours": 403, "form_closed": 403, "deadline_passed": 403, "meeting_closed": 403}

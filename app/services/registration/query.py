@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 
 from app import jobs
 from app.extensions import db
-from app.services import audit, exports
+from app.services import audit, exports, storage
+from app.services.documents import filetypes
 from app.services.registration import idnumbers
 from app.services.registration.errors import RegistrationError
 from app.services.registration.fields import CATALOG, DIET_TAGS
@@ -180,6 +181,48 @@ def reveal_id(registration: Registration, contact: Contact | None) -> str:
     audit.record(f"contact:{contact.id}", "registration.id_reveal", meeting_id=registration.meeting_id,
                  target=f"registration:{registration.id}")
     return idnumbers.decrypt(registration.id_cipher, idnumbers.app_secret())
+
+
+@dataclass(frozen=True)
+class Answer:
+    key: str
+    label: str
+    kind: str
+    value: str
+    #: A file's storage key (None for a value).
+    sha: str | None = None
+
+
+def answers_of(registration: Registration) -> list[Answer]:
+    """The form's custom fields with this registration's answers, in the form's order, and the photo."""
+    out = []
+    for fld in registration.form.fields or []:
+        key = fld["key"]
+        if key in CATALOG and key != "photo":
+            continue
+        value = registration.photo if key == "photo" else (registration.answers or {}).get(key)
+        if fld["kind"] in ("file", "photo"):
+            out.append(Answer(key, fld["label"], "file", "已上传" if value else "", value or None))
+        else:
+            out.append(Answer(key, fld["label"], fld["kind"], str(value or "")))
+    return out
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    sha: str
+    mime: str
+    filename: str
+
+
+def file_of(registration: Registration, key: str) -> StoredFile:
+    """The file of field ``key`` of this registration. :raise RegistrationError: ``file_not_found``."""
+    answer = next((a for a in answers_of(registration) if a.key == key and a.sha), None)
+    if answer is None or not storage.get_storage().exists(answer.sha):
+        raise RegistrationError("file_not_found")
+    kind = filetypes.detect(storage.get_storage().read(answer.sha)).kind
+    name = f"{exports.safe_filename(registration.name)}-{answer.label}.{filetypes.extension(kind)}"
+    return StoredFile(answer.sha, filetypes.MIMES[kind], name)
 
 
 # -- export -----------------------------------------------------------------------------------------
