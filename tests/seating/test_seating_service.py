@@ -213,3 +213,30 @@ def test_hostile_move_input(hall, contact, row, seat, code):
         seating.move(meeting, plan, people[0].id if contact == "OK" else contact, row, seat, actor="t")
     assert err.value.code == code
     assert seats_of(plan) == {}
+
+
+def test_the_door_sees_the_seat_at_once_after_every_kind_of_write(hall):
+    """Seats are written with bulk statements, yet the door's per-process copy of the cards (kept
+    while the meeting cache's copy stands: app/services/cards/book.py) learns of each change."""
+    from app.services import meeting_cache
+    from app.services.cards import book
+
+    meeting, plan, people = hall
+    who = people[7].id
+
+    def seat() -> str | None:
+        meeting_cache.meeting_with_sessions(meeting.code, lambda _code: meeting)
+        return book.for_door(meeting, lambda _m, b: b.allocated.fixed.get(who, {}).get("seat"))
+
+    assert seat() is None
+    seating.auto_assign(meeting, plan, actor="t")
+    first = seat()
+    assert first and first == seating.card_fields(meeting.id)[who]["seat"]
+    seating.move(meeting, plan, who, 4, 1, actor="t")
+    assert seat() == seating.seat_text(plan, 4, 1) != first
+    seating.unassign(meeting, plan, who, actor="t")
+    assert seat() is None
+    seating.auto_assign(meeting, plan, actor="t")
+    assert seat() is not None
+    seating.clear(meeting, plan, actor="t")
+    assert seat() is None

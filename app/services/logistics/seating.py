@@ -26,6 +26,7 @@ from app.services.logistics import seat_assign as sa_
 from app.services.logistics.people import Person, roster
 from app.services.meetings.lifecycle import require_editable
 from models import Contact, Invitee, Meeting, MeetingSession, SeatAssignment, SeatPlan
+from models.base import utcnow
 
 MAX_ROWS = 200
 MAX_SEATS_PER_ROW = 200
@@ -370,6 +371,7 @@ def update_plan(meeting: Meeting, plan_id: object, form: Mapping[str, object], *
             or not _may_sit(geo, a.row, a.seat, groups.get(a.contact_id))]
     if gone:
         db.session.execute(delete(SeatAssignment).where(SeatAssignment.id.in_(gone)))
+    _touch(plan)
     audit.record(actor, "seating.plan_update", meeting_id=meeting.id, target=f"seat_plan:{plan.id}",
                  name=plan.name, freed=len(gone))
     return plan, len(gone)
@@ -398,6 +400,13 @@ def _groups(meeting: Meeting) -> dict[int, str | None]:
 
 def _assignments(plan: SeatPlan) -> list[SeatAssignment]:
     return list(db.session.scalars(select(SeatAssignment).where(SeatAssignment.plan_id == plan.id)))
+
+
+def _touch(plan: SeatPlan) -> None:
+    """Seats were written with bulk statements the ORM does not see: mark the plan changed and flush
+    it, so whatever watches flushed seating rows (the service card's cache) learns of the change."""
+    plan.updated_at = utcnow()
+    db.session.flush()
 
 
 # --- Assigning --------------------------------------------------------------------------------------
@@ -445,6 +454,7 @@ def auto_assign(meeting: Meeting, plan: SeatPlan, *, actor: str, people: list[Pe
                     for p in result.placed])
     except IntegrityError:
         raise SeatingError("seat_taken") from None
+    _touch(plan)
     names = {p.contact_id: p for p in people}
     unseated = [{"contact_id": u.contact_id, "name": names[u.contact_id].name,
                  "unit": names[u.contact_id].unit_name, "group": names[u.contact_id].group or "",
@@ -525,6 +535,7 @@ def move(meeting: Meeting, plan: SeatPlan, contact_id: object, row: object, pos:
     except IntegrityError:
         raise SeatingError("seat_taken") from None
     db.session.expire_all()
+    _touch(plan)
     audit.record(actor, "seating.move", meeting_id=meeting.id, target=f"seat_plan:{plan.id}", contact_id=cid,
                  seat=[r, p], before=list(old) if old else None, swapped_with=other if old else None,
                  displaced=other if other is not None and old is None else None)
@@ -551,12 +562,14 @@ def unassign(meeting: Meeting, plan: SeatPlan, contact_id: object, *, actor: str
                                                            SeatAssignment.contact_id == cid))
     if gone.rowcount == 0:
         raise SeatingError("person_not_seated")
+    _touch(plan)
     audit.record(actor, "seating.unassign", meeting_id=meeting.id, target=f"seat_plan:{plan.id}", contact_id=cid)
 
 
 def clear(meeting: Meeting, plan: SeatPlan, *, actor: str) -> int:
     require_editable(meeting)
     gone = db.session.execute(delete(SeatAssignment).where(SeatAssignment.plan_id == plan.id)).rowcount
+    _touch(plan)
     audit.record(actor, "seating.clear", meeting_id=meeting.id, target=f"seat_plan:{plan.id}", removed=gone)
     return gone
 
