@@ -486,7 +486,55 @@ def verify(run: Run) -> dict:
         time.sleep(1)
     say(f"  Sentinel's master: {master}; HAProxy: {readyz_through_proxy(mon)}")
     result.update(after={"first_ack_s": round(first_ack, 1), "answers": dict(answers), "sentinel_master": master})
+    result["returned"] = host_returns(run, seeded, openids)
     return result
+
+
+def wait_until(check, timeout: float, what: str) -> float:
+    t = time.perf_counter()
+    while time.perf_counter() - t < timeout:
+        if check():
+            return time.perf_counter() - t
+        time.sleep(1)
+    raise AssertionError(f"{what}: not within {timeout:.0f} s")
+
+
+def host_returns(run: Run, seeded, openids: list[str]) -> dict:
+    """hy-h1 boots again: its enabled units (pgautofailover, redis, huiyi-*) start by themselves, db1
+    rejoins as the synchronous standby, Redis as a replica, app1 back in HAProxy."""
+    mon, h1 = BY_NAME["hy-mon"], BY_NAME["hy-h1"]
+    say("recovery: hy-h1 boots again; nothing is started by hand")
+    t0 = time.perf_counter()
+    boot(h1)
+    state = json.loads(STATE.read_text())
+    state["leaders"][h1.name], state["nspawn"][h1.name] = h1.leader, h1.process.pid
+    save_state(state)
+
+    def pg_state() -> str:
+        return inside(mon, "sudo -u postgres pg_autoctl show state --pgdata /var/lib/postgresql/monitor",
+                      quiet=True, check=False).stdout
+
+    wait_until(lambda: re.search(r"db1 .*\|\s+secondary\s+\|\s+secondary", pg_state())
+               and re.search(r"db2 .*\|\s+primary\s+\|\s+primary", pg_state()), 300, "db1 back as secondary")
+    pg_s = time.perf_counter() - t0
+    say(f"  db1 rejoined as the synchronous standby {pg_s:.0f} s after the boot began:\n" + pg_state())
+    wait_until(lambda: readyz_through_proxy(mon).get("app1") == "UP", 120, "app1 UP again")
+    replicas = ""
+    for _ in range(60):
+        replicas = inside(mon, "redis-cli -p 26379 sentinel replicas huiyi", quiet=True).stdout
+        if "10.0.0.31" in replicas:
+            break
+        time.sleep(1)
+    assert "10.0.0.31" in replicas, replicas
+    say(f"  app1 UP in HAProxy, Redis 10.0.0.31 a replica of 10.0.0.32 ({time.perf_counter() - t0:.0f} s)")
+    openid = openids.pop(0)
+    status, text = scan(openid, seeded.scene)
+    assert status == 200 and signed_in(text), (status, text)
+    contact = seeded.contact_ids[openid]
+    lag = {a: wait_on_node(a, run, contact, seeded.session_id) for a in ("10.0.0.12", "10.0.0.11")}
+    say("  a scan acknowledged and on both nodes again")
+    return {"db1_secondary_s": round(pg_s), "all_back_s": round(time.perf_counter() - t0),
+            "standby_lag_ms": round(lag["10.0.0.11"] * 1000)}
 
 
 # --- main ----------------------------------------------------------------------------------------
