@@ -22,9 +22,9 @@ class Scene:
         return self.console.meeting
 
 
-def register(db, meeting, contact, *, diet=(), rank=100, group=None) -> Registration:
+def register(db, meeting, contact, *, diet=(), rank=100, group=None, **dates) -> Registration:
     """An approved registration with diet tags (the lodging tests' helper, which asks none)."""
-    reg = register_approved(db, meeting, contact, rank=rank, group=group, needs_room=False)
+    reg = register_approved(db, meeting, contact, rank=rank, group=group, needs_room=False, **dates)
     reg.diet = list(diet)
     db.session.flush()
     return reg

@@ -3,14 +3,16 @@ never over capacity; the kitchen's diet counts; the card's current or next meal 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from app.services.logistics import buses, meals
 from app.services.logistics.placing import LogisticsError
-from models import AuditLog, BusAssignment, MealAssignment, MealSitting, MealTable
+from app.services.meetings.invitees import remove_invitees
+from models import AuditLog, BusAssignment, Invitee, MealAssignment, MealSitting, MealTable
+from tests.meals.conftest import register
 
 
 def sitting(meeting, name="午餐", day="2026-12-03", starts="12:00", ends="13:00", place="2 楼宴会厅"):
@@ -256,3 +258,26 @@ def test_every_change_is_in_the_audit_log(db, scene):
     actions = set(db.session.scalars(select(AuditLog.action).where(AuditLog.actor == "contact:7")))
     assert {"meal.tables_add", "meal.auto_assign", "bus.cars_add", "bus.auto_assign"} <= actions
     assert db.session.scalar(select(func.count()).select_from(BusAssignment)) == 11
+
+
+def test_who_is_not_there_that_day_is_neither_seated_nor_cooked_for(db, scene, factory):
+    m = scene.meeting
+    late, early = factory.contact(name="后到"), factory.contact(name="先走")
+    for contact, dates in ((late, {"arrival": date(2026, 12, 4)}), (early, {"departure": date(2026, 12, 3)})):
+        factory.invitee(m, contact)
+        register(db, m, contact, diet=("清真",), **dates)
+    first, second = sitting(m), sitting(m, name="午餐", day="2026-12-04")
+    for s in (first, second):
+        meals.add_tables(m, s, {"count": "2", "seats": "10"}, actor="test")
+        meals.auto_assign(m, s, actor="test")
+    views = meals.views(m)
+    names = [{p.name for t in [*v.tables, v.unseated] for p in t.people} for v in views]
+    assert "后到" not in names[0] and "先走" in names[0]
+    assert "后到" in names[1] and "先走" not in names[1]
+    assert [v.total["清真"] for v in views] == [4, 4] and [v.people for v in views] == [12, 12]
+    # Someone placed who then leaves the list gives the seat back at the next plan.
+    invitee = db.session.scalar(select(Invitee).where(Invitee.meeting_id == m.id, Invitee.contact_id == late.id))
+    remove_invitees(m, [invitee.id], actor="test")
+    again = meals.auto_assign(m, second, actor="test")
+    assert (again.kept, again.placed) == (11, 0)
+    assert late.id not in meals.placing.placed(meals.KIND, second.id)

@@ -23,7 +23,7 @@ from app.services.timeutil import local
 from models import BusAssignment, BusCar, BusRoute, Contact, Meeting
 
 KIND = placing.Kind(BusRoute, BusCar, BusAssignment, "route_id", "car_id", "车辆", "bus", packing.by_unit,
-                    "route_not_found", "car_not_found")
+                    "route_not_found", "car_not_found", "departs_at")
 #: A route stays the card's current one this long after it leaves: the person is on the bus, and the
 #: card still says which car.
 RIDING = timedelta(minutes=30)

@@ -27,7 +27,7 @@ from app.services.timeutil import local
 from models import MealAssignment, MealSitting, MealTable, Meeting
 
 KIND = placing.Kind(MealSitting, MealTable, MealAssignment, "sitting_id", "table_id", "餐桌", "meal",
-                    packing.by_delegation, "sitting_not_found", "table_not_found")
+                    packing.by_delegation, "sitting_not_found", "table_not_found", "starts_at")
 #: The tags the kitchen reads first, in this order; any other tag follows by its name.
 DIET_ORDER = ("清真", "素食", "无糖", "流食", "忌辣", "海鲜过敏")
 #: The column for people without a tag.
@@ -184,9 +184,9 @@ def _tag_order(tags) -> list[str]:
 def views(meeting: Meeting, sittings: list[MealSitting] | None = None,
           people: list[Person] | None = None) -> list[SittingView]:
     """Each sitting's tables with their people and diet counts (the roster read once, the
-    assignments of every sitting in one query). Everyone on the roster eats at every sitting: who
-    has no table is counted as 未安排桌位, so the kitchen's total is the roster's (someone placed
-    and then taken off the list is in no count)."""
+    assignments of every sitting in one query). Everyone on the roster who is there that day eats at
+    every sitting: who has no table is counted as 未安排桌位, so the kitchen's total is everyone
+    there (someone placed and then taken off the list, or away that day, is in no count)."""
     sittings = sittings_of(meeting) if sittings is None else sittings
     people = roster(meeting.id) if people is None else people
     at = placing.seat_map(KIND, sittings, people)

@@ -147,6 +147,7 @@ class Kind:
     together: object  # packing.by_delegation | packing.by_unit
     parent_error: str  # sitting_not_found | route_not_found
     place_error: str  # table_not_found | car_not_found
+    when: str         # the parent's time: "starts_at" | "departs_at"
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,14 @@ class AutoResult:
         return {"placed": self.placed, "kept": self.kept,
                 "unplaced": [{"contact_id": u.contact_id, "name": u.name, "unit": u.unit_name, "code": u.code,
                               "message": u.reason} for u in self.unplaced]}
+
+
+def present(kind: Kind, parent, people: Sequence[Person]) -> list[Person]:
+    """Those of ``people`` who are there on the day of the sitting or route: arrived by then and not
+    yet gone (a registration's dates, both days included; no date is no limit). The kitchen does
+    not cook for someone who arrives tomorrow, and the plan does not seat them."""
+    day = local(getattr(parent, kind.when)).date()
+    return [p for p in people if (p.arrival is None or p.arrival <= day) and (p.departure is None or day <= p.departure)]
 
 
 def lock(kind: Kind, parent_id: int) -> None:
@@ -200,10 +209,15 @@ def auto_assign(kind: Kind, meeting: Meeting, parent, *, actor: str, replace: bo
     a = kind.assignment
     if replace:
         db.session.execute(delete(a).where(getattr(a, kind.parent_key) == parent.id))
-    people = roster(meeting.id) if people is None else people
+    people = present(kind, parent, roster(meeting.id) if people is None else people)
     invited = {p.contact_id for p in people}
     before = placed(kind, parent.id)
-    kept = sum(1 for cid in before if cid in invited)
+    # Someone taken off the list (or away that day) gives their seat back to the plan.
+    gone = [cid for cid in before if cid not in invited]
+    if gone:
+        db.session.execute(delete(a).where(getattr(a, kind.parent_key) == parent.id, a.contact_id.in_(gone)))
+        before = {cid: place for cid, place in before.items() if cid in invited}
+    kept = len(before)
     counts = taken(kind, parent.id)
     places = [packing.Place(p.id, p.label, p.seats, counts.get(p.id, 0), bool(getattr(p, "head", False)),
                             getattr(p, "reserved_group", None)) for p in parent_places(kind, parent.id)]
@@ -263,8 +277,8 @@ def _place_of(kind: Kind, parent_id: int, place_id: object):
 
 
 def seat_map(kind: Kind, parents: Sequence, people: Sequence[Person]) -> dict[int, dict[int | None, list[Person]]]:
-    """parent id → place id → the people there, in roster order; ``None`` holds who has no place.
-    Every parent's assignments in one query."""
+    """parent id → place id → the people there that day, in roster order; ``None`` holds who has no
+    place. Every parent's assignments in one query."""
     a = kind.assignment
     parent_col, place_col = getattr(a, kind.parent_key), getattr(a, kind.place_key)
     at: dict[int, dict[int, int]] = {}
@@ -274,7 +288,7 @@ def seat_map(kind: Kind, parents: Sequence, people: Sequence[Person]) -> dict[in
     out: dict[int, dict[int | None, list[Person]]] = {}
     for parent in parents:
         seats, here = at.get(parent.id, {}), out.setdefault(parent.id, {})
-        for person in people:
+        for person in present(kind, parent, people):
             here.setdefault(seats.get(person.contact_id), []).append(person)
     return out
 
