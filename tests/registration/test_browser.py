@@ -81,6 +81,11 @@ def test_unit_office_registers_five_on_a_phone_and_the_organizer_approves(app, l
         admin.goto(f"{live_server}/admin/{meeting.code}/registration")
         assert admin.locator("tbody tr").count() == 5
         admin.screenshot(path=str(ARTIFACTS / f"registration-console-{size}.png"), full_page=True)
+        admin.click("tbody tr >> nth=0 >> a")
+        admin.wait_for_url("**/registration/*")
+        assert "报名表" in admin.content() and fits_width(admin)
+        admin.screenshot(path=str(ARTIFACTS / f"registration-detail-{size}.png"), full_page=True)
+        admin.go_back()
         if size == "1366":
             admin.check("[data-check-all]")
             admin.click("button[value=approve]")
