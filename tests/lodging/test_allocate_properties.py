@@ -194,3 +194,18 @@ def test_a_thousand_people_into_five_hundred_rooms_quickly():
     check_rules(guest_list, room_list, [], result)
     assert elapsed < 2.0, elapsed
     assert len(result.placed) > 900
+
+
+def test_spare_single_rooms_keep_a_delegation_together():
+    """The senior's delegation goes whole to hotel 2 (he shares there), so hotel 1's single room is
+    owed to nobody: the three women take hotel 1's double and that single rather than being split
+    across the hotels."""
+    men = [Guest(1, "男", "g:乙", rank=1), *(Guest(i, "男", "g:乙", rank=60) for i in (2, 3, 4))]
+    women = [Guest(i, "女", "g:甲", rank=50) for i in (5, 6, 7)]
+    room_list = [RoomSpec(10, hotel_id=1, capacity=1, number="101"), RoomSpec(11, hotel_id=1, capacity=2, number="102"),
+                 *(RoomSpec(20 + i, hotel_id=2, capacity=2, number=f"20{i}") for i in range(3))]
+    result = allocate([*men, *women], room_list)
+    rooms_of = {p.contact_id: p.room_id for p in result.placed}
+    assert result.unplaced == ()
+    assert {rooms_of[i] for i in (5, 6, 7)} == {10, 11}
+    assert {rooms_of[i] for i in (1, 2, 3, 4)} <= {20, 21, 22}

@@ -10,8 +10,8 @@ The rules, strongest first:
    until everyone else who fits elsewhere is placed.
 4. **A delegation stays together**: a delegation (``Guest.group``: the registration's group, else
    the unit) goes whole into one hotel whenever one hotel can take it whole when its turn comes, in
-   rooms next to each other (rooms are taken in floor and number order). Delegations take their turn
-   by their most senior member, then the larger first.
+   rooms next to each other (rooms are taken in floor and number order), single rooms no senior is
+   owed included. Delegations take their turn by their most senior member, then the larger first.
 5. **Rank first for single rooms**: the single rooms (one bed: 单人间, 套房) go to the most senior
    guests (rank, then role; a guest of unknown gender first on a tie, as they cannot share), as many
    as there are single rooms; each gets one in their delegation's hotel when it has one.
@@ -257,11 +257,17 @@ def _place_delegation(members: list[Guest], hotels: list[_Hotel], seniors: set[i
     next for the rest, and so on. Returns who is left."""
     remaining = members
     log: list = []
+
+    def spare(got: dict[int, _Room]) -> int:
+        """Free single rooms beyond those the seniors not yet placed are owed."""
+        free = sum(1 for h in hotels for r in h.singles[h.single_at:] if r.count == 0)
+        return free - sum(1 for cid in seniors if cid not in placed and cid not in got)
+
     while remaining:
         wanted = sum(1 for g in remaining if g.contact_id in seniors)
         best: tuple[int, int, _Hotel] | None = None
         for hotel in hotels:
-            got, _rest, singles = _place_in(hotel, remaining, seniors, log)
+            got, _rest, singles = _place_in(hotel, remaining, seniors, log, spare)
             _undo(log)
             if got and (best is None or (len(got), singles) > best[:2]):
                 best = (len(got), singles, hotel)
@@ -269,17 +275,18 @@ def _place_delegation(members: list[Guest], hotels: list[_Hotel], seniors: set[i
                     break
         if best is None:
             return remaining
-        got, remaining, _singles = _place_in(best[2], remaining, seniors, log)
+        got, remaining, _singles = _place_in(best[2], remaining, seniors, log, spare)
         log.clear()
         placed.update(got)
         best[2].advance()
     return []
 
 
-def _place_in(hotel: _Hotel, members: list[Guest], seniors: set[int],
-              log: list) -> tuple[dict[int, _Room], list[Guest], int]:
-    """Place ``members`` (by seniority) in ``hotel``, recording each change in ``log``.
-    Returns (placements, who did not fit, single rooms given to seniors)."""
+def _place_in(hotel: _Hotel, members: list[Guest], seniors: set[int], log: list,
+              spare=None) -> tuple[dict[int, _Room], list[Guest], int]:
+    """Place ``members`` (by seniority) in ``hotel``, recording each change in ``log``. Whoever
+    finds no shared bed may take a single room that ``spare`` says no senior is owed, rather than
+    leave the delegation. Returns (placements, who did not fit, single rooms given to seniors)."""
     got: dict[int, _Room] = {}
     rest: list[Guest] = []
     sharing: list[Guest] = []
@@ -316,6 +323,16 @@ def _place_in(hotel: _Hotel, members: list[Guest], seniors: set[int],
         room.put(guest.gender, log)
         got[guest.contact_id] = room
         current[key] = room
+    if rest and spare is not None:
+        still = []
+        for guest in sorted(rest, key=lambda g: g.seniority):
+            room = hotel.empty_room(guest, single=True) if spare(got) > 0 else None
+            if room is None:
+                still.append(guest)
+                continue
+            room.put(guest.gender, log)
+            got[guest.contact_id] = room
+        rest = still
     return got, rest, singles
 
 
