@@ -3,7 +3,11 @@ download, "only the changed", and hostile input refused with a stable code and n
 
 from __future__ import annotations
 
+import io
+
 import pytest
+import zxingcpp
+from PIL import Image
 from sqlalchemy import func, select
 
 from app import jobs
@@ -53,11 +57,6 @@ def test_the_preview_is_a_png_of_the_first_card_without_a_real_code(client, scen
     login_as(client, scene.console, "viewer")
     answer = client.get(_url(scene, "/preview.png?size=large&filter=role&role=媒体&colour_3=%2300ff00"))
     assert answer.status_code == 200 and answer.mimetype == "image/png" and answer.data[:4] == b"\x89PNG"
-    import io
-
-    import zxingcpp
-    from PIL import Image
-
     image = Image.open(io.BytesIO(answer.data))
     assert image.width < image.height  # the large card stands
     assert [r.text for r in zxingcpp.read_barcodes(image)] == [badges.PREVIEW_CODE]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import zlib
 
-import pytest
 import pypdfium2 as pdfium
+import pytest
 import zxingcpp
 from PIL import Image
 
