@@ -458,7 +458,7 @@ class AllocationRun:
     def message(self) -> str:
         text = f"已分配 {self.placed} 人，保留手工安排 {self.kept} 人"
         if self.unplaced:
-            text += f"；{len(self.unplaced)} 人未能分配，原因见“未分配人员”"
+            text += f"；{len(self.unplaced)} 人未能分配，原因见“未安排住宿的人员”"
         return text + (f"；已通知新安排的 {self.notified} 人" if self.notified else "")
 
 
