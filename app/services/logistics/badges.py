@@ -52,6 +52,7 @@ from app.extensions import db
 from app.services import audit, storage
 from app.services.errors import DomainError
 from app.services.logistics.people import ROLE_ORDER, Person, roster
+from app.services.meetings.meetings import MeetingError
 from app.services.reports import pdffont
 from app.services.signin.personal_codes import CODE_LEN, personal_codes_of
 from app.services.timeutil import local
@@ -817,10 +818,10 @@ def print_job(meeting_id: int, options: dict, actor: str) -> dict:
     """The job behind the console's print: the PDF into storage, and what the page and the next
     "only the changed" print need (the fingerprints of the cards printed)."""
     meeting = db.session.get(Meeting, meeting_id)
-    if meeting is None:
-        raise BadgeError("badges_empty")
+    if meeting is None:  # deleted while the job waited
+        raise MeetingError("meeting_not_found", code=str(meeting_id))
     opts = parse_options(**options)
-    jobs.report_progress(0, None, "正在读取参会名单")
+    jobs.report_progress(0, None, "正在读取参会名单和照片")
 
     def progress(done: int, total: int) -> None:
         jobs.report_progress(done, total, f"正在生成胸卡（{total} 张）")
