@@ -194,3 +194,18 @@ def test_overview_lists_the_unplaced_with_rooms_that_fit(db, scene):
     assert first["code"] == "pending" and first["fits"]
     accessible = next(u for u in view.unplaced if u["person"].name == "丙一")
     assert [label for _id, label in accessible["fits"]] == ["会议中心酒店 1206（标准间，空 2 床，无障碍）"]
+
+
+def test_the_service_card_shows_the_room_once_published(db, scene):
+    from datetime import UTC, datetime
+
+    from app.services.cards.resolve import card_for
+
+    m, p = scene.meeting, scene.people
+    lodging.run_allocation(m, actor="test", acting=None)
+    db.session.commit()
+    assert "hotel_room" not in card_for(m, p["丙一"], now=datetime.now(UTC)).fields
+    lodging.publish(m, actor="test", acting=scene.console.owner)
+    db.session.commit()
+    card = card_for(m, p["丙一"], now=datetime.now(UTC))
+    assert card.fields["hotel_name"] == "会议中心酒店" and card.fields["hotel_room"] == "1206"
