@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from models import Contact, Invitee, InviteeRole, Unit
@@ -53,20 +54,31 @@ class Person:
 
 
 def roster(meeting_id: int) -> list[Person]:
-    """The meeting's approved invitees, in :attr:`Person.order_key` order."""
+    """The meeting's approved invitees, in :attr:`Person.order_key` order.
+
+    A registrant's unit is the one they registered under, not the directory's: one added to the
+    meeting's "报名人员" unit is still of 区发展和改革局 on their badge, their seat and their room."""
+    registered_unit = aliased(Unit)
     rows = db.session.execute(
         select(Invitee.contact_id, Invitee.role, Invitee.group_name, Contact.name, Contact.title, Contact.unit_id,
-               Unit.name, Unit.code, Registration)
+               Unit.name, Unit.code, Registration, registered_unit)
         .join(Contact, Contact.id == Invitee.contact_id)
         .join(Unit, Unit.id == Contact.unit_id)
         .outerjoin(Registration, (Registration.meeting_id == Invitee.meeting_id)
                    & (Registration.contact_id == Invitee.contact_id)
                    & (Registration.status == RegistrationStatus.APPROVED))
+        .outerjoin(registered_unit, registered_unit.id == Registration.unit_id)
         .where(Invitee.meeting_id == meeting_id, Invitee.status == "approved")).all()
-    unit_codes = sorted({row[7] for row in rows})
-    order = {code: index for index, code in enumerate(unit_codes)}
+    resolved = []
+    for contact_id, role, group, name, title, unit_id, unit_name, unit_code, reg, reg_unit in rows:
+        if reg_unit is not None:
+            unit_id, unit_name, unit_code = reg_unit.id, reg_unit.name, reg_unit.code
+        elif reg is not None and reg.unit_name:
+            unit_name = reg.unit_name  # an open form's outsider: the unit they typed
+        resolved.append((contact_id, role, group, name, title, unit_id, unit_name, unit_code, reg))
+    order = {code: index for index, code in enumerate(sorted({row[7] for row in resolved}))}
     people = []
-    for contact_id, role, group, name, title, unit_id, unit_name, unit_code, reg in rows:
+    for contact_id, role, group, name, title, unit_id, unit_name, unit_code, reg in resolved:
         people.append(Person(
             contact_id=contact_id, name=name, unit_id=unit_id, unit_name=unit_name, unit_order=order[unit_code],
             role=role, group=group or (reg.group_name if reg else None), gender=reg.gender if reg else None,
