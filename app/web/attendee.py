@@ -23,6 +23,7 @@ from app.services.meetings.activities import open_activities
 from app.services.meetings.meetings import MeetingError, get_meeting
 from app.services.meetings.visibility import participating_meeting, visible_meeting
 from app.services.notify import notices
+from app.services.registration import forms as registration_forms
 from app.services.signin import checkin, personal_codes
 from app.services.signin.rules import SignInError, get_session, live_signin
 from app.services.signin.write import sign_in
@@ -219,4 +220,5 @@ def meeting_page(meeting_code: str):
                            notice_state=notices.state_of, notice_states=notices.STATES,
                            personal_code=_personal_code(meeting, contact),
                            activities=open_activities(meeting),
+                           registering=bool(registration_forms.forms_of(meeting, published_only=True)),
                            time_range=fmt_range_cn(meeting.starts_at, meeting.ends_at))
