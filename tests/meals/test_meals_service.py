@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.services.cards.allocated import Allocated
 from app.services.logistics import buses, meals
 from app.services.logistics.placing import LogisticsError
 from app.services.meetings.invitees import remove_invitees
@@ -162,6 +163,12 @@ def test_card_fields_pick_the_current_or_next_sitting_and_route(db, scene):
     assert late["meal_name"] == "早餐" and "bus_route" not in late
     assert meals.card_fields(m.id, at(5, "09:00")) == {}
     assert scene.console.stranger.id not in meals.card_fields(m.id, at(3, "09:00"))
+    # The card's allocation layer reads the whole timeline once and picks by the hour itself: the
+    # same answer as card_fields at every moment.
+    book = Allocated(timed=meals.card_timeline(m.id))
+    for moment in (at(3, "07:50"), at(3, "09:00"), at(3, "12:59"), at(3, "13:01"), at(3, "20:00"), at(5, "09:00")):
+        for person in scene.people.values():
+            assert book.fields_at(person, moment) == meals.card_fields(m.id, moment).get(person, {}), moment
     # One person at the door: only their row is read.
     assert meals.card_fields(m.id, at(3, "09:00"), [who]) == {who: fields}
     assert meals.card_fields(m.id, at(3, "09:00"), []) == {}

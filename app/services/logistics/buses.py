@@ -201,20 +201,22 @@ def export_job(meeting_id: int, actor: str) -> dict:
     return exports.stored(data, name)
 
 
-def card_fields(meeting_id: int, now: datetime, contact_ids: Collection[int] | None = None,
-                ) -> dict[int, dict[str, str]]:
-    """Each placed person's current or next route (``bus_route``, ``bus_time``, ``bus_car``): the
-    first not left more than :data:`RIDING` before ``now``, in one query."""
+def timeline(meeting_id: int, *, after: datetime | None = None,
+             contact_ids: Collection[int] | None = None) -> placing.Timeline:
+    """contact_id → [(until, the card's bus fields)], each placed person's routes in time order,
+    ``until`` :data:`RIDING` after the departure; only those not over at ``after`` when given."""
     stmt = (select(BusAssignment.contact_id, BusRoute.name, BusRoute.departs_at, BusCar.label, BusCar.plate)
             .join(BusRoute, BusRoute.id == BusAssignment.route_id)
             .join(BusCar, BusCar.id == BusAssignment.car_id)
-            .where(BusRoute.meeting_id == meeting_id, BusRoute.departs_at >= now - RIDING)
+            .where(BusRoute.meeting_id == meeting_id)
             .order_by(BusRoute.departs_at, BusRoute.id))
+    if after is not None:
+        stmt = stmt.where(BusRoute.departs_at > after - RIDING)
     if contact_ids is not None:
         stmt = stmt.where(BusAssignment.contact_id.in_(list(contact_ids)))
-    rows = db.session.execute(stmt).all()
-    out: dict[int, dict[str, str]] = {}
-    for contact_id, name, departs, label, plate in rows:
+    out: placing.Timeline = {}
+    for contact_id, name, departs, label, plate in db.session.execute(stmt):
         car = f"{label}（{plate}）" if plate and len(label) + len(plate) + 2 <= 32 else label
-        out.setdefault(contact_id, {"bus_route": name, "bus_time": placing.when_cn(departs), "bus_car": car})
+        out.setdefault(contact_id, []).append((departs + RIDING, {"bus_route": name,
+                                                                  "bus_time": placing.when_cn(departs), "bus_car": car}))
     return out

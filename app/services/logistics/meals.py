@@ -242,21 +242,33 @@ def export_job(meeting_id: int, actor: str) -> dict:
 
 # -- the service card ------------------------------------------------------------------------------
 
-def meal_fields(meeting_id: int, now: datetime, contact_ids: Collection[int] | None = None) -> dict[int, dict[str, str]]:
-    """Each placed person's current or next sitting (one not yet over at ``now``), in one query."""
+def timeline(meeting_id: int, *, after: datetime | None = None,
+             contact_ids: Collection[int] | None = None) -> placing.Timeline:
+    """contact_id → [(until, the card's meal fields)], each placed person's sittings in time order,
+    ``until`` the sitting's end; only those not over at ``after`` when given. One query."""
     stmt = (select(MealAssignment.contact_id, MealSitting.name, MealSitting.place, MealSitting.starts_at,
                    MealSitting.ends_at, MealTable.label)
             .join(MealSitting, MealSitting.id == MealAssignment.sitting_id)
             .join(MealTable, MealTable.id == MealAssignment.table_id)
-            .where(MealSitting.meeting_id == meeting_id, MealSitting.ends_at >= now)
-            .order_by(MealSitting.starts_at, MealSitting.id))
+            .where(MealSitting.meeting_id == meeting_id)
+            .order_by(MealSitting.ends_at, MealSitting.starts_at, MealSitting.id))
+    if after is not None:
+        stmt = stmt.where(MealSitting.ends_at > after)
     if contact_ids is not None:
         stmt = stmt.where(MealAssignment.contact_id.in_(list(contact_ids)))
-    rows = db.session.execute(stmt).all()
-    out: dict[int, dict[str, str]] = {}
-    for contact_id, name, place, starts, ends, label in rows:
-        out.setdefault(contact_id, {"meal_name": name, "meal_place": place, "meal_time": placing.when_cn(starts, ends),
-                                    "meal_table": label})
+    out: placing.Timeline = {}
+    for contact_id, name, place, starts, ends, label in db.session.execute(stmt):
+        out.setdefault(contact_id, []).append((ends, {"meal_name": name, "meal_place": place,
+                                                      "meal_time": placing.when_cn(starts, ends), "meal_table": label}))
+    return out
+
+
+def card_timeline(meeting_id: int) -> placing.Timeline:
+    """Meals and buses as the card's allocation layer reads them (app/services/cards/allocated.py,
+    ``TIMED_PROVIDERS``): contact_id → [(until, fields)] in time order, both kinds. Two queries."""
+    out = timeline(meeting_id)
+    for contact_id, entries in buses.timeline(meeting_id).items():
+        out[contact_id] = sorted([*out.get(contact_id, []), *entries], key=lambda e: e[0])
     return out
 
 
@@ -264,10 +276,13 @@ def card_fields(meeting_id: int, now: datetime, contact_ids: Collection[int] | N
                 ) -> dict[int, dict[str, str]]:
     """contact_id → the service card's meal and bus fields (app/services/cards/fields.py):
     ``meal_name``, ``meal_place``, ``meal_time``, ``meal_table`` of the person's current or next
-    sitting, ``bus_route``, ``bus_time``, ``bus_car`` of their current or next route. Only people
-    with a table or a car are in it, with only the keys they have; values fit the card's limits.
-    Two queries; ``contact_ids`` (one person at the door) narrows both."""
-    out = meal_fields(meeting_id, now, contact_ids)
-    for contact_id, values in buses.card_fields(meeting_id, now, contact_ids).items():
-        out.setdefault(contact_id, {}).update(values)
+    sitting (the first not over at ``now``), ``bus_route``, ``bus_time``, ``bus_car`` of their
+    current or next route (the first not left more than ``buses.RIDING`` before ``now``). Only
+    people with a table or a car are in it, with only the keys they have; values fit the card's
+    limits. Two queries; ``contact_ids`` (one person at the door) narrows both."""
+    out: dict[int, dict[str, str]] = {}
+    for kind in (timeline(meeting_id, after=now, contact_ids=contact_ids),
+                 buses.timeline(meeting_id, after=now, contact_ids=contact_ids)):
+        for contact_id, entries in kind.items():
+            out.setdefault(contact_id, {}).update(entries[0][1])
     return out

@@ -39,6 +39,11 @@ _HM = re.compile(r"\d{1,2}:\d{2}")
 _PHONE = re.compile(r"[0-9+\-() 转]{3,32}")
 
 
+#: contact_id → [(until, the card's fields)] in time order: a person's meals or buses, as the card's
+#: allocation layer reads them (the first entry not over at ``now`` is shown).
+Timeline = dict[int, list[tuple[datetime, dict[str, str]]]]
+
+
 class LogisticsError(DomainError):
     messages = {
         "sitting_not_found": "找不到该餐次",
