@@ -219,7 +219,8 @@ def provision(m: Machine, rootfs: Path, clone: Path) -> None:
 def boot(m: Machine) -> None:
     (CACHE / "apt").mkdir(parents=True, exist_ok=True)
     (CACHE / "pip").mkdir(parents=True, exist_ok=True)
-    log = open(WORK / f"{m.name}.console.log", "wb")
+    log = open(WORK / f"{m.name}.console.log", "ab")
+    m.leader = 0  # a machine booted again has a new init
     # --keep-unit/--register=no: this container's PID 1 is not systemd, so there is no host bus to
     # register with; the machine's own systemd runs fine without it.
     m.process = subprocess.Popen(
@@ -269,13 +270,32 @@ def save_state(state: dict) -> None:
     STATE.write_text(json.dumps(state))
 
 
+def our_nspawns() -> dict[int, int]:
+    """{systemd-nspawn pid: its init's pid} of the machines under MACHINES_DIR (this script's own)."""
+    found = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            if argv[0].endswith(b"systemd-nspawn") and str(MACHINES_DIR).encode() in b" ".join(argv):
+                children = (proc / "task" / proc.name / "children").read_text().split()
+                found[int(proc.name)] = int(children[0]) if children else 0
+        except (OSError, IndexError):
+            continue
+    return found
+
+
 def teardown() -> None:
     state = json.loads(STATE.read_text()) if STATE.exists() else {}
-    for m in MACHINES:
-        leader = state.get("leaders", {}).get(m.name) or m.leader
+    for nspawn, leader in our_nspawns().items():  # also a machine booted again after --keep
+        state.setdefault("nspawn", {})[f"pid{nspawn}"] = nspawn
+        state.setdefault("leaders", {})[f"pid{nspawn}"] = leader
+    names = [m.name for m in MACHINES] + [k for k in state.get("nspawn", {}) if k.startswith("pid")]
+    for name in names:
+        m = BY_NAME.get(name)
+        leader = state.get("leaders", {}).get(name) or (m.leader if m else 0)
         if leader and Path(f"/proc/{leader}").exists():
             os.kill(leader, signal.SIGKILL)  # the container's init: its whole PID namespace goes
-        nspawn = state.get("nspawn", {}).get(m.name) or (m.process.pid if m.process else 0)
+        nspawn = state.get("nspawn", {}).get(name) or (m.process.pid if m and m.process else 0)
         for _ in range(50):
             if not nspawn or not Path(f"/proc/{nspawn}").exists():
                 break
