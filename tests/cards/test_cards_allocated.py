@@ -23,3 +23,31 @@ def test_the_next_meal_and_bus_not_over_are_shown_with_the_room():
     evening = a.fields_at(7, T0 + timedelta(hours=9))
     assert "meal_name" not in evening and "bus_car" not in evening and evening["seat"] == "3 排 12 号"
     assert a.fields_at(8, T0) == {} and not Allocated()
+
+
+def test_the_door_sees_a_bulk_written_meal_plan_and_room_allocation_at_once(db, factory):
+    """The meal plan and the room allocation write their rows in bulk, yet the door's per-process
+    copy of the cards (app/services/cards/book.py) learns of each at once."""
+    from app.services import meeting_cache
+    from app.services.cards import book
+    from app.services.logistics import lodging, meals
+    from app.services.timeutil import local
+    from tests.lodging.conftest import build_scene
+
+    scene = build_scene(factory, code="BULKCARD")
+    meeting, who = scene.meeting, scene.people["甲一"]
+    day = (local(T0) + timedelta(days=1)).date().isoformat()
+    lunch = meals.save_sitting(meeting, {"name": "午餐", "day": day, "starts": "12:00", "ends": "13:00",
+                                         "place": "2 楼宴会厅"}, actor="t")
+    meals.add_tables(meeting, lunch, {"count": "2", "seats": "10"}, actor="t")
+
+    def fields() -> dict[str, str]:
+        meeting_cache.meeting_with_sessions(meeting.code, lambda _code: meeting)
+        return book.for_door(meeting, lambda _m, b: b.allocated.fields_at(who, T0))
+
+    assert fields() == {}
+    meals.auto_assign(meeting, lunch, actor="t")
+    assert fields()["meal_place"] == "2 楼宴会厅"
+    lodging.run_allocation(meeting, actor="t", acting=None)
+    lodging.publish(meeting, actor="t", acting=scene.console.owner)
+    assert fields()["hotel_name"] in ("会议中心酒店", "迎宾馆")

@@ -11,8 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.services.logistics import lodging, seating
-from models import Hotel, LodgingState, Room, RoomAssignment, SeatAssignment, SeatPlan
+from app.services.logistics import lodging, meals, seating
+from models import (
+    BusAssignment,
+    BusCar,
+    BusRoute,
+    Hotel,
+    LodgingState,
+    MealAssignment,
+    MealSitting,
+    MealTable,
+    Room,
+    RoomAssignment,
+    SeatAssignment,
+    SeatPlan,
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +71,8 @@ def load(meeting_id: int) -> Allocated:
 #: ``meeting_id -> {contact_id: {field: text}}``: hotel room, seat.
 FIXED_PROVIDERS: tuple = (lodging.card_fields, seating.card_fields)
 #: ``meeting_id -> {contact_id: [(until, {field: text})]}``: meals, buses.
-TIMED_PROVIDERS: tuple = ()
+TIMED_PROVIDERS: tuple = (meals.card_timeline,)
 
 #: The rows the providers read: a flushed one invalidates the book (app/services/cards/book.py).
-SOURCES: tuple[type, ...] = (Hotel, Room, RoomAssignment, LodgingState, SeatPlan, SeatAssignment)
+SOURCES: tuple[type, ...] = (Hotel, Room, RoomAssignment, LodgingState, SeatPlan, SeatAssignment, MealSitting,
+                              MealTable, MealAssignment, BusRoute, BusCar, BusAssignment)

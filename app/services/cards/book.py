@@ -109,6 +109,15 @@ def _on_card_change(session: Session, _flush_context) -> None:
         changed(session)
 
 
+@event.listens_for(Session, "do_orm_execute")
+def _on_bulk_card_change(state) -> None:
+    """A bulk INSERT, UPDATE or DELETE of a card's rows (the logistics plans write theirs so):
+    the flush watch above never sees those."""
+    if (state.is_insert or state.is_update or state.is_delete) and state.bind_mapper is not None \
+            and issubclass(state.bind_mapper.class_, CARD_SOURCES):
+        changed(state.session)
+
+
 def changed(session: Session | None = None) -> None:
     """Card rows were written in this transaction (by the ORM or in bulk): this process forgets
     now, every process once it commits."""
