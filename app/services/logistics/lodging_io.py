@@ -11,9 +11,6 @@ writes nothing). Only the good rows are written.
 
 from __future__ import annotations
 
-import json
-import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -21,8 +18,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app import jobs
-from app.extensions import db, get_redis
-from app.services import audit, exports, storage
+from app.extensions import db
+from app.services import audit, exports, held_imports, storage
 from app.services.contacts.reader import DEFAULT_MAX_BYTES, DirectoryFileError
 from app.services.contacts.reader.formats import MAX_COLUMNS, open_workbook
 from app.services.contacts.reader.table import cell_text, header_key
@@ -37,11 +34,11 @@ from models import Hotel, Meeting, Room, RoomAssignment, RoomType
 
 #: Sheet rows read (a hotel list of a few thousand rooms fits many times).
 MAX_ROWS = 20_000
-HELD_S = 2 * 3600
 REPORT_LIMIT = 500
 JOB_CHECK = "rooms_import"
 JOB_EXPORT = "rooming_list"
-_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{8,40}")
+#: The held check's Redis key says rooms (see held_imports).
+HELD_KIND = "rooms"
 
 #: field -> header names offices use (compared after header_key: spaces, notes in brackets dropped).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -302,24 +299,18 @@ def run_check(meeting_id: int, sha: str, filename: str) -> dict[str, Any]:
     return {"token": hold(meeting, plan), "ok": len(plan.rows), "rejected": len(plan.rejected)}
 
 
-def _held_key(meeting: Meeting, token: str) -> str:
-    return f"huiyi:rooms-import:{meeting.id}:{token}"
-
-
 def hold(meeting: Meeting, plan: RoomImport) -> str:
-    token = secrets.token_urlsafe(12)
-    held = {"file": plan.file_name, "rows_total": plan.rows_total, "rows": plan.rows, "rejected": plan.rejected}
-    get_redis().set(_held_key(meeting, token), json.dumps(held, ensure_ascii=False), ex=HELD_S)
+    token = held_imports.hold(HELD_KIND, meeting.id, {
+        "file": plan.file_name, "rows_total": plan.rows_total, "rows": plan.rows, "rejected": plan.rejected})
     plan.token = token
     return token
 
 
 def held(meeting: Meeting, token: str) -> RoomImport:
     """:raise RoomImportError: ``import_expired``."""
-    raw = get_redis().get(_held_key(meeting, token)) if _TOKEN_RE.fullmatch(token or "") else None
-    if raw is None:
+    data = held_imports.held(HELD_KIND, meeting.id, token)
+    if data is None:
         raise RoomImportError("import_expired")
-    data = json.loads(raw)
     return RoomImport(file_name=data["file"], rows_total=data["rows_total"], rows=data["rows"],
                       rejected=data["rejected"], token=token)
 
@@ -330,7 +321,7 @@ def apply(meeting: Meeting, token: str, *, actor: str) -> str:
     plan = held(meeting, token)
     _judge_against_meeting(meeting, plan)
     counts = write(meeting, plan, actor=actor)
-    get_redis().delete(_held_key(meeting, token))
+    held_imports.drop(HELD_KIND, meeting.id, token)
     return written_message(counts)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app import jobs
 from app.extensions import db, get_redis
-from app.services import audit, storage
+from app.services import audit, held_imports, storage
 from app.services.contacts.importer import INLINE_APPLY_ROWS
 from app.services.contacts.phones import normalize_name, normalize_phone
 from app.services.contacts.reader import read_directory
@@ -51,8 +50,8 @@ PAGE_SIZE = 50
 SEARCH_LIMIT = 20
 #: A directory search by phone needs this many digits: fewer would list half the directory.
 PHONE_SEARCH_DIGITS = 4
-#: How long a checked spreadsheet waits for its confirmation.
-HELD_IMPORT_S = 2 * 3600
+#: The held check's Redis key says invitee (see held_imports).
+HELD_KIND = "invitee"
 #: How long the add-by-unit panel's directory counts are kept (see directory_units).
 UNITS_CACHE_S = 60
 #: How long the filters' unit and group counts are kept (see filter_options).
@@ -828,10 +827,10 @@ def run_check(meeting_id: int, sha: str, filename: str) -> dict[str, Any]:
 
 def apply_inline(meeting: Meeting, token: str) -> bool:
     """May the request apply this held check itself? (An expired one: yes, to say so at once.)"""
-    raw = get_redis().get(_held_key(meeting, token)) if _TOKEN_RE.fullmatch(token or "") else None
-    if raw is None:
+    data = held_imports.held(HELD_KIND, meeting.id, token)
+    if data is None:
         return True
-    return len(json.loads(raw)["rows"]) + total(meeting) <= INLINE_APPLY_ROWS
+    return len(data["rows"]) + total(meeting) <= INLINE_APPLY_ROWS
 
 
 def submit_apply(meeting: Meeting, token: str, *, actor: str, job_actor: str) -> int:
@@ -916,20 +915,11 @@ def _people(contact_ids: list[int]) -> dict[int, tuple[str, str, str]]:
     return {cid: (name, unit, phone) for cid, name, unit, phone in rows}
 
 
-_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{8,40}")
-
-
-def _held_key(meeting: Meeting, token: str) -> str:
-    return f"huiyi:invitee-import:{meeting.id}:{token}"
-
-
 def hold_import(meeting: Meeting, plan: ImportPlan) -> str:
-    """Keep the checked rows for the confirmation (in Redis, for ``HELD_IMPORT_S``): the file is
-    read once. Losing them loses nothing but the need to upload again."""
-    token = secrets.token_urlsafe(12)
-    held = {"file": plan.file_name, "rows_total": plan.rows_total, "rows": plan.rows,
-            "rejected": plan.rejected, "columns": plan.columns, "skipped": plan.skipped}
-    get_redis().set(_held_key(meeting, token), json.dumps(held, ensure_ascii=False), ex=HELD_IMPORT_S)
+    """Keep the checked rows for the confirmation (see held_imports): the file is read once."""
+    token = held_imports.hold(HELD_KIND, meeting.id, {
+        "file": plan.file_name, "rows_total": plan.rows_total, "rows": plan.rows, "rejected": plan.rejected,
+        "columns": plan.columns, "skipped": plan.skipped})
     plan.token = token
     return token
 
@@ -939,10 +929,9 @@ def held_import(meeting: Meeting, token: str) -> ImportPlan:
 
     :raise InviteeError: ``import_expired``.
     """
-    raw = get_redis().get(_held_key(meeting, token)) if _TOKEN_RE.fullmatch(token or "") else None
-    if raw is None:
+    held = held_imports.held(HELD_KIND, meeting.id, token)
+    if held is None:
         raise InviteeError("import_expired")
-    held = json.loads(raw)
     plan = ImportPlan(file_name=held["file"], rows_total=held["rows_total"], rows=held["rows"],
                       rejected=held["rejected"], columns=held.get("columns", []), token=token,
                       skipped=held.get("skipped", []))
@@ -954,7 +943,7 @@ def apply_import(meeting: Meeting, token: str, *, actor: str) -> ImportPlan:
     """Apply a held check, re-compared with the list as it is now, in two bulk statements."""
     plan = held_import(meeting, token)
     _write_import(meeting, plan, actor=actor)
-    on_commit(lambda: get_redis().delete(_held_key(meeting, token)))
+    on_commit(lambda: held_imports.drop(HELD_KIND, meeting.id, token))
     return plan
 
 
