@@ -123,7 +123,7 @@ def start_jobs(app: Any) -> str:
 def prepare(app: Any, sim: Any) -> dict[str, Any]:
     """Make the demo meeting's codes and the menus through the seam (real HTTP to the simulator)."""
     from app.services.codes import meeting_codes, menus
-    from app.services.demo import DEMO_MEETING, ORGANIZER_PHONE, UNIT_OFFICE
+    from app.services.demo import DEMO_MEETING, INVITE_CODE, ORGANIZER_PHONE, UNIT_OFFICE
     from app.services.meetings.meetings import MeetingError, get_meeting
     from app.tx import unit_of_work
     from app.wechat import WeChatError
@@ -136,7 +136,7 @@ def prepare(app: Any, sim: Any) -> dict[str, Any]:
                 # The simulator starts empty every run: codes stored by an earlier run are unknown to it.
                 for session in meeting.sessions:
                     meeting_codes.oa_qr(meeting, session, renew=True)
-                info.update(meeting=meeting.code, title=meeting.title)
+                info.update(meeting=meeting.code, title=meeting.title, invite_code=INVITE_CODE)
                 # `make run` seeded the unit office's demo login with the demo (flask demo seed).
                 info["unit_office"] = {**UNIT_OFFICE, "unit_name": next(
                     (u.name for u in meeting.units if u.code == UNIT_OFFICE["unit"]), UNIT_OFFICE["unit"])}
@@ -225,6 +225,9 @@ def url_block(app: Any, base: str, info: dict[str, Any]) -> str:
     if office:
         lines += [f"  单位通讯录 unit office    {base}/units/login",
                   f"      演示账号 demo login: {office['username']} / {office['password']}（{office['unit_name']}）"]
+    if info.get("invite_code"):
+        lines += [f"  会议报名 registration     {_meeting_url(app, base, '/r/', code)}",
+                  f"      邀请码 invitation code: {info['invite_code']}，单位编号 unit number: FGJ（区发展和改革局）"]
     lines += [
         f"  签到海报 poster (PDF)     {base}/admin/codes/{code}/poster.pdf   （会务组 organizers only）",
         f"  健康检查 health           {base}/healthz   {base}/readyz",

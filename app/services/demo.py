@@ -8,7 +8,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.services.contacts import units
+from app.services.logistics import lodging, meals, seating
 from app.services.meetings import grants, meetings, organizers
+from app.services.registration import forms
 from app.services.timeutil import LOCAL_TZ
 from models import Contact, Meeting, Unit, UnitAccount
 
@@ -39,6 +41,8 @@ PEOPLE = {
 }
 
 ORGANIZER_PHONE = "13905710006"  # 周敏, 会务组
+#: The demo's registration form's invitation code (定向邀约: with a unit number such as FGJ).
+INVITE_CODE = "HY2026"
 
 #: The demo's unit-office login (/units), printed by ``make run``: a public demo password, for a
 #: demo database only.
@@ -84,10 +88,34 @@ def seed(*, now: datetime | None = None) -> dict[str, object]:
     grants.add_unit_organizer("ZFB", ORGANIZER_PHONE, actor="demo")
     grants.add_system_admin(ORGANIZER_PHONE, actor="demo")
     organizers.add_organizer(DEMO_MEETING, ORGANIZER_PHONE, actor="demo", right="owner")
+    _seed_logistics(meeting, today)
     contacts = db.session.scalar(select(db.func.count()).select_from(Contact))
     return {"created": True, "meeting": meeting.code, "title": meeting.title, "units": len(UNITS),
-            "contacts": int(contacts or 0), "organizer_phone": ORGANIZER_PHONE,
+            "contacts": int(contacts or 0), "organizer_phone": ORGANIZER_PHONE, "invite_code": INVITE_CODE,
             "unit_office": _seed_unit_office()}
+
+
+def _seed_logistics(meeting: Meeting, today) -> None:
+    """A registration form to try (the invitation code plus a unit number), a hotel with rooms for
+    the registrants, the hall's seats and lunch tables for everyone invited: the service card and
+    the scan reply then name a seat and a table, and a room once one is allocated and published."""
+    forms.create_form(meeting, actor="demo", title="列席人员报名", role="列席", access="code", invite_code=INVITE_CODE,
+                      needs_approval=True, published=True,
+                      fields=[{"key": k, "required": k in ("name", "phone", "gender")}
+                              for k in ("name", "title", "phone", "gender", "arrival", "departure", "diet",
+                                        "needs_room")])
+    hotel = lodging.save_hotel(meeting, {"name": "区行政中心宾馆", "address": "行政中心东侧"}, actor="demo")
+    single = lodging.add_type(meeting, hotel, {"name": "单人间", "beds": "1"}, actor="demo")
+    double = lodging.add_type(meeting, hotel, {"name": "标准间", "beds": "2"}, actor="demo")
+    lodging.add_rooms(meeting, hotel, {"type_id": single.id, "number": "801-804"}, actor="demo")
+    lodging.add_rooms(meeting, hotel, {"type_id": double.id, "number": "805-820"}, actor="demo")
+    plan = seating.create_plan(meeting, {"name": "第一会议室", "rows": "6", "seats_per_row": "10", "aisles": "5",
+                                         "on_card": "1"}, actor="demo")
+    seating.auto_assign(meeting, plan, actor="demo")
+    lunch = meals.save_sitting(meeting, {"name": "午餐", "day": today.isoformat(), "starts": "12:00", "ends": "13:00",
+                                         "place": "行政中心二楼餐厅"}, actor="demo")
+    meals.add_tables(meeting, lunch, {"count": "5", "seats": "10"}, actor="demo")
+    meals.auto_assign(meeting, lunch, actor="demo")
 
 
 def _seed_unit_office() -> dict[str, str] | None:
