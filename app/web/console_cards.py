@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from io import BytesIO
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, redirect, render_template, request, send_file, url_for
 
 from app import jobs
 from app.services.cards import importer, store
@@ -19,7 +19,7 @@ from app.services.cards.fields import FIELDS, SECTIONS, CardError
 from app.services.cards.resolve import SCOPE_LABELS, card_for
 from app.services.errors import DomainError
 from app.web.console_auth import actor_of, console_login_required, form_action, load_meeting
-from app.web.console_people import _refused, spreadsheet_upload
+from app.web.console_people import _refused, check_finished, own_check_job, spreadsheet_upload
 
 bp = Blueprint("console_cards", __name__, url_prefix="/admin")
 
@@ -131,15 +131,9 @@ def import_check(code: str):
 @console_login_required
 def import_job(code: str, job_id: int):
     meeting, me, right = load_meeting(code, "edit")
-    job = jobs.job_for(job_id, {jobs.console_actor(me.id)})
-    if job is None or job.meeting_id != meeting.id or job.kind != importer.JOB_KIND_CHECK:
-        abort(404)
-    if job.state == "done":
-        return redirect(url_for(".import_report", code=code, token=(job.result or {}).get("token", "-")))
-    if job.state == "failed":
-        flash("检查未完成：" + (job.error_message or jobs.JOB_FAILED_MESSAGE), "error")
-        return redirect(url_for(".page", code=code) + "#import")
-    return _render("console/cards_import_progress.html", meeting, me, right, job=job)
+    job = own_check_job(meeting, me, job_id, importer.JOB_KIND_CHECK)
+    return (check_finished(job, url_for(".page", code=code) + "#import")
+            or _render("console/cards_import_progress.html", meeting, me, right, job=job))
 
 
 @bp.get("/<code>/cards/import/<token>")

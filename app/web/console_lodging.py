@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from io import BytesIO
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, redirect, render_template, request, send_file, url_for
 
 from app import jobs
 from app.services.errors import DomainError
@@ -20,7 +20,7 @@ from app.services.exports import XLSX_TYPE
 from app.services.logistics import lodging, lodging_io
 from app.services.logistics.people import ROLE_ORDER
 from app.web.console_auth import actor_of, console_login_required, form_action, load_meeting
-from app.web.console_people import _refused, spreadsheet_upload
+from app.web.console_people import _refused, check_finished, own_check_job, spreadsheet_upload
 
 bp = Blueprint("console_lodging", __name__, url_prefix="/admin")
 
@@ -178,15 +178,9 @@ def import_check(code: str):
 @console_login_required
 def import_job(code: str, job_id: int):
     meeting, me, right = load_meeting(code, "logistics")
-    job = jobs.job_for(job_id, {jobs.console_actor(me.id)})
-    if job is None or job.meeting_id != meeting.id or job.kind != lodging_io.JOB_CHECK:
-        abort(404)
-    if job.state == "done":
-        return redirect(url_for(".import_report", code=code, token=(job.result or {}).get("token", "-")))
-    if job.state == "failed":
-        flash("检查未完成：" + (job.error_message or jobs.JOB_FAILED_MESSAGE), "error")
-        return redirect(url_for(".page", code=code) + "#import")
-    return _render("console/lodging_import_progress.html", meeting, me, right, job=job)
+    job = own_check_job(meeting, me, job_id, lodging_io.JOB_CHECK)
+    return (check_finished(job, url_for(".page", code=code) + "#import")
+            or _render("console/lodging_import_progress.html", meeting, me, right, job=job))
 
 
 @bp.get("/<code>/lodging/import/<token>")

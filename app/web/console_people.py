@@ -27,7 +27,7 @@ from app.services.signin.rules import get_session
 from app.tx import finish_with_error
 from app.web.console_auth import actor_of, console_login_required, form_action, load_meeting
 from app.web.input_guard import json_object
-from models import Contact, InviteeRole, OrganizerRight
+from models import Contact, InviteeRole, Job, OrganizerRight
 
 bp = Blueprint("console_people", __name__, url_prefix="/admin")
 
@@ -75,6 +75,26 @@ def spreadsheet_upload(missing: DomainError) -> tuple[bytes, str]:
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
         raise DirectoryFileError("empty_file")
     return data, upload.filename
+
+
+def own_check_job(meeting, me, job_id: int, kind: str) -> Job:
+    """A spreadsheet check's job: the caller's own, of ``kind`` and for this meeting, or 404."""
+    job = jobs.job_for(job_id, {jobs.console_actor(me.id)})
+    if job is None or job.meeting_id != meeting.id or job.kind != kind:
+        abort(404)
+    return job
+
+
+def check_finished(job: Job, back: str):
+    """Where a finished check leads: its report (the blueprint's ``import_report``, by the held
+    token) or ``back`` with why it failed; None while it runs."""
+    if job.state == "done":
+        return redirect(url_for(".import_report", code=request.view_args["code"],
+                                token=(job.result or {}).get("token", "-")))
+    if job.state == "failed":
+        flash("检查未完成：" + (job.error_message or jobs.JOB_FAILED_MESSAGE), "error")
+        return redirect(back)
+    return None
 
 
 def _show_phones(right: str) -> bool:
