@@ -21,26 +21,20 @@ Target (issue 18): 1,000 registrants into 500 rooms in under 2 s (the worst run,
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import random
 import sys
-import tempfile
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from scripts.bench.bench_badges import TITLES, UNIT_NAMES, _name, _say, config
-from scripts.bench.bench_callback import machine
-from scripts.bench.bench_console import ADMIN_URL, _admin
+from scripts.bench import logistics_common as common
+from scripts.bench.logistics_common import person_name as _name
 
 TARGET_S = 2.0
 DB_NAME = "huiyi_bench_lodging"
-ROLES = ["代表"] * 12 + ["列席", "列席", "领导", "工作人员", "媒体"]
 HOTELS = ["会议中心酒店", "迎宾馆", "新华饭店", "国际大酒店"]
 
 
@@ -58,30 +52,20 @@ class Report:
 
 
 def seed(app, people: int) -> int:
-    from flask_migrate import upgrade
-
     from app.extensions import db
     from app.services.meetings.meetings import create_meeting
-    from models import Contact, Hotel, Invitee, Room, RoomType, Unit
+    from models import Hotel, Room, RoomType
     from models.registrations import Registration, RegistrationForm
 
     rng = random.Random(18)
     with app.app_context():
-        upgrade()
-        units = db.session.execute(sa.insert(Unit).returning(Unit.id, sort_by_parameter_order=True), [
-            {"code": f"LU{u:02d}", "name": f"{UNIT_NAMES[u % len(UNIT_NAMES)]}第{u + 1}处", "aliases": []}
-            for u in range(30)]).scalars().all()
-        ids = db.session.execute(sa.insert(Contact).returning(Contact.id, sort_by_parameter_order=True), [
-            {"unit_id": units[i % len(units)], "name": _name(i), "phone": f"139{i:08d}", "tags": [],
-             "title": TITLES[i % len(TITLES)]} for i in range(people)]).scalars().all()
+        ids = common.seed_directory(people, "LU")
         starts = datetime.now(UTC) + timedelta(days=2)
         meeting = create_meeting("ROOMBENCH", "市第十五届人民代表大会第三次会议", actor="bench", starts_at=starts,
                                  ends_at=starts + timedelta(hours=8), publish=True)
         groups = [f"第{i // 15 + 1}代表团" if i < 600 else None for i in range(people)]
         rng.shuffle(groups)
-        db.session.execute(sa.insert(Invitee), [
-            {"meeting_id": meeting.id, "contact_id": c, "role": ROLES[i % len(ROLES)], "status": "approved",
-             "group_name": groups[i]} for i, c in enumerate(ids)])
+        common.invite(meeting.id, ids, groups)
         form = RegistrationForm(meeting_id=meeting.id, title="代表报名", role="代表")
         db.session.add(form)
         db.session.flush()
@@ -111,9 +95,7 @@ def seed(app, people: int) -> int:
                                   "gender": "女" if h == 1 and floor == 7 and beds == 2 else None,
                                   "accessible": beds == 2 and n % 25 == 10})
         db.session.execute(sa.insert(Room), room_rows)
-        db.session.commit()
-        db.session.execute(sa.text("ANALYZE"))
-        db.session.commit()
+        common.analyze()
         meeting_id = meeting.id
         db.session.remove()
     return meeting_id
@@ -178,8 +160,7 @@ def time_all(app, meeting_id: int, runs: int) -> dict:
             t0 = time.perf_counter()
             lodging.overview(db.session.get(Meeting, meeting_id))
             out["runs"]["console page data (overview)"].append(round(time.perf_counter() - t0, 4))
-        for label, times in out["runs"].items():
-            _say(f"{label}: {', '.join(str(t) for t in times)} s")
+        common.say_runs(out["runs"])
         out["placed"] = run.placed
         assert len(cards) == run.placed == len(result.placed)
         counts: dict[str, int] = defaultdict(int)
@@ -192,24 +173,11 @@ def time_all(app, meeting_id: int, runs: int) -> dict:
 
 
 def run(people: int, runs: int, keep_db: bool) -> Report:
-    from app.factory import create_app
-
-    mach = machine(ADMIN_URL)
-    mach["cores_allowed"] = len(os.sched_getaffinity(0))
-    _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    _admin(f'CREATE DATABASE "{DB_NAME}"')
-    try:
-        with tempfile.TemporaryDirectory(prefix="huiyi-bench-lodging-") as storage_dir:
-            app = create_app(config(DB_NAME, storage_dir))
-            _say(f"seeding {people} people and 500 rooms into {DB_NAME} …")
-            meeting_id = seed(app, people)
-            timed = time_all(app, meeting_id, runs)
-            from app.extensions import db
-            with app.app_context():
-                db.engine.dispose()
-    finally:
-        if not keep_db:
-            _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    mach = common.machine_info()
+    with common.bench_app(DB_NAME, keep_db) as app:
+        common.say(f"seeding {people} people and 500 rooms into {DB_NAME} …")
+        meeting_id = seed(app, people)
+        timed = time_all(app, meeting_id, runs)
     report = Report(people=people, rooms=500, beds=30 + 430 * 2 + 40 * 3, machine=mach, **timed)
     report.targets = {
         f"{people} registrants into 500 rooms < {TARGET_S:g} s (worst run, pure)":
@@ -223,25 +191,14 @@ def run(people: int, runs: int, keep_db: bool) -> Report:
 
 
 def summary(r: Report) -> str:
-    lines = [f"{r.people} people, {r.rooms} rooms, {r.beds} beds ({r.machine['nproc']} cores, "
-             f"{r.machine['cores_allowed']} allowed, load {r.machine['loadavg']})"]
-    for label, times in r.runs.items():
-        lines.append(f"  {label:40} {', '.join(f'{t:g}' for t in times)} s")
+    lines = [f"{r.people} people, {r.rooms} rooms, {r.beds} beds ({common.machine_note(r.machine)})",
+             *common.run_lines(r.runs, 40)]
     lines.append(f"  placed {r.placed}; unplaced by reason {r.unplaced}; violations {len(r.violations)}")
-    lines += [f"[{'ok' if ok else 'MISSED'}] {name}" for name, ok in r.targets.items()]
-    return "\n".join(lines)
+    return "\n".join(lines + common.target_lines(r.targets))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--people", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--keep-db", action="store_true")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    report = run(args.people, args.runs, args.keep_db)
-    print(json.dumps(asdict(report), ensure_ascii=False, indent=1) if args.json else summary(report))
-    return 0 if all(report.targets.values()) else 1
+    return common.main(__doc__, run, summary, argv)
 
 
 if __name__ == "__main__":

@@ -21,28 +21,20 @@ Target (issue 18): 1,000 badges as PDF in under 20 s on this 2-core machine, wor
 
 from __future__ import annotations
 
-import argparse
 import io
-import json
-import os
 import random
 import sys
-import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from scripts.bench.bench_callback import machine
-from scripts.bench.bench_console import ADMIN_URL, _admin
+from scripts.bench import logistics_common as common
+from scripts.bench.logistics_common import person_name as _name
+from scripts.bench.logistics_common import say as _say
 
 TARGET_S = 20.0
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
-GIVEN = "".join(chr(c) for c in range(0x4E00, 0x9FA5, 7))
-TITLES = ["局长", "副局长", "主任", "副主任", "科长", "副科长", "主任科员", "科员", "调研员", "办公室主任"]
-ROLES = ["代表"] * 12 + ["列席", "列席", "领导", "工作人员", "媒体"]
-UNIT_NAMES = ["市发展和改革委员会", "市财政局", "市教育局", "市卫生健康委员会", "某某县人民政府办公室", "市委组织部"]
 
 
 @dataclass
@@ -57,15 +49,6 @@ class Report:
     qr_ok: bool | None
     machine: dict
     targets: dict = field(default_factory=dict)
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def _name(i: int) -> str:
-    g = len(GIVEN)
-    return SURNAMES[i % len(SURNAMES)] + GIVEN[(i * 31) % g] + (GIVEN[(i * 17 + 5) % g] if i % 3 else "")
 
 
 def _photo(rng: random.Random, grain) -> bytes:
@@ -83,38 +66,20 @@ def _photo(rng: random.Random, grain) -> bytes:
     return out.getvalue()
 
 
-def config(db_name: str, storage_dir: str) -> dict[str, str]:
-    url = sa.engine.make_url(ADMIN_URL).set(database=db_name).render_as_string(hide_password=False)
-    return {"DATABASE_URL": url, "REDIS_URL": "", "SECRET_KEY": "bench-badges-" + "k" * 40, "STORAGE_DIR": storage_dir,
-            "WECHAT_TOKEN": "huiyibenchtoken", "PUBLIC_BASE_URL": "http://huiyi.bench",
-            "WECHAT_API_BASE_URL": "http://127.0.0.1:9", "DOOR_SIGNING_KEY": "YmVuY2gtZG9vci1rZXktb2YtdGhpcnR5LXR3by1ieXQ="}
-
-
 def seed(app, people: int) -> dict[str, int]:
-    from flask_migrate import upgrade
-
     from app.extensions import db
     from app.services import storage
     from app.services.meetings.meetings import create_meeting
-    from models import Contact, Invitee, Unit
     from models.registrations import Registration, RegistrationForm
 
     with app.app_context():
-        upgrade()
-        units = db.session.execute(sa.insert(Unit).returning(Unit.id, sort_by_parameter_order=True), [
-            {"code": f"BU{u:02d}", "name": f"{UNIT_NAMES[u % len(UNIT_NAMES)]}第{u + 1}处", "aliases": []}
-            for u in range(30)]).scalars().all()
-        ids = db.session.execute(sa.insert(Contact).returning(Contact.id, sort_by_parameter_order=True), [
-            {"unit_id": units[i % len(units)], "name": _name(i), "phone": f"139{i:08d}", "tags": [],
-             "title": TITLES[i % len(TITLES)]} for i in range(people)]).scalars().all()
+        ids = common.seed_directory(people, "BU")
         starts = datetime.now(UTC) + timedelta(days=1)
         meetings = {}
         for key, title in (("plain", "2026年全市经济工作会议"), ("photos", "市第十五届人民代表大会第三次会议")):
             meeting = create_meeting(f"BADGE{key[:2].upper()}", title, actor="bench", starts_at=starts,
                                      ends_at=starts + timedelta(hours=6), publish=True)
-            db.session.execute(sa.insert(Invitee), [
-                {"meeting_id": meeting.id, "contact_id": c, "role": ROLES[i % len(ROLES)], "status": "approved",
-                 "group_name": f"第{i % 20 + 1}代表团"} for i, c in enumerate(ids)])
+            common.invite(meeting.id, ids, [f"第{i % 20 + 1}代表团" for i in range(people)])
             meetings[key] = meeting.id
         form = RegistrationForm(meeting_id=meetings["photos"], title="代表报名", role="代表")
         db.session.add(form)
@@ -131,9 +96,7 @@ def seed(app, people: int) -> dict[str, int]:
              "status": "approved", "name": _name(i), "phone": f"139{i:08d}", "contact_id": c, "photo": keys[i],
              "unit_name": "", "title": "", "diet": [], "answers": {}, "tags": [],
              "group_name": f"第{i % 20 + 1}代表团"} for i, c in enumerate(ids)])
-        db.session.commit()
-        db.session.execute(sa.text("ANALYZE"))
-        db.session.commit()
+        common.analyze()
         db.session.remove()
     return meetings
 
@@ -185,25 +148,12 @@ def time_prints(app, meetings: dict[str, int], people: int, runs: int) -> dict:
 
 
 def run(people: int, runs: int, keep_db: bool) -> Report:
-    from app.factory import create_app
-
     db_name = "huiyi_bench_badges"
-    mach = machine(ADMIN_URL)
-    mach["cores_allowed"] = len(os.sched_getaffinity(0))
-    _admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-    _admin(f'CREATE DATABASE "{db_name}"')
-    try:
-        with tempfile.TemporaryDirectory(prefix="huiyi-bench-badges-") as storage_dir:
-            app = create_app(config(db_name, storage_dir))
-            _say(f"seeding {people} people into {db_name} …")
-            meetings = seed(app, people)
-            timed = time_prints(app, meetings, people, runs)
-            from app.extensions import db
-            with app.app_context():
-                db.engine.dispose()
-    finally:
-        if not keep_db:
-            _admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+    mach = common.machine_info()
+    with common.bench_app(db_name, keep_db) as app:
+        _say(f"seeding {people} people into {db_name} …")
+        meetings = seed(app, people)
+        timed = time_prints(app, meetings, people, runs)
     report = Report(people=people, machine=mach, **timed)
     report.targets = {
         f"{people} badges as PDF < {TARGET_S:g} s (worst run of each kind)":
@@ -217,26 +167,16 @@ def run(people: int, runs: int, keep_db: bool) -> Report:
 
 
 def summary(r: Report) -> str:
-    lines = [f"{r.people} badges ({r.machine['nproc']} cores, {r.machine['cores_allowed']} allowed, "
-             f"load {r.machine['loadavg']})"]
+    lines = [f"{r.people} badges ({common.machine_note(r.machine)})"]
     for label, times in r.runs.items():
         lines.append(f"  {label:26} {', '.join(f'{t:.2f}' for t in times)} s   {r.pages[label]} pages, "
                      f"{r.mbytes[label]} MB")
     lines.append(f"  QR codes decoded from first pages: {r.qr_checked}")
-    lines += [f"[{'ok' if ok else 'MISSED'}] {name}" for name, ok in r.targets.items()]
-    return "\n".join(lines)
+    return "\n".join(lines + common.target_lines(r.targets))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--people", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--keep-db", action="store_true")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    report = run(args.people, args.runs, args.keep_db)
-    print(json.dumps(asdict(report), ensure_ascii=False, indent=1) if args.json else summary(report))
-    return 0 if all(report.targets.values()) else 1
+    return common.main(__doc__, run, summary, argv, runs=3)
 
 
 if __name__ == "__main__":

@@ -16,20 +16,13 @@
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
-import tempfile
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from scripts.bench.bench_badges import _say, config
-from scripts.bench.bench_callback import machine
-from scripts.bench.bench_console import ADMIN_URL, _admin
+from scripts.bench import logistics_common as common
 from scripts.bench.bench_seating import seed as seed_people
 
 DB_NAME = "huiyi_bench_meals"
@@ -72,13 +65,6 @@ def seed(app, people: int) -> int:
     return meeting_id
 
 
-def _timed(out: list[float], fn):
-    t0 = time.perf_counter()
-    value = fn()
-    out.append(round(time.perf_counter() - t0, 4))
-    return value
-
-
 def time_all(app, meeting_id: int, runs: int) -> dict:
     from app.extensions import db
     from app.services.logistics import buses, meals, packing
@@ -96,20 +82,19 @@ def time_all(app, meeting_id: int, runs: int) -> dict:
         people = roster(meeting_id)
         places = [packing.Place(t.id, t.label, t.seats, 0, t.head, t.reserved_group) for t in lunch.tables]
         for _ in range(runs):
-            _timed(out["runs"][labels[0]], lambda: packing.pack(people, places, together=packing.by_delegation))
+            common.timed(out["runs"][labels[0]], lambda: packing.pack(people, places, together=packing.by_delegation))
         for _ in range(runs):
             for sitting in meals.sittings_of(m):
-                _timed(out["runs"][labels[1]], lambda s=sitting: (
+                common.timed(out["runs"][labels[1]], lambda s=sitting: (
                     meals.auto_assign(m, s, actor="bench", replace=True), db.session.commit()))
-            _timed(out["runs"][labels[2]], lambda: (
+            common.timed(out["runs"][labels[2]], lambda: (
                 buses.auto_assign(m, route, actor="bench", replace=True), db.session.commit()))
         for _ in range(runs):
-            _timed(out["runs"][labels[3]], lambda: meals.views(m))
-            data, _name = _timed(out["runs"][labels[4]], lambda: meals.export_xlsx(m))
-            cards = _timed(out["runs"][labels[5]], lambda: meals.card_fields(meeting_id, now))
-            _timed(out["runs"][labels[6]], lambda: meals.card_fields(meeting_id, now, [people[500].contact_id]))
-        for label, times in out["runs"].items():
-            _say(f"{label}: {', '.join(str(t) for t in times)} s")
+            common.timed(out["runs"][labels[3]], lambda: meals.views(m))
+            data, _name = common.timed(out["runs"][labels[4]], lambda: meals.export_xlsx(m))
+            cards = common.timed(out["runs"][labels[5]], lambda: meals.card_fields(meeting_id, now))
+            common.timed(out["runs"][labels[6]], lambda: meals.card_fields(meeting_id, now, [people[500].contact_id]))
+        common.say_runs(out["runs"])
         over = 0
         for place, assignment, key in ((MealTable, MealAssignment, "table_id"), (BusCar, BusAssignment, "car_id")):
             over += db.session.scalar(sa.select(sa.func.count()).select_from(
@@ -125,23 +110,10 @@ def time_all(app, meeting_id: int, runs: int) -> dict:
 
 
 def run(people: int, runs: int, keep_db: bool) -> Report:
-    from app.factory import create_app
-
-    mach = machine(ADMIN_URL)
-    mach["cores_allowed"] = len(os.sched_getaffinity(0))
-    _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    _admin(f'CREATE DATABASE "{DB_NAME}"')
-    try:
-        with tempfile.TemporaryDirectory(prefix="huiyi-bench-meals-") as storage_dir:
-            app = create_app(config(DB_NAME, storage_dir))
-            _say(f"seeding {people} people into {DB_NAME} …")
-            timed = time_all(app, seed(app, people), runs)
-            from app.extensions import db
-            with app.app_context():
-                db.engine.dispose()
-    finally:
-        if not keep_db:
-            _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    mach = common.machine_info()
+    with common.bench_app(DB_NAME, keep_db) as app:
+        common.say(f"seeding {people} people into {DB_NAME} …")
+        timed = time_all(app, seed(app, people), runs)
     report = Report(people=people, machine=mach, **timed)
     report.targets = {
         f"a sitting or route of {people} planned < {TARGET_ASSIGN_S:g} s (worst run, with the write and commit)":
@@ -157,26 +129,14 @@ def run(people: int, runs: int, keep_db: bool) -> Report:
 
 
 def summary(r: Report) -> str:
-    lines = [f"{r.people} people ({r.machine['nproc']} cores, {r.machine['cores_allowed']} allowed, "
-             f"load {r.machine['loadavg']})"]
-    for label, times in r.runs.items():
-        lines.append(f"  {label:42} {', '.join(f'{t:g}' for t in times)} s")
+    lines = [f"{r.people} people ({common.machine_note(r.machine)})", *common.run_lines(r.runs, 42)]
     lines.append(f"  placed at tables {r.placed_meals}, in cars {r.placed_bus}, over capacity {r.over_capacity}; "
                  f"xlsx {r.xlsx_kbytes} KB")
-    lines += [f"[{'ok' if ok else 'MISSED'}] {name}" for name, ok in r.targets.items()]
-    return "\n".join(lines)
+    return "\n".join(lines + common.target_lines(r.targets))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--people", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--keep-db", action="store_true")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    report = run(args.people, args.runs, args.keep_db)
-    print(json.dumps(asdict(report), ensure_ascii=False, indent=1) if args.json else summary(report))
-    return 0 if all(report.targets.values()) else 1
+    return common.main(__doc__, run, summary, argv)
 
 
 if __name__ == "__main__":

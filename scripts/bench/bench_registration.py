@@ -29,9 +29,11 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from scripts.bench.bench_badges import TITLES, UNIT_NAMES, _name, _say, config
 from scripts.bench.bench_callback import machine
 from scripts.bench.bench_console import ADMIN_URL, _admin
+from scripts.bench.logistics_common import TITLES, UNIT_NAMES, config
+from scripts.bench.logistics_common import person_name as _name
+from scripts.bench.logistics_common import say as _say
 
 DB_NAME = "huiyi_bench_registration"
 #: Targets of this bench (the issue sets none for registration): a batch of 50 answered well

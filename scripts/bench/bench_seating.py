@@ -19,24 +19,17 @@ Target (issue 18): 1,000 seats assigned in under 1 s (the worst run, with the da
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
-import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from scripts.bench.bench_badges import TITLES, UNIT_NAMES, _name, _say, config
-from scripts.bench.bench_callback import machine
-from scripts.bench.bench_console import ADMIN_URL, _admin
+from scripts.bench import logistics_common as common
 
 TARGET_S = 1.0
 DB_NAME = "huiyi_bench_seating"
-ROLES = ["代表"] * 12 + ["列席", "列席", "领导", "工作人员", "媒体"]
 DELEGATIONS = ["第一代表团", "第二代表团", "第三代表团", "第四代表团"]
 
 
@@ -56,37 +49,23 @@ class Report:
 
 
 def seed(app, people: int) -> tuple[int, int]:
-    from flask_migrate import upgrade
-
     from app.extensions import db
     from app.services.logistics import seating
     from app.services.meetings.meetings import create_meeting
-    from models import Contact, Invitee, Unit
 
     with app.app_context():
-        upgrade()
-        units = db.session.execute(sa.insert(Unit).returning(Unit.id, sort_by_parameter_order=True), [
-            {"code": f"SU{u:02d}", "name": f"{UNIT_NAMES[u % len(UNIT_NAMES)]}第{u + 1}处", "aliases": []}
-            for u in range(30)]).scalars().all()
-        ids = db.session.execute(sa.insert(Contact).returning(Contact.id, sort_by_parameter_order=True), [
-            {"unit_id": units[i % len(units)], "name": _name(i), "phone": f"139{i:08d}", "tags": [],
-             "title": TITLES[i % len(TITLES)]} for i in range(people)]).scalars().all()
+        ids = common.seed_directory(people, "SU")
         starts = datetime.now(UTC) + timedelta(days=1)
         meeting = create_meeting("SEATBENCH", "市第十五届人民代表大会第三次会议", actor="bench", starts_at=starts,
                                  ends_at=starts + timedelta(hours=6), publish=True)
-        db.session.execute(sa.insert(Invitee), [
-            {"meeting_id": meeting.id, "contact_id": c, "role": ROLES[i % len(ROLES)], "status": "approved",
-             "group_name": DELEGATIONS[i % 4] if i < 240 else None}
-            for i, c in enumerate(ids)])
+        common.invite(meeting.id, ids, [DELEGATIONS[i % 4] if i < 240 else None for i in range(people)])
         blocked = "，".join(f"{r}排{n}号 损坏" for r in (7, 19, 33) for n in (1, 2, 3, 4))
         sections = "\n".join(f"{g} {21 + 3 * k}-{23 + 3 * k} 1-26" for k, g in enumerate(DELEGATIONS))
         plan = seating.create_plan(meeting, {
             "name": "人民大会堂", "rows": "42", "seats_per_row": "26", "aisles": "6, 20", "numbering": "odd_right",
             "rostrum_rows": "2", "rostrum_seats": "15", "sections": sections, "blocked": blocked, "on_card": "1"},
             actor="bench")
-        db.session.commit()
-        db.session.execute(sa.text("ANALYZE"))
-        db.session.commit()
+        common.analyze()
         ids = meeting.id, plan.id
         db.session.remove()
     return ids
@@ -131,8 +110,7 @@ def time_all(app, meeting_id: int, plan_id: int, people: int, runs: int) -> dict
                 files[fmt] = seating_print.export(meeting, plan, fmt, actor="bench")
                 db.session.commit()
                 out["runs"][label].append(round(time.perf_counter() - t0, 3))
-        for label, times in out["runs"].items():
-            _say(f"{label}: {', '.join(str(t) for t in times)} s")
+        common.say_runs(out["runs"])
         out["placed"] = outcome.placed + outcome.kept
         out["unseated"] = len(outcome.unseated)
         out["distinct_seats"] = db.session.scalar(sa.select(sa.func.count(sa.distinct(
@@ -149,24 +127,11 @@ def time_all(app, meeting_id: int, plan_id: int, people: int, runs: int) -> dict
 
 
 def run(people: int, runs: int, keep_db: bool) -> Report:
-    from app.factory import create_app
-
-    mach = machine(ADMIN_URL)
-    mach["cores_allowed"] = len(os.sched_getaffinity(0))
-    _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    _admin(f'CREATE DATABASE "{DB_NAME}"')
-    try:
-        with tempfile.TemporaryDirectory(prefix="huiyi-bench-seating-") as storage_dir:
-            app = create_app(config(DB_NAME, storage_dir))
-            _say(f"seeding {people} people into {DB_NAME} …")
-            meeting_id, plan_id = seed(app, people)
-            timed = time_all(app, meeting_id, plan_id, people, runs)
-            from app.extensions import db
-            with app.app_context():
-                db.engine.dispose()
-    finally:
-        if not keep_db:
-            _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    mach = common.machine_info()
+    with common.bench_app(DB_NAME, keep_db) as app:
+        common.say(f"seeding {people} people into {DB_NAME} …")
+        meeting_id, plan_id = seed(app, people)
+        timed = time_all(app, meeting_id, plan_id, people, runs)
     report = Report(people=people, seats=42 * 26 + 2 * 15 - 12, machine=mach, **timed)
     report.targets = {
         f"{people} seats assigned < {TARGET_S:g} s (worst run, pure)": max(report.runs["pure assignment"]) < TARGET_S,
@@ -179,26 +144,14 @@ def run(people: int, runs: int, keep_db: bool) -> Report:
 
 
 def summary(r: Report) -> str:
-    lines = [f"{r.people} people, {r.seats} seats ({r.machine['nproc']} cores, {r.machine['cores_allowed']} allowed, "
-             f"load {r.machine['loadavg']})"]
-    for label, times in r.runs.items():
-        lines.append(f"  {label:32} {', '.join(f'{t:g}' for t in times)} s")
+    lines = [f"{r.people} people, {r.seats} seats ({common.machine_note(r.machine)})", *common.run_lines(r.runs, 32)]
     lines.append(f"  placed {r.placed}, unseated {r.unseated}, distinct seats {r.distinct_seats}; "
                  f"PDF {r.pdf_pages} pages, {r.pdf_kbytes} KB")
-    lines += [f"[{'ok' if ok else 'MISSED'}] {name}" for name, ok in r.targets.items()]
-    return "\n".join(lines)
+    return "\n".join(lines + common.target_lines(r.targets))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--people", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--keep-db", action="store_true")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    report = run(args.people, args.runs, args.keep_db)
-    print(json.dumps(asdict(report), ensure_ascii=False, indent=1) if args.json else summary(report))
-    return 0 if all(report.targets.values()) else 1
+    return common.main(__doc__, run, summary, argv)
 
 
 if __name__ == "__main__":
