@@ -295,7 +295,14 @@ def teardown() -> None:
         leader = state.get("leaders", {}).get(name) or (m.leader if m else 0)
         if leader and Path(f"/proc/{leader}").exists():
             os.kill(leader, signal.SIGKILL)  # the container's init: its whole PID namespace goes
-        nspawn = state.get("nspawn", {}).get(name) or (m.process.pid if m and m.process else 0)
+        if m is not None and m.process is not None:
+            try:  # ours: reap it (a zombie would keep its /proc entry)
+                m.process.wait(10)
+            except subprocess.TimeoutExpired:
+                m.process.kill()
+                m.process.wait(5)
+            continue
+        nspawn = state.get("nspawn", {}).get(name)
         for _ in range(50):
             if not nspawn or not Path(f"/proc/{nspawn}").exists():
                 break
