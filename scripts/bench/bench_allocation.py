@@ -191,10 +191,8 @@ def run(people: int, runs: int, keep_db: bool) -> Report:
 
 
 def summary(r: Report) -> str:
-    lines = [f"{r.people} people, {r.rooms} rooms, {r.beds} beds ({common.machine_note(r.machine)})",
-             *common.run_lines(r.runs, 40)]
-    lines.append(f"  placed {r.placed}; unplaced by reason {r.unplaced}; violations {len(r.violations)}")
-    return "\n".join(lines + common.target_lines(r.targets))
+    return common.summary_text(f"{r.people} people, {r.rooms} rooms, {r.beds} beds", r, 40,
+                               f"  placed {r.placed}; unplaced by reason {r.unplaced}; violations {len(r.violations)}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -129,10 +129,9 @@ def run(people: int, runs: int, keep_db: bool) -> Report:
 
 
 def summary(r: Report) -> str:
-    lines = [f"{r.people} people ({common.machine_note(r.machine)})", *common.run_lines(r.runs, 42)]
-    lines.append(f"  placed at tables {r.placed_meals}, in cars {r.placed_bus}, over capacity {r.over_capacity}; "
-                 f"xlsx {r.xlsx_kbytes} KB")
-    return "\n".join(lines + common.target_lines(r.targets))
+    return common.summary_text(f"{r.people} people", r, 42,
+                               f"  placed at tables {r.placed_meals}, in cars {r.placed_bus}, "
+                               f"over capacity {r.over_capacity}; xlsx {r.xlsx_kbytes} KB")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -144,10 +144,9 @@ def run(people: int, runs: int, keep_db: bool) -> Report:
 
 
 def summary(r: Report) -> str:
-    lines = [f"{r.people} people, {r.seats} seats ({common.machine_note(r.machine)})", *common.run_lines(r.runs, 32)]
-    lines.append(f"  placed {r.placed}, unseated {r.unseated}, distinct seats {r.distinct_seats}; "
-                 f"PDF {r.pdf_pages} pages, {r.pdf_kbytes} KB")
-    return "\n".join(lines + common.target_lines(r.targets))
+    return common.summary_text(f"{r.people} people, {r.seats} seats", r, 32,
+                               f"  placed {r.placed}, unseated {r.unseated}, distinct seats {r.distinct_seats}; "
+                               f"PDF {r.pdf_pages} pages, {r.pdf_kbytes} KB")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -137,6 +137,13 @@ def target_lines(targets: dict[str, bool]) -> list[str]:
     return [f"[{'ok' if ok else 'MISSED'}] {name}" for name, ok in targets.items()]
 
 
+def summary_text(what: str, report: Any, width: int, checked: str) -> str:
+    """The printed report: what was measured on which machine, each run's seconds, what was checked
+    (``checked``, one line), then every target met or missed."""
+    return "\n".join([f"{what} ({machine_note(report.machine)})", *run_lines(report.runs, width), checked,
+                      *target_lines(report.targets)])
+
+
 def main(doc: str, run: Callable[[int, int, bool], Any], summary: Callable[[Any], str],
          argv: list[str] | None = None, *, runs: int = 5) -> int:
     """The benches' command line: ``[--people 1000] [--runs N] [--keep-db] [--json]``; exit 1 when a
