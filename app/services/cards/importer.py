@@ -10,17 +10,14 @@ confirmation, which writes every row in one pass.
 
 from __future__ import annotations
 
-import json
-import re
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 
 from app import jobs
-from app.extensions import db, get_redis
-from app.services import audit, storage
+from app.extensions import db
+from app.services import audit, held_imports, storage
 from app.services.cards import book as books
 from app.services.cards.fields import FIELDS, HEADERS, CardError, clean_value
 from app.services.contacts.reader import read_directory
@@ -30,14 +27,14 @@ from app.services.meetings.lifecycle import require_editable
 from app.tx import on_commit
 from models import CardScope, Contact, Invitee, Meeting, ServiceCard, Unit
 
-HELD_S = 2 * 3600
+#: The held check's Redis key says card (see held_imports).
+HELD_KIND = "card"
 REPORT_LIMIT = 500
 JOB_KIND_CHECK = "card_import"
 #: The template's columns: who (the reader needs 姓名 and 手机), then every field but the group's
 #: display name (groups are the invitee list's: a column here would look like it moves people).
 TEMPLATE_FIELDS = [key for key in FIELDS if key != "group"]
 TEMPLATE_HEADERS = ["单位", "姓名", "手机", *(HEADERS[key][0] for key in TEMPLATE_FIELDS)]
-_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{8,40}")
 
 ROW_MESSAGES = {
     "not_invited": "手机号 {phone} 的人员不在本次会议的参会名单中",
@@ -173,26 +170,20 @@ def run_check(meeting_id: int, sha: str, filename: str) -> dict[str, Any]:
     return {"token": hold(meeting, plan), "ok": len(plan.rows), "rejected": len(plan.rejected)}
 
 
-def _held_key(meeting: Meeting, token: str) -> str:
-    return f"huiyi:card-import:{meeting.id}:{token}"
-
-
 def hold(meeting: Meeting, plan: CardImport) -> str:
-    """Keep the checked rows for the confirmation (``HELD_S``); losing them costs an upload."""
-    token = secrets.token_urlsafe(12)
-    held = {"file": plan.file_name, "rows_total": plan.rows_total, "rows": plan.rows, "rejected": plan.rejected,
-            "skipped": plan.skipped, "columns": plan.columns}
-    get_redis().set(_held_key(meeting, token), json.dumps(held, ensure_ascii=False), ex=HELD_S)
+    """Keep the checked rows for the confirmation (see held_imports); losing them costs an upload."""
+    token = held_imports.hold(HELD_KIND, meeting.id, {
+        "file": plan.file_name, "rows_total": plan.rows_total, "rows": plan.rows, "rejected": plan.rejected,
+        "skipped": plan.skipped, "columns": plan.columns})
     plan.token = token
     return token
 
 
 def held(meeting: Meeting, token: str) -> CardImport:
     """:raise CardError: ``import_expired``."""
-    raw = get_redis().get(_held_key(meeting, token)) if _TOKEN_RE.fullmatch(token or "") else None
-    if raw is None:
+    data = held_imports.held(HELD_KIND, meeting.id, token)
+    if data is None:
         raise CardError("import_expired")
-    data = json.loads(raw)
     return CardImport(file_name=data["file"], rows_total=data["rows_total"], rows=data["rows"],
                       rejected=data["rejected"], skipped=data.get("skipped", []), columns=data.get("columns", []),
                       token=token)
@@ -206,7 +197,7 @@ def apply(meeting: Meeting, token: str, *, actor: str) -> str:
     """
     plan = held(meeting, token)
     added, updated = write(meeting, plan, actor=actor)
-    on_commit(lambda: get_redis().delete(_held_key(meeting, token)))
+    on_commit(lambda: held_imports.drop(HELD_KIND, meeting.id, token))
     return applied_message(added, updated, len(plan.rejected))
 
 
