@@ -395,10 +395,13 @@ AFTER_S = 30.0
 
 def after_fault(openids: list[str], scene: str, t_fault: float) -> list[tuple[str, str, float]]:
     """Scans at AFTER_RATE for AFTER_S seconds, each a new person, each in its own thread (a slow answer
-    does not hold the next scan back): (openid, kind, seconds from the fault to the answer)."""
+    does not hold the next scan back): (openid, kind, seconds from the fault to the answer). Prints what
+    the scans sent in each 2 s after the fault got."""
     outcomes: list[tuple[str, str, float]] = []
+    sent: dict[str, float] = {}
 
     def one(openid: str) -> None:
+        sent[openid] = time.perf_counter() - t_fault
         try:
             status, text = scan(openid, scene)
             kind = "signed" if status == 200 and signed_in(text) else ("busy" if "繁忙" in text else f"http_{status}")
@@ -414,6 +417,11 @@ def after_fault(openids: list[str], scene: str, t_fault: float) -> list[tuple[st
         threads.append(th)
     for th in threads:
         th.join(10)
+    buckets: dict[int, Counter] = {}
+    for openid, kind, _ in outcomes:
+        buckets.setdefault(int(sent[openid] // 2) * 2, Counter())[kind] += 1
+    for start in sorted(buckets):
+        say(f"    sent {start:2d}-{start + 2:2d} s after the fault: {dict(buckets[start])}")
     return outcomes
 
 
