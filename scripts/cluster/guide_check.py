@@ -1,7 +1,7 @@
 """Follow the operator's guide (docs/operations.md) on fresh Debian 12 machines and check the cluster it
 builds: the proof that the guide, followed as written, brings up the two-app-host cluster.
 
-    sudo .venv/bin/python -m scripts.cluster.guide_check            # about 15-25 minutes, needs apt + PyPI
+    sudo .venv/bin/python -m scripts.cluster.guide_check            # ~15 min cold, ~6-7 min with warm caches
     sudo .venv/bin/python -m scripts.cluster.guide_check --keep     # leave the machines running afterwards
     sudo .venv/bin/python -m scripts.cluster.guide_check --down     # tear down what --keep left
 
@@ -23,12 +23,13 @@ What runs inside is the guide's text: every fenced ``bash`` block preceded by a 
 ``bash -e``). ``<!-- operator: NAME -->`` marks a manual step (filling in /etc/huiyi/huiyi.env); the check
 does it the way the guide's text describes and prints what it did. Placeholders in angle brackets
 (``<仓库地址>``, ``<应用数据库密码>``) are replaced by the values printed at the start. The code comes from
-a ``git clone`` of this checkout's HEAD copied into each app host (GitHub is not reachable here), so the
-guide and deploy/ files that run are HEAD's.
+a ``git clone`` of this checkout's HEAD (or --commit) copied into each machine (GitHub is not reachable
+here), and the guide followed is that commit's too.
 
 Then it checks: /readyz of both app hosts through HAProxy, a signed WeChat scan acknowledged and present
 on both PostgreSQL nodes, ``pg_autoctl show state``, Sentinel's master; then kills hy-h1 (SIGKILL to its
-init: power lost) and times the first scan acknowledged afterwards. Everything it made (machines,
+init: power lost), times the first scan acknowledged afterwards and checks every answer against db2;
+then boots hy-h1 again and checks that it rejoins by itself. Everything it made (machines,
 bridge, NAT rule, directories) is removed at the end, also on failure, unless --keep.
 """
 
