@@ -90,7 +90,9 @@ def test_organizer_uploads_through_the_form_in_chromium(app, live_server, seeded
                 select(DocumentVersion).where(DocumentVersion.file_name == "slides.pptx")).one()
             process_version(version.id)
             committed_db.session.commit()
-            page.reload()
+            # The page refreshes itself every 3 s while a version is processing (a reload of our own
+            # could be cut short by that refresh): wait for it to show the result.
+            page.get_by_text("已就绪，共 3 页").wait_for(timeout=15000)
             text = page.locator("main").inner_text()
             assert "已就绪，共 3 页" in text and "仅限：领导" in text
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
