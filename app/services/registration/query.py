@@ -8,6 +8,7 @@ to the person it belongs to.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -118,10 +119,18 @@ def _where(meeting: Meeting, f: Filters) -> list[Any]:
                             Registration.phone.ilike(_like(f.q), escape="\\")))
     # JSON lists (tags, diet): portable as a text match on the stored JSON, then exact in Python.
     if f.tag:
-        where.append(sa.cast(Registration.tags, sa.Text).ilike(_like(f.tag), escape="\\"))
+        where.append(_json_text_has(Registration.tags, f.tag))
     if f.diet:
-        where.append(sa.cast(Registration.diet, sa.Text).ilike(_like(f.diet), escape="\\"))
+        where.append(_json_text_has(Registration.diet, f.diet))
     return where
+
+
+def _json_text_has(column, value: str):
+    """The stored JSON's text holds ``value``: as is (PostgreSQL's jsonb) or \\u-escaped (SQLite's
+    JSON, which SQLAlchemy writes with json.dumps' ASCII escapes)."""
+    escaped = json.dumps(value)[1:-1]
+    text = sa.cast(column, sa.Text)
+    return sa.or_(text.ilike(_like(value), escape="\\"), text.ilike(_like(escaped), escape="\\"))
 
 
 def _exact(rows: list[Registration], f: Filters) -> list[Registration]:
