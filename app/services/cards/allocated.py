@@ -8,6 +8,7 @@ meeting (``fixed``); meals and buses change through the day, so each person has 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -53,24 +54,25 @@ class Allocated:
         return out
 
 
-def load(meeting_id: int) -> Allocated:
-    """Every provider's fields for the meeting: a few queries, read when the book is."""
+def load(meeting_id: int, contact_ids: Collection[int] | None = None) -> Allocated:
+    """Every provider's fields for the meeting (or only ``contact_ids``: one person's page need not
+    read a congress's): a few queries, read when the book is."""
     fixed: dict[int, dict[str, str]] = {}
     timed: dict[int, list[tuple[datetime, dict[str, str]]]] = {}
     for provider in FIXED_PROVIDERS:
-        for contact_id, values in provider(meeting_id).items():
+        for contact_id, values in provider(meeting_id, contact_ids).items():
             fixed.setdefault(contact_id, {}).update({k: v for k, v in values.items() if v})
     for provider in TIMED_PROVIDERS:
-        for contact_id, entries in provider(meeting_id).items():
+        for contact_id, entries in provider(meeting_id, contact_ids).items():
             timed.setdefault(contact_id, []).extend(entries)
     for entries in timed.values():
         entries.sort(key=lambda e: e[0])
     return Allocated(fixed, timed)
 
 
-#: ``meeting_id -> {contact_id: {field: text}}``: hotel room, seat.
+#: ``(meeting_id, contact_ids | None) -> {contact_id: {field: text}}``: hotel room, seat.
 FIXED_PROVIDERS: tuple = (lodging.card_fields, seating.card_fields)
-#: ``meeting_id -> {contact_id: [(until, {field: text})]}``: meals, buses.
+#: ``(meeting_id, contact_ids | None) -> {contact_id: [(until, {field: text})]}``: meals, buses.
 TIMED_PROVIDERS: tuple = (meals.card_timeline,)
 
 #: The rows the providers read: a flushed one invalidates the book (app/services/cards/book.py).

@@ -20,11 +20,11 @@ Pages (the attendee's meeting page, the console) read the rows from the database
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import event, select
+from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -61,10 +61,15 @@ class Book:
         return out
 
 
-def load(meeting_id: int) -> Book:
-    book = Book(allocated=allocations.load(meeting_id))
-    rows = db.session.execute(select(ServiceCard.scope, ServiceCard.scope_key, ServiceCard.contact_id,
-                                     ServiceCard.fields).where(ServiceCard.meeting_id == meeting_id))
+def load(meeting_id: int, contact_ids: Collection[int] | None = None) -> Book:
+    """The meeting's book; with ``contact_ids``, only those people's own rows and allocations (one
+    person's page), the meeting's, roles' and groups' rows all the same."""
+    book = Book(allocated=allocations.load(meeting_id, contact_ids))
+    stmt = select(ServiceCard.scope, ServiceCard.scope_key, ServiceCard.contact_id,
+                  ServiceCard.fields).where(ServiceCard.meeting_id == meeting_id)
+    if contact_ids is not None:
+        stmt = stmt.where(or_(ServiceCard.contact_id.is_(None), ServiceCard.contact_id.in_(list(contact_ids))))
+    rows = db.session.execute(stmt)
     for scope, key, contact_id, values in rows:
         values = {k: v for k, v in (values or {}).items() if isinstance(v, str) and v}
         if scope == CardScope.MEETING:

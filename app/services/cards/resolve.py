@@ -146,7 +146,7 @@ def card_for(meeting: Meeting, contact_id: int | None, *, now: datetime) -> Card
     if invitee is not None and invitee.status != "approved":
         invitee = None
     card = Card()
-    book = books.load(meeting.id)
+    book = books.load(meeting.id, [contact_id] if contact_id is not None else [])
     card.fields, card.sources = overlay(
         book, meeting, contact_id=contact_id if invitee is not None else None,
         role=invitee.role if invitee else None, group=invitee.group_name if invitee else None,

@@ -16,6 +16,7 @@ command line, which has none, may not change a published allocation.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -549,15 +550,17 @@ def unpublish(meeting: Meeting, *, actor: str) -> None:
 
 # -- what the service card and the door show --------------------------------------------------------
 
-def card_fields(meeting_id: int) -> dict[int, dict[str, str]]:
-    """contact id -> {"hotel_name", "hotel_room"} for everyone with a room, once the allocation is
-    published (a draft allocation is the organizers' only). Two queries."""
+def card_fields(meeting_id: int, contact_ids: Collection[int] | None = None) -> dict[int, dict[str, str]]:
+    """contact id -> {"hotel_name", "hotel_room"} for everyone with a room (or only ``contact_ids``),
+    once the allocation is published (a draft allocation is the organizers' only). Two queries."""
     if not is_published(meeting_id):
         return {}
-    rows = db.session.execute(
-        select(RoomAssignment.contact_id, Hotel.name, Room.number)
-        .join(Room, Room.id == RoomAssignment.room_id).join(Hotel, Hotel.id == Room.hotel_id)
-        .where(RoomAssignment.meeting_id == meeting_id)).all()
+    stmt = (select(RoomAssignment.contact_id, Hotel.name, Room.number)
+            .join(Room, Room.id == RoomAssignment.room_id).join(Hotel, Hotel.id == Room.hotel_id)
+            .where(RoomAssignment.meeting_id == meeting_id))
+    if contact_ids is not None:
+        stmt = stmt.where(RoomAssignment.contact_id.in_(list(contact_ids)))
+    rows = db.session.execute(stmt).all()
     return {cid: {"hotel_name": hotel, "hotel_room": number} for cid, hotel, number in rows}
 
 

@@ -263,11 +263,12 @@ def timeline(meeting_id: int, *, after: datetime | None = None,
     return out
 
 
-def card_timeline(meeting_id: int) -> placing.Timeline:
+def card_timeline(meeting_id: int, contact_ids: Collection[int] | None = None) -> placing.Timeline:
     """Meals and buses as the card's allocation layer reads them (app/services/cards/allocated.py,
-    ``TIMED_PROVIDERS``): contact_id → [(until, fields)] in time order, both kinds. Two queries."""
-    out = timeline(meeting_id)
-    for contact_id, entries in buses.timeline(meeting_id).items():
+    ``TIMED_PROVIDERS``): contact_id → [(until, fields)] in time order, both kinds, for everyone or
+    only ``contact_ids``. Two queries."""
+    out = timeline(meeting_id, contact_ids=contact_ids)
+    for contact_id, entries in buses.timeline(meeting_id, contact_ids=contact_ids).items():
         out[contact_id] = sorted([*out.get(contact_id, []), *entries], key=lambda e: e[0])
     return out
 

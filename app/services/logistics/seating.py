@@ -13,7 +13,7 @@ once end with one of them told, and the plan as the winner left it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
@@ -576,13 +576,16 @@ def clear(meeting: Meeting, plan: SeatPlan, *, actor: str) -> int:
 
 # --- The seat on the card, and the plan as a grid -------------------------------------------------
 
-def card_fields(meeting_id: int) -> dict[int, dict[str, str]]:
-    """contact id → {"seat": "3 排 12 号"} for everyone seated on the meeting's card plan: one query."""
-    rows = db.session.execute(
-        select(SeatAssignment.contact_id, SeatAssignment.row, SeatAssignment.seat, SeatPlan.numbering,
-               SeatPlan.seats_per_row, SeatPlan.rostrum_seats)
-        .join(SeatPlan, SeatPlan.id == SeatAssignment.plan_id)
-        .where(SeatPlan.meeting_id == meeting_id, SeatPlan.on_card.is_(True))).all()
+def card_fields(meeting_id: int, contact_ids: Collection[int] | None = None) -> dict[int, dict[str, str]]:
+    """contact id → {"seat": "3 排 12 号"} for everyone (or only ``contact_ids``) seated on the
+    meeting's card plan: one query."""
+    stmt = (select(SeatAssignment.contact_id, SeatAssignment.row, SeatAssignment.seat, SeatPlan.numbering,
+                   SeatPlan.seats_per_row, SeatPlan.rostrum_seats)
+            .join(SeatPlan, SeatPlan.id == SeatAssignment.plan_id)
+            .where(SeatPlan.meeting_id == meeting_id, SeatPlan.on_card.is_(True)))
+    if contact_ids is not None:
+        stmt = stmt.where(SeatAssignment.contact_id.in_(list(contact_ids)))
+    rows = db.session.execute(stmt).all()
     out: dict[int, dict[str, str]] = {}
     for cid, row, pos, numbering, seats, rostrum_seats in rows:
         number = sa_.seat_number(rostrum_seats if row < 0 else seats, numbering, pos)
