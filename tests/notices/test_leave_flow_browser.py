@@ -65,6 +65,9 @@ def test_leave_asked_on_the_phone_is_approved_at_the_console(app, live_server, b
     assert "请假申请已提交" in mobile.inner_text(".done")
     mobile.screenshot(path=str(ARTIFACTS / "notice-person-leave-390.png"), full_page=True)
 
+    # The sending job's progress box reloads the page once the job is done: let that happen first, so
+    # it cannot cut our own reload short.
+    page.locator("[data-reload-on-done]").wait_for(state="detached", timeout=20000)
     page.reload()
     leaves = page.inner_text("#leaves")
     assert person.name in leaves and "参加市委党校专题培训" in leaves
