@@ -95,6 +95,9 @@ def redis_client(url: str) -> redis_lib.Redis:
 #: ``redis+sentinel://host:port,host:port/<master name>/<db>`` (app.config builds it from
 #: REDIS_SENTINELS and REDIS_SENTINEL_MASTER): Redis found through Sentinel.
 SENTINEL_SCHEME = "redis+sentinel"
+#: The longest one Sentinel may take to connect or answer: a LAN Sentinel answers in about a
+#: millisecond; a lost one costs this much before the next in the list is asked.
+SENTINEL_TIMEOUT_S = 0.25
 
 
 def sentinel_master(url: str, **options) -> redis_lib.Redis:
@@ -110,8 +113,13 @@ def sentinel_master(url: str, **options) -> redis_lib.Redis:
     for item in hosts.split(","):
         host, _, port = item.strip().rpartition(":")
         sentinels.append((host, int(port or 26379)))
-    timeout = min(options.get("socket_timeout") or 0.5, 0.5)
-    sentinel = Sentinel(sentinels, sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout})
+    timeout = min(options.get("socket_timeout") or SENTINEL_TIMEOUT_S, SENTINEL_TIMEOUT_S)
+    # No retries: redis-py's default retries a failed call ten times with back-off, so a Sentinel whose
+    # machine is gone (listed first, as on the guide's hosts) held every master lookup ~10 s, and with
+    # it each WeChat callback that opened a Redis connection (found by scripts.cluster.guide_check).
+    # The next Sentinel in the list is the retry.
+    sentinel = Sentinel(sentinels, sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout,
+                                                    "retry": Retry(NoBackoff(), 0)})
     return sentinel.master_for(master or "huiyi", redis_class=redis_lib.Redis, password=password or None,
                                db=int(db or 0), **options)
 
@@ -216,7 +224,11 @@ class _DoorAwareSSLConnection(_DoorAware, redis_lib.SSLConnection):
 
 
 class _DoorAwareSentinelConnection(_DoorAware, SentinelManagedConnection):
-    pass
+    def _server(self) -> tuple:
+        # The master is whichever server the Sentinels name: a new connection has no address until
+        # it asks them, so the breaker is kept per master name. Once a call to the master fails, the
+        # door skips the lookup too (Sentinels that still name a lost master, or are lost themselves).
+        return ("sentinel", self.connection_pool.service_name)
 
 
 def get_redis(app: Flask | None = None) -> redis_lib.Redis:

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.config import FAILOVER_CONNECT_ARGS, Config, _engine_options, _normalize_db_url
-from app.extensions import door_calls, redis_client, reset_door_breaker
+from app.extensions import SENTINEL_TIMEOUT_S, RedisSkipped, door_calls, redis_client, reset_door_breaker
 
 
 def test_a_multi_host_url_reaches_libpq_with_every_host_and_its_options():
@@ -126,3 +126,76 @@ def test_every_redis_client_of_the_app_goes_through_sentinel(tmp_path):
         assert isinstance(queue_client.connection_pool, SentinelConnectionPool)
         assert queue_client.connection_pool.connection_kwargs["socket_timeout"] == jobs.QUEUE_TIMEOUT_S
         assert not app.config["REDIS_IS_EMBEDDED"]
+
+
+class _SilentServer:
+    """A TCP port that accepts and never answers: a Sentinel whose machine is gone, as the client sees
+    it (no reset ever comes), without touching the network."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.slow
+@pytest.mark.real_clock
+def test_a_lost_first_sentinel_costs_one_short_timeout(tmp_path: Path):
+    """The guide lists the master's own machine's Sentinel first; when that machine is lost, each master
+    lookup must move on to the next Sentinel after one short timeout (redis-py's default retries held
+    it ~10 s, and with it every WeChat callback that opened a Redis connection)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    import redis
+
+    master, sentinel = _free_port(), _free_port()
+    silent = _SilentServer()
+    common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)]
+    procs = [subprocess.Popen(["redis-server", "--port", str(master), *common], stdout=subprocess.DEVNULL)]
+    try:
+        _wait(lambda: redis.Redis(port=master).ping())
+        conf = tmp_path / "sentinel.conf"
+        conf.write_text(f"port {sentinel}\nbind 127.0.0.1\ndir {tmp_path}\nsentinel monitor huiyi 127.0.0.1 {master} 1\n")
+        procs.append(subprocess.Popen(["redis-server", str(conf), "--sentinel"], stdout=subprocess.DEVNULL))
+        _wait(lambda: redis.Redis(port=sentinel).sentinel_master("huiyi"))
+        client = redis_client(f"redis+sentinel://127.0.0.1:{silent.port},127.0.0.1:{sentinel}/huiyi/0")
+        t = time.monotonic()
+        address = client.connection_pool.get_master_address()
+        took = time.monotonic() - t
+        assert address == ("127.0.0.1", master)
+        assert took < 2 * SENTINEL_TIMEOUT_S + 0.3, f"the master lookup took {took:.2f} s"
+    finally:
+        silent.close()
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+@pytest.mark.real_clock
+def test_the_door_skips_the_master_lookup_after_it_failed():
+    """Inside the door, once finding the master failed (every Sentinel silent), the next call fails at
+    once instead of asking the Sentinels again: its breaker is kept per master name, since a new
+    connection has no address before the lookup."""
+    import redis
+
+    silent = [_SilentServer(), _SilentServer()]
+    try:
+        client = redis_client(f"redis+sentinel://{','.join(f'127.0.0.1:{s.port}' for s in silent)}/huiyi/0")
+        reset_door_breaker()
+        with door_calls():
+            t = time.monotonic()
+            with pytest.raises(redis.exceptions.ConnectionError):
+                client.get("k")
+            assert time.monotonic() - t < 2 * SENTINEL_TIMEOUT_S + 0.3
+            t = time.monotonic()
+            with pytest.raises(RedisSkipped):
+                client.get("k")
+            assert time.monotonic() - t < 0.05
+    finally:
+        reset_door_breaker()
+        for s in silent:
+            s.close()
