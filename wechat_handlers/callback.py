@@ -23,7 +23,7 @@ from app.extensions import door_calls
 from app.services.codes.scenes import parse_scene
 from app.tx import unit_of_work
 from wechat_handlers import scan_lane
-from wechat_handlers.deadline import ANSWER_MARGIN_S, Deadline
+from wechat_handlers.deadline import ANSWER_MARGIN_S, Deadline, proxy_wait_s
 from wechat_handlers.dedupe import admit, lease_left, message_key, remember_reply, take_over, wait_for_reply
 from wechat_handlers.dispatch import dispatch
 from wechat_handlers.envelope import MAX_BODY_BYTES, EnvelopeError, open_envelope, seal_reply, wechat_keys
@@ -60,7 +60,7 @@ class CallbackFirst:
 
 def receive(environ) -> tuple[str, str, str]:
     """(HTTP status line, content type, body) for one callback, by its deadline (wechat_handlers.deadline)."""
-    deadline = Deadline()
+    deadline = Deadline.after_waiting(_waited(environ))
     try:
         declared = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -138,6 +138,13 @@ def _failed(envelope, scene: str | None) -> str:
 def _seal(envelope, text: str) -> str:
     return seal_reply(text_reply(envelope.get("FromUserName"), envelope.get("ToUserName"), text), envelope,
                       **wechat_keys(current_app.config))
+
+
+def _waited(environ) -> float:
+    """How long the request was on its way from our proxy (0 unless the proxy is ours)."""
+    if not current_app.config.get("TRUST_PROXY"):
+        return 0.0
+    return proxy_wait_s(environ.get("HTTP_X_REQUEST_START"))
 
 
 def _query(environ) -> dict[str, str]:

@@ -126,7 +126,7 @@ def test_a_retry_within_the_first_attempts_lease_does_not_take_it_over(app, clie
         with pytest.raises(WorkerKilled):
             _post(client, app, meeting, nonce="n-first", created=created)
     with monkeypatch.context() as m:  # a copy arriving at once, with little time of its own
-        m.setattr("wechat_handlers.callback.Deadline", lambda: deadlines.Deadline(0.6))
+        m.setattr(deadlines.Deadline, "after_waiting", classmethod(lambda cls, _waited: cls(0.6)))
         copy = _post(client, app, meeting, nonce="n-first", created=created).get_data(as_text=True)
     assert "暂时未能确认签到结果" in copy and _signins(db) == 0
     monkeypatch.setattr(dedupe, "time", _Later(5.0))
