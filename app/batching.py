@@ -211,15 +211,23 @@ def split_on_failure(process: Process, items: list, name: str) -> list:
     except Exception as exc:
         db.session.rollback()
         if len(items) == 1:
-            log.exception("%s: item failed", name)
+            if lost_database(exc):  # a failover: expected, and a traceback per scan would cost its CPU
+                log.warning("%s: an item lost the database (%s)", name, _first_line(exc))
+            else:
+                log.exception("%s: item failed", name)
             return [exc]
         if lost_database(exc):
             # No item is at fault and each alone would only wait on the same lost connection (a
             # failover): every item gets the error at once, and its caller decides (try again, answer).
-            log.warning("%s: a batch of %d lost the database (%s)", name, len(items), exc)
+            log.warning("%s: a batch of %d lost the database (%s)", name, len(items), _first_line(exc))
             return [exc] * len(items)
         log.warning("%s: a batch of %d failed (%s); retrying its items one by one", name, len(items), exc)
         return [split_on_failure(process, [item], name)[0] for item in items]
+
+
+def _first_line(exc: BaseException) -> str:
+    """The error's first line, without SQLAlchemy's statement and parameters."""
+    return str(getattr(exc, "orig", None) or exc).split("\n", 1)[0]
 
 
 def group_commit(name: str, process: Process, **options) -> Callable[[T], R]:

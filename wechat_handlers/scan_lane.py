@@ -137,8 +137,9 @@ def settle(arrival: Arrival, *, stored: bool | None) -> str:
     try:
         status = scan_status(Scan(scene.meeting_code, scene.session_position, arrival.envelope.get("FromUserName"),
                                   arrival.at))
-    except Exception:
-        log.warning("could not read %s's sign-in to answer the scan", arrival.key, exc_info=True)
+    except Exception as exc:
+        # (No traceback when the database is failing over: hundreds of scans a second would log one each.)
+        log.warning("could not read %s's sign-in to answer the scan", arrival.key, exc_info=not lost_database(exc))
         return UNSURE
     if status.state in ("already", "no_meeting"):
         return reply_for(status) or UNSURE
