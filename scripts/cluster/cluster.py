@@ -158,7 +158,10 @@ class Cluster:
 
     @property
     def sentinels(self) -> str:
-        return ",".join(f"{self.ip(h)}:{p}" for h, p in SENTINEL_PORTS.items())
+        # In the order of docs/operations.md's hosts: the master's own machine first, so a drill that
+        # loses that machine finds what the app's master lookup does when its first Sentinel is gone.
+        order = ("red1", "red2", "mon")
+        return ",".join(f"{self.ip(h)}:{SENTINEL_PORTS[h]}" for h in order)
 
     @property
     def proxy_url(self) -> str:
@@ -473,24 +476,36 @@ class Cluster:
 
     def proxy_config(self) -> str:
         servers = "".join(f"  server {h} {self.ip(h)}:{p} check\n" for h, p in APP_PORTS.items())
-        # The same hosts again as backups without checks: when every /readyz fails at once (the
-        # database failing over), the door still answers -- truthfully, "not confirmed" or "busy" --
-        # instead of HAProxy's 503 with nothing behind it.
-        backups = "".join(f"  server {h}-open {self.ip(h)}:{p} backup\n" for h, p in APP_PORTS.items())
+        # The same hosts again as backups: when every /readyz fails at once (the database failing
+        # over), the door still answers -- truthfully, "not confirmed" or "busy" -- instead of
+        # HAProxy's 503; only a host whose process answers /healthz (backend live), not a lost one.
+        backups = "".join(f"  server {h}-open {self.ip(h)}:{p} backup track live/{h}\n" for h, p in APP_PORTS.items())
+        tracked = "".join(f"  server {h} {self.ip(h)}:{p} track apps/{h}\n" for h, p in APP_PORTS.items())
         return (
-            "global\n  maxconn 4000\n"
+            "global\n  maxconn 4000\n  log stdout format raw local0\n"
             f"  stats socket {self.dir}/haproxy.sock mode 600 level admin\n"
-            "defaults\n  mode http\n  timeout connect 1s\n  timeout client 75s\n  timeout server 75s\n"
+            "defaults\n  mode http\n  log global\n  option httplog\n  timeout connect 1s\n  timeout client 75s\n  timeout server 75s\n"
             "  timeout tunnel 1h\n  timeout http-keep-alive 10s\n  retries 2\n  option redispatch 1\n"
             # A request that never reached an app host is sent to the other one.
             "  retry-on conn-failure empty-response\n  option http-server-close\n"
-            f"frontend huiyi\n  bind 127.0.0.1:{PROXY_PORT}\n  option forwardfor\n  default_backend apps\n"
+            f"frontend huiyi\n  bind 127.0.0.1:{PROXY_PORT}\n  option forwardfor\n"
+            # When HAProxy received the request, and WeChat's callbacks to their own backend (below).
+            "  http-request set-header X-Request-Start t=%[date(0,ms)]\n"
+            "  use_backend door if { path /wechat/callback }\n  default_backend apps\n"
             "backend apps\n  balance roundrobin\n  option allbackups\n"
             "  option httpchk GET /readyz\n  http-check expect status 200\n"
             # (No shutdown-sessions when a host is marked down: a failing /readyz during a database
             # failover would cut the scans in flight; a dead host's connections end by themselves.)
             "  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2\n"
-            f"{servers}{backups}")
+            f"{servers}{backups}"
+            # An app host silent for 3.5 s on a callback (its machine lost mid-request) is given up and
+            # the callback sent to the other, which answers by 4.3 s after HAProxy got it (deploy/haproxy).
+            "backend door\n  balance roundrobin\n  option allbackups\n  timeout server 3500ms\n"
+            "  retry-on conn-failure empty-response response-timeout\n"
+            f"{tracked}{backups}"
+            "backend live\n  option httpchk GET /healthz\n  http-check expect status 200\n"
+            "  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2\n"
+            f"{servers}")
 
     def _proxy(self) -> None:
         say(f"  HAProxy on 127.0.0.1:{PROXY_PORT}")
