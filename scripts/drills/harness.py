@@ -269,13 +269,28 @@ class Delivery:
         return answered[-1] if answered else None
 
 
+#: A kept-alive connection is reused only this long after its last answer (see ``kept_alive``).
+KEEP_ALIVE_S = 4.0
+
+
 async def _deliver_all(deliveries: list[Delivery], port: int, concurrency: int, t0: float) -> None:
     slots = asyncio.Semaphore(concurrency)
-    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
+
+    def kept_alive() -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        # A connection idle for longer than the servers keep it (gunicorn 5 s, HAProxy 10 s) may be
+        # closing as the request goes out, and the try would count as dropped: not reused, as HTTP
+        # clients with an idle timeout do.
+        while idle:
+            reader, writer, since = idle.pop()
+            if time.perf_counter() - since < KEEP_ALIVE_S:
+                return reader, writer
+            writer.close()
+        return None
 
     async def attempt(d: Delivery) -> Try:
         async with slots:
-            conn = idle.pop() if idle else None
+            conn = kept_alive()
             started = time.perf_counter()
             try:
                 if conn is None:
@@ -296,7 +311,7 @@ async def _deliver_all(deliveries: list[Delivery], port: int, concurrency: int, 
             if close:
                 writer.close()
             else:
-                idle.append(conn)
+                idle.append((*conn, time.perf_counter()))
             return Try(started - t0, latency, status, body)
 
     async def deliver(d: Delivery) -> None:
@@ -312,7 +327,7 @@ async def _deliver_all(deliveries: list[Delivery], port: int, concurrency: int, 
             due = t.started + WECHAT_TIMEOUT_S  # WeChat tries again 5 s after the previous try
 
     await asyncio.gather(*(deliver(d) for d in deliveries))
-    for _reader, writer in idle:
+    for _reader, writer, _since in idle:
         writer.close()
 
 
