@@ -3,6 +3,7 @@ the pool notice a vanished primary, and the Redis client following a Sentinel fa
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import socket
 import subprocess
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from rq.cli.helpers import get_redis_from_config
 
+import worker
 from app.config import FAILOVER_CONNECT_ARGS, Config, _engine_options, _normalize_db_url
 from app.extensions import SENTINEL_TIMEOUT_S, RedisSkipped, door_calls, redis_client, reset_door_breaker
 
@@ -144,7 +147,7 @@ class _SilentServer:
 
 @pytest.mark.slow
 @pytest.mark.real_clock
-def test_a_lost_first_sentinel_costs_one_short_timeout(tmp_path: Path):
+def test_a_lost_first_sentinel_costs_one_short_timeout(tmp_path: Path, monkeypatch):
     """The guide lists the master's own machine's Sentinel first; when that machine is lost, each master
     lookup must move on to the next Sentinel after one short timeout (redis-py's default retries held
     it ~10 s, and with it every WeChat callback that opened a Redis connection)."""
@@ -168,7 +171,16 @@ def test_a_lost_first_sentinel_costs_one_short_timeout(tmp_path: Path):
         took = time.monotonic() - t
         assert address == ("127.0.0.1", master)
         assert took < 2 * SENTINEL_TIMEOUT_S + 0.3, f"the master lookup took {took:.2f} s"
+        # The job workers' connection (rq worker -c worker) likewise.
+        monkeypatch.setenv("REDIS_SENTINELS", f"127.0.0.1:{silent.port},127.0.0.1:{sentinel}")
+        settings = importlib.reload(worker)
+        t = time.monotonic()
+        assert get_redis_from_config({"SENTINEL": settings.SENTINEL}).connection_pool.get_master_address() == address
+        assert time.monotonic() - t < 2 * SENTINEL_TIMEOUT_S + 0.3
     finally:
+        monkeypatch.delenv("REDIS_SENTINELS", raising=False)
+        importlib.reload(worker)  # as the other tests import it (reloading keeps the old SENTINEL)
+        worker.__dict__.pop("SENTINEL", None)
         silent.close()
         for p in procs:
             p.kill()
