@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from app.config import _normalize_db_url
 from app.services.live.headcount import screen_key
 from scripts.bench.bench_callback import MEETING_CODE, callback_request, seed
-from scripts.cluster.cluster import PROXY_PORT, SECRET_KEY, SENTINEL_MASTER, Cluster
+from scripts.cluster.cluster import PROXY_PORT, REDIS_PORTS, SECRET_KEY, SENTINEL_MASTER, Cluster
 from scripts.drills import harness
 from scripts.drills.harness import Context, Delivery, Options, Result, say
 
@@ -64,6 +64,35 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+#: The longest a failover (PostgreSQL's or Redis's) may take before a drill calls it failed.
+FAILOVER_LIMIT_S = 60.0
+
+
+def wait_promoted(cluster: Cluster, ctx: Context, lost: str) -> None:
+    """Until pg_auto_failover has promoted the node other than ``lost`` to take writes; the drill's
+    own reads go to it from then on (a new connection would first wait on the lost host)."""
+    survivor = next(n for n in cluster.node_states() if n != lost)
+
+    def promoted() -> bool:
+        reported, goal = cluster.node_states()[survivor]
+        return reported == goal and reported in ("wait_primary", "primary", "single")
+    wait_for(promoted, FAILOVER_LIMIT_S, f"{survivor} to be promoted")
+    ctx.mark(f"{survivor} promoted")
+    ctx.db_url = _normalize_db_url(cluster.database_url_from(survivor))
+
+
+def redis_master_host(cluster: Cluster) -> tuple[str, tuple[str, int] | None]:
+    """(the host of the Redis master the Sentinels name, its address)."""
+    master = cluster.redis_master()
+    return next(h for h, port in REDIS_PORTS.items() if master == (cluster.ip(h), port)), master
+
+
+def wait_redis_failover(cluster: Cluster, ctx: Context, before: tuple[str, int] | None) -> None:
+    """Until the Sentinels name a master other than ``before``."""
+    wait_for(lambda: cluster.redis_master() not in (None, before), FAILOVER_LIMIT_S, "Sentinel's failover")
+    ctx.mark(f"Sentinel promoted {cluster.redis_master()}")
 
 
 # --- ballots beside the scans -----------------------------------------------------------------------

@@ -14,19 +14,22 @@ from __future__ import annotations
 
 import sys
 
-from app.config import _normalize_db_url
-from scripts.cluster.cluster import REDIS_PORTS
-from scripts.drills.cluster_harness import ClusterFault, main, primary, wait_for
+from scripts.drills.cluster_harness import (
+    ClusterFault,
+    main,
+    primary,
+    redis_master_host,
+    wait_promoted,
+    wait_redis_failover,
+)
 from scripts.drills.harness import Context
 
-FAILOVER_LIMIT_S = 60.0
 APP_HOST = "app1"
 
 
 def inject(cluster, ctx: Context) -> None:
     db_host = primary(cluster)
-    master = cluster.redis_master()
-    redis_host = next(h for h, port in REDIS_PORTS.items() if master == (cluster.ip(h), port))
+    redis_host, master = redis_master_host(cluster)
     lost = [db_host, redis_host, APP_HOST]
     for host in lost:  # the links first, then SIGKILL: no FIN or RST ever leaves, as in a power loss
         cluster.cut(host)
@@ -34,17 +37,8 @@ def inject(cluster, ctx: Context) -> None:
         cluster.kill_host(host)
     ctx.mark(f"{', '.join(lost)} killed and cut off")
     ctx.mark("injected")
-    survivor = next(n for n in cluster.node_states() if n != db_host)
-
-    def promoted() -> bool:
-        reported, goal = cluster.node_states()[survivor]
-        return reported == goal and reported in ("wait_primary", "primary", "single")
-    wait_for(promoted, FAILOVER_LIMIT_S, f"{survivor} to be promoted")
-    ctx.mark(f"{survivor} promoted")
-    ctx.db_url = _normalize_db_url(cluster.database_url_from(survivor))
-    wait_for(lambda: cluster.redis_master() not in (None, master), FAILOVER_LIMIT_S, "Sentinel's failover")
-    ctx.mark(f"Sentinel promoted {cluster.redis_master()}")
-    ctx.mark("recovered")
+    wait_promoted(cluster, ctx, db_host)
+    wait_redis_failover(cluster, ctx, master)
 
 
 FAULT = ClusterFault("machine_lost", inject,

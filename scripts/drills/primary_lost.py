@@ -15,12 +15,8 @@ from __future__ import annotations
 
 import sys
 
-from app.config import _normalize_db_url
-from scripts.drills.cluster_harness import ClusterFault, main, primary, wait_for
+from scripts.drills.cluster_harness import ClusterFault, main, primary, wait_promoted
 from scripts.drills.harness import Context
-
-#: The longest the failover may take before the drill calls it failed.
-FAILOVER_LIMIT_S = 60.0
 
 
 def inject(cluster, ctx: Context) -> None:
@@ -29,14 +25,7 @@ def inject(cluster, ctx: Context) -> None:
     cluster.cut(lost)
     ctx.mark(f"{lost} killed and cut off")
     ctx.mark("injected")
-    survivor = next(n for n in cluster.node_states() if n != lost)
-
-    def promoted() -> bool:
-        reported, goal = cluster.node_states()[survivor]
-        return reported == goal and reported in ("wait_primary", "primary", "single")
-    wait_for(promoted, FAILOVER_LIMIT_S, f"{survivor} to be promoted")
-    ctx.mark(f"{survivor} promoted")
-    ctx.db_url = _normalize_db_url(cluster.database_url_from(survivor))  # the drill's own reads
+    wait_promoted(cluster, ctx, lost)
 
 
 FAULT = ClusterFault("primary_lost", inject,

@@ -12,21 +12,16 @@ from __future__ import annotations
 
 import sys
 
-from scripts.cluster.cluster import REDIS_PORTS
-from scripts.drills.cluster_harness import ClusterFault, main, wait_for
+from scripts.drills.cluster_harness import ClusterFault, main, redis_master_host, wait_redis_failover
 from scripts.drills.harness import Context
-
-FAILOVER_LIMIT_S = 60.0
 
 
 def inject(cluster, ctx: Context) -> None:
-    before = cluster.redis_master()
-    host = next(h for h, port in REDIS_PORTS.items() if before == (cluster.ip(h), port))
+    host, before = redis_master_host(cluster)
     cluster.kill_process(host, "redis")
     ctx.mark(f"Redis master on {host} killed")
     ctx.mark("injected")
-    wait_for(lambda: cluster.redis_master() not in (None, before), FAILOVER_LIMIT_S, "Sentinel's failover")
-    ctx.mark(f"Sentinel promoted {cluster.redis_master()}")
+    wait_redis_failover(cluster, ctx, before)
 
 
 FAULT = ClusterFault("redis_master_lost", inject, "the Redis master killed (SIGKILL) mid-burst; Sentinel fails over")
