@@ -15,12 +15,10 @@ from __future__ import annotations
 import os
 
 import rq
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from app import jobs
 from app.config import refuse_public_defaults
-from app.extensions import SENTINEL_TIMEOUT_S
+from app.extensions import sentinel_client_options
 from app.factory import create_app
 
 # Job workers share the machine with the web workers that answer WeChat. Imports, conversions
@@ -35,10 +33,7 @@ if os.environ.get("REDIS_SENTINELS", "").strip():
         "INSTANCES": [(h.strip().rpartition(":")[0], int(h.strip().rpartition(":")[2] or 26379))
                       for h in os.environ["REDIS_SENTINELS"].split(",") if h.strip()],
         "MASTER_NAME": os.environ.get("REDIS_SENTINEL_MASTER", "").strip() or "huiyi",
-        # As the app's (app.extensions.sentinel_master): a lost Sentinel costs one short timeout, not
-        # redis-py's ten retries per master lookup.
-        "SENTINEL_KWARGS": {"socket_timeout": SENTINEL_TIMEOUT_S, "socket_connect_timeout": SENTINEL_TIMEOUT_S,
-                            "retry": Retry(NoBackoff(), 0)},
+        "SENTINEL_KWARGS": sentinel_client_options(),  # a lost Sentinel costs one short timeout
     }
 
 

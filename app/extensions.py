@@ -100,6 +100,15 @@ SENTINEL_SCHEME = "redis+sentinel"
 SENTINEL_TIMEOUT_S = 0.25
 
 
+def sentinel_client_options(timeout: float = SENTINEL_TIMEOUT_S) -> dict:
+    """How every client of ours talks to a Sentinel (the app's, the job workers'): short timeouts and
+    no retries. redis-py's default retries a failed call ten times with back-off, so a Sentinel whose
+    machine is gone (listed first, as on the guide's hosts) held every master lookup ~10 s, and with
+    it each WeChat callback that opened a Redis connection (found by scripts.cluster.guide_check).
+    The next Sentinel in the list is the retry."""
+    return {"socket_timeout": timeout, "socket_connect_timeout": timeout, "retry": Retry(NoBackoff(), 0)}
+
+
 def sentinel_master(url: str, **options) -> redis_lib.Redis:
     """A client of the master that the Sentinels of ``url`` name: each new connection asks them where
     the master is, and a connection to a master demoted by a failover (READONLY) is dropped, so
@@ -114,12 +123,7 @@ def sentinel_master(url: str, **options) -> redis_lib.Redis:
         host, _, port = item.strip().rpartition(":")
         sentinels.append((host, int(port or 26379)))
     timeout = min(options.get("socket_timeout") or SENTINEL_TIMEOUT_S, SENTINEL_TIMEOUT_S)
-    # No retries: redis-py's default retries a failed call ten times with back-off, so a Sentinel whose
-    # machine is gone (listed first, as on the guide's hosts) held every master lookup ~10 s, and with
-    # it each WeChat callback that opened a Redis connection (found by scripts.cluster.guide_check).
-    # The next Sentinel in the list is the retry.
-    sentinel = Sentinel(sentinels, sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout,
-                                                    "retry": Retry(NoBackoff(), 0)})
+    sentinel = Sentinel(sentinels, sentinel_kwargs=sentinel_client_options(timeout))
     return sentinel.master_for(master or "huiyi", redis_class=redis_lib.Redis, password=password or None,
                                db=int(db or 0), **options)
 
