@@ -480,6 +480,7 @@ class Cluster:
         # over), the door still answers -- truthfully, "not confirmed" or "busy" -- instead of
         # HAProxy's 503; only a host whose process answers /healthz (backend live), not a lost one.
         backups = "".join(f"  server {h}-open {self.ip(h)}:{p} backup track live/{h}\n" for h, p in APP_PORTS.items())
+        checks = "  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2\n"
         tracked = "".join(f"  server {h} {self.ip(h)}:{p} track apps/{h}\n" for h, p in APP_PORTS.items())
         return (
             "global\n  maxconn 4000\n  log stdout format raw local0\n"
@@ -496,16 +497,14 @@ class Cluster:
             "  option httpchk GET /readyz\n  http-check expect status 200\n"
             # (No shutdown-sessions when a host is marked down: a failing /readyz during a database
             # failover would cut the scans in flight; a dead host's connections end by themselves.)
-            "  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2\n"
-            f"{servers}{backups}"
+            f"{checks}{servers}{backups}"
             # An app host silent for 3.5 s on a callback (its machine lost mid-request) is given up and
             # the callback sent to the other, which answers by 4.3 s after HAProxy got it (deploy/haproxy).
             "backend door\n  balance roundrobin\n  option allbackups\n  timeout server 3500ms\n"
             "  retry-on conn-failure empty-response response-timeout\n"
             f"{tracked}{backups}"
             "backend live\n  option httpchk GET /healthz\n  http-check expect status 200\n"
-            "  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2\n"
-            f"{servers}")
+            f"{checks}{servers}")
 
     def _proxy(self) -> None:
         say(f"  HAProxy on 127.0.0.1:{PROXY_PORT}")
